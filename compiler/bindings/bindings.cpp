@@ -1,0 +1,180 @@
+#include "bindings/bindings.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace mmp {
+namespace {
+
+llvm::Error fail(const std::string& path, const std::string& what) {
+  return llvm::createStringError(std::errc::invalid_argument, "%s: %s", path.c_str(), what.c_str());
+}
+
+std::string lineColumnOf(const std::string& text, size_t byte) {
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return fmt::format("{}:{}", line, col);
+}
+
+std::optional<Type> typeNamed(const std::string& s) {
+  for (Type t : {Type::Bytes, Type::Percent, Type::Duration, Type::Count, Type::String})
+    if (s == typeName(t)) return t;
+  return std::nullopt;
+}
+
+std::optional<FieldContext> contextNamed(const std::string& s) {
+  if (s == "memcg") return FieldContext::Memcg;
+  if (s == "system") return FieldContext::System;
+  if (s == "event") return FieldContext::Event;
+  return std::nullopt;
+}
+
+// Reads an optional member of an expected JSON kind; throws a message on a wrong kind.
+template <typename T>
+T member(const nlohmann::json& obj, const char* key, T fallback, nlohmann::json::value_t kind) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return fallback;
+  if (it->type() != kind) throw std::runtime_error(fmt::format("`{}` has the wrong kind of value", key));
+  return it->get<T>();
+}
+
+std::string requiredString(const nlohmann::json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) throw std::runtime_error(fmt::format("needs a string `{}`", key));
+  return it->get<std::string>();
+}
+
+bool validDottedName(const std::string& s) {
+  static const std::regex re("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
+  return std::regex_match(s, re);
+}
+
+EventBinding parseEvent(const nlohmann::json& j) {
+  if (!j.is_object()) throw std::runtime_error("is not an object");
+  EventBinding e;
+  e.name = requiredString(j, "name");
+  e.memcg = member<bool>(j, "memcg", true, nlohmann::json::value_t::boolean);
+  e.doc = member<std::string>(j, "doc", "", nlohmann::json::value_t::string);
+  if (j.contains("kernel")) e.kernel = j["kernel"];
+  return e;
+}
+
+Binding parseField(const nlohmann::json& j) {
+  if (!j.is_object()) throw std::runtime_error("is not an object");
+  Binding b;
+  b.name = requiredString(j, "name");
+  if (!validDottedName(b.name)) throw std::runtime_error(fmt::format("`{}` is not a dotted name", b.name));
+  std::string type = requiredString(j, "type");
+  auto t = typeNamed(type);
+  if (!t) throw std::runtime_error(fmt::format("unknown type `{}` (bytes, percent, duration, count or string)", type));
+  b.type = *t;
+  std::string ctx = requiredString(j, "context");
+  auto c = contextNamed(ctx);
+  if (!c) throw std::runtime_error(fmt::format("unknown context `{}` (memcg, system or event)", ctx));
+  b.context = *c;
+  b.event = member<std::string>(j, "event", "", nlohmann::json::value_t::string);
+  b.whole = member<std::string>(j, "whole", "", nlohmann::json::value_t::string);
+  b.unlimited = member<bool>(j, "unlimited", false, nlohmann::json::value_t::boolean);
+  b.logOnly = b.type == Type::String;
+  b.doc = member<std::string>(j, "doc", "", nlohmann::json::value_t::string);
+  if (j.contains("kernel")) b.kernel = j["kernel"];
+  if (b.context == FieldContext::Event && b.event.empty()) throw std::runtime_error("an event field needs `event`");
+  return b;
+}
+
+// Cross-references: events exist, wholes are bytes fields of a usable context.
+void link(Bindings& b) {
+  for (auto& f : b.fields) {
+    if (f.context == FieldContext::Event && !b.event(f.event))
+      throw std::runtime_error(fmt::format("field `{}` names unknown event `{}`", f.name, f.event));
+    if (f.whole.empty()) continue;
+    const Binding* w = b.field(f.whole);
+    if (!w) throw std::runtime_error(fmt::format("field `{}` has unknown whole `{}`", f.name, f.whole));
+    if (f.type != Type::Bytes || w->type != Type::Bytes)
+      throw std::runtime_error(fmt::format("field `{}`: a whole relates two bytes fields", f.name));
+    f.wholeBinding = w;
+  }
+}
+
+}  // namespace
+
+const Binding* Bindings::field(std::string_view name) const {
+  for (const auto& f : fields)
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+const EventBinding* Bindings::event(std::string_view name) const {
+  for (const auto& e : events)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+std::vector<std::string> Bindings::fieldNames() const {
+  std::vector<std::string> out;
+  for (const auto& f : fields) out.push_back(f.name);
+  return out;
+}
+
+std::vector<std::string> Bindings::eventNames() const {
+  std::vector<std::string> out;
+  for (const auto& e : events) out.push_back(e.name);
+  return out;
+}
+
+llvm::Expected<Bindings> parseBindings(const std::string& text, const std::string& path) {
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return fail(path + ":" + lineColumnOf(text, e.byte ? e.byte - 1 : 0), "not valid JSON");
+  }
+  if (!doc.is_object() || !doc.contains("format") || doc["format"] != 1)
+    return fail(path, "not an mmp bindings file of format 1 (expected {\"format\": 1, ...})");
+  Bindings out;
+  auto list = [&](const char* key) -> const nlohmann::json& {
+    if (!doc.contains(key) || !doc[key].is_array()) throw std::runtime_error(fmt::format("needs an array `{}`", key));
+    return doc[key];
+  };
+  std::string where;
+  try {
+    where = "";
+    size_t i = 0;
+    for (const auto& e : list("events")) {
+      where = fmt::format("event #{}: ", ++i);
+      out.events.push_back(parseEvent(e));
+    }
+    i = 0;
+    for (const auto& f : list("fields")) {
+      where = fmt::format("field #{}: ", ++i);
+      Binding b = parseField(f);
+      if (out.field(b.name)) throw std::runtime_error(fmt::format("`{}` is declared twice", b.name));
+      out.fields.push_back(std::move(b));
+    }
+    where = "";
+    link(out);
+  } catch (const std::exception& e) {
+    return fail(path, where + e.what());
+  }
+  return out;
+}
+
+llvm::Expected<Bindings> loadBindings(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return fail(path, "cannot read the kernel bindings file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parseBindings(ss.str(), path);
+}
+
+}  // namespace mmp

@@ -1,0 +1,105 @@
+// The checker's order: settings, protections, then each file's lets and
+// rules in source order, then the checks that look across rules.
+#include "check/check.h"
+
+#include <fmt/format.h>
+
+#include "check/checker.h"
+
+namespace mmp {
+
+using namespace ast;
+
+namespace {
+
+void collectLets(const std::vector<ItemPtr>& items, std::map<std::string, const LetDecl*>& out) {
+  for (const auto& item : items) {
+    if (auto* let = llvm::dyn_cast<LetDecl>(item.get())) out.emplace(let->name, let);
+    if (auto* scope = llvm::dyn_cast<Scope>(item.get())) collectLets(scope->items, out);
+  }
+}
+
+}  // namespace
+
+bool checkPolicy(LoadedPolicy& loaded, const Bindings& bindings, Diagnostics& diags, CheckedPolicy& out) {
+  return Checker(bindings, diags).run(loaded, out);
+}
+
+bool Checker::run(LoadedPolicy& loaded, CheckedPolicy& out) {
+  size_t mark = diags_.mark();
+  out.name = loaded.main().name;
+  settings_ = &out.settings;
+  // Settings first: rules depend on them (`allow_limit`). Later files win.
+  for (auto& file : loaded.files) {
+    std::map<std::string, const SetDecl*> seen;
+    for (auto& item : file->items) {
+      auto* set = llvm::dyn_cast<SetDecl>(item.get());
+      if (!set) continue;
+      if (auto [it, fresh] = seen.emplace(set->name, set); !fresh) {
+        diags_.report(DiagCode::E0102, set->nameRange, fmt::format("setting `{}` is set twice", set->name))
+            .note(it->second->nameRange, "first set here")
+            .help("keep one `set` per setting");
+        continue;
+      }
+      checkSetting(*set, out.settings);
+    }
+  }
+  for (auto& file : loaded.files) checkProtects(*file, out);
+  for (auto& file : loaded.files) {
+    lets_.assign(1, {});
+    brokenLets_ = {file->brokenLets.begin(), file->brokenLets.end()};
+    laterLets_.clear();
+    collectLets(file->items, laterLets_);
+    checkItems(file->items, nullptr, {ScopePattern{{"**"}}}, out);
+  }
+  for (const auto& rule : out.rules) checkRuleReach(rule, out.protects);
+  checkContradictions(out.rules);
+  if (!out.settings.allowLimit) {
+    for (const auto& [action, range] : limitActions_)
+      diags_.report(DiagCode::E0304, range, "`limit to` writes `memory.max` and needs `set allow_limit = true`")
+          .note("a wrong `memory.max` makes the kernel's OOM killer act at once, so limits are opt-in")
+          .help("add `set allow_limit = true` to the policy, or use `throttle to`, which only slows allocation");
+  }
+  return !diags_.errorsSince(mark);
+}
+
+void Checker::checkItems(std::vector<ItemPtr>& items, const Scope* scope, std::vector<ScopePattern> patterns,
+                         CheckedPolicy& out) {
+  for (auto& item : items) {
+    if (auto* let = llvm::dyn_cast<LetDecl>(item.get())) {
+      checkLet(*let);
+    } else if (auto* rule = llvm::dyn_cast<Rule>(item.get())) {
+      rule->id = static_cast<uint32_t>(out.rules.size());
+      checkRule(*rule);
+      out.rules.push_back({rule, scope, patterns});
+    } else if (auto* inner = llvm::dyn_cast<Scope>(item.get())) {
+      std::vector<ScopePattern> innerPatterns = checkScopePatterns(*inner);
+      lets_.emplace_back();
+      checkItems(inner->items, inner, std::move(innerPatterns), out);
+      lets_.pop_back();
+    }
+  }
+}
+
+// let := 'let' IDENT '=' expr   (a compile-time constant)
+void Checker::checkLet(LetDecl& let) {
+  for (const auto& frame : lets_) {
+    auto it = frame.find(let.name);
+    if (it == frame.end()) continue;
+    diags_.report(DiagCode::E0102, let.nameRange, fmt::format("`{}` is already defined", let.name))
+        .note(it->second->nameRange, "defined here")
+        .help("give this constant another name");
+    return;
+  }
+  ExprContext ctx{Site::Constant, nullptr, "`let`", nullptr};
+  checkExpr(*let.value, ctx);
+  lets_.back().emplace(let.name, &let);
+}
+
+const LetDecl* Checker::findLet(const std::string& name) const {
+  for (auto it = lets_.rbegin(); it != lets_.rend(); ++it)
+    if (auto found = it->find(name); found != it->end()) return found->second;
+  return nullptr;
+}
+
+}  // namespace mmp

@@ -1,0 +1,48 @@
+// Semantic analysis: names, types and units, constant folding, context
+// rules and the safety checks of docs/language.md section 8. Annotates the
+// AST; never emits code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ast/ast.h"
+#include "bindings/bindings.h"
+#include "check/scope_pattern.h"
+#include "diagnostics/diagnostics.h"
+#include "load/load.h"
+
+namespace mmp {
+
+struct Settings {
+  Value interval = Value::of(Type::Duration, kNanosPerSecond);
+  bool dryRun = false;
+  Value reclaimStep = Value::of(Type::Percent, 1 * kPercentScale);
+  bool allowLimit = false;
+  uint64_t maxActionsPerSecond = 10;
+  Value pressureTrigger = Value::of(Type::Percent, 10 * kPercentScale);
+  uint64_t insnBudget = 4096;
+};
+
+struct ProtectEntry {
+  ScopePattern pattern;
+  SourceRange range;
+};
+
+struct CheckedRule {
+  ast::Rule* rule;
+  const ast::Scope* scope;             // null: every memcg but the root and the protected
+  std::vector<ScopePattern> patterns;  // the scope's patterns, or `/**`
+};
+
+struct CheckedPolicy {
+  std::string name;
+  Settings settings;
+  std::vector<ProtectEntry> protects;
+  std::vector<CheckedRule> rules;  // in evaluation order; rule ids are indices
+};
+
+// Checks every file of a loaded policy; false when an error was reported.
+bool checkPolicy(LoadedPolicy& loaded, const Bindings& bindings, Diagnostics& diags, CheckedPolicy& out);
+
+}  // namespace mmp

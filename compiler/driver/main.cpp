@@ -1,0 +1,45 @@
+// mmpc: the mmp policy compiler.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "driver/driver.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mmpc: compile mmp memory-management policies into BPF objects", "mmpc"};
+  app.set_version_flag("--version", std::string("mmpc ") + MMP_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  mmp::DriverOptions opts;
+  std::string format = "text", color = "auto";
+  app.add_option("--diagnostics-format", format, "Diagnostics as `text` (clang style) or `json` (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--color", color, "Colour diagnostics: auto (on a terminal), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_flag("--werror", opts.werror, "Treat warnings as errors");
+  app.add_option("--stdlib", opts.stdlibDir, "The standard library directory (bindings and std/ policies)");
+
+  std::vector<std::string> files;
+  auto* check = app.add_subcommand("check", "Check policies and report every diagnostic; write nothing");
+  check->add_option("files", files, "Policy files (.mmp)")->required();
+  check->add_option("--emit", opts.emit, "Also print a stage's output: `ast`")->check(CLI::IsMember({"ast"}));
+
+  std::string code;
+  auto* explain = app.add_subcommand("explain", "Explain a diagnostic code, with a wrong and a right example");
+  explain->add_option("code", code, "A code such as E0200")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  opts.format = format == "json" ? mmp::DiagFormat::Json : mmp::DiagFormat::Text;
+  opts.color = color == "always" ? mmp::ColorMode::Always : color == "never" ? mmp::ColorMode::Never : mmp::ColorMode::Auto;
+
+  if (*check) return mmp::runCheck(files, opts);
+  if (*explain) return mmp::runExplain(code);
+  return 2;
+}

@@ -1,0 +1,80 @@
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "diagnostics/render.h"
+#include "driver/driver.h"
+#include "load/load.h"
+
+namespace mmp {
+
+namespace fs = std::filesystem;
+
+std::string stdlibDirectory(const DriverOptions& opts) {
+  if (!opts.stdlibDir.empty()) return opts.stdlibDir;
+  if (const char* env = std::getenv("MMP_STDLIB"); env && *env) return env;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path installed = exe.parent_path().parent_path() / "share/mmp/stdlib";
+    if (fs::exists(installed / "bindings/kernel.json", ec)) return installed.string();
+  }
+  return MMP_SOURCE_STDLIB;
+}
+
+std::optional<Bindings> loadKernelBindings(const DriverOptions& opts) {
+  std::string path = (fs::path(stdlibDirectory(opts)) / "bindings/kernel.json").string();
+  auto bindings = loadBindings(path);
+  if (bindings) return std::move(*bindings);
+  std::cerr << fmt::format("mmpc: error[E0005]: {}\n", llvm::toString(bindings.takeError()));
+  std::cerr << "help: restore the file, or point --stdlib at a complete standard library\n";
+  return std::nullopt;
+}
+
+std::unique_ptr<FrontEndResult> runFrontEnd(const std::string& path, const Bindings& bindings,
+                                            const DriverOptions& opts) {
+  auto r = std::make_unique<FrontEndResult>();
+  uint32_t file;
+  std::string error;
+  if (!readSource(path, r->sources, file, error)) {
+    std::cerr << fmt::format("mmpc: error: cannot read '{}': {}\n", path, error);
+    return nullptr;
+  }
+  r->loaded = loadPolicy(file, stdlibDirectory(opts), r->sources, r->diags);
+  if (!r->loaded) return r;
+  r->ok = checkPolicy(*r->loaded, bindings, r->diags, r->checked);
+  return r;
+}
+
+size_t printDiagnostics(const FrontEndResult& r, const DriverOptions& opts) {
+  RenderOptions ro;
+  ro.werror = opts.werror;
+  ro.color = opts.color == ColorMode::Always ||
+             (opts.color == ColorMode::Auto && isatty(STDERR_FILENO) && !std::getenv("NO_COLOR"));
+  // Source order, file by file, as a reader goes through the policy.
+  std::vector<const Diagnostic*> sorted;
+  for (const auto& d : r.diags.all()) sorted.push_back(&d);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic* a, const Diagnostic* b) {
+    return std::tie(a->range.file, a->range.begin) < std::tie(b->range.file, b->range.begin);
+  });
+  for (const Diagnostic* d : sorted) {
+    if (opts.format == DiagFormat::Json) renderJson(*d, r.sources, std::cerr, ro);
+    else renderText(*d, r.sources, std::cerr, ro);
+  }
+  size_t errors = r.diags.errorCount(), warnings = r.diags.warningCount();
+  if (opts.werror) {
+    errors += warnings;
+    warnings = 0;
+  }
+  if (opts.format == DiagFormat::Text && (errors || warnings)) {
+    std::vector<std::string> parts;
+    if (errors) parts.push_back(fmt::format("{} error{}", errors, errors == 1 ? "" : "s"));
+    if (warnings) parts.push_back(fmt::format("{} warning{}", warnings, warnings == 1 ? "" : "s"));
+    std::cerr << fmt::format("{}: {}\n", r.sources.file(0).path(), fmt::join(parts, ", "));
+  }
+  return errors;
+}
+
+}  // namespace mmp

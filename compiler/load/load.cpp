@@ -1,0 +1,111 @@
+#include "load/load.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "parse/parse.h"
+#include "support/suggest.h"
+
+namespace mmp {
+
+namespace fs = std::filesystem;
+
+bool readSource(const std::string& path, SourceManager& sm, uint32_t& file, std::string& error) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    error = "is a directory";
+    return false;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = std::strerror(errno);
+    return false;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  file = sm.add(path, ss.str());
+  return true;
+}
+
+namespace {
+
+constexpr size_t kMaxImports = 64;
+
+class Loader {
+public:
+  Loader(const std::string& stdlibDir, SourceManager& sm, Diagnostics& diags)
+      : stdlib_(stdlibDir), sm_(sm), diags_(diags) {}
+
+  // Depth-first: a file's imports land before it.
+  void load(uint32_t file, std::vector<std::unique_ptr<ast::Policy>>& out) {
+    auto policy = parsePolicy(sm_, file, diags_);
+    if (!policy) return;
+    for (const auto& item : policy->items) {
+      auto* imp = llvm::dyn_cast<ast::ImportDecl>(item.get());
+      if (imp) loadImport(*imp, out);
+    }
+    out.push_back(std::move(policy));
+  }
+
+private:
+  void loadImport(const ast::ImportDecl& imp, std::vector<std::unique_ptr<ast::Policy>>& out) {
+    std::string name = imp.path.value;
+    if (name.size() > 4 && name.ends_with(".mmp")) name.resize(name.size() - 4);
+    if (name.empty() || name.front() == '/' || name.find("..") != std::string::npos) {
+      diags_.report(DiagCode::E0100, imp.path.range, fmt::format("cannot import `{}`", imp.path.value))
+          .help("imports name a policy of the standard library, such as \"std/earlyoom\"");
+      return;
+    }
+    if (auto it = state_.find(name); it != state_.end()) {
+      if (it->second == State::Loading)
+        diags_.report(DiagCode::E0103, imp.path.range, fmt::format("`{}` imports itself through this import", name))
+            .help("remove one of the imports that form the cycle");
+      return;  // loaded once
+    }
+    fs::path path = fs::path(stdlib_) / (name + ".mmp");
+    std::string error;
+    uint32_t file;
+    if (state_.size() >= kMaxImports || !readSource(path.string(), sm_, file, error)) {
+      auto& d = diags_.report(DiagCode::E0100, imp.path.range, fmt::format("cannot find `{}` in the standard library", name));
+      if (auto best = closestMatch(name, available())) d.help(fmt::format("did you mean \"{}\"?", *best));
+      else d.note(fmt::format("looked for {}", path.string()));
+      return;
+    }
+    state_[name] = State::Loading;
+    load(file, out);
+    state_[name] = State::Done;
+  }
+
+  std::vector<std::string> available() const {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(stdlib_, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec))
+      if (it->path().extension() == ".mmp")
+        names.push_back(fs::relative(it->path(), stdlib_).replace_extension().string());
+    return names;
+  }
+
+  enum class State { Loading, Done };
+  std::string stdlib_;
+  SourceManager& sm_;
+  Diagnostics& diags_;
+  std::map<std::string, State> state_;
+};
+
+}  // namespace
+
+std::unique_ptr<LoadedPolicy> loadPolicy(uint32_t file, const std::string& stdlibDir, SourceManager& sm,
+                                         Diagnostics& diags) {
+  auto loaded = std::make_unique<LoadedPolicy>();
+  Loader(stdlibDir, sm, diags).load(file, loaded->files);
+  // The main file is the last one loaded, if it parsed at all.
+  if (loaded->files.empty() || loaded->files.back()->file != file) return nullptr;
+  return loaded;
+}
+
+}  // namespace mmp

@@ -1,0 +1,34 @@
+// Turns ANTLR's syntax errors into diagnostics in the language's own words.
+#pragma once
+
+#include <BaseErrorListener.h>
+
+#include <vector>
+
+#include "diagnostics/diagnostics.h"
+#include "parse/text_map.h"
+
+namespace mmp {
+
+class SyntaxErrorListener : public antlr4::BaseErrorListener {
+public:
+  SyntaxErrorListener(Diagnostics& diags, const TextMap& map, uint32_t file, uint32_t fileSize)
+      : diags_(diags), map_(map), file_(file), fileSize_(fileSize) {}
+
+  void syntaxError(antlr4::Recognizer* recognizer, antlr4::Token* offending, size_t line,
+                   size_t column, const std::string& msg, std::exception_ptr e) override;
+
+  // Byte offsets of the tokens the errors were reported at.
+  const std::vector<uint32_t>& errorOffsets() const { return offsets_; }
+
+private:
+  SourceRange rangeOf(antlr4::Token* t) const;
+
+  Diagnostics& diags_;
+  const TextMap& map_;
+  uint32_t file_;
+  uint32_t fileSize_;
+  std::vector<uint32_t> offsets_;
+};
+
+}  // namespace mmp

@@ -1,0 +1,134 @@
+#include "units/units.h"
+
+#include <cctype>
+
+#include "support/suggest.h"
+
+namespace mmp {
+
+const std::vector<UnitInfo>& allUnits() {
+  static const std::vector<UnitInfo> units = {
+      {"B", Type::Bytes, 1},
+      {"KiB", Type::Bytes, 1ull << 10},
+      {"MiB", Type::Bytes, 1ull << 20},
+      {"GiB", Type::Bytes, 1ull << 30},
+      {"TiB", Type::Bytes, 1ull << 40},
+      {"%", Type::Percent, kPercentScale},
+      {"ms", Type::Duration, 1'000'000},
+      {"s", Type::Duration, kNanosPerSecond},
+      {"min", Type::Duration, 60 * kNanosPerSecond},
+      {"h", Type::Duration, 3600 * kNanosPerSecond},
+  };
+  return units;
+}
+
+const UnitInfo* findUnit(std::string_view suffix) {
+  for (const auto& u : allUnits())
+    if (u.name == suffix) return &u;
+  return nullptr;
+}
+
+namespace {
+
+struct KnownMistake {
+  std::string_view written;
+  std::vector<std::string> meant;
+  std::string_view why;
+};
+
+const std::vector<KnownMistake>& knownMistakes() {
+  static const std::string_view sizes = "memory sizes are written in powers of 1024 (`KiB`, `MiB`, `GiB`, `TiB`)";
+  static const std::vector<KnownMistake> list = {
+      {"K", {"KiB"}, sizes}, {"k", {"KiB"}, sizes}, {"KB", {"KiB"}, sizes}, {"kB", {"KiB"}, sizes},
+      {"kb", {"KiB"}, sizes}, {"Ki", {"KiB"}, sizes}, {"M", {"MiB"}, sizes}, {"MB", {"MiB"}, sizes},
+      {"mb", {"MiB"}, sizes}, {"Mi", {"MiB"}, sizes}, {"G", {"GiB"}, sizes}, {"GB", {"GiB"}, sizes},
+      {"gb", {"GiB"}, sizes}, {"Gi", {"GiB"}, sizes}, {"T", {"TiB"}, sizes}, {"TB", {"TiB"}, sizes},
+      {"tb", {"TiB"}, sizes}, {"Ti", {"TiB"}, sizes},
+      {"m", {"min", "MiB"}, "`m` could mean minutes or mebibytes"},
+      {"sec", {"s"}, "seconds are written `s`"}, {"secs", {"s"}, "seconds are written `s`"},
+      {"second", {"s"}, "seconds are written `s`"}, {"seconds", {"s"}, "seconds are written `s`"},
+      {"msec", {"ms"}, "milliseconds are written `ms`"}, {"mins", {"min"}, "minutes are written `min`"},
+      {"minute", {"min"}, "minutes are written `min`"}, {"minutes", {"min"}, "minutes are written `min`"},
+      {"hr", {"h"}, "hours are written `h`"}, {"hrs", {"h"}, "hours are written `h`"},
+      {"hour", {"h"}, "hours are written `h`"}, {"hours", {"h"}, "hours are written `h`"},
+      {"pct", {"%"}, "percentages are written `%`"}, {"percent", {"%"}, "percentages are written `%`"},
+  };
+  return list;
+}
+
+// Parses "1_000.25" into mantissa 100025 and 2 decimals; false on overflow.
+bool parseDecimal(std::string_view text, __int128& mantissa, int& decimals) {
+  mantissa = 0;
+  decimals = 0;
+  bool afterPoint = false;
+  for (char c : text) {
+    if (c == '_') continue;
+    if (c == '.') {
+      afterPoint = true;
+      continue;
+    }
+    mantissa = mantissa * 10 + (c - '0');
+    if (afterPoint) ++decimals;
+    if (mantissa > (static_cast<__int128>(1) << 80) || decimals > 30) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+UnitSuggestion suggestUnit(std::string_view suffix) {
+  for (const auto& m : knownMistakes())
+    if (m.written == suffix) return {m.meant, std::string(m.why)};
+  std::vector<std::string> names;
+  for (const auto& u : allUnits()) names.emplace_back(u.name);
+  if (auto best = closestMatch(suffix, names, /*ignoreCase=*/true)) return {{*best}, ""};
+  return {};
+}
+
+ParsedLiteral parseQuantity(std::string_view text) {
+  ParsedLiteral out;
+  size_t split = 0;
+  while (split < text.size() && (std::isdigit(static_cast<unsigned char>(text[split])) ||
+                                 text[split] == '_' || text[split] == '.'))
+    ++split;
+  out.number = text.substr(0, split);
+  out.unit = text.substr(split);
+
+  Type type = Type::Count;
+  uint64_t perUnit = 1;
+  if (!out.unit.empty()) {
+    const UnitInfo* u = findUnit(out.unit);
+    if (!u) {
+      out.error = LiteralError::UnknownUnit;
+      return out;
+    }
+    type = u->type;
+    perUnit = u->rawPerUnit;
+  }
+  out.value = Value::of(type, 0);
+
+  __int128 mantissa;
+  int decimals;
+  if (!parseDecimal(out.number, mantissa, decimals)) {
+    out.error = LiteralError::Overflow;
+    return out;
+  }
+  __int128 scaled = mantissa * perUnit;
+  __int128 divisor = 1;
+  for (int i = 0; i < decimals; ++i) divisor *= 10;
+  if (scaled % divisor != 0) {
+    // Bytes and counts are whole numbers; other units have a finest step.
+    out.error = (type == Type::Bytes || type == Type::Count) ? LiteralError::NotWhole
+                                                             : LiteralError::TooPrecise;
+    return out;
+  }
+  __int128 raw = scaled / divisor;
+  if (!fitsType(type, raw)) {
+    out.error = LiteralError::Overflow;
+    return out;
+  }
+  out.value = Value::of(type, raw);
+  return out;
+}
+
+}  // namespace mmp

@@ -1,0 +1,76 @@
+// The mmp policy language: the only place its syntax lives.
+//
+// Statements carry no separators; each starts with a keyword, which is what
+// the parser re-synchronises on after an error. Repetition is written with
+// loops (`'not'*`, `('of' unary)*`) rather than recursion wherever the
+// language allows it, so that only parentheses nest the parser's stack
+// (the front end bounds their depth before parsing).
+grammar Mmp;
+
+file         : policyHeader item* EOF ;
+policyHeader : 'policy' IDENT ;
+
+item         : importDecl | letDecl | setDecl | protectDecl | scopeBlock | ruleDecl ;
+
+importDecl   : 'import' STRING ;
+letDecl      : 'let' IDENT '=' expr ;
+setDecl      : 'set' IDENT '=' expr ;
+protectDecl  : 'protect' STRING (',' STRING)* ;
+scopeBlock   : 'in' STRING (',' STRING)* '{' scopeItem* '}' ;
+scopeItem    : letDecl | ruleDecl ;
+
+ruleDecl     : whenRule | onRule ;
+whenRule     : 'when' cond=expr ('for' hold=expr)? actionList modifier* ;
+onRule       : 'on' event ('when' cond=expr)? actionList modifier* ;
+event        : IDENT | 'reclaim' ;
+
+actionList   : action (',' action)* ;
+action
+  : 'reclaim' amount=sum? which=('anon' | 'file')? order=('first' | 'only')?          # reclaimAction
+  | 'throttle' 'to' amount=sum                                                      # throttleAction
+  | 'unthrottle'                                                                    # unthrottleAction
+  | 'limit' 'to' amount=sum                                                         # limitAction
+  | 'kill' pick=('largest' | 'oldest' | 'youngest' | 'growing')? target=('process' | 'cgroup')?  # killAction
+  | 'log' STRING                                                                    # logAction
+  ;
+
+modifier
+  : 'cooldown' expr                     # cooldownModifier
+  | 'at' 'most' times=QUANTITY 'per' expr  # atMostModifier
+  | 'unless' expr                       # unlessModifier
+  ;
+
+// Precedence, lowest first: or, and, not, comparison, + -, * /, of, unary -.
+expr         : disjunction ;
+disjunction  : conjunction ('or' conjunction)* ;
+conjunction  : negation ('and' negation)* ;
+negation     : NOT* comparison ;
+comparison   : sum (op=('<' | '<=' | '>' | '>=' | '==' | '!=') sum)? ;
+sum          : product (op+=('+' | '-') product)* ;
+product      : share (op+=('*' | '/') share)* ;
+share        : unary ('of' unary)* ;
+unary        : MINUS* primary ;
+primary
+  : '(' disjunction ')'                                # parenExpr
+  | QUANTITY                                           # quantityExpr
+  | ('true' | 'false')                                 # boolExpr
+  | IDENT '(' disjunction (',' disjunction)* ')'       # callExpr
+  | pathHead ('.' pathPart)*                           # pathExpr
+  ;
+pathHead     : IDENT | 'reclaim' ;
+pathPart     : IDENT | 'reclaim' | 'anon' | 'file' | 'cgroup' | 'process' ;
+
+// The entry point for `{expr}` interpolations inside log strings.
+interpolation : disjunction EOF ;
+
+NOT          : 'not' ;
+MINUS        : '-' ;
+QUANTITY     : DIGITS ('.' DIGITS)? ([A-Za-z] [A-Za-z0-9_]* | '%')? ;
+IDENT        : [A-Za-z_] [A-Za-z0-9_]* ;
+STRING       : '"' (~["\\\r\n] | '\\' ~[\r\n])* '"' ;
+UNTERMINATED : '"' (~["\\\r\n] | '\\' ~[\r\n])* ;
+COMMENT      : '#' ~[\r\n]* -> channel(HIDDEN) ;
+WS           : [ \t\r\n]+ -> channel(HIDDEN) ;
+STRAY        : . ;
+
+fragment DIGITS : [0-9] [0-9_]* ;

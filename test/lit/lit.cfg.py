@@ -1,0 +1,17 @@
+# lit configuration: diagnostics and command-line behaviour of mmpc.
+import os
+import lit.formats
+
+config.name = "mmp"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mmp", ".test"]
+config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py.in"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(os.path.dirname(config.mmp_bin_dir), "test", "lit-out")
+
+config.environment["PATH"] = os.pathsep.join(
+    [config.mmp_bin_dir, config.llvm_tools_dir, config.environment.get("PATH", "/usr/bin:/bin")])
+config.environment["NO_COLOR"] = "1"
+config.substitutions.append(("%mmpc", os.path.join(config.mmp_bin_dir, "mmpc")))
+config.substitutions.append(("%stdlib", os.path.join(config.mmp_source_root, "stdlib")))
+config.substitutions.append(("%examples", os.path.join(config.mmp_source_root, "examples")))
