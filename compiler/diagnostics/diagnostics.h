@@ -63,6 +63,7 @@ public:
   // Records a diagnostic; the returned reference takes notes and helps.
   Diagnostic& report(DiagCode code, SourceRange range, std::string message);
 
+  void add(Diagnostic d) { diags_.push_back(std::move(d)); }
   const std::deque<Diagnostic>& all() const { return diags_; }
   size_t errorCount() const;
   size_t warningCount() const;

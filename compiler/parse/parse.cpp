@@ -3,6 +3,8 @@
 #include <antlr4-runtime.h>
 #include <fmt/format.h>
 
+#include <set>
+
 #include "MmpLexer.h"
 #include "MmpParser.h"
 #include "parse/ast_builder.h"
@@ -30,23 +32,49 @@ bool nestingWithinLimit(antlr4::CommonTokenStream& tokens, const TextMap& map, u
   return true;
 }
 
-// Lexer, parser and error listener for one piece of text.
+// Lexer, parser and error listener for one piece of text. Syntax errors
+// land in `errors` first: recovery inside a broken statement can report
+// follow-on errors that only the first one explains.
 struct ParserSession {
   antlr4::ANTLRInputStream input;
   mmpgen::MmpLexer lexer;
   antlr4::CommonTokenStream tokens;
   mmpgen::MmpParser parser;
+  Diagnostics errors;
   SyntaxErrorListener listener;
 
-  ParserSession(std::string_view text, const TextMap& map, uint32_t file, uint32_t fileSize, Diagnostics& diags)
+  ParserSession(std::string_view text, const TextMap& map, uint32_t file, uint32_t fileSize)
       : input(std::string(text)), lexer(&input), tokens(&lexer), parser(&tokens),
-        listener(diags, map, file, fileSize) {
+        listener(errors, map, file, fileSize) {
     lexer.removeErrorListeners();
     parser.removeErrorListeners();
     parser.addErrorListener(&listener);
     tokens.fill();
   }
 };
+
+// Byte offsets where statements (items, and rules and lets in scopes) start.
+std::vector<uint32_t> statementStarts(mmpgen::MmpParser::FileContext* tree, const TextMap& map) {
+  std::vector<uint32_t> starts;
+  auto add = [&](antlr4::ParserRuleContext* ctx) { starts.push_back(map.byteOffset(ctx->getStart()->getStartIndex())); };
+  for (auto* item : tree->item()) {
+    add(item);
+    if (auto* scope = item->scopeBlock())
+      for (auto* inner : scope->scopeItem()) add(inner);
+  }
+  std::sort(starts.begin(), starts.end());
+  return starts;
+}
+
+// Keeps the first syntax error of each statement.
+void reportFirstPerStatement(const Diagnostics& errors, const std::vector<uint32_t>& starts, Diagnostics& diags) {
+  std::set<size_t> seen;
+  for (const auto& d : errors.all()) {
+    size_t owner = std::upper_bound(starts.begin(), starts.end(), d.range.begin) - starts.begin();
+    if (owner > 0 && !seen.insert(owner).second) continue;
+    diags.add(d);
+  }
+}
 
 }  // namespace
 
@@ -59,21 +87,26 @@ std::unique_ptr<ast::Policy> parsePolicy(const SourceManager& sm, uint32_t file,
     return nullptr;
   }
   TextMap map(text, 0);
-  ParserSession session(text, map, file, text.size(), diags);
+  ParserSession session(text, map, file, text.size());
   if (!nestingWithinLimit(session.tokens, map, file, diags)) return nullptr;
 
   // `{expr}` inside log strings: parsed by a session of their own.
   AstBuilder::InterpolationParser interpolation = [&](std::string_view inner, uint32_t base) -> ast::ExprPtr {
     TextMap innerMap(inner, base);
-    ParserSession sub(inner, innerMap, file, text.size(), diags);
+    ParserSession sub(inner, innerMap, file, text.size());
     if (!nestingWithinLimit(sub.tokens, innerMap, file, diags)) return nullptr;
     auto* tree = sub.parser.interpolation();
-    if (!sub.listener.errorOffsets().empty() || !tree->disjunction()) return nullptr;
+    if (!sub.errors.all().empty()) {
+      diags.add(sub.errors.all().front());
+      return nullptr;
+    }
+    if (!tree->disjunction()) return nullptr;
     AstBuilder builder(file, innerMap, diags, nullptr);
     return builder.buildExpr(tree->disjunction());
   };
 
   auto* tree = session.parser.file();
+  reportFirstPerStatement(session.errors, statementStarts(tree, map), diags);
   AstBuilder builder(file, map, diags, interpolation);
   builder.setErrorOffsets(session.listener.errorOffsets());
   return builder.buildFile(tree);

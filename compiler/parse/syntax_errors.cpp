@@ -161,6 +161,11 @@ void SyntaxErrorListener::syntaxError(antlr4::Recognizer* recognizer, antlr4::To
     what = "an action such as `reclaim`, `throttle`, `kill` or `log` after the condition";
   auto& d = diags_.report(DiagCode::E0001, at, fmt::format("expected {}, found {}", what, describeFound(offending)));
 
+  // A keyword where a name was wanted: `let limit = 80%`.
+  std::string literal = vocab.getLiteralName(offending->getType());
+  if (expected.contains(static_cast<size_t>(mmpgen::MmpParser::IDENT)) && literal.size() > 2 && std::isalpha(static_cast<unsigned char>(literal[1])))
+    d.help(fmt::format("`{}` is a reserved keyword and cannot be used as a name; choose another", offending->getText()));
+
   // A unit written apart from its number: `10 MiB`.
   antlr4::Token* previous = parser->getTokenStream()->LT(-1);
   if (previous && previous->getType() == mmpgen::MmpParser::QUANTITY &&
