@@ -17,7 +17,10 @@ letDecl      : 'let' IDENT '=' expr ;
 setDecl      : 'set' IDENT '=' expr ;
 protectDecl  : 'protect' STRING (',' STRING)* ;
 scopeBlock   : 'in' STRING (',' STRING)* '{' scopeItem* '}' ;
-scopeItem    : letDecl | ruleDecl ;
+// Only `let` and rules belong in a scope; the other statements are
+// accepted here so that the builder can say so instead of the parser
+// losing its place.
+scopeItem    : letDecl | ruleDecl | setDecl | protectDecl | importDecl | scopeBlock ;
 
 ruleDecl     : whenRule | onRule ;
 whenRule     : 'when' cond=expr ('for' hold=expr)? actionList modifier* ;
@@ -55,9 +58,10 @@ primary
   | QUANTITY                                           # quantityExpr
   | ('true' | 'false')                                 # boolExpr
   | IDENT '(' disjunction (',' disjunction)* ')'       # callExpr
-  | pathHead ('.' pathPart)*                           # pathExpr
+  | pathHead                                           # pathExpr
   ;
-pathHead     : IDENT | 'reclaim' ;
+// `reclaim` is a keyword, but also the event whose fields are `reclaim.*`.
+pathHead     : IDENT ('.' pathPart)* | 'reclaim' ('.' pathPart)+ ;
 pathPart     : IDENT | 'reclaim' | 'anon' | 'file' | 'cgroup' | 'process' ;
 
 // The entry point for `{expr}` interpolations inside log strings.

@@ -56,7 +56,18 @@ std::string dump(const Expr& e) {
 
 namespace {
 
-std::string quoted(const std::string& s) { return fmt::format("\"{}\"", s); }
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
 
 std::string dumpStrings(const std::vector<StringLit>& v) {
   std::string s;

@@ -12,11 +12,10 @@ using namespace ast;
 
 namespace {
 
+// The `let`s declared directly in `items` (not in nested scopes).
 void collectLets(const std::vector<ItemPtr>& items, std::map<std::string, const LetDecl*>& out) {
-  for (const auto& item : items) {
+  for (const auto& item : items)
     if (auto* let = llvm::dyn_cast<LetDecl>(item.get())) out.emplace(let->name, let);
-    if (auto* scope = llvm::dyn_cast<Scope>(item.get())) collectLets(scope->items, out);
-  }
 }
 
 }  // namespace
@@ -75,7 +74,10 @@ void Checker::checkItems(std::vector<ItemPtr>& items, const Scope* scope, std::v
     } else if (auto* inner = llvm::dyn_cast<Scope>(item.get())) {
       std::vector<ScopePattern> innerPatterns = checkScopePatterns(*inner);
       lets_.emplace_back();
+      auto outerLater = laterLets_;
+      collectLets(inner->items, laterLets_);
       checkItems(inner->items, inner, std::move(innerPatterns), out);
+      laterLets_ = std::move(outerLater);
       lets_.pop_back();
     }
   }

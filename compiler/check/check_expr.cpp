@@ -62,7 +62,7 @@ Type Checker::checkQuantity(QuantityExpr& e) {
                                   : fmt::format("unknown unit `{}`", lit.unit));
       if (!s.why.empty()) d.note(s.why);
       for (const auto& c : s.candidates) d.help(fmt::format("did you mean `{}{}`?", lit.number, c));
-      if (s.candidates.empty()) d.help("the units are B, KiB, MiB, GiB, TiB, %, ms, s, min and h");
+      if (s.candidates.empty() && s.why.empty()) d.help("the units are B, KiB, MiB, GiB, TiB, %, ms, s, min and h");
       return Type::Error;
     }
     case LiteralError::Overflow:
@@ -104,13 +104,22 @@ void Checker::reportUnknownName(const PathExpr& e) {
   bool isField = e.name.find('.') != std::string::npos;
   auto& d = diags_.report(DiagCode::E0100, e.range,
                           fmt::format("unknown {} `{}`", isField ? "field" : "name", e.name));
-  if (auto it = laterLets_.find(e.name); it != laterLets_.end()) {
+  if (auto it = laterLets_.find(e.name); it != laterLets_.end() && it->second->nameRange.begin > e.range.begin) {
     d.note(it->second->nameRange, "a `let` of that name comes later")
         .help("move the `let` above its first use");
     return;
   }
-  if (auto best = closestMatch(e.name, candidates)) d.help(fmt::format("did you mean `{}`?", *best));
-  else if (isField) d.help("`mmpc explain E0100` lists the fields");
+  if (auto best = closestMatch(e.name, candidates)) {
+    d.help(fmt::format("did you mean `{}`?", *best));
+    return;
+  }
+  if (!isField) return;
+  std::string family = e.name.substr(0, e.name.find('.') + 1);
+  std::vector<std::string> same;
+  for (const auto& f : bindings_.fieldNames())
+    if (f.rfind(family, 0) == 0) same.push_back(f);
+  if (same.empty()) d.help("fields start with `memcg.`, `system.`, `oom.` or `reclaim.` (docs/language.md, section 5)");
+  else d.help(fmt::format("the `{}` fields are {}", family.substr(0, family.size() - 1), fmt::join(same, ", ")));
 }
 
 Type Checker::checkField(PathExpr& e, const Binding& b, const ExprContext& ctx) {
@@ -130,8 +139,9 @@ Type Checker::checkField(PathExpr& e, const Binding& b, const ExprContext& ctx) 
   if (b.context == FieldContext::Event) {
     bool inItsRule = rule && rule->ruleKind == RuleKind::On && rule->event == b.event;
     if (!inItsRule) {
-      diags_.report(DiagCode::E0101, e.range, fmt::format("`{}` is only available in `on {}` rules", e.name, b.event))
-          .help(fmt::format("move the condition into an `on {} when ...` rule", b.event));
+      auto& d = diags_.report(DiagCode::E0101, e.range, fmt::format("`{}` is only available in `on {}` rules", e.name, b.event));
+      if (ctx.site == Site::LogArg) d.help(fmt::format("log it from an `on {} log \"...\"` rule", b.event));
+      else d.help(fmt::format("move the condition into an `on {} when ...` rule", b.event));
       return Type::Error;
     }
   }
@@ -194,10 +204,11 @@ Type Checker::checkLogical(BinaryExpr& e) {
         .help("compare the value: `memcg.pressure > 60%`");
     return Type::Error;
   }
-  if (e.lhs->constant && e.rhs->constant) {
-    bool a = e.lhs->constant->isTrue(), b = e.rhs->constant->isTrue();
-    e.constant = Value::boolean(e.op == BinaryOp::And ? a && b : a || b);
-  }
+  // `x or true` is true and `x and false` is false whatever x is.
+  bool absorbing = e.op == BinaryOp::Or;
+  for (Expr* side : {e.lhs.get(), e.rhs.get()})
+    if (side->constant && side->constant->isTrue() == absorbing) e.constant = Value::boolean(absorbing);
+  if (!e.constant && e.lhs->constant && e.rhs->constant) e.constant = Value::boolean(!absorbing);
   return Type::Bool;
 }
 
@@ -229,9 +240,14 @@ Type Checker::checkComparison(BinaryExpr& e) {
     auto& d = diags_.report(DiagCode::E0200, e.opRange,
                             fmt::format("cannot compare {} with {}", backticked(l), backticked(r)));
     const Binding* bytesField = l == Type::Bytes ? lf : r == Type::Bytes ? rf : nullptr;
-    if (bytesField && (l == Type::Percent || r == Type::Percent))
-      d.note(fmt::format("`{}` has no declared whole to take a percentage of", bytesField->name))
-          .help(fmt::format("name the whole: `{} > 90% of memcg.max`", bytesField->name));
+    if (bytesField && (l == Type::Percent || r == Type::Percent)) {
+      std::string whole = bytesField->context == FieldContext::Memcg ? "memcg.max"
+                          : bytesField->name.rfind("system.swap", 0) == 0 ? "system.swap.total"
+                                                                         : "system.memory.total";
+      d.note(fmt::format("`{}` has no declared whole to take a percentage of", bytesField->name));
+      if (whole == bytesField->name) d.help("compare it with bytes, such as `> 8GiB`");
+      else d.help(fmt::format("name the whole: `{} > 90% of {}`", bytesField->name, whole));
+    }
     else if (l == Type::Bool || r == Type::Bool)
       d.help("conditions are joined with `and` / `or`, not compared");
     else

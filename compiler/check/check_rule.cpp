@@ -57,10 +57,12 @@ void Checker::checkCondition(Expr& e, const ExprContext& ctx, const char* what) 
         .help("compare the value: `memcg.pressure > 60%`");
     return;
   }
-  if (e.constant)
-    diags_.report(DiagCode::E0303, e.range, fmt::format("this condition is always {}", e.constant->isTrue() ? "true" : "false"))
-        .note(e.constant->isTrue() ? "the rule fires on every evaluation" : "the rule can never fire")
-        .help("compare a field, such as `memcg.pressure > 60%`");
+  if (!e.constant) return;
+  // `unless` stops the rule while it holds: its truth has the opposite effect.
+  bool fires = e.constant->isTrue() != (std::string_view(what) == "`unless`");
+  diags_.report(DiagCode::E0303, e.range, fmt::format("this condition is always {}", e.constant->isTrue() ? "true" : "false"))
+      .note(fires ? "the rule fires on every evaluation" : "the rule can never fire")
+      .help("compare a field, such as `memcg.pressure > 60%`");
 }
 
 // A constant of type `want` (for, cooldown, at most); reports and returns

@@ -16,7 +16,7 @@ std::optional<ScopePattern> parsePattern(const StringLit& s, Diagnostics& diags)
   std::string error;
   auto p = parseScopePattern(s.value, error);
   if (!p)
-    diags.report(DiagCode::E0003, s.range, fmt::format("`{}` is not a cgroup path pattern: {}", s.value, error))
+    diags.report(DiagCode::E0003, s.range, fmt::format("\"{}\" is not a cgroup path pattern: {}", s.value, error))
         .help("write a path below the cgroup root, such as \"/workload.slice/*\"");
   return p;
 }
@@ -95,8 +95,11 @@ void Checker::checkContradictions(const std::vector<CheckedRule>& rules) {
         continue;
       for (const auto& [other, b] : seen) {
         if (warned || !contradicts(a, *b) || !scopesOverlap(r, *other)) continue;
-        diags_.report(DiagCode::E0302, a.range, fmt::format("{} contradicts {} of an earlier rule on the same cgroups",
-                                                            describe(a), describe(*b)))
+        bool sameRule = other == &r;
+        diags_.report(DiagCode::E0302, a.range,
+                      sameRule ? fmt::format("{} contradicts {} earlier in the same rule", describe(a), describe(*b))
+                               : fmt::format("{} contradicts {} of an earlier rule on the same cgroups", describe(a),
+                                             describe(*b)))
             .note(b->range, "the earlier action")
             .help("give the rules disjoint scopes or conditions, or keep one of them");
         warned = true;

@@ -138,7 +138,12 @@ bool covers(const ScopePattern& outer, const ScopePattern& inner) {
       if (walk.run(i + 1, j, step)) return true;
       return j < p.size() && (walk.run(i, j + 1, step) || walk.run(i + 1, j + 1, step));
     }
-    if (j == p.size() || p[j] == "**") return false;
+    if (j == p.size()) return false;
+    if (p[j] == "**") {
+      // A trailing `**` matches at least one component: a last `*` of
+      // `outer` takes the first, the rest are its descendants.
+      return q[i] == "*" && i + 1 == q.size() && j + 1 == p.size();
+    }
     bool partCovered = q[i] == p[j] || q[i] == "*" || (!hasStar(p[j]) && globMatch(q[i], p[j]));
     return partCovered && walk.run(i + 1, j + 1, step);
   };

@@ -28,10 +28,15 @@ void printSnippet(SourceRange r, const SourceManager& sm, std::ostream& os, cons
   std::string_view line = f.line(at.line);
   std::string gutter = std::to_string(at.line);
   os << fmt::format(" {} | {}\n", gutter, line);
+  // Pad and underline by characters: UTF-8 continuation bytes take no column.
+  auto continuation = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; };
   std::string pad;
-  for (uint32_t i = 0; i + 1 < at.column && i < line.size(); ++i) pad += line[i] == '\t' ? '\t' : ' ';
-  size_t lineRest = line.size() >= at.column ? line.size() - (at.column - 1) : 0;
-  size_t width = std::max<size_t>(1, std::min<size_t>(r.end - r.begin, lineRest));
+  for (uint32_t i = 0; i + 1 < at.column && i < line.size(); ++i)
+    if (!continuation(line[i])) pad += line[i] == '\t' ? '\t' : ' ';
+  size_t width = 0;
+  for (size_t i = at.column - 1; i < line.size() && i < at.column - 1 + (r.end - r.begin); ++i)
+    if (!continuation(line[i])) ++width;
+  width = std::max<size_t>(1, width);
   os << fmt::format(" {} | {}{}^{}{}\n", std::string(gutter.size(), ' '), pad, p.green(),
                     std::string(width - 1, '~'), p.reset());
 }

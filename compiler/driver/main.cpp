@@ -30,6 +30,11 @@ int main(int argc, char** argv) {
   auto* explain = app.add_subcommand("explain", "Explain a diagnostic code, with a wrong and a right example");
   explain->add_option("code", code, "A code such as E0200")->required();
 
+  // Name an unknown command rather than CLI11's "a subcommand is required".
+  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "check" && std::string(argv[1]) != "explain") {
+    std::cerr << fmt::format("mmpc: error: unknown command `{}`\nhelp: the commands are `check` and `explain`; see `mmpc --help`\n", argv[1]);
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

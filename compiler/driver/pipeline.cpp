@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "diagnostics/render.h"
 #include "driver/driver.h"
 #include "load/load.h"
@@ -28,8 +30,15 @@ std::optional<Bindings> loadKernelBindings(const DriverOptions& opts) {
   std::string path = (fs::path(stdlibDirectory(opts)) / "bindings/kernel.json").string();
   auto bindings = loadBindings(path);
   if (bindings) return std::move(*bindings);
-  std::cerr << fmt::format("mmpc: error[E0005]: {}\n", llvm::toString(bindings.takeError()));
-  std::cerr << "help: restore the file, or point --stdlib at a complete standard library\n";
+  std::string message = llvm::toString(bindings.takeError());
+  const char* help = "restore the file, or point --stdlib at a complete standard library";
+  if (opts.format == DiagFormat::Json) {
+    nlohmann::json j{{"file", path}, {"severity", "error"}, {"code", "E0005"}, {"message", message},
+                     {"notes", nlohmann::json::array()}, {"help", {help}}};
+    std::cerr << j.dump() << "\n";
+  } else {
+    std::cerr << fmt::format("mmpc: error[E0005]: {}\nhelp: {}\n", message, help);
+  }
   return std::nullopt;
 }
 

@@ -35,6 +35,19 @@ namespace {
 
 constexpr size_t kMaxImports = 64;
 
+// Compares the names after their directory (`std/`), which every
+// candidate shares and which would make any two names look alike.
+std::optional<std::string> closestMatchByBase(const std::string& name, const std::vector<std::string>& candidates) {
+  auto base = [](const std::string& s) { return s.substr(s.rfind('/') + 1); };
+  std::vector<std::string> bases;
+  for (const auto& c : candidates) bases.push_back(base(c));
+  auto best = closestMatch(base(name), bases);
+  if (!best) return std::nullopt;
+  for (const auto& c : candidates)
+    if (base(c) == *best) return c;
+  return std::nullopt;
+}
+
 class Loader {
 public:
   Loader(const std::string& stdlibDir, SourceManager& sm, Diagnostics& diags)
@@ -71,7 +84,7 @@ private:
     uint32_t file;
     if (state_.size() >= kMaxImports || !readSource(path.string(), sm_, file, error)) {
       auto& d = diags_.report(DiagCode::E0100, imp.path.range, fmt::format("cannot find `{}` in the standard library", name));
-      if (auto best = closestMatch(name, available())) d.help(fmt::format("did you mean \"{}\"?", *best));
+      if (auto best = closestMatchByBase(name, available())) d.help(fmt::format("did you mean \"{}\"?", *best));
       else d.note(fmt::format("looked for {}", path.string()));
       return;
     }

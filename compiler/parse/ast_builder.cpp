@@ -54,6 +54,11 @@ std::unique_ptr<Policy> AstBuilder::buildFile(P::FileContext* ctx) {
     policy->nameRange = range(h->IDENT());
   }
   for (auto* item : ctx->item()) {
+    // A scope keeps its good rules: only its own header decides.
+    if (auto* scope = item->scopeBlock(); scope && !scopeHeaderBroken(scope)) {
+      policy->items.push_back(buildScope(scope, *policy));
+      continue;
+    }
     if (broken(item)) {
       if (item->letDecl()) noteBrokenLet(item->letDecl(), *policy);
       if (auto* s = item->scopeBlock())
@@ -84,7 +89,6 @@ ItemPtr AstBuilder::buildItem(P::ItemContext* ctx) {
     for (auto* s : p->STRING()) decl->patterns.push_back(buildString(s));
     return decl;
   }
-  if (auto* s = ctx->scopeBlock()) return buildScope(s);
   if (auto* r = ctx->ruleDecl()) return buildRule(r);
   return nullptr;
 }
@@ -107,13 +111,40 @@ std::unique_ptr<SetDecl> AstBuilder::buildSet(P::SetDeclContext* ctx) {
   return set;
 }
 
+// Whether the part of a scope before its items failed to parse.
+bool AstBuilder::scopeHeaderBroken(P::ScopeBlockContext* ctx) const {
+  if (ctx->STRING().empty()) return true;
+  for (auto* child : ctx->children) {
+    if (dynamic_cast<antlr4::tree::ErrorNode*>(child)) continue;
+    auto* t = dynamic_cast<antlr4::tree::TerminalNode*>(child);
+    if (t && t->getText() == "{") return false;
+    if (!t) break;  // reached the items without an opening brace
+  }
+  return true;
+}
+
+// `set`, `protect`, `import` and `in` parse inside a scope only to be refused here.
+void AstBuilder::reportMisplaced(P::ScopeItemContext* item) {
+  std::string keyword = item->getStart()->getText();
+  auto& d = diags_.report(DiagCode::E0001, range(item->getStart()),
+                          keyword == "in" ? "scopes cannot be nested"
+                                          : fmt::format("`{}` is not allowed inside a scope", keyword));
+  if (keyword == "in") d.help("list several patterns in one scope instead: `in \"/a/*\", \"/b/*\" { ... }`");
+  else d.help(fmt::format("move the `{}` to the top level of the policy, outside `in {{ ... }}`", keyword));
+}
+
 // scopeBlock := 'in' STRING (',' STRING)* '{' scopeItem* '}'
-std::unique_ptr<Scope> AstBuilder::buildScope(P::ScopeBlockContext* ctx) {
+std::unique_ptr<Scope> AstBuilder::buildScope(P::ScopeBlockContext* ctx, Policy& policy) {
   auto scope = std::make_unique<Scope>(range(ctx));
   for (auto* s : ctx->STRING()) scope->patterns.push_back(buildString(s));
   for (auto* item : ctx->scopeItem()) {
+    if (broken(item)) {
+      if (item->letDecl()) noteBrokenLet(item->letDecl(), policy);
+      continue;
+    }
     if (item->letDecl()) scope->items.push_back(buildLet(item->letDecl()));
     else if (item->ruleDecl()) scope->items.push_back(buildRule(item->ruleDecl()));
+    else reportMisplaced(item);
   }
   return scope;
 }

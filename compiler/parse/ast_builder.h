@@ -36,7 +36,9 @@ private:
   ast::ItemPtr buildRule(P::RuleDeclContext* ctx);
   std::unique_ptr<ast::LetDecl> buildLet(P::LetDeclContext* ctx);
   std::unique_ptr<ast::SetDecl> buildSet(P::SetDeclContext* ctx);
-  std::unique_ptr<ast::Scope> buildScope(P::ScopeBlockContext* ctx);
+  std::unique_ptr<ast::Scope> buildScope(P::ScopeBlockContext* ctx, ast::Policy& policy);
+  bool scopeHeaderBroken(P::ScopeBlockContext* ctx) const;
+  void reportMisplaced(P::ScopeItemContext* item);
   void buildActions(P::ActionListContext* ctx, std::vector<ast::Action>& out);
   ast::Action buildAction(P::ActionContext* ctx);
   ast::Modifier buildModifier(P::ModifierContext* ctx);

@@ -141,9 +141,7 @@ ExprPtr AstBuilder::buildPrimary(P::PrimaryContext* ctx) {
     return checkDepth(std::move(call));
   }
   auto* path = dynamic_cast<P::PathExprContext*>(ctx);
-  std::string name = path->pathHead()->getText();
-  for (auto* part : path->pathPart()) name += "." + part->getText();
-  return std::make_unique<PathExpr>(range(ctx), name);
+  return std::make_unique<PathExpr>(range(ctx), path->pathHead()->getText());
 }
 
 }  // namespace mmp

@@ -43,9 +43,9 @@ struct ParserSession {
   Diagnostics errors;
   SyntaxErrorListener listener;
 
-  ParserSession(std::string_view text, const TextMap& map, uint32_t file, uint32_t fileSize)
+  ParserSession(std::string_view text, const TextMap& map, uint32_t file, uint32_t eofOffset)
       : input(std::string(text)), lexer(&input), tokens(&lexer), parser(&tokens),
-        listener(errors, map, file, fileSize) {
+        listener(errors, map, file, eofOffset) {
     lexer.removeErrorListeners();
     parser.removeErrorListeners();
     parser.addErrorListener(&listener);
@@ -71,7 +71,7 @@ void reportFirstPerStatement(const Diagnostics& errors, const std::vector<uint32
   std::set<size_t> seen;
   for (const auto& d : errors.all()) {
     size_t owner = std::upper_bound(starts.begin(), starts.end(), d.range.begin) - starts.begin();
-    if (owner > 0 && !seen.insert(owner).second) continue;
+    if (!seen.insert(owner).second) continue;  // owner 0: the `policy` header
     diags.add(d);
   }
 }
@@ -93,7 +93,7 @@ std::unique_ptr<ast::Policy> parsePolicy(const SourceManager& sm, uint32_t file,
   // `{expr}` inside log strings: parsed by a session of their own.
   AstBuilder::InterpolationParser interpolation = [&](std::string_view inner, uint32_t base) -> ast::ExprPtr {
     TextMap innerMap(inner, base);
-    ParserSession sub(inner, innerMap, file, text.size());
+    ParserSession sub(inner, innerMap, file, base + static_cast<uint32_t>(inner.size()));
     if (!nestingWithinLimit(sub.tokens, innerMap, file, diags)) return nullptr;
     auto* tree = sub.parser.interpolation();
     if (!sub.errors.all().empty()) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "MmpParser.h"
 
 namespace mmp {
@@ -55,8 +57,11 @@ std::string describeExpected(const IntervalSet& set, const antlr4::dfa::Vocabula
       {{"NUMBER", "IDENT"}, true, "an expression such as `memcg.pressure` or `60%`"},
   };
   std::vector<std::string> parts;
-  for (const auto& p : phrases)
-    if (expects(set, v, p)) parts.push_back(p.text);
+  // Inside a scope the top-level statements parse too (to be refused by
+  // name later); only the scope's own items are worth suggesting there.
+  bool inScope = expects(set, v, phrases[3]);
+  for (size_t i = 0; i < phrases.size(); ++i)
+    if (!(inScope && i == 2) && expects(set, v, phrases[i])) parts.push_back(phrases[i].text);
   if (ruleIndex == mmpgen::MmpParser::RuleEvent)
     return "an event: `oom`, `reclaim`, `pressure` or `cgroup_created`";
   if (!parts.empty()) {
@@ -90,13 +95,27 @@ bool isComparisonToken(antlr4::Token* t) {
   return s == "<" || s == "<=" || s == ">" || s == ">=" || s == "==" || s == "!=";
 }
 
+// Whether the comparison operator `t` follows another comparison of the
+// same operand chain (`a < b < c`), looking back to the nearest token that
+// starts an operand chain.
+bool chainsComparison(antlr4::Parser* parser) {
+  static const std::set<std::string> stops = {"(", "and", "or", "not", ",", "when", "unless", "for", "cooldown",
+                                              "per", "to", "reclaim", "=", "{"};
+  antlr4::TokenStream* ts = parser->getTokenStream();
+  for (int k = -1; k >= -64; --k) {
+    antlr4::Token* t = ts->LT(k);
+    if (!t) return false;
+    if (isComparisonToken(t)) return true;
+    if (stops.count(t->getText())) return false;
+  }
+  return false;
+}
+
 }  // namespace
 
 SourceRange SyntaxErrorListener::rangeOf(antlr4::Token* t) const {
-  if (t->getType() == antlr4::Token::EOF || t->getStartIndex() == INVALID_INDEX) {
-    uint32_t at = fileSize_ ? fileSize_ - 1 : 0;
-    return {file_, at, at + 1};
-  }
+  if (t->getType() == antlr4::Token::EOF || t->getStartIndex() == INVALID_INDEX)
+    return {file_, eofOffset_, eofOffset_ + 1};
   uint32_t b = map_.byteOffset(t->getStartIndex());
   uint32_t e = map_.byteOffset(t->getStopIndex() + 1);
   return {file_, b, std::max(e, b + 1)};
@@ -107,14 +126,6 @@ void SyntaxErrorListener::syntaxError(antlr4::Recognizer* recognizer, antlr4::To
   auto* parser = dynamic_cast<mmpgen::MmpParser*>(recognizer);
   if (!parser || !offending) return;
   SourceRange at = rangeOf(offending);
-  // Something missing at the end of a line is shown there, not at the
-  // start of the next statement.
-  antlr4::Token* before = parser->getTokenStream()->LT(-1);
-  if (before && before != offending && before->getLine() < offending->getLine() &&
-      offending->getType() != mmpgen::MmpParser::STRAY && offending->getType() != mmpgen::MmpParser::UNTERMINATED) {
-    uint32_t end = rangeOf(before).end;
-    at = {file_, end, end + 1};
-  }
   for (uint32_t o : offsets_)
     if (o == at.begin) return;  // one error per place: recovery can report twice
   offsets_.push_back(at.begin);
@@ -142,6 +153,17 @@ void SyntaxErrorListener::syntaxError(antlr4::Recognizer* recognizer, antlr4::To
   }
 
   const auto& vocab = parser->getVocabulary();
+  // A statement left unfinished at the end of a line is shown there, not
+  // at the start of the next line: unless the parser stood between two
+  // statements, the next line's token is not the mistake.
+  antlr4::Token* before = parser->getTokenStream()->LT(-1);
+  bool atEnd = offending->getType() == antlr4::Token::EOF;
+  if (before && before != offending && before->getType() != antlr4::Token::EOF &&
+      before->getLine() < offending->getLine() && (atEnd || !expected.contains(tokenType(vocab, "when")))) {
+    uint32_t end = rangeOf(before).end;
+    at = {file_, end, end + 1};
+    offsets_.back() = end;
+  }
   if (ruleIndex == mmpgen::MmpParser::RulePolicyHeader || ruleIndex == mmpgen::MmpParser::RuleFile) {
     if (expected.contains(tokenType(vocab, "policy"))) {
       diags_.report(DiagCode::E0001, at, fmt::format("a policy file starts with `policy NAME`, found {}",
@@ -150,7 +172,7 @@ void SyntaxErrorListener::syntaxError(antlr4::Recognizer* recognizer, antlr4::To
       return;
     }
   }
-  if (isComparisonToken(offending) && ruleIndex == mmpgen::MmpParser::RuleComparison) {
+  if (isComparisonToken(offending) && chainsComparison(parser)) {
     diags_.report(DiagCode::E0001, at, "comparisons cannot be chained")
         .help("join two comparisons with `and`: `a < b and b < c`");
     return;
@@ -161,9 +183,12 @@ void SyntaxErrorListener::syntaxError(antlr4::Recognizer* recognizer, antlr4::To
     what = "an action such as `reclaim`, `throttle`, `kill` or `log` after the condition";
   auto& d = diags_.report(DiagCode::E0001, at, fmt::format("expected {}, found {}", what, describeFound(offending)));
 
-  // A keyword where a name was wanted: `let limit = 80%`.
+  // A keyword where a name is being defined: `let limit = 80%`.
   std::string literal = vocab.getLiteralName(offending->getType());
-  if (expected.contains(static_cast<size_t>(mmpgen::MmpParser::IDENT)) && literal.size() > 2 && std::isalpha(static_cast<unsigned char>(literal[1])))
+  bool defining = ruleIndex == mmpgen::MmpParser::RuleLetDecl || ruleIndex == mmpgen::MmpParser::RuleSetDecl ||
+                  ruleIndex == mmpgen::MmpParser::RulePolicyHeader;
+  bool sameLine = before && before->getLine() == offending->getLine();
+  if (defining && sameLine && literal.size() > 2 && std::isalpha(static_cast<unsigned char>(literal[1])))
     d.help(fmt::format("`{}` is a reserved keyword and cannot be used as a name; choose another", offending->getText()));
 
   // A unit written apart from its number: `10 MiB`.

@@ -12,8 +12,10 @@ namespace mmp {
 
 class SyntaxErrorListener : public antlr4::BaseErrorListener {
 public:
-  SyntaxErrorListener(Diagnostics& diags, const TextMap& map, uint32_t file, uint32_t fileSize)
-      : diags_(diags), map_(map), file_(file), fileSize_(fileSize) {}
+  // `eofOffset`: the byte offset just past the parsed text, where an error
+  // at its end is shown.
+  SyntaxErrorListener(Diagnostics& diags, const TextMap& map, uint32_t file, uint32_t eofOffset)
+      : diags_(diags), map_(map), file_(file), eofOffset_(eofOffset) {}
 
   void syntaxError(antlr4::Recognizer* recognizer, antlr4::Token* offending, size_t line,
                    size_t column, const std::string& msg, std::exception_ptr e) override;
@@ -27,7 +29,7 @@ private:
   Diagnostics& diags_;
   const TextMap& map_;
   uint32_t file_;
-  uint32_t fileSize_;
+  uint32_t eofOffset_;
   std::vector<uint32_t> offsets_;
 };
 

@@ -52,6 +52,8 @@ const std::vector<KnownMistake>& knownMistakes() {
       {"hr", {"h"}, "hours are written `h`"}, {"hrs", {"h"}, "hours are written `h`"},
       {"hour", {"h"}, "hours are written `h`"}, {"hours", {"h"}, "hours are written `h`"},
       {"pct", {"%"}, "percentages are written `%`"}, {"percent", {"%"}, "percentages are written `%`"},
+      {"ns", {}, "the finest duration unit is `ms`: write a fraction of it, such as `0.5ms`"},
+      {"us", {}, "the finest duration unit is `ms`: write a fraction of it, such as `0.5ms`"},
   };
   return list;
 }
