@@ -102,6 +102,10 @@ void link(Bindings& b) {
     if (!w) throw std::runtime_error(fmt::format("field `{}` has unknown whole `{}`", f.name, f.whole));
     if (f.type != Type::Bytes || w->type != Type::Bytes)
       throw std::runtime_error(fmt::format("field `{}`: a whole relates two bytes fields", f.name));
+    // The whole is read wherever the field is: it must be available there.
+    bool usable = w->context == FieldContext::System || (w->context == f.context && w->event == f.event);
+    if (!usable)
+      throw std::runtime_error(fmt::format("field `{}`: its whole `{}` is not available where it is", f.name, f.whole));
     f.wholeBinding = w;
   }
 }

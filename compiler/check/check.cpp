@@ -28,23 +28,10 @@ bool Checker::run(LoadedPolicy& loaded, CheckedPolicy& out) {
   size_t mark = diags_.mark();
   out.name = loaded.main().name;
   settings_ = &out.settings;
-  // Settings first: rules depend on them (`allow_limit`). Later files win.
-  for (auto& file : loaded.files) {
-    std::map<std::string, const SetDecl*> seen;
-    for (auto& item : file->items) {
-      auto* set = llvm::dyn_cast<SetDecl>(item.get());
-      if (!set) continue;
-      if (auto [it, fresh] = seen.emplace(set->name, set); !fresh) {
-        diags_.report(DiagCode::E0102, set->nameRange, fmt::format("setting `{}` is set twice", set->name))
-            .note(it->second->nameRange, "first set here")
-            .help("keep one `set` per setting");
-        continue;
-      }
-      checkSetting(*set, out.settings);
-    }
-  }
   for (auto& file : loaded.files) checkProtects(*file, out);
+  // Files in load order: imports first, so the importer's settings win.
   for (auto& file : loaded.files) {
+    settingsSeen_.clear();
     lets_.assign(1, {});
     brokenLets_ = {file->brokenLets.begin(), file->brokenLets.end()};
     laterLets_.clear();
@@ -59,7 +46,8 @@ bool Checker::run(LoadedPolicy& loaded, CheckedPolicy& out) {
           .note("a wrong `memory.max` makes the kernel's OOM killer act at once, so limits are opt-in")
           .help("add `set allow_limit = true` to the policy, or use `throttle to`, which only slows allocation");
   }
-  return !diags_.errorsSince(mark);
+  (void)mark;
+  return !diags_.hasErrors();  // errors of loading and parsing count too
 }
 
 void Checker::checkItems(std::vector<ItemPtr>& items, const Scope* scope, std::vector<ScopePattern> patterns,
@@ -67,6 +55,13 @@ void Checker::checkItems(std::vector<ItemPtr>& items, const Scope* scope, std::v
   for (auto& item : items) {
     if (auto* let = llvm::dyn_cast<LetDecl>(item.get())) {
       checkLet(*let);
+    } else if (auto* set = llvm::dyn_cast<SetDecl>(item.get())) {
+      if (auto [it, fresh] = settingsSeen_.emplace(set->name, set); !fresh)
+        diags_.report(DiagCode::E0102, set->nameRange, fmt::format("setting `{}` is set twice", set->name))
+            .note(it->second->nameRange, "first set here")
+            .help("keep one `set` per setting");
+      else
+        checkSetting(*set, out.settings);
     } else if (auto* rule = llvm::dyn_cast<Rule>(item.get())) {
       rule->id = static_cast<uint32_t>(out.rules.size());
       checkRule(*rule);

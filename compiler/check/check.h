@@ -42,7 +42,8 @@ struct CheckedPolicy {
   std::vector<CheckedRule> rules;  // in evaluation order; rule ids are indices
 };
 
-// Checks every file of a loaded policy; false when an error was reported.
+// Checks every file of a loaded policy; false when any error has been
+// reported (by this stage or an earlier one).
 bool checkPolicy(LoadedPolicy& loaded, const Bindings& bindings, Diagnostics& diags, CheckedPolicy& out);
 
 }  // namespace mmp

@@ -81,6 +81,7 @@ private:
   const Settings* settings_ = nullptr;
   std::vector<std::pair<const ast::Action*, SourceRange>> limitActions_;
   std::set<const ast::Scope*> unreachableScopes_;
+  std::map<std::string, const ast::SetDecl*> settingsSeen_;  // in the current file
 };
 
 }  // namespace mmp

@@ -49,6 +49,7 @@ struct ParserSession {
     lexer.removeErrorListeners();
     parser.removeErrorListeners();
     parser.addErrorListener(&listener);
+    parser.setErrorHandler(std::make_shared<StatementErrorStrategy>());
     tokens.fill();
   }
 };
@@ -94,6 +95,7 @@ std::unique_ptr<ast::Policy> parsePolicy(const SourceManager& sm, uint32_t file,
   AstBuilder::InterpolationParser interpolation = [&](std::string_view inner, uint32_t base) -> ast::ExprPtr {
     TextMap innerMap(inner, base);
     ParserSession sub(inner, innerMap, file, base + static_cast<uint32_t>(inner.size()));
+    sub.listener.setEndName("the closing `}`");
     if (!nestingWithinLimit(sub.tokens, innerMap, file, diags)) return nullptr;
     auto* tree = sub.parser.interpolation();
     if (!sub.errors.all().empty()) {

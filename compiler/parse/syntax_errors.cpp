@@ -82,8 +82,13 @@ std::string describeExpected(const IntervalSet& set, const antlr4::dfa::Vocabula
   return parts.empty() ? "something else" : joinAlternatives(parts);
 }
 
-std::string describeFound(antlr4::Token* t) {
-  if (t->getType() == antlr4::Token::EOF) return "the end of the file";
+bool startsStatement(antlr4::Token* t) {
+  static const std::set<std::string> starts = {"when", "on", "in", "let", "set", "protect", "import", "}"};
+  return t && starts.count(t->getText()) && t->getType() != mmpgen::MmpParser::STRING;
+}
+
+std::string describeFound(antlr4::Token* t, const std::string& endName) {
+  if (t->getType() == antlr4::Token::EOF) return endName;
   if (t->getType() == mmpgen::MmpParser::STRING) return "a string";
   std::string text = t->getText();
   if (text.size() > 40) text = text.substr(0, 40) + "…";
@@ -112,6 +117,11 @@ bool chainsComparison(antlr4::Parser* parser) {
 }
 
 }  // namespace
+
+antlr4::Token* StatementErrorStrategy::singleTokenDeletion(antlr4::Parser* recognizer) {
+  if (startsStatement(recognizer->getCurrentToken())) return nullptr;
+  return antlr4::DefaultErrorStrategy::singleTokenDeletion(recognizer);
+}
 
 SourceRange SyntaxErrorListener::rangeOf(antlr4::Token* t) const {
   if (t->getType() == antlr4::Token::EOF || t->getStartIndex() == INVALID_INDEX)
@@ -167,7 +177,7 @@ void SyntaxErrorListener::syntaxError(antlr4::Recognizer* recognizer, antlr4::To
   if (ruleIndex == mmpgen::MmpParser::RulePolicyHeader || ruleIndex == mmpgen::MmpParser::RuleFile) {
     if (expected.contains(tokenType(vocab, "policy"))) {
       diags_.report(DiagCode::E0001, at, fmt::format("a policy file starts with `policy NAME`, found {}",
-                                                     describeFound(offending)))
+                                                     describeFound(offending, endName_)))
           .help("add a first line such as `policy web`");
       return;
     }
@@ -181,7 +191,7 @@ void SyntaxErrorListener::syntaxError(antlr4::Recognizer* recognizer, antlr4::To
   std::string what = describeExpected(expected, vocab, ruleIndex);
   if (ruleIndex == mmpgen::MmpParser::RuleWhenRule && what.rfind("an action", 0) == 0)
     what = "an action such as `reclaim`, `throttle`, `kill` or `log` after the condition";
-  auto& d = diags_.report(DiagCode::E0001, at, fmt::format("expected {}, found {}", what, describeFound(offending)));
+  auto& d = diags_.report(DiagCode::E0001, at, fmt::format("expected {}, found {}", what, describeFound(offending, endName_)));
 
   // A keyword where a name is being defined: `let limit = 80%`.
   std::string literal = vocab.getLiteralName(offending->getType());

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <BaseErrorListener.h>
+#include <DefaultErrorStrategy.h>
 
 #include <vector>
 
@@ -9,6 +10,14 @@
 #include "parse/text_map.h"
 
 namespace mmp {
+
+// ANTLR's recovery, except that it never deletes a token that starts a
+// statement to make the current one fit: `let bad =` followed by
+// `let good = 1` must not become `let bad = good`.
+class StatementErrorStrategy : public antlr4::DefaultErrorStrategy {
+protected:
+  antlr4::Token* singleTokenDeletion(antlr4::Parser* recognizer) override;
+};
 
 class SyntaxErrorListener : public antlr4::BaseErrorListener {
 public:
@@ -19,6 +28,9 @@ public:
 
   void syntaxError(antlr4::Recognizer* recognizer, antlr4::Token* offending, size_t line,
                    size_t column, const std::string& msg, std::exception_ptr e) override;
+
+  // How the end of the parsed text is called in messages.
+  void setEndName(std::string name) { endName_ = std::move(name); }
 
   // Byte offsets of the tokens the errors were reported at.
   const std::vector<uint32_t>& errorOffsets() const { return offsets_; }
@@ -31,6 +43,7 @@ private:
   uint32_t file_;
   uint32_t eofOffset_;
   std::vector<uint32_t> offsets_;
+  std::string endName_ = "the end of the file";
 };
 
 }  // namespace mmp

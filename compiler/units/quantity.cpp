@@ -136,8 +136,10 @@ ArithResult multiply(const Value& a, const Value& b) {
   Type t = mulType(a.type, b.type);
   if (t == Type::Error) return typeError();
   if (a.unlimited || b.unlimited) return {Value::unlimitedOf(t)};
-  // Both factors fit in 64 bits, so the product fits in 128.
-  return checked(t, a.raw * b.raw);
+  // Both factors fit in 64 bits, so the product fits in unsigned 128.
+  unsigned __int128 p = static_cast<unsigned __int128>(a.raw) * static_cast<unsigned __int128>(b.raw);
+  if (p > static_cast<unsigned __int128>(kU64Max)) return {Value::of(t, 0), ArithError::Overflow};
+  return checked(t, static_cast<__int128>(p));
 }
 
 ArithResult divide(const Value& a, const Value& b) {
@@ -156,7 +158,10 @@ ArithResult percentOf(const Value& share, const Value& whole) {
   Type t = ofType(share.type, whole.type);
   if (t == Type::Error) return typeError();
   if (whole.unlimited || share.unlimited) return {Value::unlimitedOf(t)};
-  return checked(t, whole.raw * share.raw / static_cast<__int128>(kPercentWhole));
+  unsigned __int128 p = static_cast<unsigned __int128>(whole.raw) * static_cast<unsigned __int128>(share.raw);
+  p /= kPercentWhole;
+  if (p > static_cast<unsigned __int128>(kU64Max)) return {Value::of(t, 0), ArithError::Overflow};
+  return checked(t, static_cast<__int128>(p));
 }
 
 ArithResult negate(const Value& a) {

@@ -43,7 +43,8 @@ const std::vector<KnownMistake>& knownMistakes() {
       {"kb", {"KiB"}, sizes}, {"Ki", {"KiB"}, sizes}, {"M", {"MiB"}, sizes}, {"MB", {"MiB"}, sizes},
       {"mb", {"MiB"}, sizes}, {"Mi", {"MiB"}, sizes}, {"G", {"GiB"}, sizes}, {"GB", {"GiB"}, sizes},
       {"gb", {"GiB"}, sizes}, {"Gi", {"GiB"}, sizes}, {"T", {"TiB"}, sizes}, {"TB", {"TiB"}, sizes},
-      {"tb", {"TiB"}, sizes}, {"Ti", {"TiB"}, sizes},
+      {"tb", {"TiB"}, sizes}, {"Ti", {"TiB"}, sizes}, {"Kb", {"KiB"}, sizes}, {"Mb", {"MiB"}, sizes},
+      {"Gb", {"GiB"}, sizes}, {"Tb", {"TiB"}, sizes}, {"mB", {"MiB"}, sizes}, {"gB", {"GiB"}, sizes},
       {"m", {"min", "MiB"}, "`m` could mean minutes or mebibytes"},
       {"sec", {"s"}, "seconds are written `s`"}, {"secs", {"s"}, "seconds are written `s`"},
       {"second", {"s"}, "seconds are written `s`"}, {"seconds", {"s"}, "seconds are written `s`"},
@@ -58,22 +59,27 @@ const std::vector<KnownMistake>& knownMistakes() {
   return list;
 }
 
-// Parses "1_000.25" into mantissa 100025 and 2 decimals; false on overflow.
-bool parseDecimal(std::string_view text, __int128& mantissa, int& decimals) {
-  mantissa = 0;
-  decimals = 0;
+// Parses "1_000.25" into mantissa 100025 and 2 decimals. Trailing zeros
+// of the fraction are dropped (`1.000GiB` is 1GiB). False when the integer
+// part is too large to matter: the caller reports an overflow.
+enum class DecimalError { None, Overflow, TooLong };
+DecimalError parseDecimal(std::string_view text, __int128& mantissa, int& decimals) {
+  std::string whole, fraction;
   bool afterPoint = false;
   for (char c : text) {
     if (c == '_') continue;
-    if (c == '.') {
-      afterPoint = true;
-      continue;
-    }
-    mantissa = mantissa * 10 + (c - '0');
-    if (afterPoint) ++decimals;
-    if (mantissa > (static_cast<__int128>(1) << 80) || decimals > 30) return false;
+    if (c == '.') afterPoint = true;
+    else (afterPoint ? fraction : whole) += c;
   }
-  return true;
+  while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
+  size_t firstDigit = whole.find_first_not_of('0');
+  if (firstDigit != std::string::npos && whole.size() - firstDigit > 24) return DecimalError::Overflow;
+  // No unit is finer than 10^-19 of itself: a longer fraction is never exact.
+  if (fraction.size() > 19) return DecimalError::TooLong;
+  mantissa = 0;
+  for (char c : whole + fraction) mantissa = mantissa * 10 + (c - '0');
+  decimals = static_cast<int>(fraction.size());
+  return DecimalError::None;
 }
 
 }  // namespace
@@ -109,10 +115,15 @@ ParsedLiteral parseQuantity(std::string_view text) {
   }
   out.value = Value::of(type, 0);
 
-  __int128 mantissa;
-  int decimals;
-  if (!parseDecimal(out.number, mantissa, decimals)) {
+  __int128 mantissa = 0;
+  int decimals = 0;
+  DecimalError de = parseDecimal(out.number, mantissa, decimals);
+  if (de == DecimalError::Overflow) {
     out.error = LiteralError::Overflow;
+    return out;
+  }
+  if (de == DecimalError::TooLong) {
+    out.error = (type == Type::Bytes || type == Type::Count) ? LiteralError::NotWhole : LiteralError::TooPrecise;
     return out;
   }
   __int128 scaled = mantissa * perUnit;
