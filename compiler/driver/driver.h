@@ -43,7 +43,14 @@ size_t printDiagnostics(const FrontEndResult& r, const DriverOptions& opts);
 // Loads stdlib/bindings/kernel.json; prints an E0005 error on failure.
 std::optional<Bindings> loadKernelBindings(const DriverOptions& opts);
 
+struct CompileOptions {
+  std::string output;        // -o; empty: FILE.bpf.o (or stdout for text)
+  std::string emit = "obj";  // plan | manifest | llvm | asm | obj
+  std::string btf;           // kernel BTF to compile against; empty: the running kernel's
+};
+
 int runCheck(const std::vector<std::string>& files, const DriverOptions& opts);
+int runCompile(const std::string& file, const CompileOptions& co, const DriverOptions& opts);
 int runExplain(const std::string& code);
 
 }  // namespace mmp

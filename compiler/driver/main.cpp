@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <iostream>
+#include <set>
 
 #include "driver/driver.h"
 
@@ -26,13 +27,23 @@ int main(int argc, char** argv) {
   check->add_option("files", files, "Policy files (.mmp)")->required();
   check->add_option("--emit", opts.emit, "Also print a stage's output: `ast`")->check(CLI::IsMember({"ast"}));
 
+  std::string input;
+  mmp::CompileOptions co;
+  auto* compile = app.add_subcommand("compile", "Compile a policy into a BPF object");
+  compile->add_option("file", input, "Policy file (.mmp)")->required();
+  compile->add_option("-o,--output", co.output, "Output file (default: FILE.bpf.o; `-` for stdout)");
+  compile->add_option("--emit", co.emit, "What to write: plan, manifest, llvm, asm or obj")
+      ->check(CLI::IsMember({"plan", "manifest", "llvm", "asm", "obj"}));
+  compile->add_option("--btf", co.btf, "Kernel BTF to compile against (default: /sys/kernel/btf/vmlinux)");
+
   std::string code;
   auto* explain = app.add_subcommand("explain", "Explain a diagnostic code, with a wrong and a right example");
   explain->add_option("code", code, "A code such as E0200")->required();
 
   // Name an unknown command rather than CLI11's "a subcommand is required".
-  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "check" && std::string(argv[1]) != "explain") {
-    std::cerr << fmt::format("mmpc: error: unknown command `{}`\nhelp: the commands are `check` and `explain`; see `mmpc --help`\n", argv[1]);
+  static const std::set<std::string> commands = {"check", "compile", "explain"};
+  if (argc > 1 && argv[1][0] != '-' && !commands.count(argv[1])) {
+    std::cerr << fmt::format("mmpc: error: unknown command `{}`\nhelp: the commands are `check`, `compile` and `explain`; see `mmpc --help`\n", argv[1]);
     return 2;
   }
   try {
@@ -45,6 +56,7 @@ int main(int argc, char** argv) {
   opts.color = color == "always" ? mmp::ColorMode::Always : color == "never" ? mmp::ColorMode::Never : mmp::ColorMode::Auto;
 
   if (*check) return mmp::runCheck(files, opts);
+  if (*compile) return mmp::runCompile(input, co, opts);
   if (*explain) return mmp::runExplain(code);
   return 2;
 }

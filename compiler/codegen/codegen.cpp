@@ -1,0 +1,146 @@
+#include "codegen/codegen.h"
+
+#include <fmt/format.h>
+#include <llvm/Analysis/CGSCCPassManager.h>
+#include <llvm/Analysis/LoopAnalysisManager.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/PassManager.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Target/TargetOptions.h>
+
+#include "codegen/emitter.h"
+
+extern "C" {
+void LLVMInitializeBPFTargetInfo();
+void LLVMInitializeBPFTarget();
+void LLVMInitializeBPFTargetMC();
+void LLVMInitializeBPFAsmPrinter();
+}
+
+namespace mmp {
+
+namespace codegen {
+
+Emitter::Emitter(const CodegenInput& in, llvm::Module& m, Diagnostics& diags)
+    : in_(in), plan_(in.plan), m_(m), diags_(diags), ir_(m.getContext()), bpf_(m, ir_), di_(m, in.sourcePath),
+      kernel_(in.btf, di_, m) {}
+
+bool Emitter::run() {
+  defineAbiTypes();
+  if (!resolveFields()) return false;
+  kernel_.finalize();
+  defineMaps();
+  defineLicenseAndManifest();
+  evalMemcg_ = evaluator(false);
+  evalSystem_ = evaluator(true);
+  for (plan::Hook h : plan_.hooks) {
+    switch (h) {
+      case plan::Hook::Tick: emitTick(); break;
+      case plan::Hook::Replay: emitReplay(); break;
+      case plan::Hook::MemcgReclaim: emitMemcgReclaim(); break;
+      case plan::Hook::DirectReclaim:
+      case plan::Hook::Oom:
+      case plan::Hook::CgroupMkdir: break;  // `on` rules: reported by emitModule
+    }
+  }
+  // Keep every program, map and section from being dropped as unused.
+  auto* ptr = llvm::PointerType::get(m_.getContext(), 0);
+  auto* arr = llvm::ArrayType::get(ptr, used_.size());
+  auto* used = new llvm::GlobalVariable(m_, arr, false, llvm::GlobalValue::AppendingLinkage,
+                                        llvm::ConstantArray::get(arr, used_), "llvm.compiler.used");
+  used->setSection("llvm.metadata");
+  di_.finalize();
+  return true;
+}
+
+}  // namespace codegen
+
+std::unique_ptr<llvm::Module> emitModule(const CodegenInput& in, llvm::LLVMContext& ctx, Diagnostics& diags) {
+  // `on` rules need hooks this compiler does not emit yet: refuse them
+  // rather than drop them.
+  bool refused = false;
+  for (const auto& r : in.plan.rules) {
+    if (!r.event) continue;
+    diags.report(DiagCode::E0400, r.source->eventRange,
+                 fmt::format("`on {}` rules cannot be compiled yet: this mmpc checks them but emits no hook for them",
+                             *r.event))
+        .help("use a `when` rule, which the periodic walk and memcg reclaim evaluate");
+    refused = true;
+  }
+  if (refused) return nullptr;
+  auto m = std::make_unique<llvm::Module>(in.plan.name, ctx);
+  m->setTargetTriple("bpfel");
+  m->setDataLayout("e-m:e-p:64:64-i64:64-i128:128-n32:64-S128");
+  codegen::Emitter e(in, *m, diags);
+  if (!e.run()) return nullptr;
+  std::string err;
+  llvm::raw_string_ostream os(err);
+  if (llvm::verifyModule(*m, &os)) {
+    diags.report(DiagCode::E0400, {}, "internal compiler error: invalid IR: " + os.str());
+    return nullptr;
+  }
+  return m;
+}
+
+namespace {
+
+llvm::TargetMachine* bpfTarget() {
+  static llvm::TargetMachine* tm = [] {
+    LLVMInitializeBPFTargetInfo();
+    LLVMInitializeBPFTarget();
+    LLVMInitializeBPFTargetMC();
+    LLVMInitializeBPFAsmPrinter();
+    std::string err;
+    const llvm::Target* t = llvm::TargetRegistry::lookupTarget("bpfel", err);
+    if (!t) return static_cast<llvm::TargetMachine*>(nullptr);
+    return t->createTargetMachine("bpfel", "v3", "", llvm::TargetOptions(), llvm::Reloc::PIC_, std::nullopt,
+                                  llvm::CodeGenOptLevel::Aggressive);
+  }();
+  return tm;
+}
+
+void optimise(llvm::Module& m, llvm::TargetMachine* tm) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  // The BPF target registers its CO-RE passes (preserve access index) here.
+  llvm::PassBuilder pb(tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2);
+  mpm.run(m, mam);
+}
+
+}  // namespace
+
+llvm::Expected<std::string> emitOutput(llvm::Module& m, OutputKind kind) {
+  llvm::TargetMachine* tm = bpfTarget();
+  if (!tm) return llvm::createStringError(std::errc::not_supported, "LLVM has no BPF target");
+  m.setDataLayout(tm->createDataLayout());
+  optimise(m, tm);
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  if (kind == OutputKind::OptimizedIR) {
+    m.print(os, nullptr);
+    return out;
+  }
+  llvm::SmallVector<char, 0> buf;
+  llvm::raw_svector_ostream bos(buf);
+  llvm::legacy::PassManager pm;
+  auto ft = kind == OutputKind::Assembly ? llvm::CodeGenFileType::AssemblyFile : llvm::CodeGenFileType::ObjectFile;
+  if (tm->addPassesToEmitFile(pm, bos, nullptr, ft))
+    return llvm::createStringError(std::errc::not_supported, "the BPF target cannot emit this file type");
+  pm.run(m);
+  return std::string(buf.begin(), buf.end());
+}
+
+}  // namespace mmp

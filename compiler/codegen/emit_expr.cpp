@@ -1,0 +1,197 @@
+// Expressions on 64-bit integers, with the semantics of units/quantity.cpp:
+// quantities saturate at 0 and at unlimited (all ones), unlimited is
+// +infinity in comparisons, rates are signed. No loop, no helper call.
+#include <numeric>
+
+#include "../../runtime/abi/mmp_abi.h"
+#include "codegen/emitter.h"
+
+namespace mmp::codegen {
+
+using namespace ast;
+
+llvm::Value* Emitter::constant(const Value& v) {
+  if (v.type == Type::Bool) return ir_.getInt1(v.isTrue());
+  if (v.unlimited) return ir_.getInt64(MMP_UNLIMITED);
+  return ir_.getInt64(static_cast<uint64_t>(static_cast<int64_t>(v.raw)));
+}
+
+llvm::Value* Emitter::field(const Binding& b, EvalContext& ctx) {
+  uint32_t i = plan_.snapshotIndex(&b);
+  llvm::Value* at = ir_.CreateInBoundsGEP(ir_.getInt8Ty(), ctx.snapshot, ir_.getInt64(24 + 8 * i));
+  return ir_.CreateAlignedLoad(ir_.getInt64Ty(), at, llvm::Align(8));
+}
+
+llvm::Value* Emitter::expr(const Expr& e, EvalContext& ctx, const plan::Rule& rule) {
+  if (auto it = ctx.memo.find(&e); it != ctx.memo.end()) return it->second;
+  if (e.constant) return constant(*e.constant);
+  llvm::Value* v = nullptr;
+  switch (e.kind) {
+    case ExprKind::Path: {
+      auto& p = llvm::cast<PathExpr>(e);
+      v = p.binding ? field(*p.binding, ctx) : expr(*p.let->value, ctx, rule);
+      break;
+    }
+    case ExprKind::Unary: {
+      auto& u = llvm::cast<UnaryExpr>(e);
+      llvm::Value* x = expr(*u.operand, ctx, rule);
+      v = u.op == UnaryOp::Not ? ir_.CreateNot(x) : ir_.CreateNeg(x);
+      break;
+    }
+    case ExprKind::Binary: v = binary(llvm::cast<BinaryExpr>(e), ctx, rule); break;
+    case ExprKind::Call: v = rate(llvm::cast<CallExpr>(e), ctx, rule); break;
+    case ExprKind::Quantity:
+    case ExprKind::Bool:
+    case ExprKind::Invalid: v = ir_.getInt64(0); break;  // folded by sema
+  }
+  ctx.memo[&e] = v;
+  return v;
+}
+
+llvm::Value* Emitter::compare(const BinaryExpr& e, llvm::Value* l, llvm::Value* r) {
+  // Unlimited is all ones: unsigned order already puts it above every value.
+  bool sign = e.lhs->type == Type::Rate;
+  switch (e.op) {
+    case BinaryOp::Lt: return sign ? ir_.CreateICmpSLT(l, r) : ir_.CreateICmpULT(l, r);
+    case BinaryOp::Le: return sign ? ir_.CreateICmpSLE(l, r) : ir_.CreateICmpULE(l, r);
+    case BinaryOp::Gt: return sign ? ir_.CreateICmpSGT(l, r) : ir_.CreateICmpUGT(l, r);
+    case BinaryOp::Ge: return sign ? ir_.CreateICmpSGE(l, r) : ir_.CreateICmpUGE(l, r);
+    case BinaryOp::Eq: return ir_.CreateICmpEQ(l, r);
+    default: return ir_.CreateICmpNE(l, r);
+  }
+}
+
+// share (thousandths of a percent) of whole, exact without 128-bit
+// arithmetic: (w / D) * s + (w % D) * s / D, reduced by gcd when s is known.
+llvm::Value* Emitter::percentOf(llvm::Value* share, llvm::Value* whole, const Expr* shareExpr) {
+  uint64_t num = 0, den = kPercentWhole;
+  llvm::Value* s = share;
+  if (shareExpr && shareExpr->constant) {
+    num = static_cast<uint64_t>(shareExpr->constant->raw);
+    uint64_t g = std::gcd(num, den);
+    if (g) {
+      num /= g;
+      den /= g;
+    }
+    s = ir_.getInt64(num);
+  }
+  llvm::Value* d = ir_.getInt64(den);
+  llvm::Value* hi = ir_.CreateMul(ir_.CreateUDiv(whole, d), s);
+  llvm::Value* lo = ir_.CreateUDiv(ir_.CreateMul(ir_.CreateURem(whole, d), s), d);
+  llvm::Value* v = den == 1 ? ir_.CreateMul(whole, s) : ir_.CreateAdd(hi, lo);
+  return ir_.CreateSelect(ir_.CreateICmpEQ(whole, ir_.getInt64(MMP_UNLIMITED)), whole, v);
+}
+
+// a / b as thousandths of a percent; b == 0 or a unlimited give unlimited,
+// b unlimited gives 0.
+llvm::Value* Emitter::ratio(llvm::Value* a, llvm::Value* b) {
+  llvm::Value* unlimited = ir_.getInt64(MMP_UNLIMITED);
+  // Scale both down while a is too large to multiply by 100000.
+  llvm::Value* big = ir_.CreateICmpUGT(a, ir_.getInt64((1ULL << 46) - 1));
+  llvm::Value* as = ir_.CreateSelect(big, ir_.CreateLShr(a, 17), a);
+  llvm::Value* bs = ir_.CreateSelect(big, ir_.CreateLShr(b, 17), b);
+  llvm::Value* safe = ir_.CreateSelect(ir_.CreateICmpEQ(bs, ir_.getInt64(0)), ir_.getInt64(1), bs);
+  llvm::Value* v = ir_.CreateUDiv(ir_.CreateMul(as, ir_.getInt64(kPercentWhole)), safe);
+  v = ir_.CreateSelect(ir_.CreateICmpEQ(bs, ir_.getInt64(0)), unlimited, v);
+  v = ir_.CreateSelect(ir_.CreateICmpEQ(b, unlimited), ir_.getInt64(0), v);
+  return ir_.CreateSelect(ir_.CreateICmpEQ(a, unlimited), unlimited, v);
+}
+
+llvm::Value* Emitter::binary(const BinaryExpr& e, EvalContext& ctx, const plan::Rule& rule) {
+  llvm::Value* l = expr(*e.lhs, ctx, rule);
+  llvm::Value* r = expr(*e.rhs, ctx, rule);
+  llvm::Value* unlimited = ir_.getInt64(MMP_UNLIMITED);
+  bool rate = e.type == Type::Rate;
+  switch (e.op) {
+    case BinaryOp::And: return ir_.CreateAnd(l, r);
+    case BinaryOp::Or: return ir_.CreateOr(l, r);
+    case BinaryOp::Lt:
+    case BinaryOp::Le:
+    case BinaryOp::Gt:
+    case BinaryOp::Ge:
+    case BinaryOp::Eq:
+    case BinaryOp::Ne:
+      if (e.impliedWhole) {
+        // `memcg.usage > 90%`: compare with that share of the field's whole.
+        Value wholeRef;
+        const Binding* whole = e.impliedWhole;
+        llvm::Value* w = field(*whole, ctx);
+        if (e.wholeOnLeft) l = percentOf(l, w, e.lhs.get());
+        else r = percentOf(r, w, e.rhs.get());
+      }
+      return compare(e, l, r);
+    case BinaryOp::Add: {
+      if (rate) return ir_.CreateAdd(l, r);
+      llvm::Value* sum = ir_.CreateAdd(l, r);
+      return ir_.CreateSelect(ir_.CreateICmpULT(sum, l), unlimited, sum);  // saturate at unlimited
+    }
+    case BinaryOp::Sub: {
+      if (rate) return ir_.CreateSub(l, r);
+      llvm::Value* diff = ir_.CreateSelect(ir_.CreateICmpUGT(r, l), ir_.getInt64(0), ir_.CreateSub(l, r));
+      return ir_.CreateSelect(ir_.CreateICmpEQ(l, unlimited), unlimited, diff);
+    }
+    case BinaryOp::Mul: {
+      // Saturating: a * b overflows exactly when b != 0 and a > MAX / b.
+      llvm::Value* safeR = ir_.CreateSelect(ir_.CreateICmpEQ(r, ir_.getInt64(0)), ir_.getInt64(1), r);
+      llvm::Value* over = ir_.CreateICmpUGT(l, ir_.CreateUDiv(unlimited, safeR));
+      return ir_.CreateSelect(over, unlimited, ir_.CreateMul(l, r));
+    }
+    case BinaryOp::Div: {
+      if (e.lhs->type == Type::Bytes && e.rhs->type == Type::Bytes) return ratio(l, r);
+      llvm::Value* zero = ir_.CreateICmpEQ(r, ir_.getInt64(0));
+      llvm::Value* safeR = ir_.CreateSelect(zero, ir_.getInt64(1), r);
+      if (e.rhs->type == Type::Duration) {
+        // bytes / ns → bytes per second, via milliseconds to stay in range.
+        llvm::Value* ms = ir_.CreateUDiv(safeR, ir_.getInt64(1'000'000));
+        llvm::Value* safeMs = ir_.CreateSelect(ir_.CreateICmpEQ(ms, ir_.getInt64(0)), ir_.getInt64(1), ms);
+        llvm::Value* v = ir_.CreateUDiv(ir_.CreateMul(l, ir_.getInt64(1000)), safeMs);
+        return ir_.CreateSelect(zero, ir_.getInt64(INT64_MAX), v);
+      }
+      llvm::Value* v = ir_.CreateUDiv(l, safeR);
+      return ir_.CreateSelect(ir_.CreateOr(zero, ir_.CreateICmpEQ(l, unlimited)), unlimited, v);
+    }
+    case BinaryOp::Of: return percentOf(l, r, e.lhs.get());
+  }
+  return l;
+}
+
+// rate(field): growth per second since the last evaluation of this rule
+// for this cgroup, kept in the rule's state slot for this call.
+llvm::Value* Emitter::rate(const CallExpr& call, EvalContext& ctx, const plan::Rule& rule) {
+  uint32_t slot = 1;
+  for (uint32_t i = 0; i < rule.rates.size(); ++i)
+    if (rule.rates[i] == &call) slot = i + 1;
+  llvm::Value* cur = expr(*call.args[0], ctx, rule);
+  llvm::BasicBlock* noState = bpf_.block("rate_nostate");
+  llvm::BasicBlock* entry = ir_.GetInsertBlock();
+  (void)entry;
+  llvm::Value* st = stateFor(ctx, rule.id, slot, noState);
+  auto* i64 = ir_.getInt64Ty();
+  llvm::Value* samplePtr = ir_.CreateStructGEP(stateTy_, st, 2);
+  llvm::Value* timePtr = ir_.CreateStructGEP(stateTy_, st, 3);
+  llvm::Value* prev = ir_.CreateAlignedLoad(i64, samplePtr, llvm::Align(8));
+  llvm::Value* prevTime = ir_.CreateAlignedLoad(i64, timePtr, llvm::Align(8));
+  llvm::Value* dt = ir_.CreateSub(ctx.now, prevTime);
+  llvm::Value* dtMs = ir_.CreateUDiv(dt, ir_.getInt64(1'000'000));
+  // No earlier sample, or one less than 1 ms old: no rate yet (0), keep it.
+  llvm::Value* valid = ir_.CreateAnd(ir_.CreateICmpNE(prevTime, ir_.getInt64(0)),
+                                     ir_.CreateICmpNE(dtMs, ir_.getInt64(0)));
+  llvm::Value* safeMs = ir_.CreateSelect(valid, dtMs, ir_.getInt64(1));
+  llvm::Value* growth = ir_.CreateSDiv(ir_.CreateMul(ir_.CreateSub(cur, prev), ir_.getInt64(1000)), safeMs);
+  llvm::Value* v = ir_.CreateSelect(valid, growth, ir_.getInt64(0));
+  llvm::Value* take = ir_.CreateOr(ir_.CreateICmpEQ(prevTime, ir_.getInt64(0)), valid);
+  ir_.CreateAlignedStore(ir_.CreateSelect(take, cur, prev), samplePtr, llvm::Align(8));
+  ir_.CreateAlignedStore(ir_.CreateSelect(take, ctx.now, prevTime), timePtr, llvm::Align(8));
+  llvm::BasicBlock* have = ir_.GetInsertBlock();
+  llvm::BasicBlock* join = bpf_.block("rate_done");
+  ir_.CreateBr(join);
+  ir_.SetInsertPoint(noState);
+  ir_.CreateBr(join);
+  ir_.SetInsertPoint(join);
+  auto* phi = ir_.CreatePHI(i64, 2);
+  phi->addIncoming(v, have);
+  phi->addIncoming(ir_.getInt64(0), noState);
+  return phi;
+}
+
+}  // namespace mmp::codegen

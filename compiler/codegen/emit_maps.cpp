@@ -1,0 +1,111 @@
+// The ABI types shared with the runtime, the BTF-defined maps, the license
+// and the manifest section.
+#include <fmt/format.h>
+
+#include <cstddef>
+
+#include "../../runtime/abi/mmp_abi.h"
+#include "codegen/emitter.h"
+
+namespace mmp::codegen {
+
+namespace {
+
+// BPF map types (include/uapi/linux/bpf.h).
+constexpr unsigned kMapHash = 1, kMapArray = 2, kMapLruHash = 9, kMapRingbuf = 27;
+constexpr unsigned kRingbufBytes = 256 * 1024;
+constexpr unsigned kMaxCgroups = 65536;
+
+// The generated layouts must be the header's.
+static_assert(sizeof(struct mmp_decision) == 88 && offsetof(struct mmp_decision, values) == 40);
+static_assert(sizeof(struct mmp_state_key) == 16 && sizeof(struct mmp_rule_state) == 32);
+static_assert(sizeof(struct mmp_rule_counters) == 40 && offsetof(struct mmp_snapshot, fields) == 24);
+
+}  // namespace
+
+void Emitter::defineAbiTypes() {
+  auto& ctx = m_.getContext();
+  auto* i16 = llvm::Type::getInt16Ty(ctx);
+  auto* i32 = llvm::Type::getInt32Ty(ctx);
+  auto* i64 = llvm::Type::getInt64Ty(ctx);
+  decisionTy_ = llvm::StructType::create(ctx, {i16, i16, i32, i64, i64, i64, i32, i32, llvm::ArrayType::get(i64, MMP_MAX_VALUES)},
+                                         "struct.mmp_decision");
+  stateKeyTy_ = llvm::StructType::create(ctx, {i64, i32, i32}, "struct.mmp_state_key");
+  stateTy_ = llvm::StructType::create(ctx, {i64, i64, i64, i64}, "struct.mmp_rule_state");
+  countersTy_ = llvm::StructType::create(ctx, {i64, i64, i64, i64, i64}, "struct.mmp_rule_counters");
+
+  u64_ = di_.intType(64, false);
+  int_ = di_.intType(32, true);
+  auto* u32 = di_.intType(32, false);
+  auto* u16 = di_.intType(16, false);
+  decisionDi_ = di_.structType("mmp_decision", sizeof(struct mmp_decision),
+                               {{"version", u16, 0, 2}, {"action", u16, 2, 2}, {"rule", u32, 4, 4},
+                                {"cgroup_id", u64_, 8, 8}, {"time_ns", u64_, 16, 8}, {"arg", u64_, 24, 8},
+                                {"flags", u32, 32, 4}, {"action_index", u32, 36, 4},
+                                {"values", di_.arrayOf(u64_, MMP_MAX_VALUES, 8), 40, 8 * MMP_MAX_VALUES}});
+  uint64_t fields = plan_.snapshot.size();
+  snapshotDi_ = di_.structType("mmp_snapshot", 24 + 8 * fields,
+                               {{"time_ns", u64_, 0, 8}, {"cgroup_id", u64_, 8, 8}, {"scope_mask", u64_, 16, 8},
+                                {"fields", di_.arrayOf(u64_, fields, 8), 24, 8 * fields}});
+}
+
+llvm::GlobalVariable* Emitter::defineMap(const std::string& name, unsigned type, unsigned maxEntries, llvm::DIType* key,
+                                         llvm::DIType* value) {
+  auto& ctx = m_.getContext();
+  auto* ptr = llvm::PointerType::get(ctx, 0);
+  std::vector<DIMember> members = {
+      {"type", di_.pointerTo(di_.arrayOf(int_, type, 4)), 0, 8},
+      {"max_entries", di_.pointerTo(di_.arrayOf(int_, maxEntries, 4)), 8, 8}};
+  if (key) members.push_back({"key", di_.pointerTo(key), 16, 8});
+  if (value) members.push_back({"value", di_.pointerTo(value), 8 * members.size(), 8});
+  auto* ty = llvm::StructType::get(ctx, std::vector<llvm::Type*>(members.size(), ptr));
+  auto* g = new llvm::GlobalVariable(m_, ty, false, llvm::GlobalValue::ExternalLinkage,
+                                     llvm::Constant::getNullValue(ty), name);
+  g->setSection(".maps");
+  g->setAlignment(llvm::Align(8));
+  g->setDSOLocal(true);
+  di_.global(g, name, di_.structType("", 8 * members.size(), members));
+  used_.push_back(g);
+  return g;
+}
+
+void Emitter::defineMaps() {
+  auto* u32 = di_.intType(32, false);
+  decisions_ = defineMap(MMP_MAP_DECISIONS, kMapRingbuf, kRingbufBytes, nullptr, nullptr);
+  scopes_ = defineMap(MMP_MAP_SCOPES, kMapHash, kMaxCgroups, u64_, u64_);
+  auto* keyDi = di_.structType("mmp_state_key", 16, {{"cgroup_id", u64_, 0, 8}, {"rule", u32, 8, 4}, {"pad", u32, 12, 4}});
+  auto* stateDi = di_.structType("mmp_rule_state", 32, {{"true_since", u64_, 0, 8}, {"last_fired", u64_, 8, 8},
+                                                        {"rate_sample", u64_, 16, 8}, {"rate_time", u64_, 24, 8}});
+  state_ = defineMap(MMP_MAP_STATE, kMapLruHash, kMaxCgroups, keyDi, stateDi);
+  auto* countersDi = di_.structType("mmp_rule_counters", 40,
+                                    {{"evaluations", u64_, 0, 8}, {"firings", u64_, 8, 8}, {"drops", u64_, 16, 8},
+                                     {"window_start", u64_, 24, 8}, {"window_count", u64_, 32, 8}});
+  unsigned rules = std::max<unsigned>(1, plan_.rules.size());
+  counters_ = defineMap(MMP_MAP_COUNTERS, kMapArray, rules, u32, countersDi);
+  // System fields come from mmrun, written once per tick (docs/architecture.md).
+  unsigned systemFields = 0;
+  for (const Binding* b : plan_.snapshot)
+    if (b->context == FieldContext::System) ++systemFields;
+  if (systemFields)
+    system_ = defineMap("mmp_system", kMapArray, 1, u32, di_.arrayOf(u64_, plan_.snapshot.size(), 8));
+}
+
+void Emitter::defineLicenseAndManifest() {
+  auto& ctx = m_.getContext();
+  auto* lic = llvm::ConstantDataArray::getString(ctx, "GPL");
+  // libbpf reads the license from a writable section of this name.
+  auto* g = new llvm::GlobalVariable(m_, lic->getType(), false, llvm::GlobalValue::ExternalLinkage, lic, "LICENSE");
+  g->setSection("license");
+  g->setAlignment(llvm::Align(1));
+  di_.global(g, "LICENSE", di_.arrayOf(di_.intType(8, true), 4, 1));
+  used_.push_back(g);
+
+  auto* text = llvm::ConstantDataArray::getString(ctx, in_.manifest, /*AddNull=*/false);
+  auto* man = new llvm::GlobalVariable(m_, text->getType(), true, llvm::GlobalValue::ExternalLinkage, text,
+                                       "mmp_manifest");
+  man->setSection(MMP_MANIFEST_SECTION);
+  man->setAlignment(llvm::Align(1));
+  used_.push_back(man);
+}
+
+}  // namespace mmp::codegen

@@ -1,0 +1,187 @@
+// Reading kernel data into the snapshot: cgroup and memcg fields through
+// CO-RE access paths, system fields from the map mmrun fills each tick.
+#include <fmt/format.h>
+#include <llvm/IR/IntrinsicsBPF.h>
+
+#include "../../runtime/abi/mmp_abi.h"
+#include "codegen/emitter.h"
+
+namespace mmp::codegen {
+
+namespace {
+
+constexpr uint64_t kPageSize = 4096;  // x86-64 and the common arm64 configuration
+constexpr uint64_t kPageCounterMax = INT64_MAX / kPageSize;  // PAGE_COUNTER_MAX: "max"
+
+std::vector<std::string> pathOf(const nlohmann::json& k) {
+  std::vector<std::string> out;
+  if (k.contains("path") && k["path"].is_array())
+    for (const auto& e : k["path"])
+      if (e.is_string()) out.push_back(e.get<std::string>());
+  return out;
+}
+
+}  // namespace
+
+bool Emitter::resolveFields() {
+  size_t mark = diags_.mark();
+  bool needMemcg = false;
+  for (size_t i = 0; i < plan_.snapshot.size(); ++i) {
+    const Binding* b = plan_.snapshot[i];
+    if (b->context != FieldContext::Memcg || !b->kernel.contains("from")) continue;
+    std::string from = b->kernel.value("from", "");
+    auto path = kernel_.resolve(from, pathOf(b->kernel));
+    if (!path) {
+      diags_.report(DiagCode::E0401, plan_.snapshotUse[i],
+                    fmt::format("`{}` cannot be read on this kernel: {}", b->name, llvm::toString(path.takeError())))
+          .note(fmt::format("compiled against the BTF of {}", in_.btf.path()))
+          .help("compile against a kernel that has the member (`--btf FILE`), or do without the field");
+      continue;
+    }
+    needMemcg |= from == "mem_cgroup";
+    fieldPaths_.emplace(b, std::move(*path));
+  }
+  auto id = kernel_.resolve("cgroup", {"kn", "id"});
+  if (!id) {
+    diags_.report(DiagCode::E0401, {}, fmt::format("cgroup ids cannot be read: {}", llvm::toString(id.takeError())));
+    return false;
+  }
+  cgroupIdPath_ = std::move(*id);
+  // The walk's position, and the current task's memory cgroup (reclaim hook).
+  auto seq = kernel_.resolve("bpf_iter_meta", {"seq_num"});
+  auto task = kernel_.resolve("task_struct", {"cgroups", "subsys", "@cgroup_subsys_id:memory_cgrp_id", "cgroup"});
+  if (!seq || !task) {
+    diags_.report(DiagCode::E0401, {}, fmt::format("the kernel lacks what the hooks need: {}{}",
+                                                   seq ? "" : llvm::toString(seq.takeError()),
+                                                   task ? "" : llvm::toString(task.takeError())));
+    return false;
+  }
+  seqNumPath_ = std::move(*seq);
+  taskCgroupPath_ = std::move(*task);
+  if (needMemcg) {
+    auto css = kernel_.resolve("cgroup", {"subsys", "@cgroup_subsys_id:memory_cgrp_id"});
+    auto memcg = kernel_.structId("mem_cgroup");
+    if (!css || !memcg) {
+      diags_.report(DiagCode::E0401, plan_.snapshotUse.front(), "the kernel has no memory controller in its BTF");
+      return false;
+    }
+    cssPath_ = std::move(*css);
+    memcgStruct_ = *memcg;
+    kernel_.useStruct(memcgStruct_);
+  }
+  return !diags_.errorsSince(mark);
+}
+
+llvm::Value* Emitter::cgroupIdOf(llvm::Value* cgroup) {
+  // kn is never null for a live cgroup; a null read gives id 0, which no scope has.
+  llvm::BasicBlock* onNull = bpf_.block("kn_null");
+  llvm::BasicBlock* here = ir_.GetInsertBlock();
+  (void)here;
+  llvm::Value* id = kernel_.emitRead(ir_, cgroup, *cgroupIdPath_, onNull);
+  llvm::BasicBlock* got = ir_.GetInsertBlock();
+  llvm::BasicBlock* join = bpf_.block("kn_done");
+  ir_.CreateBr(join);
+  ir_.SetInsertPoint(onNull);
+  ir_.CreateBr(join);
+  ir_.SetInsertPoint(join);
+  auto* phi = ir_.CreatePHI(ir_.getInt64Ty(), 2);
+  phi->addIncoming(id, got);
+  phi->addIncoming(ir_.getInt64(0), onNull);
+  return phi;
+}
+
+llvm::Value* Emitter::memcgOf(llvm::Value* cgroup, llvm::BasicBlock* onNull) {
+  llvm::Value* css = kernel_.emitRead(ir_, cgroup, *cssPath_, onNull);
+  bpf_.require(ir_.CreateIsNotNull(css), onNull, "css");
+  // bpf_rdonly_cast(css, btf id of struct mem_cgroup): a direct-load view.
+  llvm::Function* typeId = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::bpf_btf_type_id);
+  auto* id = ir_.CreateCall(typeId, {ir_.getInt32(typeIdSeq_++), ir_.getInt64(1)});
+  id->setMetadata(llvm::LLVMContext::MD_preserve_access_index, kernel_.diStruct(memcgStruct_));
+  if (!rdonlyCast_) {
+    auto* fnTy = llvm::FunctionType::get(bpf_.ptrTy(), {bpf_.ptrTy(), ir_.getInt32Ty()}, false);
+    rdonlyCast_ = llvm::Function::Create(fnTy, llvm::GlobalValue::ExternalLinkage, "bpf_rdonly_cast", m_);
+    rdonlyCast_->setSection(".ksyms");
+    rdonlyCast_->setDSOLocal(true);
+    auto* sp = di_.builder().createFunction(
+        di_.file(), "bpf_rdonly_cast", "bpf_rdonly_cast", di_.file(), 0,
+        di_.builder().createSubroutineType(di_.builder().getOrCreateTypeArray(
+            {di_.pointerTo(nullptr), di_.pointerTo(nullptr), di_.intType(32, false)})),
+        0, llvm::DINode::FlagPrototyped, llvm::DISubprogram::SPFlagZero);
+    rdonlyCast_->setSubprogram(sp);
+  }
+  return ir_.CreateCall(rdonlyCast_, {css, ir_.CreateTrunc(id, ir_.getInt32Ty())});
+}
+
+llvm::Value* Emitter::convert(llvm::Value* raw, const Binding& b) {
+  std::string scale = b.kernel.value("scale", "");
+  if (scale == "pages") {
+    llvm::Value* bytes = ir_.CreateMul(raw, ir_.getInt64(kPageSize));
+    if (!b.unlimited) return bytes;
+    llvm::Value* isMax = ir_.CreateICmpUGE(raw, ir_.getInt64(kPageCounterMax));
+    return ir_.CreateSelect(isMax, ir_.getInt64(MMP_UNLIMITED), bytes);
+  }
+  if (scale == "psi_fixed")  // percent * 2048 (FIXED_1) → thousandths of a percent
+    return ir_.CreateLShr(ir_.CreateMul(raw, ir_.getInt64(125)), 8);
+  return raw;
+}
+
+void Emitter::fillMemcgFields(llvm::Value* cgroup, llvm::Value* snapshot) {
+  auto* fieldsTy = llvm::ArrayType::get(ir_.getInt64Ty(), plan_.snapshot.size());
+  auto fieldSlot = [&](uint32_t i) {
+    return ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snapshot, ir_.getInt64(24 + 8 * i));
+  };
+  (void)fieldsTy;
+  llvm::Value* memcg = nullptr;
+  llvm::BasicBlock* noMemcg = nullptr;
+  for (uint32_t i = 0; i < plan_.snapshot.size(); ++i) {
+    const Binding* b = plan_.snapshot[i];
+    auto it = fieldPaths_.find(b);
+    if (it == fieldPaths_.end()) continue;
+    bool fromMemcg = b->kernel.value("from", "") == "mem_cgroup";
+    llvm::BasicBlock* onNull = bpf_.block(fmt::format("{}_null", b->name));
+    llvm::BasicBlock* done = bpf_.block(fmt::format("{}_done", b->name));
+    llvm::Value* base = cgroup;
+    if (fromMemcg) {
+      if (!memcg) {
+        // Cast once, in a block that dominates every later read.
+        noMemcg = bpf_.block("no_memcg");
+        memcg = memcgOf(cgroup, noMemcg);
+      }
+      base = memcg;
+    }
+    llvm::Value* v = convert(kernel_.emitRead(ir_, base, it->second, onNull), *b);
+    ir_.CreateAlignedStore(v, fieldSlot(i), llvm::Align(8));
+    ir_.CreateBr(done);
+    ir_.SetInsertPoint(onNull);
+    ir_.CreateAlignedStore(ir_.getInt64(0), fieldSlot(i), llvm::Align(8));
+    ir_.CreateBr(done);
+    ir_.SetInsertPoint(done);
+  }
+  if (noMemcg) {
+    // A cgroup without a memory controller: its memcg fields stay 0.
+    llvm::BasicBlock* after = bpf_.block("memcg_fields_done");
+    ir_.CreateBr(after);
+    ir_.SetInsertPoint(noMemcg);
+    ir_.CreateBr(after);
+    ir_.SetInsertPoint(after);
+  }
+}
+
+void Emitter::fillSystemFields(llvm::Value* snapshot) {
+  if (!system_) return;
+  llvm::AllocaInst* zero = bpf_.slot(ir_.getInt32Ty(), "zero");
+  ir_.CreateStore(ir_.getInt32(0), zero);
+  llvm::Value* values = bpf_.mapLookup(system_, zero);
+  llvm::BasicBlock* done = bpf_.block("system_done");
+  bpf_.require(ir_.CreateIsNotNull(values), done, "system");
+  for (uint32_t i = 0; i < plan_.snapshot.size(); ++i) {
+    if (plan_.snapshot[i]->context != FieldContext::System) continue;
+    llvm::Value* at = ir_.CreateInBoundsGEP(ir_.getInt8Ty(), values, ir_.getInt64(8 * i));
+    llvm::Value* v = ir_.CreateAlignedLoad(ir_.getInt64Ty(), at, llvm::Align(8));
+    ir_.CreateAlignedStore(v, ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snapshot, ir_.getInt64(24 + 8 * i)), llvm::Align(8));
+  }
+  ir_.CreateBr(done);
+  ir_.SetInsertPoint(done);
+}
+
+}  // namespace mmp::codegen

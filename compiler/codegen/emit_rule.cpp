@@ -1,0 +1,151 @@
+// One rule's evaluation: scope, condition, `unless`, `for`, cooldown,
+// `at most`, counters, and a decision per action into the ring buffer.
+#include <fmt/format.h>
+
+#include "../../runtime/abi/mmp_abi.h"
+#include "codegen/emitter.h"
+
+namespace mmp::codegen {
+
+namespace {
+
+constexpr uint64_t kBpfNoExist = 1;  // BPF_NOEXIST
+
+}  // namespace
+
+// The state of (cgroup, rule, slot), created zeroed on first use.
+llvm::Value* Emitter::stateFor(EvalContext& ctx, uint32_t rule, uint32_t slot, llvm::BasicBlock* onFail) {
+  llvm::AllocaInst* key = bpf_.slot(stateKeyTy_, "state_key");
+  ir_.CreateAlignedStore(ctx.cgroupId, ir_.CreateStructGEP(stateKeyTy_, key, 0), llvm::Align(8));
+  ir_.CreateAlignedStore(ir_.getInt32(rule), ir_.CreateStructGEP(stateKeyTy_, key, 1), llvm::Align(4));
+  ir_.CreateAlignedStore(ir_.getInt32(slot), ir_.CreateStructGEP(stateKeyTy_, key, 2), llvm::Align(4));
+  llvm::Value* st = bpf_.mapLookup(state_, key);
+  llvm::BasicBlock* found = ir_.GetInsertBlock();
+  llvm::BasicBlock* create = bpf_.block("state_create");
+  llvm::BasicBlock* ready = bpf_.block("state_ready");
+  ir_.CreateCondBr(ir_.CreateIsNull(st), create, ready);
+  ir_.SetInsertPoint(create);
+  llvm::AllocaInst* zero = bpf_.slot(stateTy_, "state_zero");
+  ir_.CreateAlignedStore(llvm::Constant::getNullValue(stateTy_), zero, llvm::Align(8));
+  bpf_.mapUpdate(state_, key, zero, kBpfNoExist);
+  llvm::Value* created = bpf_.mapLookup(state_, key);
+  llvm::BasicBlock* afterCreate = ir_.GetInsertBlock();
+  ir_.CreateBr(ready);
+  ir_.SetInsertPoint(ready);
+  auto* phi = ir_.CreatePHI(bpf_.ptrTy(), 2);
+  phi->addIncoming(st, found);
+  phi->addIncoming(created, afterCreate);
+  bpf_.require(ir_.CreateIsNotNull(phi), onFail, "state");
+  return phi;
+}
+
+llvm::Value* Emitter::countersFor(uint32_t rule, llvm::BasicBlock* onFail) {
+  llvm::AllocaInst* key = bpf_.slot(ir_.getInt32Ty(), "counter_key");
+  ir_.CreateStore(ir_.getInt32(rule), key);
+  llvm::Value* c = bpf_.mapLookup(counters_, key);
+  bpf_.require(ir_.CreateIsNotNull(c), onFail, "counters");
+  return c;
+}
+
+void Emitter::rule(const plan::Rule& r, EvalContext& ctx) {
+  auto* i64 = ir_.getInt64Ty();
+  llvm::BasicBlock* next = bpf_.block(fmt::format("rule{}_end", r.id));
+  ctx.memo.clear();
+  // Line info for the verifier's log: the rule's line.
+  ir_.SetCurrentDebugLocation(llvm::DILocation::get(m_.getContext(), r.line, 1,
+                                                    ir_.GetInsertBlock()->getParent()->getSubprogram()));
+  // In scope?
+  llvm::Value* bit = ir_.getInt64(1ULL << r.scopeBit);
+  bpf_.require(ir_.CreateICmpNE(ir_.CreateAnd(ctx.mask, bit), ir_.getInt64(0)), next, fmt::format("rule{}", r.id));
+  llvm::Value* counters = countersFor(r.id, next);
+  bpf_.atomicAdd(ir_.CreateStructGEP(countersTy_, counters, 0), ir_.getInt64(1));
+
+  llvm::Value* cond = r.condition ? expr(*r.condition, ctx, r) : ir_.getTrue();
+  if (r.unless) cond = ir_.CreateAnd(cond, ir_.CreateNot(expr(*r.unless, ctx, r)));
+  llvm::Value* st = stateFor(ctx, r.id, 0, next);
+  llvm::Value* sincePtr = ir_.CreateStructGEP(stateTy_, st, 0);
+  llvm::Value* lastPtr = ir_.CreateStructGEP(stateTy_, st, 1);
+  if (r.holdNs) {
+    // for D: true at every evaluation for D; a false one resets.
+    llvm::Value* since = ir_.CreateAlignedLoad(i64, sincePtr, llvm::Align(8));
+    llvm::Value* started = ir_.CreateSelect(ir_.CreateICmpEQ(since, ir_.getInt64(0)), ctx.now, since);
+    ir_.CreateAlignedStore(ir_.CreateSelect(cond, started, ir_.getInt64(0)), sincePtr, llvm::Align(8));
+    llvm::Value* held = ir_.CreateICmpUGE(ir_.CreateSub(ctx.now, started), ir_.getInt64(r.holdNs));
+    cond = ir_.CreateAnd(cond, held);
+  }
+  bpf_.require(cond, next, "true");
+  if (r.cooldownNs) {
+    llvm::Value* last = ir_.CreateAlignedLoad(i64, lastPtr, llvm::Align(8));
+    llvm::Value* cooling = ir_.CreateAnd(ir_.CreateICmpNE(last, ir_.getInt64(0)),
+                                         ir_.CreateICmpULT(ir_.CreateSub(ctx.now, last), ir_.getInt64(r.cooldownNs)));
+    bpf_.require(ir_.CreateNot(cooling), next, "cooled");
+  }
+  if (r.atMost) {
+    // at most N per D, across all cgroups: a window in the rule's counters.
+    llvm::Value* startPtr = ir_.CreateStructGEP(countersTy_, counters, 3);
+    llvm::Value* countPtr = ir_.CreateStructGEP(countersTy_, counters, 4);
+    llvm::Value* start = ir_.CreateAlignedLoad(i64, startPtr, llvm::Align(8));
+    llvm::Value* count = ir_.CreateAlignedLoad(i64, countPtr, llvm::Align(8));
+    llvm::Value* expired = ir_.CreateICmpUGE(ir_.CreateSub(ctx.now, start), ir_.getInt64(r.atMostPerNs));
+    llvm::Value* fresh = ir_.CreateOr(expired, ir_.CreateICmpEQ(start, ir_.getInt64(0)));
+    count = ir_.CreateSelect(fresh, ir_.getInt64(0), count);
+    ir_.CreateAlignedStore(ir_.CreateSelect(fresh, ctx.now, start), startPtr, llvm::Align(8));
+    bpf_.require(ir_.CreateICmpULT(count, ir_.getInt64(r.atMost)), next, "allowed");
+    ir_.CreateAlignedStore(ir_.CreateAdd(count, ir_.getInt64(1)), countPtr, llvm::Align(8));
+  }
+  ir_.CreateAlignedStore(ctx.now, lastPtr, llvm::Align(8));
+  bpf_.atomicAdd(ir_.CreateStructGEP(countersTy_, counters, 1), ir_.getInt64(1));
+  for (const auto& a : r.actions) action(r, a, ctx, counters);
+  ir_.CreateBr(next);
+  ir_.SetInsertPoint(next);
+}
+
+void Emitter::action(const plan::Rule& r, const plan::Action& a, EvalContext& ctx, llvm::Value* counters) {
+  auto* i64 = ir_.getInt64Ty();
+  // Compute everything first: the reservation must not be held across a
+  // path that could skip its submit.
+  llvm::Value* arg = ir_.getInt64(0);
+  if (a.amount) arg = expr(*a.amount, ctx, r);
+  std::vector<llvm::Value*> values;
+  if (a.kind == MMP_ACTION_LOG) {
+    for (const ast::Expr* v : a.values) {
+      llvm::Value* x = expr(*v, ctx, r);
+      if (x->getType()->isIntegerTy(1)) x = ir_.CreateZExt(x, i64);
+      values.push_back(x);
+    }
+  } else {
+    for (const ast::Expr* v : r.values) values.push_back(expr(*v, ctx, r));
+  }
+  llvm::Value* d = bpf_.ringbufReserve(decisions_, sizeof(struct mmp_decision));
+  llvm::BasicBlock* full = bpf_.block("ringbuf_full");
+  llvm::BasicBlock* done = bpf_.block("action_done");
+  llvm::BasicBlock* fill = bpf_.block("fill");
+  ir_.CreateCondBr(ir_.CreateIsNull(d), full, fill);
+  ir_.SetInsertPoint(full);
+  bpf_.atomicAdd(ir_.CreateStructGEP(countersTy_, counters, 2), ir_.getInt64(1));
+  ir_.CreateBr(done);
+  ir_.SetInsertPoint(fill);
+  auto store = [&](unsigned field, llvm::Value* v, unsigned align) {
+    ir_.CreateAlignedStore(v, ir_.CreateStructGEP(decisionTy_, d, field), llvm::Align(align));
+  };
+  store(0, ir_.getInt16(MMP_DECISION_VERSION), 2);
+  store(1, ir_.getInt16(a.kind), 2);
+  store(2, ir_.getInt32(r.id), 4);
+  store(3, ctx.cgroupId, 8);
+  store(4, ctx.now, 8);
+  store(5, arg, 8);
+  store(6, ir_.getInt32(a.flags), 4);
+  store(7, ir_.getInt32(a.index), 4);
+  llvm::Value* arr = ir_.CreateStructGEP(decisionTy_, d, 8);
+  for (unsigned i = 0; i < MMP_MAX_VALUES; ++i) {
+    llvm::Value* v = i < values.size() ? values[i] : ir_.getInt64(0);
+    if (v->getType()->isIntegerTy(1)) v = ir_.CreateZExt(v, i64);
+    ir_.CreateAlignedStore(v, ir_.CreateConstInBoundsGEP2_32(llvm::ArrayType::get(i64, MMP_MAX_VALUES), arr, 0, i),
+                           llvm::Align(8));
+  }
+  bpf_.ringbufSubmit(d);
+  ir_.CreateBr(done);
+  ir_.SetInsertPoint(done);
+}
+
+}  // namespace mmp::codegen

@@ -1,0 +1,108 @@
+// The module emitter's shared state. Internal to codegen/; each family of
+// code has its file: maps and ABI types (emit_maps.cpp), kernel reads
+// (emit_reads.cpp), expressions (emit_expr.cpp), rules and actions
+// (emit_rule.cpp), programs per hook (emit_programs.cpp).
+#pragma once
+
+#include <llvm/IR/IRBuilder.h>
+
+#include <map>
+
+#include "codegen/bpf_builder.h"
+#include "codegen/codegen.h"
+#include "codegen/debug_types.h"
+#include "codegen/kernel_types.h"
+
+namespace mmp::codegen {
+
+// What one evaluation sees: the snapshot pointer and the subject.
+struct EvalContext {
+  llvm::Value* snapshot;  // struct mmp_snapshot*
+  llvm::Value* now;       // i64 ns
+  llvm::Value* cgroupId;  // i64; 0 for system rules
+  llvm::Value* mask;      // i64 scope mask
+  std::map<const ast::Expr*, llvm::Value*> memo;  // values computed in dominating blocks
+};
+
+class Emitter {
+public:
+  Emitter(const CodegenInput& in, llvm::Module& m, Diagnostics& diags);
+  bool run();
+
+private:
+  // emit_maps.cpp
+  void defineAbiTypes();
+  void defineMaps();
+  llvm::GlobalVariable* defineMap(const std::string& name, unsigned type, unsigned maxEntries,
+                                  llvm::DIType* key, llvm::DIType* value);
+  void defineLicenseAndManifest();
+
+  // emit_reads.cpp
+  bool resolveFields();
+  void fillMemcgFields(llvm::Value* cgroup, llvm::Value* snapshot);
+  void fillSystemFields(llvm::Value* snapshot);
+  llvm::Value* cgroupIdOf(llvm::Value* cgroup);
+  llvm::Value* memcgOf(llvm::Value* cgroup, llvm::BasicBlock* onNull);
+  llvm::Value* convert(llvm::Value* raw, const Binding& b);
+
+  // emit_expr.cpp
+  llvm::Value* expr(const ast::Expr& e, EvalContext& ctx, const plan::Rule& rule);
+  llvm::Value* constant(const Value& v);
+  llvm::Value* field(const Binding& b, EvalContext& ctx);
+  llvm::Value* binary(const ast::BinaryExpr& e, EvalContext& ctx, const plan::Rule& rule);
+  llvm::Value* compare(const ast::BinaryExpr& e, llvm::Value* l, llvm::Value* r);
+  llvm::Value* percentOf(llvm::Value* share, llvm::Value* whole, const ast::Expr* shareExpr);
+  llvm::Value* ratio(llvm::Value* a, llvm::Value* b);
+  llvm::Value* rate(const ast::CallExpr& call, EvalContext& ctx, const plan::Rule& rule);
+
+  // emit_rule.cpp
+  void rule(const plan::Rule& r, EvalContext& ctx);
+  llvm::Value* stateFor(EvalContext& ctx, uint32_t rule, uint32_t slot, llvm::BasicBlock* onFail);
+  llvm::Value* countersFor(uint32_t rule, llvm::BasicBlock* onFail);
+  void action(const plan::Rule& r, const plan::Action& a, EvalContext& ctx, llvm::Value* counters);
+
+  // emit_programs.cpp
+  llvm::Function* program(plan::Hook hook, const std::string& name);
+  llvm::Function* evaluator(bool system);
+  void emitTick();
+  void emitReplay();
+  void emitMemcgReclaim();
+  void finishFunction(llvm::Function* f);
+
+  const CodegenInput& in_;
+  const plan::Plan& plan_;
+  llvm::Module& m_;
+  Diagnostics& diags_;
+  llvm::IRBuilder<> ir_;
+  BpfBuilder bpf_;
+  DebugTypes di_;
+  KernelTypes kernel_;
+
+  // ABI types (runtime/abi/mmp_abi.h)
+  llvm::StructType* decisionTy_ = nullptr;
+  llvm::StructType* stateKeyTy_ = nullptr;
+  llvm::StructType* stateTy_ = nullptr;
+  llvm::StructType* countersTy_ = nullptr;
+  llvm::DIType* u64_ = nullptr;
+  llvm::DIType* int_ = nullptr;
+  llvm::DICompositeType* decisionDi_ = nullptr;
+  llvm::DICompositeType* snapshotDi_ = nullptr;
+
+  llvm::GlobalVariable* decisions_ = nullptr;
+  llvm::GlobalVariable* scopes_ = nullptr;
+  llvm::GlobalVariable* state_ = nullptr;
+  llvm::GlobalVariable* counters_ = nullptr;
+  llvm::GlobalVariable* system_ = nullptr;
+  std::vector<llvm::Constant*> used_;
+
+  // Kernel access paths.
+  std::map<const Binding*, AccessPath> fieldPaths_;
+  std::optional<AccessPath> cgroupIdPath_, cssPath_, seqNumPath_, taskCgroupPath_;
+  uint32_t memcgStruct_ = 0;
+  llvm::Function* rdonlyCast_ = nullptr;
+  llvm::Function* evalMemcg_ = nullptr;
+  llvm::Function* evalSystem_ = nullptr;
+  unsigned typeIdSeq_ = 0;
+};
+
+}  // namespace mmp::codegen

@@ -1,0 +1,202 @@
+#include "codegen/kernel_types.h"
+
+#include <bpf/btf.h>
+#include <fmt/format.h>
+#include <llvm/IR/IntrinsicsBPF.h>
+
+namespace mmp::codegen {
+
+namespace {
+
+llvm::Error fail(const std::string& what) {
+  return llvm::createStringError(std::errc::invalid_argument, "%s", what.c_str());
+}
+
+}  // namespace
+
+llvm::Expected<AccessPath> KernelTypes::resolve(const std::string& root, const std::vector<std::string>& path) {
+  AccessPath out;
+  out.root = root;
+  std::vector<std::string> plain;
+  std::map<size_t, std::tuple<std::string, std::string, int64_t>> byElement;
+  for (const auto& e : path) {
+    if (e.empty() || e[0] != '@') {
+      plain.push_back(e);
+      continue;
+    }
+    size_t colon = e.find(':');
+    if (colon == std::string::npos) return fail(fmt::format("`{}` is not `@ENUM:ENUMERATOR`", e));
+    std::string en = e.substr(1, colon - 1), name = e.substr(colon + 1);
+    auto v = btf_.enumValue(en, name);
+    if (!v) return fail(fmt::format("the kernel has no enumerator `{}` in `enum {}`", name, en));
+    byElement[plain.size()] = {en, name, *v};
+    plain.push_back(std::to_string(*v));
+  }
+  auto steps = btf_.resolvePath(root, plain);
+  if (!steps) return steps.takeError();
+  out.steps = std::move(*steps);
+  useStruct(*btf_.findStruct(root));
+  size_t element = 0;
+  for (size_t i = 0; i < out.steps.size(); ++i) {
+    const BtfStep& s = out.steps[i];
+    if (s.kind == BtfStep::Deref) {
+      if (btf_.isComposite(s.resultType)) useStruct(s.resultType);
+      continue;
+    }
+    if (s.kind == BtfStep::Member) {
+      structs_[s.ownerType].members.insert(s.memberIndex);
+      if (btf_.isComposite(s.resultType)) useStruct(s.resultType);
+    }
+    if (auto it = byElement.find(element); it != byElement.end()) out.enumIndex[i] = it->second;
+    ++element;
+  }
+  out.resultType = out.steps.empty() ? *btf_.findStruct(root) : out.steps.back().resultType;
+  return out;
+}
+
+void KernelTypes::useStruct(uint32_t id) { structs_[btf_.resolve(id)]; }
+
+llvm::Type* KernelTypes::llvmType(uint32_t id) {
+  id = btf_.resolve(id);
+  auto& ctx = m_.getContext();
+  const struct btf_type* t = btf__type_by_id(btf_.raw(), id);
+  if (btf_is_ptr(t)) return llvm::PointerType::get(ctx, 0);
+  if (btf_is_array(t)) {
+    const struct btf_array* a = btf_array(t);
+    return llvm::ArrayType::get(llvmType(a->type), a->nelems);
+  }
+  if (btf_is_composite(t) && structs_.count(id) && structs_[id].llvm) return structs_[id].llvm;
+  uint32_t size = btf_.size(id);
+  if (btf_is_int(t) || btf_is_enum(t) || btf_is_enum64(t)) return llvm::IntegerType::get(ctx, size * 8);
+  return llvm::ArrayType::get(llvm::Type::getInt8Ty(ctx), size);
+}
+
+llvm::DIType* KernelTypes::diType(uint32_t id) {
+  id = btf_.resolve(id);
+  if (auto it = diCache_.find(id); it != diCache_.end()) return it->second;
+  const struct btf_type* t = btf__type_by_id(btf_.raw(), id);
+  llvm::DIType* d;
+  if (btf_is_ptr(t)) {
+    uint32_t target = btf_.resolve(t->type);
+    const struct btf_type* tt = btf__type_by_id(btf_.raw(), target);
+    if (structs_.count(target) && structs_[target].di) d = di_.pointerTo(structs_[target].di);
+    else if (btf_is_composite(tt) && !btf_.name(target).empty()) d = di_.pointerTo(di_.forwardStruct(btf_.name(target)));
+    else d = di_.pointerTo(di_.intType(8, false));
+  } else if (btf_is_array(t)) {
+    const struct btf_array* a = btf_array(t);
+    d = di_.arrayOf(diType(a->type), a->nelems, btf_.size(a->type));
+  } else if (btf_is_composite(t) && structs_.count(id)) {
+    d = structs_[id].di;
+  } else if (btf_is_int(t)) {
+    d = di_.intType(btf_.size(id) * 8, btf_int_encoding(t) & BTF_INT_SIGNED);
+  } else {
+    d = di_.intType(btf_.size(id) * 8, false);
+  }
+  diCache_[id] = d;
+  return d;
+}
+
+void KernelTypes::finalize() {
+  // Declare every struct first: members may point at each other.
+  for (auto& [id, s] : structs_) {
+    s.llvm = llvm::StructType::create(m_.getContext(), "struct." + btf_.name(id));
+    s.di = di_.declareStruct(btf_.name(id), btf_.size(id));
+  }
+  for (auto& [id, s] : structs_) buildBody(id, s);
+}
+
+void KernelTypes::buildBody(uint32_t id, Local& s) {
+  const struct btf_type* t = btf__type_by_id(btf_.raw(), id);
+  const struct btf_member* m = btf_members(t);
+  auto& ctx = m_.getContext();
+  std::vector<uint32_t> order(s.members.begin(), s.members.end());
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return btf_member_bit_offset(t, a) < btf_member_bit_offset(t, b); });
+  std::vector<llvm::Type*> fields;
+  std::vector<DIMember> members;
+  uint64_t at = 0;
+  for (uint32_t i : order) {
+    uint64_t offset = btf_member_bit_offset(t, i) / 8;
+    if (offset > at) fields.push_back(llvm::ArrayType::get(llvm::Type::getInt8Ty(ctx), offset - at));
+    s.index[i] = {static_cast<unsigned>(fields.size()), static_cast<unsigned>(members.size())};
+    fields.push_back(llvmType(m[i].type));
+    uint64_t size = btf_.size(m[i].type);
+    members.push_back({btf__name_by_offset(btf_.raw(), m[i].name_off), diType(m[i].type), offset, size});
+    at = offset + size;
+  }
+  uint64_t total = btf_.size(id);
+  if (total > at) fields.push_back(llvm::ArrayType::get(llvm::Type::getInt8Ty(ctx), total - at));
+  s.llvm->setBody(fields);
+  di_.setMembers(s.di, members);
+}
+
+llvm::DICompositeType* KernelTypes::diEnum(const std::string& name, const std::string& enumerator, int64_t value) {
+  std::string key = name + ":" + enumerator;
+  auto& e = enums_[key];
+  if (!e) e = di_.enumType(name, enumerator, value);
+  return e;
+}
+
+llvm::Value* KernelTypes::memberAddress(llvm::IRBuilder<>& b, llvm::Value* base, uint32_t id, uint32_t memberIndex) {
+  Local& s = structs_.at(id);
+  auto [gep, diIndex] = s.index.at(memberIndex);
+  auto* ptrTy = llvm::PointerType::get(m_.getContext(), 0);
+  llvm::Function* fn =
+      llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::preserve_struct_access_index, {ptrTy, ptrTy});
+  auto* call = b.CreateCall(fn, {base, b.getInt32(gep), b.getInt32(diIndex)});
+  call->addParamAttr(0, llvm::Attribute::get(m_.getContext(), llvm::Attribute::ElementType, s.llvm));
+  call->setMetadata(llvm::LLVMContext::MD_preserve_access_index, s.di);
+  return call;
+}
+
+llvm::Value* KernelTypes::emitRead(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path,
+                                   llvm::BasicBlock* onNull) {
+  auto& ctx = m_.getContext();
+  auto* ptrTy = llvm::PointerType::get(ctx, 0);
+  llvm::Value* cur = base;
+  for (size_t i = 0; i < path.steps.size(); ++i) {
+    const BtfStep& s = path.steps[i];
+    switch (s.kind) {
+      case BtfStep::Member: cur = memberAddress(b, cur, s.ownerType, s.memberIndex); break;
+      case BtfStep::Deref: {
+        llvm::Value* p = b.CreateAlignedLoad(ptrTy, cur, llvm::Align(8));
+        llvm::BasicBlock* next = llvm::BasicBlock::Create(ctx, "deref", b.GetInsertBlock()->getParent());
+        b.CreateCondBr(b.CreateIsNull(p), onNull, next);
+        b.SetInsertPoint(next);
+        cur = p;
+        break;
+      }
+      case BtfStep::Index: {
+        llvm::Type* arrayTy = llvmType(s.ownerType);
+        if (auto it = path.enumIndex.find(i); it != path.enumIndex.end()) {
+          const auto& [en, name, value] = it->second;
+          // The index is the running kernel's value of the enumerator.
+          auto* str = b.CreateGlobalString(name + ":" + std::to_string(value), "", 0, &m_);
+          llvm::Function* fn = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::bpf_preserve_enum_value);
+          auto* v = b.CreateCall(fn, {b.getInt32(nextSeq()), str, b.getInt64(1)});
+          v->setMetadata(llvm::LLVMContext::MD_preserve_access_index, diEnum(en, name, value));
+          cur = b.CreateInBoundsGEP(arrayTy, cur, {b.getInt64(0), v});
+        } else {
+          llvm::Function* fn =
+              llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::preserve_array_access_index, {ptrTy, ptrTy});
+          auto* call = b.CreateCall(fn, {cur, b.getInt32(1), b.getInt32(s.memberIndex)});
+          call->addParamAttr(0, llvm::Attribute::get(ctx, llvm::Attribute::ElementType, arrayTy));
+          call->setMetadata(llvm::LLVMContext::MD_preserve_access_index, diType(s.ownerType));
+          cur = call;
+        }
+        break;
+      }
+    }
+  }
+  uint32_t type = btf_.resolve(path.resultType);
+  if (btf_.isPointer(type)) return b.CreateAlignedLoad(ptrTy, cur, llvm::Align(8));
+  uint32_t size = btf_.size(type);
+  auto* intTy = llvm::IntegerType::get(ctx, size * 8);
+  llvm::Value* v = b.CreateAlignedLoad(intTy, cur, llvm::Align(size));
+  const struct btf_type* t = btf__type_by_id(btf_.raw(), type);
+  bool isSigned = btf_is_int(t) && (btf_int_encoding(t) & BTF_INT_SIGNED);
+  if (size == 8) return v;
+  return isSigned ? b.CreateSExt(v, b.getInt64Ty()) : b.CreateZExt(v, b.getInt64Ty());
+}
+
+}  // namespace mmp::codegen

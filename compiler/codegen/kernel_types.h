@@ -1,0 +1,75 @@
+// Local descriptions of the kernel types the policy reads. Each struct gets
+// only the members the policy's access paths go through, at the offsets of
+// the BTF compiled against; CO-RE relocations (llvm.preserve.*.access.index
+// with these DI types) let libbpf move every access to the running
+// kernel's layout by member name.
+#pragma once
+
+#include <llvm/IR/IRBuilder.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "btf/kernel_btf.h"
+#include "codegen/debug_types.h"
+
+namespace mmp::codegen {
+
+// An access path resolved against BTF: steps, with enum-indexed steps
+// (`@memcg_memory_event:MEMCG_OOM`) kept aside.
+struct AccessPath {
+  std::string root;  // struct name
+  std::vector<BtfStep> steps;
+  // Index steps whose index is an enum value: step position → (enum, enumerator, value).
+  std::map<size_t, std::tuple<std::string, std::string, int64_t>> enumIndex;
+  uint32_t resultType = 0;  // BTF id of the integer read at the end
+};
+
+class KernelTypes {
+public:
+  KernelTypes(const KernelBtf& btf, DebugTypes& di, llvm::Module& m) : btf_(btf), di_(di), m_(m) {}
+
+  // Resolves and registers a path; the error names the missing member.
+  llvm::Expected<AccessPath> resolve(const std::string& root, const std::vector<std::string>& path);
+  // Registers a struct used as a whole (a cast target, a root).
+  void useStruct(uint32_t id);
+  // Builds the LLVM and DI types of everything registered.
+  void finalize();
+
+  llvm::StructType* llvmStruct(uint32_t id) const { return structs_.at(id).llvm; }
+  llvm::DICompositeType* diStruct(uint32_t id) const { return structs_.at(id).di; }
+  std::optional<uint32_t> structId(const std::string& name) const { return btf_.findStruct(name); }
+  llvm::DICompositeType* diEnum(const std::string& name, const std::string& enumerator, int64_t value);
+
+  // Emits the reads of `path` from `base` (a pointer to its root struct).
+  // A null pointer met on the way branches to `onNull`. Returns the integer
+  // read, zero-extended (or sign-extended) to 64 bits.
+  llvm::Value* emitRead(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path, llvm::BasicBlock* onNull);
+  // The address of member `name` of struct `id` from `base`, relocatable.
+  llvm::Value* memberAddress(llvm::IRBuilder<>& b, llvm::Value* base, uint32_t id, uint32_t memberIndex);
+
+private:
+  struct Local {
+    std::set<uint32_t> members;  // BTF member indices used
+    llvm::StructType* llvm = nullptr;
+    llvm::DICompositeType* di = nullptr;
+    std::map<uint32_t, std::pair<unsigned, unsigned>> index;  // member → (gep, di)
+  };
+
+  llvm::Type* llvmType(uint32_t id);
+  llvm::DIType* diType(uint32_t id);
+  void buildBody(uint32_t id, Local& s);
+  unsigned nextSeq() { return seq_++; }
+
+  const KernelBtf& btf_;
+  DebugTypes& di_;
+  llvm::Module& m_;
+  std::map<uint32_t, Local> structs_;
+  std::map<uint32_t, llvm::DIType*> diCache_;
+  std::map<std::string, llvm::DICompositeType*> enums_;
+  unsigned seq_ = 0;
+};
+
+}  // namespace mmp::codegen

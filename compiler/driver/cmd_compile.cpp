@@ -1,0 +1,78 @@
+// `mmpc compile FILE -o OUT`: the whole pipeline, listed once:
+// front end → lower → codegen → object.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "btf/kernel_btf.h"
+#include "codegen/codegen.h"
+#include "codegen/manifest.h"
+#include "driver/driver.h"
+#include "lower/plan.h"
+
+namespace mmp {
+
+namespace {
+
+bool writeOutput(const std::string& path, const std::string& data) {
+  if (path == "-") {
+    std::cout << data;
+    return true;
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+  if (out) return true;
+  std::cerr << fmt::format("mmpc: error: cannot write '{}': {}\n", path, std::strerror(errno));
+  return false;
+}
+
+std::string defaultOutput(const std::string& input, const std::string& emit) {
+  if (emit == "plan" || emit == "manifest" || emit == "llvm" || emit == "asm") return "-";
+  std::string base = input;
+  if (base.size() > 4 && base.ends_with(".mmp")) base.resize(base.size() - 4);
+  return base + ".bpf.o";
+}
+
+}  // namespace
+
+int runCompile(const std::string& file, const CompileOptions& co, const DriverOptions& opts) {
+  auto bindings = loadKernelBindings(opts);
+  if (!bindings) return 1;
+  auto r = runFrontEnd(file, *bindings, opts);
+  if (!r) return 1;
+  if (printDiagnostics(*r, opts) > 0 || !r->ok) return 1;
+
+  plan::Plan plan = plan::lowerPolicy(r->checked, r->sources, r->diags);
+  std::string output = co.output.empty() ? defaultOutput(file, co.emit) : co.output;
+  if (co.emit == "plan") return writeOutput(output, plan::printPlan(plan)) ? 0 : 1;
+  std::string manifest = buildManifest(plan, r->sources.file(r->loaded->main().file).text());
+  if (co.emit == "manifest") return writeOutput(output, manifest + "\n") ? 0 : 1;
+
+  auto btf = KernelBtf::load(co.btf);
+  if (!btf) {
+    std::cerr << fmt::format("mmpc: error: {}\nhelp: pass another kernel's BTF with --btf FILE\n",
+                             llvm::toString(btf.takeError()));
+    return 1;
+  }
+  FrontEndResult& fe = *r;
+  size_t before = fe.diags.errorCount();
+  llvm::LLVMContext ctx;
+  CodegenInput in{plan, **btf, file, manifest};
+  auto module = emitModule(in, ctx, fe.diags);
+  if (!module || fe.diags.errorCount() > before) {
+    printDiagnostics(fe, opts);
+    return 1;
+  }
+  OutputKind kind = co.emit == "llvm" ? OutputKind::OptimizedIR
+                    : co.emit == "asm" ? OutputKind::Assembly
+                                       : OutputKind::Object;
+  auto bytes = emitOutput(*module, kind);
+  if (!bytes) {
+    std::cerr << fmt::format("mmpc: error: {}\n", llvm::toString(bytes.takeError()));
+    return 1;
+  }
+  return writeOutput(output, *bytes) ? 0 : 1;
+}
+
+}  // namespace mmp

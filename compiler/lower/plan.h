@@ -1,0 +1,77 @@
+// The plan: what the BPF object must do, decided before any LLVM call.
+// Hooks, rules with their resolved defaults, state slots, actions, the
+// snapshot layout. Code generation is a mechanical walk over it, and
+// `--emit=plan` prints it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ast/ast.h"
+#include "bindings/bindings.h"
+#include "check/check.h"
+
+namespace mmp::plan {
+
+enum class Hook { Tick, Replay, MemcgReclaim, DirectReclaim, Oom, CgroupMkdir };
+const char* hookName(Hook h);      // "tick"
+const char* hookSection(Hook h);   // "iter/cgroup"
+
+struct Action {
+  const ast::Action* source;
+  uint32_t index;                      // within the rule
+  uint16_t kind;                       // enum mmp_action
+  uint32_t flags;                      // enum mmp_flags
+  const ast::Expr* amount = nullptr;   // bytes, or a percent of memcg.usage
+  bool amountIsShareOfUsage = false;
+  std::vector<const ast::Expr*> values;  // log: the `{...}` values
+};
+
+struct Rule {
+  uint32_t id;
+  const ast::Rule* source;
+  std::string file;
+  uint32_t line;
+  std::string text;                  // the rule's source text
+  bool system = false;               // a system rule: evaluated once per tick
+  std::optional<std::string> event;  // an `on` rule's event
+  uint32_t scopeBit = 0;             // bit in the scope mask
+  const ast::Expr* condition = nullptr;
+  const ast::Expr* unless = nullptr;
+  uint64_t holdNs = 0;
+  uint64_t cooldownNs = 0;
+  uint64_t atMost = 0, atMostPerNs = 0;  // 0: unbounded
+  std::vector<const ast::Expr*> values;  // fields the condition reads
+  std::vector<Action> actions;
+  std::vector<const ast::CallExpr*> rates;  // each rate() gets a state slot
+  std::set<Hook> hooks;
+};
+
+struct Scope {
+  uint32_t bit;
+  std::vector<std::string> patterns;  // normalised; "/**" for unscoped rules
+};
+
+struct Plan {
+  std::string name;
+  Settings settings;
+  std::vector<std::string> protects;
+  std::vector<Scope> scopes;
+  std::vector<Rule> rules;
+  std::vector<const Binding*> snapshot;  // the fields read, in layout order
+  std::vector<SourceRange> snapshotUse;  // where each was first read
+  std::set<Hook> hooks;
+
+  uint32_t snapshotIndex(const Binding* b) const;
+  bool needsState() const;
+};
+
+// Lowers a checked policy. `sm` gives the rules' file:line and text.
+Plan lowerPolicy(const CheckedPolicy& policy, const SourceManager& sm, Diagnostics& diags);
+
+std::string printPlan(const Plan& plan);
+
+}  // namespace mmp::plan
