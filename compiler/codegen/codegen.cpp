@@ -38,14 +38,16 @@ bool Emitter::run() {
   defineLicenseAndManifest();
   evalMemcg_ = evaluator(false);
   evalSystem_ = evaluator(true);
+  for (const auto& r : plan_.rules)
+    if (r.event && !evalEvent_.count(*r.event)) evalEvent_[*r.event] = eventEvaluator(*r.event);
   for (plan::Hook h : plan_.hooks) {
     switch (h) {
       case plan::Hook::Tick: emitTick(); break;
       case plan::Hook::Replay: emitReplay(); break;
-      case plan::Hook::MemcgReclaim: emitMemcgReclaim(); break;
-      case plan::Hook::DirectReclaim:
-      case plan::Hook::Oom:
-      case plan::Hook::CgroupMkdir: break;  // `on` rules: reported by emitModule
+      case plan::Hook::MemcgReclaim:
+      case plan::Hook::DirectReclaim: emitReclaim(h); break;
+      case plan::Hook::Oom: emitOom(); break;
+      case plan::Hook::CgroupMkdir: emitCgroupMkdir(); break;
     }
   }
   // Keep every program, map and section from being dropped as unused.
@@ -61,18 +63,6 @@ bool Emitter::run() {
 }  // namespace codegen
 
 std::unique_ptr<llvm::Module> emitModule(const CodegenInput& in, llvm::LLVMContext& ctx, Diagnostics& diags) {
-  // `on` rules need hooks this compiler does not emit yet: refuse them
-  // rather than drop them.
-  bool refused = false;
-  for (const auto& r : in.plan.rules) {
-    if (!r.event) continue;
-    diags.report(DiagCode::E0400, r.source->eventRange,
-                 fmt::format("`on {}` rules cannot be compiled yet: this mmpc checks them but emits no hook for them",
-                             *r.event))
-        .help("use a `when` rule, which the periodic walk and memcg reclaim evaluate");
-    refused = true;
-  }
-  if (refused) return nullptr;
   auto m = std::make_unique<llvm::Module>(in.plan.name, ctx);
   m->setTargetTriple("bpfel");
   m->setDataLayout("e-m:e-p:64:64-i64:64-i128:128-n32:64-S128");
@@ -89,19 +79,20 @@ std::unique_ptr<llvm::Module> emitModule(const CodegenInput& in, llvm::LLVMConte
 
 namespace {
 
-llvm::TargetMachine* bpfTarget() {
-  static llvm::TargetMachine* tm = [] {
+// A target machine per output: it keeps per-module state, so one cannot
+// serve two modules (a second compile in one process crashed in LLVM).
+std::unique_ptr<llvm::TargetMachine> bpfTarget() {
+  static const llvm::Target* target = [] {
     LLVMInitializeBPFTargetInfo();
     LLVMInitializeBPFTarget();
     LLVMInitializeBPFTargetMC();
     LLVMInitializeBPFAsmPrinter();
     std::string err;
-    const llvm::Target* t = llvm::TargetRegistry::lookupTarget("bpfel", err);
-    if (!t) return static_cast<llvm::TargetMachine*>(nullptr);
-    return t->createTargetMachine("bpfel", "v3", "", llvm::TargetOptions(), llvm::Reloc::PIC_, std::nullopt,
-                                  llvm::CodeGenOptLevel::Aggressive);
+    return llvm::TargetRegistry::lookupTarget("bpfel", err);
   }();
-  return tm;
+  if (!target) return nullptr;
+  return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
+      "bpfel", "v3", "", llvm::TargetOptions(), llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
 }
 
 void optimise(llvm::Module& m, llvm::TargetMachine* tm) {
@@ -123,7 +114,8 @@ void optimise(llvm::Module& m, llvm::TargetMachine* tm) {
 }  // namespace
 
 llvm::Expected<std::string> emitOutput(llvm::Module& m, OutputKind kind) {
-  llvm::TargetMachine* tm = bpfTarget();
+  std::unique_ptr<llvm::TargetMachine> owner = bpfTarget();
+  llvm::TargetMachine* tm = owner.get();
   if (!tm) return llvm::createStringError(std::errc::not_supported, "LLVM has no BPF target");
   m.setDataLayout(tm->createDataLayout());
   optimise(m, tm);

@@ -82,6 +82,9 @@ void Emitter::defineMaps() {
                                      {"window_start", u64_, 24, 8}, {"window_count", u64_, 32, 8}});
   unsigned rules = std::max<unsigned>(1, plan_.rules.size());
   counters_ = defineMap(MMP_MAP_COUNTERS, kMapArray, rules, u32, countersDi);
+  bool pressure = false;
+  for (const auto& r : plan_.rules) pressure |= r.event && *r.event == "pressure";
+  if (pressure) trigger_ = defineMap("mmp_trigger", kMapArray, 1, u32, u64_);
   // System fields come from mmrun, written once per tick (docs/architecture.md).
   unsigned systemFields = 0;
   for (const Binding* b : plan_.snapshot)

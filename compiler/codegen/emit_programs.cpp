@@ -51,12 +51,61 @@ llvm::Function* Emitter::evaluator(bool system) {
   return f;
 }
 
-void Emitter::emitTick() {
-  llvm::Function* f = program(plan::Hook::Tick, MMP_PROG_TICK);
-  auto* i64 = ir_.getInt64Ty();
-  auto* snapTy = llvm::ArrayType::get(i64, 3 + plan_.snapshot.size());
+// void mmp_on_<event>(struct mmp_snapshot *): the `on EVENT` rules.
+llvm::Function* Emitter::eventEvaluator(const std::string& event) {
+  auto* fnTy = llvm::FunctionType::get(ir_.getVoidTy(), {bpf_.ptrTy()}, false);
+  auto* f = llvm::Function::Create(fnTy, llvm::GlobalValue::InternalLinkage, "mmp_on_" + event, m_);
+  f->addFnAttr(llvm::Attribute::AlwaysInline);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  ir_.SetInsertPoint(llvm::BasicBlock::Create(m_.getContext(), "entry", f));
+  di_.function(f, nullptr, {di_.pointerTo(snapshotDi_)}, ir_);
+  llvm::Value* snap = f->getArg(0);
+  auto header = [&](unsigned i) {
+    return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)),
+                                 llvm::Align(8));
+  };
+  EvalContext ctx{snap, header(0), header(1), header(2), {}};
+  for (const auto& r : plan_.rules)
+    if (r.event && *r.event == event) rule(r, ctx);
+  ir_.CreateRetVoid();
+  return f;
+}
+
+llvm::AllocaInst* Emitter::newSnapshot() {
+  auto* snapTy = llvm::ArrayType::get(ir_.getInt64Ty(), 3 + plan_.snapshot.size());
   llvm::AllocaInst* snap = bpf_.slot(snapTy, "snapshot");
   ir_.CreateAlignedStore(llvm::Constant::getNullValue(snapTy), snap, llvm::Align(8));
+  return snap;
+}
+
+// Fills the snapshot's header and fields for `cgroup`: time, id, scope
+// mask (a cgroup in no scope ends the program when `scoped`), system and
+// memcg fields.
+bool Emitter::subjectSnapshot(llvm::Value* cgroup, llvm::Value* snap, llvm::BasicBlock* out, bool scoped) {
+  auto* i64 = ir_.getInt64Ty();
+  auto header = [&](unsigned i, llvm::Value* v) {
+    ir_.CreateAlignedStore(v, ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)), llvm::Align(8));
+  };
+  header(0, bpf_.ktimeNs());
+  llvm::Value* id = cgroupIdOf(cgroup);
+  header(1, id);
+  if (scoped) {
+    llvm::AllocaInst* key = bpf_.slot(i64, "cgroup_id");
+    ir_.CreateAlignedStore(id, key, llvm::Align(8));
+    llvm::Value* mask = bpf_.mapLookup(scopes_, key);
+    bpf_.require(ir_.CreateIsNotNull(mask), out, "scoped");
+    header(2, ir_.CreateAlignedLoad(i64, mask, llvm::Align(8)));
+  } else {
+    header(2, ir_.getInt64(~0ULL));  // the runtime matches the scope itself
+  }
+  fillSystemFields(snap);
+  fillMemcgFields(cgroup, snap);
+  return true;
+}
+
+void Emitter::emitTick() {
+  llvm::Function* f = program(plan::Hook::Tick, MMP_PROG_TICK);
+  llvm::AllocaInst* snap = newSnapshot();
   llvm::BasicBlock* out = llvm::BasicBlock::Create(m_.getContext(), "out", f);
   // struct bpf_iter__cgroup { struct bpf_iter_meta *meta; struct cgroup *cgroup; }
   llvm::Value* ctx = f->getArg(0);
@@ -64,11 +113,6 @@ void Emitter::emitTick() {
   llvm::Value* cgroup = ir_.CreateAlignedLoad(bpf_.ptrTy(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), ctx, ir_.getInt64(8)),
                                               llvm::Align(8));
   bpf_.require(ir_.CreateIsNotNull(cgroup), out, "cgroup");  // null after the last cgroup
-  llvm::Value* now = bpf_.ktimeNs();
-  auto store = [&](unsigned i, llvm::Value* v) {
-    ir_.CreateAlignedStore(v, ir_.CreateConstInBoundsGEP2_32(snapTy, snap, 0, i), llvm::Align(8));
-  };
-  store(0, now);
   if (hasRules(plan_, true)) {
     // System rules once per walk, at its first cgroup (the walk's root).
     llvm::BasicBlock* memcgPart = llvm::BasicBlock::Create(m_.getContext(), "memcg_part", f);
@@ -76,57 +120,97 @@ void Emitter::emitTick() {
     llvm::Value* seq = kernel_.emitRead(ir_, meta, *seqNumPath_, memcgPart);
     ir_.CreateCondBr(ir_.CreateICmpEQ(seq, ir_.getInt64(0)), first, memcgPart);
     ir_.SetInsertPoint(first);
-    store(2, ir_.getInt64(~0ULL));
+    ir_.CreateAlignedStore(bpf_.ktimeNs(), snap, llvm::Align(8));
+    ir_.CreateAlignedStore(ir_.getInt64(~0ULL), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(16)),
+                           llvm::Align(8));
     fillSystemFields(snap);
     ir_.CreateCall(evalSystem_, {snap});
     ir_.CreateBr(memcgPart);
     ir_.SetInsertPoint(memcgPart);
   }
-  if (hasRules(plan_, false)) {
-    llvm::Value* id = cgroupIdOf(cgroup);
-    store(1, id);
-    llvm::AllocaInst* key = bpf_.slot(i64, "cgroup_id");
-    ir_.CreateAlignedStore(id, key, llvm::Align(8));
-    llvm::Value* mask = bpf_.mapLookup(scopes_, key);
-    bpf_.require(ir_.CreateIsNotNull(mask), out, "scoped");
-    store(2, ir_.CreateAlignedLoad(i64, mask, llvm::Align(8)));
-    fillSystemFields(snap);
-    fillMemcgFields(cgroup, snap);
-    ir_.CreateCall(evalMemcg_, {snap});
+  bool pressure = evalEvent_.count("pressure");
+  if (hasRules(plan_, false) || pressure) {
+    subjectSnapshot(cgroup, snap, out, true);
+    if (hasRules(plan_, false)) ir_.CreateCall(evalMemcg_, {snap});
+    if (pressure) {
+      // A walk that mmrun started for a PSI trigger also runs `on pressure`.
+      llvm::AllocaInst* zero = bpf_.slot(ir_.getInt32Ty(), "zero");
+      ir_.CreateStore(ir_.getInt32(0), zero);
+      llvm::Value* t = bpf_.mapLookup(trigger_, zero);
+      bpf_.require(ir_.CreateIsNotNull(t), out, "trigger");
+      llvm::Value* kind = ir_.CreateAlignedLoad(ir_.getInt64Ty(), t, llvm::Align(8));
+      bpf_.require(ir_.CreateICmpEQ(kind, ir_.getInt64(1)), out, "pressure");
+      ir_.CreateCall(evalEvent_["pressure"], {snap});
+    }
   }
   ir_.CreateBr(out);
   ir_.SetInsertPoint(out);
   ir_.CreateRet(ir_.getInt32(0));
 }
 
-// The memcg rules, at once, for the memcg whose reclaim begins: the
-// current task's (which is charging it).
-void Emitter::emitMemcgReclaim() {
-  if (!hasRules(plan_, false)) return;
-  llvm::Function* f = program(plan::Hook::MemcgReclaim, "mmp_memcg_reclaim");
-  auto* i64 = ir_.getInt64Ty();
-  auto* snapTy = llvm::ArrayType::get(i64, 3 + plan_.snapshot.size());
-  llvm::AllocaInst* snap = bpf_.slot(snapTy, "snapshot");
-  ir_.CreateAlignedStore(llvm::Constant::getNullValue(snapTy), snap, llvm::Align(8));
+// Reclaim begins: for memcg reclaim the `when` rules run at once on the
+// current task's memcg (which is being charged), and `on reclaim` rules
+// run for both kinds of reclaim, with `reclaim.order`.
+void Emitter::emitReclaim(plan::Hook hook) {
+  bool memcgHook = hook == plan::Hook::MemcgReclaim;
+  bool whenRules = memcgHook && hasRules(plan_, false);
+  bool onRules = evalEvent_.count("reclaim");
+  if (!whenRules && !onRules) return;
+  llvm::Function* f = program(hook, memcgHook ? "mmp_memcg_reclaim" : "mmp_direct_reclaim");
+  llvm::AllocaInst* snap = newSnapshot();
   llvm::BasicBlock* out = llvm::BasicBlock::Create(m_.getContext(), "out", f);
   llvm::Value* task = bpf_.currentTask();
   bpf_.require(ir_.CreateIsNotNull(task), out, "task");
   llvm::Value* cgroup = kernel_.emitRead(ir_, task, *taskCgroupPath_, out);
   bpf_.require(ir_.CreateIsNotNull(cgroup), out, "cgroup");
-  auto store = [&](unsigned i, llvm::Value* v) {
-    ir_.CreateAlignedStore(v, ir_.CreateConstInBoundsGEP2_32(snapTy, snap, 0, i), llvm::Align(8));
-  };
-  store(0, bpf_.ktimeNs());
-  llvm::Value* id = cgroupIdOf(cgroup);
-  store(1, id);
-  llvm::AllocaInst* key = bpf_.slot(i64, "cgroup_id");
-  ir_.CreateAlignedStore(id, key, llvm::Align(8));
-  llvm::Value* mask = bpf_.mapLookup(scopes_, key);
-  bpf_.require(ir_.CreateIsNotNull(mask), out, "scoped");
-  store(2, ir_.CreateAlignedLoad(i64, mask, llvm::Align(8)));
-  fillSystemFields(snap);
-  fillMemcgFields(cgroup, snap);
-  ir_.CreateCall(evalMemcg_, {snap});
+  subjectSnapshot(cgroup, snap, out, true);
+  fillEventArgs(f->getArg(0), snap, "reclaim");
+  if (whenRules) ir_.CreateCall(evalMemcg_, {snap});
+  if (onRules) ir_.CreateCall(evalEvent_["reclaim"], {snap});
+  ir_.CreateBr(out);
+  ir_.SetInsertPoint(out);
+  ir_.CreateRet(ir_.getInt32(0));
+}
+
+// The OOM killer marks a victim: mark_victim(struct task_struct *, uid_t)
+// on current kernels; older ones pass only the pid, and the memcg is then
+// the current task's (the one whose allocation failed).
+void Emitter::emitOom() {
+  llvm::Function* f = program(plan::Hook::Oom, "mmp_oom");
+  llvm::AllocaInst* snap = newSnapshot();
+  llvm::BasicBlock* out = llvm::BasicBlock::Create(m_.getContext(), "out", f);
+  auto args = in_.btf.tracepointArgs("mark_victim");
+  bool passesTask = args && !args->empty() && in_.btf.isPointer((*args)[0]);
+  llvm::Value* ctx = f->getArg(0);
+  llvm::Value* task = passesTask ? ir_.CreateAlignedLoad(bpf_.ptrTy(), ctx, llvm::Align(8)) : bpf_.currentTask();
+  bpf_.require(ir_.CreateIsNotNull(task), out, "task");
+  llvm::Value* cgroup = kernel_.emitRead(ir_, task, *taskCgroupPath_, out);
+  bpf_.require(ir_.CreateIsNotNull(cgroup), out, "cgroup");
+  subjectSnapshot(cgroup, snap, out, true);
+  if (passesTask) {
+    fillTaskFields(task, snap, "oom");
+  } else {
+    uint32_t pid = plan_.snapshotIndex(bindingNamed("oom.victim.pid"));
+    if (pid != UINT32_MAX)
+      storeField(snap, pid, ir_.CreateZExt(ir_.CreateAlignedLoad(ir_.getInt32Ty(), ctx, llvm::Align(8)), ir_.getInt64Ty()));
+  }
+  ir_.CreateCall(evalEvent_["oom"], {snap});
+  ir_.CreateBr(out);
+  ir_.SetInsertPoint(out);
+  ir_.CreateRet(ir_.getInt32(0));
+}
+
+// A cgroup appears: cgroup_mkdir(struct cgroup *, const char *path). It is
+// in no scope map yet, so the decision goes out unscoped and mmrun matches
+// the rule's scope against the new path before acting.
+void Emitter::emitCgroupMkdir() {
+  llvm::Function* f = program(plan::Hook::CgroupMkdir, "mmp_cgroup_mkdir");
+  llvm::AllocaInst* snap = newSnapshot();
+  llvm::BasicBlock* out = llvm::BasicBlock::Create(m_.getContext(), "out", f);
+  llvm::Value* cgroup = ir_.CreateAlignedLoad(bpf_.ptrTy(), f->getArg(0), llvm::Align(8));
+  bpf_.require(ir_.CreateIsNotNull(cgroup), out, "cgroup");
+  subjectSnapshot(cgroup, snap, out, false);
+  ir_.CreateCall(evalEvent_["cgroup_created"], {snap});
   ir_.CreateBr(out);
   ir_.SetInsertPoint(out);
   ir_.CreateRet(ir_.getInt32(0));

@@ -28,18 +28,25 @@ bool Emitter::resolveFields() {
   bool needMemcg = false;
   for (size_t i = 0; i < plan_.snapshot.size(); ++i) {
     const Binding* b = plan_.snapshot[i];
-    if (b->context != FieldContext::Memcg || !b->kernel.contains("from")) continue;
+    if (!b->kernel.contains("from")) continue;
     std::string from = b->kernel.value("from", "");
-    auto path = kernel_.resolve(from, pathOf(b->kernel));
-    if (!path) {
-      diags_.report(DiagCode::E0401, plan_.snapshotUse[i],
-                    fmt::format("`{}` cannot be read on this kernel: {}", b->name, llvm::toString(path.takeError())))
-          .note(fmt::format("compiled against the BTF of {}", in_.btf.path()))
-          .help("compile against a kernel that has the member (`--btf FILE`), or do without the field");
-      continue;
+    std::vector<std::vector<std::string>> paths;
+    if (b->kernel.contains("sum"))
+      for (const auto& p : b->kernel["sum"]) paths.push_back(pathOf({{"path", p}}));
+    else
+      paths.push_back(pathOf(b->kernel));
+    for (const auto& elems : paths) {
+      auto path = kernel_.resolve(from, elems);
+      if (!path) {
+        diags_.report(DiagCode::E0401, plan_.snapshotUse[i],
+                      fmt::format("`{}` cannot be read on this kernel: {}", b->name, llvm::toString(path.takeError())))
+            .note(fmt::format("compiled against the BTF of {}", in_.btf.path()))
+            .help("compile against a kernel that has the member (`--btf FILE`), or do without the field");
+        break;
+      }
+      fieldPaths_[b].push_back(std::move(*path));
     }
     needMemcg |= from == "mem_cgroup";
-    fieldPaths_.emplace(b, std::move(*path));
   }
   auto id = kernel_.resolve("cgroup", {"kn", "id"});
   if (!id) {
@@ -125,45 +132,69 @@ llvm::Value* Emitter::convert(llvm::Value* raw, const Binding& b) {
   return raw;
 }
 
-void Emitter::fillMemcgFields(llvm::Value* cgroup, llvm::Value* snapshot) {
-  auto* fieldsTy = llvm::ArrayType::get(ir_.getInt64Ty(), plan_.snapshot.size());
-  auto fieldSlot = [&](uint32_t i) {
-    return ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snapshot, ir_.getInt64(24 + 8 * i));
-  };
-  (void)fieldsTy;
-  llvm::Value* memcg = nullptr;
-  llvm::BasicBlock* noMemcg = nullptr;
+const Binding* Emitter::bindingNamed(const std::string& name) const {
+  for (const Binding* b : plan_.snapshot)
+    if (b->name == name) return b;
+  return nullptr;
+}
+
+void Emitter::storeField(llvm::Value* snapshot, uint32_t index, llvm::Value* v) {
+  ir_.CreateAlignedStore(v, ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snapshot, ir_.getInt64(24 + 8 * index)),
+                         llvm::Align(8));
+}
+
+// Reads the fields `which` selects from `base` (their root struct); a null
+// pointer on a field's way leaves that field 0.
+void Emitter::fillFields(llvm::Value* base, llvm::Value* snapshot, const std::function<bool(const Binding&)>& which) {
   for (uint32_t i = 0; i < plan_.snapshot.size(); ++i) {
     const Binding* b = plan_.snapshot[i];
     auto it = fieldPaths_.find(b);
-    if (it == fieldPaths_.end()) continue;
-    bool fromMemcg = b->kernel.value("from", "") == "mem_cgroup";
+    if (it == fieldPaths_.end() || !which(*b)) continue;
     llvm::BasicBlock* onNull = bpf_.block(fmt::format("{}_null", b->name));
     llvm::BasicBlock* done = bpf_.block(fmt::format("{}_done", b->name));
-    llvm::Value* base = cgroup;
-    if (fromMemcg) {
-      if (!memcg) {
-        // Cast once, in a block that dominates every later read.
-        noMemcg = bpf_.block("no_memcg");
-        memcg = memcgOf(cgroup, noMemcg);
-      }
-      base = memcg;
+    llvm::Value* sum = nullptr;
+    for (const auto& path : it->second) {
+      llvm::Value* v = kernel_.emitRead(ir_, base, path, onNull);
+      sum = sum ? ir_.CreateAdd(sum, v) : v;
     }
-    llvm::Value* v = convert(kernel_.emitRead(ir_, base, it->second, onNull), *b);
-    ir_.CreateAlignedStore(v, fieldSlot(i), llvm::Align(8));
+    storeField(snapshot, i, convert(sum, *b));
     ir_.CreateBr(done);
     ir_.SetInsertPoint(onNull);
-    ir_.CreateAlignedStore(ir_.getInt64(0), fieldSlot(i), llvm::Align(8));
+    storeField(snapshot, i, ir_.getInt64(0));
     ir_.CreateBr(done);
     ir_.SetInsertPoint(done);
   }
-  if (noMemcg) {
-    // A cgroup without a memory controller: its memcg fields stay 0.
-    llvm::BasicBlock* after = bpf_.block("memcg_fields_done");
-    ir_.CreateBr(after);
-    ir_.SetInsertPoint(noMemcg);
-    ir_.CreateBr(after);
-    ir_.SetInsertPoint(after);
+}
+
+void Emitter::fillMemcgFields(llvm::Value* cgroup, llvm::Value* snapshot) {
+  auto from = [](const Binding& b) { return b.kernel.value("from", ""); };
+  fillFields(cgroup, snapshot, [&](const Binding& b) { return b.context == FieldContext::Memcg && from(b) == "cgroup"; });
+  bool anyMemcg = false;
+  for (const auto& [b, paths] : fieldPaths_) anyMemcg |= from(*b) == "mem_cgroup";
+  if (!anyMemcg) return;
+  // A cgroup without a memory controller keeps its memcg fields at 0.
+  llvm::BasicBlock* done = bpf_.block("memcg_fields_done");
+  llvm::Value* memcg = memcgOf(cgroup, done);
+  fillFields(memcg, snapshot, [&](const Binding& b) { return from(b) == "mem_cgroup"; });
+  ir_.CreateBr(done);
+  ir_.SetInsertPoint(done);
+}
+
+void Emitter::fillTaskFields(llvm::Value* task, llvm::Value* snapshot, const std::string& event) {
+  fillFields(task, snapshot, [&](const Binding& b) {
+    return b.context == FieldContext::Event && b.event == event && b.kernel.value("from", "") == "task_struct";
+  });
+}
+
+// Event fields that are arguments of the hook's tracepoint (u64 slots).
+void Emitter::fillEventArgs(llvm::Value* ctx, llvm::Value* snapshot, const std::string& event) {
+  for (uint32_t i = 0; i < plan_.snapshot.size(); ++i) {
+    const Binding* b = plan_.snapshot[i];
+    if (b->context != FieldContext::Event || b->event != event || !b->kernel.contains("event_arg")) continue;
+    unsigned arg = b->kernel.value("event_arg", 0u);
+    // int arguments: the low half of the slot (little endian).
+    llvm::Value* at = ir_.CreateInBoundsGEP(ir_.getInt8Ty(), ctx, ir_.getInt64(8 * arg));
+    storeField(snapshot, i, ir_.CreateZExt(ir_.CreateAlignedLoad(ir_.getInt32Ty(), at, llvm::Align(8)), ir_.getInt64Ty()));
   }
 }
 

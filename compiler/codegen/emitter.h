@@ -6,6 +6,7 @@
 
 #include <llvm/IR/IRBuilder.h>
 
+#include <functional>
 #include <map>
 
 #include "codegen/bpf_builder.h"
@@ -40,6 +41,11 @@ private:
   // emit_reads.cpp
   bool resolveFields();
   void fillMemcgFields(llvm::Value* cgroup, llvm::Value* snapshot);
+  void fillTaskFields(llvm::Value* task, llvm::Value* snapshot, const std::string& event);
+  void fillEventArgs(llvm::Value* ctx, llvm::Value* snapshot, const std::string& event);
+  void fillFields(llvm::Value* base, llvm::Value* snapshot, const std::function<bool(const Binding&)>& which);
+  void storeField(llvm::Value* snapshot, uint32_t index, llvm::Value* v);
+  const Binding* bindingNamed(const std::string& name) const;
   void fillSystemFields(llvm::Value* snapshot);
   llvm::Value* cgroupIdOf(llvm::Value* cgroup);
   llvm::Value* memcgOf(llvm::Value* cgroup, llvm::BasicBlock* onNull);
@@ -64,9 +70,14 @@ private:
   // emit_programs.cpp
   llvm::Function* program(plan::Hook hook, const std::string& name);
   llvm::Function* evaluator(bool system);
+  llvm::Function* eventEvaluator(const std::string& event);
+  llvm::AllocaInst* newSnapshot();
+  bool subjectSnapshot(llvm::Value* cgroup, llvm::Value* snap, llvm::BasicBlock* out, bool scoped);
   void emitTick();
   void emitReplay();
-  void emitMemcgReclaim();
+  void emitReclaim(plan::Hook hook);
+  void emitOom();
+  void emitCgroupMkdir();
   void finishFunction(llvm::Function* f);
 
   const CodegenInput& in_;
@@ -96,12 +107,15 @@ private:
   std::vector<llvm::Constant*> used_;
 
   // Kernel access paths.
-  std::map<const Binding*, AccessPath> fieldPaths_;
+  // Each kernel-read field: its paths (summed when several) from its root.
+  std::map<const Binding*, std::vector<AccessPath>> fieldPaths_;
   std::optional<AccessPath> cgroupIdPath_, cssPath_, seqNumPath_, taskCgroupPath_;
   uint32_t memcgStruct_ = 0;
   llvm::Function* rdonlyCast_ = nullptr;
   llvm::Function* evalMemcg_ = nullptr;
   llvm::Function* evalSystem_ = nullptr;
+  std::map<std::string, llvm::Function*> evalEvent_;
+  llvm::GlobalVariable* trigger_ = nullptr;  // what woke the walk: 0 tick, 1 pressure
   unsigned typeIdSeq_ = 0;
 };
 
