@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "btf/kernel_btf.h"
+#include "codegen/budget.h"
 #include "codegen/codegen.h"
 #include "codegen/manifest.h"
 #include "driver/driver.h"
@@ -71,6 +72,17 @@ int runCompile(const std::string& file, const CompileOptions& co, const DriverOp
   if (!bytes) {
     std::cerr << fmt::format("mmpc: error: {}\n", llvm::toString(bytes.takeError()));
     return 1;
+  }
+  if (kind == OutputKind::Object) {
+    auto costs = measurePrograms(*bytes, plan);
+    if (!costs) {
+      std::cerr << fmt::format("mmpc: error: cannot measure the object: {}\n", llvm::toString(costs.takeError()));
+      return 1;
+    }
+    if (!checkBudget(*costs, plan, fe.diags)) {
+      printDiagnostics(fe, opts);
+      return 1;
+    }
   }
   return writeOutput(output, *bytes) ? 0 : 1;
 }
