@@ -38,7 +38,7 @@ bool Checker::run(LoadedPolicy& loaded, CheckedPolicy& out) {
     collectLets(file->items, laterLets_);
     checkItems(file->items, nullptr, {ScopePattern{{"**"}}}, out);
   }
-  for (const auto& rule : out.rules) checkRuleReach(rule, out.protects);
+  checkReach(out.rules, out.protects);
   checkContradictions(out.rules);
   if (!out.settings.allowLimit) {
     for (const auto& [action, range] : limitActions_)
@@ -69,10 +69,14 @@ void Checker::checkItems(std::vector<ItemPtr>& items, const Scope* scope, std::v
     } else if (auto* inner = llvm::dyn_cast<Scope>(item.get())) {
       std::vector<ScopePattern> innerPatterns = checkScopePatterns(*inner);
       lets_.emplace_back();
-      auto outerLater = laterLets_;
-      collectLets(inner->items, laterLets_);
+      // The scope's own lets join the "defined later" hints while inside it.
+      std::map<std::string, const LetDecl*> own;
+      collectLets(inner->items, own);
+      std::vector<std::string> added;
+      for (const auto& [name, let] : own)
+        if (laterLets_.emplace(name, let).second) added.push_back(name);
       checkItems(inner->items, inner, std::move(innerPatterns), out);
-      laterLets_ = std::move(outerLater);
+      for (const auto& name : added) laterLets_.erase(name);
       lets_.pop_back();
     }
   }

@@ -69,42 +69,116 @@ std::vector<ScopePattern> Checker::checkScopePatterns(const Scope& s) {
 }
 
 // E0300: a rule whose every pattern lies inside protected cgroups can never act.
-void Checker::checkRuleReach(const CheckedRule& r, const std::vector<ProtectEntry>& protects) {
-  if (r.patterns.empty()) return;
-  const ProtectEntry* by = nullptr;
-  for (const auto& p : r.patterns) {
-    by = nullptr;
-    for (const auto& q : protects)
-      if (covers(q.pattern, p)) by = &q;
-    if (!by) return;
+namespace {
+
+// Patterns indexed by their literal prefix (the components before the
+// first wildcard), in a trie. Two patterns whose literal prefixes differ at
+// some position name disjoint sets of cgroups, so a pattern is only
+// compared with the patterns on its trie path and below its node.
+template <typename T>
+class PrefixIndex {
+public:
+  void add(const ScopePattern& p, T value) {
+    Node* n = &root_;
+    for (const auto& part : literalPrefix(p)) {
+      auto& child = n->children[part];
+      if (!child) child = std::make_unique<Node>();
+      n = child.get();
+    }
+    n->values.push_back(value);
   }
-  if (r.scope && !unreachableScopes_.insert(r.scope).second) return;  // once per scope
-  SourceRange at = r.scope ? r.scope->patterns.front().range : r.rule->range;
-  diags_.report(DiagCode::E0300, at, r.scope ? "every cgroup of this scope is protected, so its rules can never act"
-                                             : "every cgroup is protected, so this rule can never act")
-      .note(by->range, "protected here")
-      .help("narrow the `protect` list, or scope the rule to cgroups that may be acted on");
+
+  // Every value whose pattern may relate to `p`.
+  template <typename F>
+  void forCandidates(const ScopePattern& p, F&& f) const {
+    const Node* n = &root_;
+    for (const auto& part : literalPrefix(p)) {
+      for (const T& v : n->values) f(v);
+      auto it = n->children.find(part);
+      if (it == n->children.end()) return;
+      n = it->second.get();
+    }
+    visitAll(*n, f);
+  }
+
+private:
+  struct Node {
+    std::map<std::string, std::unique_ptr<Node>> children;
+    std::vector<T> values;
+  };
+
+  static std::vector<std::string> literalPrefix(const ScopePattern& p) {
+    std::vector<std::string> out;
+    for (const auto& part : p.parts) {
+      if (part.find('*') != std::string::npos) break;
+      out.push_back(part);
+    }
+    return out;
+  }
+
+  template <typename F>
+  static void visitAll(const Node& n, F& f) {
+    for (const T& v : n.values) f(v);
+    for (const auto& [part, child] : n.children) visitAll(*child, f);
+  }
+
+  Node root_;
+};
+
+}  // namespace
+
+void Checker::checkReach(const std::vector<CheckedRule>& rules, const std::vector<ProtectEntry>& protects) {
+  PrefixIndex<const ProtectEntry*> index;
+  for (const auto& q : protects) index.add(q.pattern, &q);
+  std::set<const Scope*> checked;  // rules of one scope share the answer (unscoped: null)
+  for (const auto& r : rules) {
+    if (!checked.insert(r.scope).second || r.patterns.empty()) continue;
+    const ProtectEntry* by = nullptr;
+    bool allCovered = true;
+    for (const auto& p : r.patterns) {
+      const ProtectEntry* coveredBy = nullptr;
+      index.forCandidates(p, [&](const ProtectEntry* q) {
+        if (!coveredBy && covers(q->pattern, p)) coveredBy = q;
+      });
+      if (!coveredBy) allCovered = false;
+      by = coveredBy;
+    }
+    if (!allCovered) continue;
+    SourceRange at = r.scope ? r.scope->patterns.front().range : r.rule->range;
+    diags_.report(DiagCode::E0300, at, r.scope ? "every cgroup of this scope is protected, so its rules can never act"
+                                               : "every cgroup is protected, so this rule can never act")
+        .note(by->range, "protected here")
+        .help("narrow the `protect` list, or scope the rule to cgroups that may be acted on");
+  }
 }
 
 void Checker::checkContradictions(const std::vector<CheckedRule>& rules) {
-  std::vector<std::pair<const CheckedRule*, const Action*>> seen;
+  // One earlier action per (scope, kind of action) is enough to compare
+  // with: the first of each is the one the warning names.
+  using Seen = std::pair<const CheckedRule*, const Action*>;
+  std::set<std::tuple<const Scope*, ActionKind, ReclaimWhich>> represented;
+  PrefixIndex<Seen> index;
   for (const auto& r : rules) {
     bool warned = false;
     for (const auto& a : r.rule->actions) {
       if (a.kind != ActionKind::Reclaim && a.kind != ActionKind::Throttle && a.kind != ActionKind::Unthrottle)
         continue;
-      for (const auto& [other, b] : seen) {
-        if (warned || !contradicts(a, *b) || !scopesOverlap(r, *other)) continue;
-        bool sameRule = other == &r;
-        diags_.report(DiagCode::E0302, a.range,
-                      sameRule ? fmt::format("{} contradicts {} earlier in the same rule", describe(a), describe(*b))
-                               : fmt::format("{} contradicts {} of an earlier rule on the same cgroups", describe(a),
-                                             describe(*b)))
-            .note(b->range, "the earlier action")
-            .help("give the rules disjoint scopes or conditions, or keep one of them");
-        warned = true;
+      for (const auto& p : r.patterns) {
+        index.forCandidates(p, [&](const Seen& s) {
+          const auto& [other, b] = s;
+          if (warned || !contradicts(a, *b) || !scopesOverlap(r, *other)) return;
+          bool sameRule = other == &r;
+          diags_.report(DiagCode::E0302, a.range,
+                        sameRule ? fmt::format("{} contradicts {} earlier in the same rule", describe(a), describe(*b))
+                                 : fmt::format("{} contradicts {} of an earlier rule on the same cgroups",
+                                               describe(a), describe(*b)))
+              .note(b->range, "the earlier action")
+              .help("give the rules disjoint scopes or conditions, or keep one of them");
+          warned = true;
+        });
       }
-      seen.emplace_back(&r, &a);
+      if (represented.emplace(r.scope, a.kind, a.which).second)
+        for (const auto& p : r.patterns) index.add(p, Seen{&r, &a});
     }
   }
 }

@@ -60,7 +60,7 @@ private:
   // check_scope.cpp
   void checkProtects(const ast::Policy& p, CheckedPolicy& out);
   std::vector<ScopePattern> checkScopePatterns(const ast::Scope& s);
-  void checkRuleReach(const CheckedRule& r, const std::vector<ProtectEntry>& protects);
+  void checkReach(const std::vector<CheckedRule>& rules, const std::vector<ProtectEntry>& protects);
   void checkContradictions(const std::vector<CheckedRule>& rules);
 
   // check_settings.cpp
@@ -80,7 +80,6 @@ private:
   std::map<std::string, const ast::LetDecl*> laterLets_;  // for "defined later" hints
   const Settings* settings_ = nullptr;
   std::vector<std::pair<const ast::Action*, SourceRange>> limitActions_;
-  std::set<const ast::Scope*> unreachableScopes_;
   std::map<std::string, const ast::SetDecl*> settingsSeen_;  // in the current file
 };
 

@@ -126,7 +126,17 @@ bool matches(const ScopePattern& pat, std::string_view path) {
   return walk.run(0, 0, step);
 }
 
+// Two literal first components that differ: the patterns name disjoint
+// subtrees. Decides most pairs without the general walk.
+bool disjointAtFirst(const ScopePattern& a, const ScopePattern& b) {
+  if (a.parts.empty() || b.parts.empty()) return false;
+  const std::string& x = a.parts[0];
+  const std::string& y = b.parts[0];
+  return !hasStar(x) && !hasStar(y) && x != y;
+}
+
 bool covers(const ScopePattern& outer, const ScopePattern& inner) {
+  if (disjointAtFirst(outer, inner)) return false;
   const auto& q = outer.parts;
   const auto& p = inner.parts;
   PairWalk walk;
@@ -151,6 +161,7 @@ bool covers(const ScopePattern& outer, const ScopePattern& inner) {
 }
 
 bool overlaps(const ScopePattern& a, const ScopePattern& b) {
+  if (disjointAtFirst(a, b)) return false;
   const auto& x = a.parts;
   const auto& y = b.parts;
   PairWalk walk;

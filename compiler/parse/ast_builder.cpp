@@ -37,6 +37,7 @@ SourceRange AstBuilder::range(antlr4::ParserRuleContext* ctx) const {
 
 bool AstBuilder::broken(antlr4::ParserRuleContext* ctx) const {
   if (!ctx) return true;
+  if (errorOffsets_.empty()) return false;  // no syntax error anywhere: nothing to look for
   SourceRange r = range(ctx);
   for (uint32_t o : errorOffsets_)
     if (o >= r.begin && o <= r.end) return true;

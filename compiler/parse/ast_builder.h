@@ -24,6 +24,8 @@ public:
 
   // Items touching one of these byte offsets had a syntax error: left out.
   void setErrorOffsets(std::vector<uint32_t> offsets) { errorOffsets_ = std::move(offsets); }
+  // The source text, for names: slicing it is cheaper than ANTLR's getText().
+  void setSource(std::string_view text) { source_ = text; }
 
   std::unique_ptr<ast::Policy> buildFile(mmpgen::MmpParser::FileContext* ctx);
   ast::ExprPtr buildExpr(mmpgen::MmpParser::DisjunctionContext* ctx);
@@ -71,6 +73,7 @@ private:
   InterpolationParser interp_;
   bool depthReported_ = false;
   std::vector<uint32_t> errorOffsets_;
+  std::string_view source_;
 };
 
 }  // namespace mmp

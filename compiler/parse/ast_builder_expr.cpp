@@ -129,7 +129,7 @@ ExprPtr AstBuilder::buildPrimary(P::PrimaryContext* ctx) {
     return inner;
   }
   if (auto* q = dynamic_cast<P::QuantityExprContext*>(ctx))
-    return std::make_unique<QuantityExpr>(range(ctx), q->getText());
+    return std::make_unique<QuantityExpr>(range(ctx), q->QUANTITY()->getText());
   if (dynamic_cast<P::BoolExprContext*>(ctx))
     return std::make_unique<BoolExpr>(range(ctx), ctx->getText() == "true");
   if (auto* c = dynamic_cast<P::CallExprContext*>(ctx)) {
@@ -141,7 +141,12 @@ ExprPtr AstBuilder::buildPrimary(P::PrimaryContext* ctx) {
     return checkDepth(std::move(call));
   }
   auto* path = dynamic_cast<P::PathExprContext*>(ctx);
-  return std::make_unique<PathExpr>(range(ctx), path->pathHead()->getText());
+  SourceRange r = range(ctx);
+  std::string_view written = r.end <= source_.size() ? source_.substr(r.begin, r.end - r.begin) : std::string_view();
+  // Written with spaces or comments between its parts (`memcg . usage`): ask ANTLR.
+  if (written.empty() || written.find_first_of(" \t\r\n#") != std::string_view::npos)
+    return std::make_unique<PathExpr>(r, path->pathHead()->getText());
+  return std::make_unique<PathExpr>(r, std::string(written));
 }
 
 }  // namespace mmp

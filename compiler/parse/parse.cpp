@@ -15,12 +15,21 @@ namespace {
 
 // Parentheses are the only recursion left in the grammar; refusing deep
 // nesting before parsing keeps every stage's stack bounded.
+size_t literalType(const antlr4::dfa::Vocabulary& v, const char* literal) {
+  for (size_t t = 0; t <= v.getMaxTokenType(); ++t)
+    if (v.getLiteralName(t) == literal) return t;
+  return 0;
+}
+
 bool nestingWithinLimit(antlr4::CommonTokenStream& tokens, const TextMap& map, uint32_t file,
                         Diagnostics& diags) {
+  const auto& vocab = dynamic_cast<antlr4::Lexer*>(tokens.getTokenSource())->getVocabulary();
+  static const size_t open = literalType(vocab, "'('");
+  static const size_t close = literalType(vocab, "')'");
   int depth = 0;
   for (auto* t : tokens.getTokens()) {
-    if (t->getText() == "(") ++depth;
-    if (t->getText() == ")") depth = std::max(0, depth - 1);
+    if (t->getType() == open) ++depth;
+    if (t->getType() == close) depth = std::max(0, depth - 1);
     if (depth > kMaxNesting) {
       uint32_t at = map.byteOffset(t->getStartIndex());
       diags.report(DiagCode::E0001, {file, at, at + 1},
@@ -104,6 +113,7 @@ std::unique_ptr<ast::Policy> parsePolicy(const SourceManager& sm, uint32_t file,
     }
     if (!tree->disjunction()) return nullptr;
     AstBuilder builder(file, innerMap, diags, nullptr);
+    builder.setSource(text);
     return builder.buildExpr(tree->disjunction());
   };
 
@@ -111,6 +121,7 @@ std::unique_ptr<ast::Policy> parsePolicy(const SourceManager& sm, uint32_t file,
   reportFirstPerStatement(session.errors, statementStarts(tree, map), diags);
   AstBuilder builder(file, map, diags, interpolation);
   builder.setErrorOffsets(session.listener.errorOffsets());
+  builder.setSource(text);
   return builder.buildFile(tree);
 }
 
