@@ -1,0 +1,61 @@
+// `mmrun check POLICY.bpf.o`: load every program into the kernel's
+// verifier, print its size, unload. Nothing is attached.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
+#include <cstring>
+#include <iostream>
+
+#include "commands.h"
+#include "manifest.h"
+
+namespace mmp::runtime {
+
+namespace {
+
+// libbpf's own messages go to stderr only with --verbose: the verifier log
+// of a failed load is printed in full either way.
+bool verbose = false;
+int libbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
+  if (level == LIBBPF_DEBUG && !verbose) return 0;
+  if (level == LIBBPF_INFO && !verbose) return 0;
+  return vfprintf(stderr, fmt, args);
+}
+
+}  // namespace
+
+int runCheck(const std::string& path, bool beVerbose) {
+  verbose = beVerbose;
+  libbpf_set_print(libbpfPrint);
+  auto manifest = readManifest(path);
+  if (!manifest) {
+    std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(manifest.takeError()));
+    return 1;
+  }
+  struct bpf_object* obj = bpf_object__open_file(path.c_str(), nullptr);
+  if (!obj) {
+    std::cerr << fmt::format("mmrun: error: cannot open '{}': {}\n", path, std::strerror(errno));
+    return 1;
+  }
+  if (int err = bpf_object__load(obj)) {
+    std::cerr << fmt::format("mmrun: error: the kernel refused '{}': {}\n", path, std::strerror(-err));
+    bpf_object__close(obj);
+    return 1;
+  }
+  std::cout << fmt::format("policy {} ({}): loaded and verified\n", manifest->policy, path);
+  std::cout << fmt::format("  {:<22} {:<40} {:>8} {:>9}\n", "program", "section", "insns", "verified");
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    struct bpf_prog_info info;
+    std::memset(&info, 0, sizeof info);
+    uint32_t len = sizeof info;
+    bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len);
+    std::cout << fmt::format("  {:<22} {:<40} {:>8} {:>9}\n", bpf_program__name(prog), bpf_program__section_name(prog),
+                             info.xlated_prog_len / 8, info.verified_insns);
+  }
+  bpf_object__close(obj);  // unloads: nothing stays behind
+  return 0;
+}
+
+}  // namespace mmp::runtime
