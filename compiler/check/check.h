@@ -8,7 +8,7 @@
 
 #include "ast/ast.h"
 #include "bindings/bindings.h"
-#include "check/scope_pattern.h"
+#include "scope_pattern.h"
 #include "diagnostics/diagnostics.h"
 #include "load/load.h"
 

@@ -1,6 +1,6 @@
 // Cgroup path patterns of `in` and `protect`: parsing, matching, and the
 // covers/overlaps questions sema asks of them.
-#include "check/scope_pattern.h"
+#include "scope_pattern.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "check/scope_pattern.h"
+#include "scope_pattern.h"
 
 #include <functional>
 #include <map>
