@@ -63,6 +63,32 @@ std::string KernelBtf::name(uint32_t id) const {
   return n ? n : "";
 }
 
+// Finds member `name` of composite `id`, looking inside anonymous struct
+// and union members too (`union { struct page_counter swap; ... }`): the
+// steps lead from `id` to the member.
+bool KernelBtf::findMember(uint32_t id, const std::string& wanted, std::vector<BtfStep>& out) const {
+  const struct btf_type* t = btf__type_by_id(btf_, id);
+  const struct btf_member* m = btf_members(t);
+  for (uint32_t i = 0; i < btf_vlen(t); ++i) {
+    const char* n = btf__name_by_offset(btf_, m[i].name_off);
+    uint32_t bits = btf_member_bit_offset(t, i);
+    bool bitfield = btf_member_bitfield_size(t, i) || bits % 8;
+    uint32_t type = resolve(m[i].type);
+    if (wanted == n) {
+      out.push_back({BtfStep::Member, id, i, wanted, bitfield ? UINT32_MAX : bits / 8, type});
+      return true;
+    }
+    if (n && *n == '\0' && isComposite(type)) {
+      out.push_back({BtfStep::Member, id, i, "", bits / 8, type});
+      if (findMember(type, wanted, out)) return true;
+      out.pop_back();
+    }
+  }
+  return false;
+}
+
+bool KernelBtf::isUnion(uint32_t id) const { return btf_is_union(btf__type_by_id(btf_, resolve(id))); }
+
 llvm::Expected<std::vector<BtfStep>> KernelBtf::resolvePath(const std::string& root,
                                                              const std::vector<std::string>& path) const {
   auto rootId = findStruct(root);
@@ -88,19 +114,13 @@ llvm::Expected<std::vector<BtfStep>> KernelBtf::resolvePath(const std::string& r
       continue;
     }
     if (!btf_is_composite(t)) return fail(fmt::format("`{}` is not a struct", where));
-    const struct btf_member* m = btf_members(t);
-    bool found = false;
-    for (uint32_t i = 0; i < btf_vlen(t); ++i) {
-      if (elem != btf__name_by_offset(btf_, m[i].name_off)) continue;
-      uint32_t bits = btf_member_bit_offset(t, i);
-      if (btf_member_bitfield_size(t, i) || bits % 8)
-        return fail(fmt::format("`{}.{}` is a bit field", where, elem));
-      steps.push_back({BtfStep::Member, cur, i, elem, bits / 8, resolve(m[i].type)});
-      cur = resolve(m[i].type);
-      found = true;
-      break;
+    std::vector<BtfStep> found;
+    if (!findMember(cur, elem, found)) return fail(fmt::format("`struct {}` has no member `{}`", name(cur), elem));
+    for (const auto& step : found) {
+      if (step.byteOffset == UINT32_MAX) return fail(fmt::format("`{}.{}` is a bit field", where, elem));
+      steps.push_back(step);
     }
-    if (!found) return fail(fmt::format("`struct {}` has no member `{}`", name(cur), elem));
+    cur = found.back().resultType;
     where += "." + elem;
   }
   return steps;

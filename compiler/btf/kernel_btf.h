@@ -41,6 +41,7 @@ public:
   bool isPointer(uint32_t id) const;
   bool isComposite(uint32_t id) const;
   bool isInteger(uint32_t id) const;
+  bool isUnion(uint32_t id) const;
   uint32_t pointee(uint32_t id) const;
   uint32_t size(uint32_t id) const;
   std::string name(uint32_t id) const;
@@ -57,6 +58,7 @@ public:
   std::optional<std::vector<uint32_t>> tracepointArgs(const std::string& name) const;
 
 private:
+  bool findMember(uint32_t id, const std::string& name, std::vector<BtfStep>& out) const;
   KernelBtf(struct btf* b, std::string path) : btf_(b), path_(std::move(path)) {}
   struct btf* btf_;
   std::string path_;

@@ -157,6 +157,12 @@ void Checker::checkContradictions(const std::vector<CheckedRule>& rules) {
   // with: the first of each is the one the warning names.
   using Seen = std::pair<const CheckedRule*, const Action*>;
   std::set<std::tuple<const Scope*, ActionKind, ReclaimWhich>> represented;
+  std::map<std::pair<const Scope*, const Scope*>, bool> overlapMemo;  // one answer per pair of scopes
+  auto overlapping = [&](const CheckedRule& a, const CheckedRule& b) {
+    auto [it, fresh] = overlapMemo.try_emplace({a.scope, b.scope}, false);
+    if (fresh) it->second = scopesOverlap(a, b);
+    return it->second;
+  };
   PrefixIndex<Seen> index;
   for (const auto& r : rules) {
     bool warned = false;
@@ -166,7 +172,7 @@ void Checker::checkContradictions(const std::vector<CheckedRule>& rules) {
       for (const auto& p : r.patterns) {
         index.forCandidates(p, [&](const Seen& s) {
           const auto& [other, b] = s;
-          if (warned || !contradicts(a, *b) || !scopesOverlap(r, *other)) return;
+          if (warned || !contradicts(a, *b) || !overlapping(r, *other)) return;
           bool sameRule = other == &r;
           diags_.report(DiagCode::E0302, a.range,
                         sameRule ? fmt::format("{} contradicts {} earlier in the same rule", describe(a), describe(*b))

@@ -28,7 +28,9 @@ llvm::DICompositeType* DebugTypes::arrayOf(llvm::DIType* element, uint64_t count
   return dib_.createArrayType(count * elementBytes * 8, 0, element, range);
 }
 
-llvm::DICompositeType* DebugTypes::declareStruct(const std::string& name, uint64_t sizeBytes) {
+llvm::DICompositeType* DebugTypes::declareStruct(const std::string& name, uint64_t sizeBytes, bool isUnion) {
+  if (isUnion)
+    return dib_.createUnionType(cu_, name, file_, 0, sizeBytes * 8, 0, llvm::DINode::FlagZero, dib_.getOrCreateArray({}));
   return dib_.createStructType(cu_, name, file_, 0, sizeBytes * 8, 0, llvm::DINode::FlagZero, nullptr,
                                dib_.getOrCreateArray({}));
 }

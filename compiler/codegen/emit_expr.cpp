@@ -86,13 +86,22 @@ llvm::Value* Emitter::percentOf(llvm::Value* share, llvm::Value* whole, const Ex
 // b unlimited gives 0.
 llvm::Value* Emitter::ratio(llvm::Value* a, llvm::Value* b) {
   llvm::Value* unlimited = ir_.getInt64(MMP_UNLIMITED);
-  // Scale both down while a is too large to multiply by 100000.
-  llvm::Value* big = ir_.CreateICmpUGT(a, ir_.getInt64((1ULL << 46) - 1));
-  llvm::Value* as = ir_.CreateSelect(big, ir_.CreateLShr(a, 17), a);
-  llvm::Value* bs = ir_.CreateSelect(big, ir_.CreateLShr(b, 17), b);
-  llvm::Value* safe = ir_.CreateSelect(ir_.CreateICmpEQ(bs, ir_.getInt64(0)), ir_.getInt64(1), bs);
-  llvm::Value* v = ir_.CreateUDiv(ir_.CreateMul(as, ir_.getInt64(kPercentWhole)), safe);
-  v = ir_.CreateSelect(ir_.CreateICmpEQ(bs, ir_.getInt64(0)), unlimited, v);
+  llvm::Value* zero = ir_.CreateICmpEQ(b, ir_.getInt64(0));
+  llvm::Value* safe = ir_.CreateSelect(zero, ir_.getInt64(1), b);
+  // a/b = q + r/b: q whole parts, and r/b in thousandths of a percent,
+  // exact while b < 2^47 (r * 100000 fits in 64 bits), to within one
+  // step beyond (where b/100000 stands in for b).
+  llvm::Value* q = ir_.CreateUDiv(a, safe);
+  llvm::Value* r = ir_.CreateURem(a, safe);
+  llvm::Value* small = ir_.CreateICmpULT(safe, ir_.getInt64(1ULL << 47));
+  llvm::Value* exact = ir_.CreateUDiv(ir_.CreateMul(r, ir_.getInt64(kPercentWhole)), safe);
+  llvm::Value* approx = ir_.CreateUDiv(r, ir_.CreateUDiv(safe, ir_.getInt64(kPercentWhole)));
+  approx = ir_.CreateSelect(ir_.CreateICmpUGT(approx, ir_.getInt64(kPercentWhole - 1)), ir_.getInt64(kPercentWhole - 1), approx);
+  llvm::Value* frac = ir_.CreateSelect(small, exact, approx);
+  // Saturate the whole part: q * 100000 overflows past 2^64 / 100000.
+  llvm::Value* over = ir_.CreateICmpUGT(q, ir_.getInt64(UINT64_MAX / kPercentWhole - 1));
+  llvm::Value* v = ir_.CreateSelect(over, unlimited, ir_.CreateAdd(ir_.CreateMul(q, ir_.getInt64(kPercentWhole)), frac));
+  v = ir_.CreateSelect(zero, unlimited, v);
   v = ir_.CreateSelect(ir_.CreateICmpEQ(b, unlimited), ir_.getInt64(0), v);
   return ir_.CreateSelect(ir_.CreateICmpEQ(a, unlimited), unlimited, v);
 }
@@ -158,9 +167,10 @@ llvm::Value* Emitter::binary(const BinaryExpr& e, EvalContext& ctx, const plan::
 // rate(field): growth per second since the last evaluation of this rule
 // for this cgroup, kept in the rule's state slot for this call.
 llvm::Value* Emitter::rate(const CallExpr& call, EvalContext& ctx, const plan::Rule& rule) {
-  uint32_t slot = 1;
-  for (uint32_t i = 0; i < rule.rates.size(); ++i)
-    if (rule.rates[i] == &call) slot = i + 1;
+  uint32_t slot = rule.rateSlot(call);
+  // One sample per evaluation and field: a second `rate(F)` in the rule
+  // (say in its log message) sees the same value.
+  if (auto it = ctx.rates.find(slot); it != ctx.rates.end()) return it->second;
   llvm::Value* cur = expr(*call.args[0], ctx, rule);
   llvm::BasicBlock* noState = bpf_.block("rate_nostate");
   llvm::BasicBlock* entry = ir_.GetInsertBlock();
@@ -177,7 +187,11 @@ llvm::Value* Emitter::rate(const CallExpr& call, EvalContext& ctx, const plan::R
   llvm::Value* valid = ir_.CreateAnd(ir_.CreateICmpNE(prevTime, ir_.getInt64(0)),
                                      ir_.CreateICmpNE(dtMs, ir_.getInt64(0)));
   llvm::Value* safeMs = ir_.CreateSelect(valid, dtMs, ir_.getInt64(1));
-  llvm::Value* growth = ir_.CreateSDiv(ir_.CreateMul(ir_.CreateSub(cur, prev), ir_.getInt64(1000)), safeMs);
+  // BPF (cpu v3) divides unsigned only: divide the magnitude, restore the sign.
+  llvm::Value* shrinking = ir_.CreateICmpULT(cur, prev);
+  llvm::Value* magnitude = ir_.CreateSelect(shrinking, ir_.CreateSub(prev, cur), ir_.CreateSub(cur, prev));
+  llvm::Value* perSecond = ir_.CreateUDiv(ir_.CreateMul(magnitude, ir_.getInt64(1000)), safeMs);
+  llvm::Value* growth = ir_.CreateSelect(shrinking, ir_.CreateNeg(perSecond), perSecond);
   llvm::Value* v = ir_.CreateSelect(valid, growth, ir_.getInt64(0));
   llvm::Value* take = ir_.CreateOr(ir_.CreateICmpEQ(prevTime, ir_.getInt64(0)), valid);
   ir_.CreateAlignedStore(ir_.CreateSelect(take, cur, prev), samplePtr, llvm::Align(8));
@@ -191,6 +205,7 @@ llvm::Value* Emitter::rate(const CallExpr& call, EvalContext& ctx, const plan::R
   auto* phi = ir_.CreatePHI(i64, 2);
   phi->addIncoming(v, have);
   phi->addIncoming(ir_.getInt64(0), noState);
+  ctx.rates[slot] = phi;
   return phi;
 }
 

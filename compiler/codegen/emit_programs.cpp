@@ -44,7 +44,7 @@ llvm::Function* Emitter::evaluator(bool system) {
     return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)),
                                  llvm::Align(8));
   };
-  EvalContext ctx{snap, header(0), header(1), header(2), {}};
+  EvalContext ctx{snap, header(0), header(1), header(2), {}, {}};
   for (const auto& r : plan_.rules)
     if (!r.event && r.system == system) rule(r, ctx);
   ir_.CreateRetVoid();
@@ -64,7 +64,7 @@ llvm::Function* Emitter::eventEvaluator(const std::string& event) {
     return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)),
                                  llvm::Align(8));
   };
-  EvalContext ctx{snap, header(0), header(1), header(2), {}};
+  EvalContext ctx{snap, header(0), header(1), header(2), {}, {}};
   for (const auto& r : plan_.rules)
     if (r.event && *r.event == event) rule(r, ctx);
   ir_.CreateRetVoid();

@@ -14,8 +14,17 @@ constexpr uint64_t kBpfNoExist = 1;  // BPF_NOEXIST
 }  // namespace
 
 // The state of (cgroup, rule, slot), created zeroed on first use.
+Emitter::Scratch& Emitter::scratch() {
+  llvm::Function* f = ir_.GetInsertBlock()->getParent();
+  if (scratch_.owner != f) {
+    scratch_ = {f, bpf_.slot(stateKeyTy_, "state_key"), bpf_.slot(stateTy_, "state_zero"),
+                bpf_.slot(ir_.getInt32Ty(), "counter_key")};
+  }
+  return scratch_;
+}
+
 llvm::Value* Emitter::stateFor(EvalContext& ctx, uint32_t rule, uint32_t slot, llvm::BasicBlock* onFail) {
-  llvm::AllocaInst* key = bpf_.slot(stateKeyTy_, "state_key");
+  llvm::AllocaInst* key = scratch().stateKey;
   ir_.CreateAlignedStore(ctx.cgroupId, ir_.CreateStructGEP(stateKeyTy_, key, 0), llvm::Align(8));
   ir_.CreateAlignedStore(ir_.getInt32(rule), ir_.CreateStructGEP(stateKeyTy_, key, 1), llvm::Align(4));
   ir_.CreateAlignedStore(ir_.getInt32(slot), ir_.CreateStructGEP(stateKeyTy_, key, 2), llvm::Align(4));
@@ -25,7 +34,7 @@ llvm::Value* Emitter::stateFor(EvalContext& ctx, uint32_t rule, uint32_t slot, l
   llvm::BasicBlock* ready = bpf_.block("state_ready");
   ir_.CreateCondBr(ir_.CreateIsNull(st), create, ready);
   ir_.SetInsertPoint(create);
-  llvm::AllocaInst* zero = bpf_.slot(stateTy_, "state_zero");
+  llvm::AllocaInst* zero = scratch().stateZero;
   ir_.CreateAlignedStore(llvm::Constant::getNullValue(stateTy_), zero, llvm::Align(8));
   bpf_.mapUpdate(state_, key, zero, kBpfNoExist);
   llvm::Value* created = bpf_.mapLookup(state_, key);
@@ -40,7 +49,7 @@ llvm::Value* Emitter::stateFor(EvalContext& ctx, uint32_t rule, uint32_t slot, l
 }
 
 llvm::Value* Emitter::countersFor(uint32_t rule, llvm::BasicBlock* onFail) {
-  llvm::AllocaInst* key = bpf_.slot(ir_.getInt32Ty(), "counter_key");
+  llvm::AllocaInst* key = scratch().counterKey;
   ir_.CreateStore(ir_.getInt32(rule), key);
   llvm::Value* c = bpf_.mapLookup(counters_, key);
   bpf_.require(ir_.CreateIsNotNull(c), onFail, "counters");
@@ -51,6 +60,7 @@ void Emitter::rule(const plan::Rule& r, EvalContext& ctx) {
   auto* i64 = ir_.getInt64Ty();
   llvm::BasicBlock* next = bpf_.block(fmt::format("rule{}_end", r.id));
   ctx.memo.clear();
+  ctx.rates.clear();
   // Line info for the verifier's log: the rule's line.
   ir_.SetCurrentDebugLocation(llvm::DILocation::get(m_.getContext(), r.line, 1,
                                                     ir_.GetInsertBlock()->getParent()->getSubprogram()));
@@ -61,7 +71,6 @@ void Emitter::rule(const plan::Rule& r, EvalContext& ctx) {
   bpf_.atomicAdd(ir_.CreateStructGEP(countersTy_, counters, 0), ir_.getInt64(1));
 
   llvm::Value* cond = r.condition ? expr(*r.condition, ctx, r) : ir_.getTrue();
-  if (r.unless) cond = ir_.CreateAnd(cond, ir_.CreateNot(expr(*r.unless, ctx, r)));
   llvm::Value* st = stateFor(ctx, r.id, 0, next);
   llvm::Value* sincePtr = ir_.CreateStructGEP(stateTy_, st, 0);
   llvm::Value* lastPtr = ir_.CreateStructGEP(stateTy_, st, 1);
@@ -73,6 +82,8 @@ void Emitter::rule(const plan::Rule& r, EvalContext& ctx) {
     llvm::Value* held = ir_.CreateICmpUGE(ir_.CreateSub(ctx.now, started), ir_.getInt64(r.holdNs));
     cond = ir_.CreateAnd(cond, held);
   }
+  // `unless` stops the firing, not the `for` clock of the condition.
+  if (r.unless) cond = ir_.CreateAnd(cond, ir_.CreateNot(expr(*r.unless, ctx, r)));
   bpf_.require(cond, next, "true");
   if (r.cooldownNs) {
     llvm::Value* last = ir_.CreateAlignedLoad(i64, lastPtr, llvm::Align(8));
@@ -134,7 +145,11 @@ void Emitter::action(const plan::Rule& r, const plan::Action& a, EvalContext& ct
   store(3, ctx.cgroupId, 8);
   store(4, ctx.now, 8);
   store(5, arg, 8);
-  store(6, ir_.getInt32(a.flags), 4);
+  llvm::Value* flags = ir_.getInt32(a.flags | (a.kind == MMP_ACTION_UNTHROTTLE ? MMP_ARG_UNLIMITED : 0));
+  if (a.amount)
+    flags = ir_.CreateOr(flags, ir_.CreateSelect(ir_.CreateICmpEQ(arg, ir_.getInt64(MMP_UNLIMITED)),
+                                                 ir_.getInt32(MMP_ARG_UNLIMITED), ir_.getInt32(0)));
+  store(6, flags, 4);
   store(7, ir_.getInt32(a.index), 4);
   llvm::Value* arr = ir_.CreateStructGEP(decisionTy_, d, 8);
   for (unsigned i = 0; i < MMP_MAX_VALUES; ++i) {

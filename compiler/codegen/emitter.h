@@ -23,6 +23,7 @@ struct EvalContext {
   llvm::Value* cgroupId;  // i64; 0 for system rules
   llvm::Value* mask;      // i64 scope mask
   std::map<const ast::Expr*, llvm::Value*> memo;  // values computed in dominating blocks
+  std::map<uint32_t, llvm::Value*> rates;         // rate slot → this evaluation's value
 };
 
 class Emitter {
@@ -117,6 +118,15 @@ private:
   std::map<std::string, llvm::Function*> evalEvent_;
   llvm::GlobalVariable* trigger_ = nullptr;  // what woke the walk: 0 tick, 1 pressure
   unsigned typeIdSeq_ = 0;
+  // Scratch stack slots shared by every rule of the function being built:
+  // the BPF stack is 512 bytes, so per-rule slots would cap the rule count.
+  struct Scratch {
+    llvm::Function* owner = nullptr;
+    llvm::AllocaInst* stateKey = nullptr;
+    llvm::AllocaInst* stateZero = nullptr;
+    llvm::AllocaInst* counterKey = nullptr;
+  } scratch_;
+  Scratch& scratch();
 };
 
 }  // namespace mmp::codegen

@@ -87,6 +87,11 @@ llvm::DIType* KernelTypes::diType(uint32_t id) {
     d = di_.arrayOf(diType(a->type), a->nelems, btf_.size(a->type));
   } else if (btf_is_composite(t) && structs_.count(id)) {
     d = structs_[id].di;
+  } else if (btf_is_composite(t)) {
+    // A struct only passed through (an array element read whole): its name
+    // and size, no members, so CO-RE still sees a struct where the kernel
+    // has one.
+    d = di_.declareStruct(btf_.name(id), btf_.size(id), btf_is_union(t));
   } else if (btf_is_int(t)) {
     d = di_.intType(btf_.size(id) * 8, btf_int_encoding(t) & BTF_INT_SIGNED);
   } else {
@@ -99,14 +104,18 @@ llvm::DIType* KernelTypes::diType(uint32_t id) {
 void KernelTypes::finalize() {
   // Declare every struct first: members may point at each other.
   for (auto& [id, s] : structs_) {
-    s.llvm = llvm::StructType::create(m_.getContext(), "struct." + btf_.name(id));
-    s.di = di_.declareStruct(btf_.name(id), btf_.size(id));
+    s.llvm = llvm::StructType::create(m_.getContext(), (btf_.isUnion(id) ? "union." : "struct.") + btf_.name(id));
+    s.di = di_.declareStruct(btf_.name(id), btf_.size(id), btf_.isUnion(id));
   }
   for (auto& [id, s] : structs_) buildBody(id, s);
 }
 
 void KernelTypes::buildBody(uint32_t id, Local& s) {
   const struct btf_type* t = btf__type_by_id(btf_.raw(), id);
+  if (btf_is_union(t)) {
+    buildUnionBody(id, s);
+    return;
+  }
   const struct btf_member* m = btf_members(t);
   auto& ctx = m_.getContext();
   std::vector<uint32_t> order(s.members.begin(), s.members.end());
@@ -130,6 +139,18 @@ void KernelTypes::buildBody(uint32_t id, Local& s) {
   di_.setMembers(s.di, members);
 }
 
+void KernelTypes::buildUnionBody(uint32_t id, Local& s) {
+  const struct btf_type* t = btf__type_by_id(btf_.raw(), id);
+  const struct btf_member* m = btf_members(t);
+  std::vector<DIMember> members;
+  for (uint32_t i : s.members) {
+    s.index[i] = {0, static_cast<unsigned>(members.size())};
+    members.push_back({btf__name_by_offset(btf_.raw(), m[i].name_off), diType(m[i].type), 0, btf_.size(m[i].type)});
+  }
+  s.llvm->setBody({llvm::ArrayType::get(llvm::Type::getInt8Ty(m_.getContext()), btf_.size(id))});
+  di_.setMembers(s.di, members);
+}
+
 llvm::DICompositeType* KernelTypes::diEnum(const std::string& name, const std::string& enumerator, int64_t value) {
   std::string key = name + ":" + enumerator;
   auto& e = enums_[key];
@@ -141,6 +162,14 @@ llvm::Value* KernelTypes::memberAddress(llvm::IRBuilder<>& b, llvm::Value* base,
   Local& s = structs_.at(id);
   auto [gep, diIndex] = s.index.at(memberIndex);
   auto* ptrTy = llvm::PointerType::get(m_.getContext(), 0);
+  if (btf_.isUnion(id)) {
+    // Every member of a union starts at its beginning: the relocation
+    // records which one is meant.
+    llvm::Function* fn = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::preserve_union_access_index, {ptrTy, ptrTy});
+    auto* call = b.CreateCall(fn, {base, b.getInt32(diIndex)});
+    call->setMetadata(llvm::LLVMContext::MD_preserve_access_index, s.di);
+    return call;
+  }
   llvm::Function* fn =
       llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::preserve_struct_access_index, {ptrTy, ptrTy});
   auto* call = b.CreateCall(fn, {base, b.getInt32(gep), b.getInt32(diIndex)});

@@ -61,6 +61,7 @@ private:
   llvm::Type* llvmType(uint32_t id);
   llvm::DIType* diType(uint32_t id);
   void buildBody(uint32_t id, Local& s);
+  void buildUnionBody(uint32_t id, Local& s);
   unsigned nextSeq() { return seq_++; }
 
   const KernelBtf& btf_;

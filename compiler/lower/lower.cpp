@@ -225,6 +225,18 @@ const char* hookSection(Hook h) {
   return "?";
 }
 
+uint32_t Rule::rateSlot(const ast::CallExpr& call) const {
+  auto fieldOf = [](const ast::CallExpr* c) {
+    auto* p = llvm::dyn_cast<PathExpr>(c->args[0].get());
+    return p ? p->binding : nullptr;
+  };
+  std::vector<const Binding*> fields;
+  for (const auto* c : rates)
+    if (std::find(fields.begin(), fields.end(), fieldOf(c)) == fields.end()) fields.push_back(fieldOf(c));
+  auto it = std::find(fields.begin(), fields.end(), fieldOf(&call));
+  return static_cast<uint32_t>(it - fields.begin()) + 1;
+}
+
 uint32_t Plan::snapshotIndex(const Binding* b) const {
   for (uint32_t i = 0; i < snapshot.size(); ++i)
     if (snapshot[i] == b) return i;

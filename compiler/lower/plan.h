@@ -46,8 +46,11 @@ struct Rule {
   uint64_t atMost = 0, atMostPerNs = 0;  // 0: unbounded
   std::vector<const ast::Expr*> values;  // fields the condition reads
   std::vector<Action> actions;
-  std::vector<const ast::CallExpr*> rates;  // each rate() gets a state slot
+  std::vector<const ast::CallExpr*> rates;  // each rate() call
   std::set<Hook> hooks;
+  // The state slot of a rate() call: one per field, from 1 (slot 0 holds
+  // `for` and the cooldown).
+  uint32_t rateSlot(const ast::CallExpr& call) const;
 };
 
 struct Scope {

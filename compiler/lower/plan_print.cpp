@@ -52,7 +52,7 @@ std::string printPlan(const Plan& p) {
     if (r.holdNs) out += fmt::format("    for {}\n", duration(r.holdNs));
     out += fmt::format("    cooldown {}\n", duration(r.cooldownNs));
     if (r.atMost) out += fmt::format("    at-most {} per {}\n", r.atMost, duration(r.atMostPerNs));
-    for (size_t i = 0; i < r.rates.size(); ++i) out += fmt::format("    rate-slot {} {}\n", i + 1, ast::dump(*r.rates[i]));
+    for (const auto* c : r.rates) out += fmt::format("    rate-slot {} {}\n", r.rateSlot(*c), ast::dump(*c));
     std::vector<std::string> values;
     for (const auto* v : r.values) values.push_back(valueName(v));
     if (!values.empty()) out += fmt::format("    values {}\n", fmt::join(values, " "));

@@ -34,13 +34,17 @@ StringLit AstBuilder::buildString(antlr4::tree::TerminalNode* node) {
       continue;
     }
     char c = decodeEscape(raw[i + 1]);
+    // The escaped character, whole even when it takes several UTF-8 bytes.
+    size_t len = 1;
+    while (i + 1 + len < raw.size() && (static_cast<unsigned char>(raw[i + 1 + len]) & 0xC0) == 0x80) ++len;
+    std::string escaped = raw.substr(i + 1, len);
     if (!c) {
-      SourceRange at{file_, base + static_cast<uint32_t>(i), base + static_cast<uint32_t>(i + 2)};
-      diags_.report(DiagCode::E0002, at, fmt::format("unknown escape `\\{}` in a string", raw[i + 1]))
+      SourceRange at{file_, base + static_cast<uint32_t>(i), base + static_cast<uint32_t>(i + 1 + len)};
+      diags_.report(DiagCode::E0002, at, fmt::format("unknown escape `\\{}` in a string", escaped))
           .help("the escapes are `\\\"`, `\\\\`, `\\n` and `\\t`");
     }
-    s.value += c ? c : raw[i + 1];
-    ++i;
+    s.value += c ? std::string(1, c) : escaped;
+    i += len;
   }
   return s;
 }

@@ -26,17 +26,26 @@ bool nestingWithinLimit(antlr4::CommonTokenStream& tokens, const TextMap& map, u
   const auto& vocab = dynamic_cast<antlr4::Lexer*>(tokens.getTokenSource())->getVocabulary();
   static const size_t open = literalType(vocab, "'('");
   static const size_t close = literalType(vocab, "')'");
-  int depth = 0;
+  static const size_t openBrace = literalType(vocab, "'{'");
+  static const size_t closeBrace = literalType(vocab, "'}'");
+  int depth = 0, braces = 0;
   for (auto* t : tokens.getTokens()) {
-    if (t->getType() == open) ++depth;
-    if (t->getType() == close) depth = std::max(0, depth - 1);
-    if (depth > kMaxNesting) {
-      uint32_t at = map.byteOffset(t->getStartIndex());
-      diags.report(DiagCode::E0001, {file, at, at + 1},
-                   fmt::format("parentheses are nested too deeply (more than {} levels)", kMaxNesting))
-          .help("split the expression with `let` constants or into several rules");
-      return false;
-    }
+    size_t type = t->getType();
+    if (type == open) ++depth;
+    if (type == close) depth = std::max(0, depth - 1);
+    // Scopes do not nest, but the grammar accepts nesting to name the
+    // mistake: bound it like parentheses.
+    if (type == openBrace) ++braces;
+    if (type == closeBrace) braces = std::max(0, braces - 1);
+    if (depth <= kMaxNesting && braces <= kMaxNesting) continue;
+    uint32_t at = map.byteOffset(t->getStartIndex());
+    diags.report(DiagCode::E0001, {file, at, at + 1},
+                 depth > kMaxNesting
+                     ? fmt::format("parentheses are nested too deeply (more than {} levels)", kMaxNesting)
+                     : fmt::format("braces are nested too deeply (more than {} levels)", kMaxNesting))
+        .help(depth > kMaxNesting ? "split the expression with `let` constants or into several rules"
+                                  : "scopes cannot be nested: close each `in { ... }` before the next");
+    return false;
   }
   return true;
 }

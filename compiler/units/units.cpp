@@ -77,7 +77,11 @@ DecimalError parseDecimal(std::string_view text, __int128& mantissa, int& decima
   // No unit is finer than 10^-19 of itself: a longer fraction is never exact.
   if (fraction.size() > 19) return DecimalError::TooLong;
   mantissa = 0;
-  for (char c : whole + fraction) mantissa = mantissa * 10 + (c - '0');
+  for (char c : whole + fraction) {
+    // 24 whole and 19 fraction digits can pass 2^127: refuse before.
+    if (__builtin_mul_overflow(mantissa, 10, &mantissa) || __builtin_add_overflow(mantissa, c - '0', &mantissa))
+      return fraction.empty() ? DecimalError::Overflow : DecimalError::TooLong;
+  }
   decimals = static_cast<int>(fraction.size());
   return DecimalError::None;
 }
@@ -126,7 +130,11 @@ ParsedLiteral parseQuantity(std::string_view text) {
     out.error = (type == Type::Bytes || type == Type::Count) ? LiteralError::NotWhole : LiteralError::TooPrecise;
     return out;
   }
-  __int128 scaled = mantissa * perUnit;
+  __int128 scaled;
+  if (__builtin_mul_overflow(mantissa, static_cast<__int128>(perUnit), &scaled)) {
+    out.error = LiteralError::Overflow;
+    return out;
+  }
   __int128 divisor = 1;
   for (int i = 0; i < decimals; ++i) divisor *= 10;
   if (scaled % divisor != 0) {
