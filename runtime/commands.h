@@ -1,10 +1,23 @@
 // The mmrun subcommands.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
+
+#include "log.h"
 
 namespace mmp::runtime {
 
 int runCheck(const std::string& objectPath, bool verbose);
+
+struct LoadOptions {
+  std::vector<std::string> objects;
+  bool dryRun = false;
+  std::string cgroupRoot;
+  LogFormat format = LogFormat::Text;
+  uint64_t intervalNs = 0;  // 0: the policy's own
+};
+int runLoad(const LoadOptions& o);
 
 }  // namespace mmp::runtime

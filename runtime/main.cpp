@@ -1,7 +1,9 @@
 // mmrun: loads mmp policies onto the kernel's memory hooks and enacts the
-// decisions they suggest. This build has `check`; `load`, `status`,
+// decisions they suggest. This build has `load` and `check`; `status`,
 // `replay` and `record` are being built.
 #include <CLI/CLI.hpp>
+
+#include <iostream>
 
 #include "commands.h"
 
@@ -17,11 +19,36 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "Load a policy object into the verifier, print its programs, unload");
   check->add_option("object", object, "A BPF object made by `mmpc compile`")->required()->check(CLI::ExistingFile);
 
+  mmp::runtime::LoadOptions lo;
+  std::string format = "text", interval;
+  auto* load = app.add_subcommand("load", "Run policies: attach them to the memory hooks and enact their decisions");
+  load->add_option("objects", lo.objects, "BPF objects made by `mmpc compile`")->required()->check(CLI::ExistingFile);
+  load->add_flag("--dry-run", lo.dryRun, "Log every decision, write nothing");
+  load->add_option("--cgroup-root", lo.cgroupRoot, "The memory cgroup hierarchy's root (default: found)");
+  load->add_option("--log-format", format, "text or json (one JSON object per line)")
+      ->check(CLI::IsMember({"text", "json"}));
+  load->add_option("--interval", interval, "The periodic walk's interval, e.g. 500ms or 2s (default: the policy's)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (*check) return mmp::runtime::runCheck(object, verbose);
+  if (*load) {
+    lo.format = format == "json" ? mmp::runtime::LogFormat::Json : mmp::runtime::LogFormat::Text;
+    if (!interval.empty()) {
+      char* end = nullptr;
+      double v = std::strtod(interval.c_str(), &end);
+      std::string unit = end ? end : "";
+      double scale = unit == "ms" ? 1e6 : unit == "s" ? 1e9 : unit == "min" ? 60e9 : 0;
+      if (scale == 0 || v <= 0) {
+        std::cerr << "mmrun: error: --interval takes a duration such as 500ms, 2s or 1min\n";
+        return 2;
+      }
+      lo.intervalNs = static_cast<uint64_t>(v * scale);
+    }
+    return mmp::runtime::runLoad(lo);
+  }
   return 2;
 }

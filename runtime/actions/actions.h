@@ -1,0 +1,36 @@
+// What mmrun does to a cgroup, one file per kind of action. Each returns
+// the outcome: empty on success, else what failed (with errno's text).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cgroupfs.h"
+
+namespace mmp::runtime {
+
+struct ActionResult {
+  bool ok = true;
+  std::string detail;  // what was written or chosen, or why it failed
+};
+
+// Writes `content` to `file` in cgroup directory `dir`.
+ActionResult writeCgroupFile(const std::string& dir, const std::string& file, const std::string& content);
+
+// reclaim.cpp: memory.reclaim, with swappiness= for anon/file where the
+// kernel takes it (detected once), plain otherwise.
+ActionResult reclaim(const std::string& dir, uint64_t bytes, uint32_t flags);
+// limits.cpp: memory.high (throttle, "max" to unthrottle) and memory.max
+// (memory.limit_in_bytes on v1).
+ActionResult setHigh(const std::string& dir, uint64_t bytes);
+ActionResult setMax(const Hierarchy& h, const std::string& dir, uint64_t bytes);
+// kill.cpp: a process chosen by RSS or age in a subtree, through a pidfd;
+// or a whole cgroup (cgroup.kill on v2, every process on v1).
+ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags);
+ActionResult killCgroup(const Hierarchy& h, const std::string& dir);
+
+// The memory a cgroup uses now (memory.current, memory.usage_in_bytes on v1).
+uint64_t cgroupUsage(const Hierarchy& h, const std::string& dir);
+
+}  // namespace mmp::runtime

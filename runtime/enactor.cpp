@@ -1,0 +1,229 @@
+#include "enactor.h"
+
+#include <fmt/format.h>
+
+#include "actions/actions.h"
+
+namespace mmp::runtime {
+
+namespace {
+
+std::string actionName(uint16_t a) {
+  switch (a) {
+    case MMP_ACTION_RECLAIM: return "reclaim";
+    case MMP_ACTION_THROTTLE: return "throttle";
+    case MMP_ACTION_UNTHROTTLE: return "unthrottle";
+    case MMP_ACTION_LIMIT: return "limit";
+    case MMP_ACTION_KILL: return "kill";
+    case MMP_ACTION_LOG: return "log";
+  }
+  return fmt::format("action#{}", a);
+}
+
+bool isAncestor(const std::string& a, const std::string& b) {
+  return a == "/" ? b != "/" : b.rfind(a + "/", 0) == 0;
+}
+
+}  // namespace
+
+Enactor::Enactor(const Manifest& m, const Hierarchy& h, const Scopes& s, EnactOptions o)
+    : m_(m), h_(h), scopes_(s), opts_(o) {
+  maxPerSecond_ = m.json["settings"].value("max_actions_per_second", 10.0);
+  tokens_ = maxPerSecond_;
+  lastRefill_ = std::chrono::steady_clock::now();
+}
+
+void Enactor::setCgroups(std::vector<Cgroup> cgroups) {
+  cgroups_ = std::move(cgroups);
+  index_.clear();
+  for (size_t i = 0; i < cgroups_.size(); ++i) index_[cgroups_[i].id] = i;
+}
+
+const Cgroup* Enactor::byId(uint64_t id) {
+  if (auto it = index_.find(id); it != index_.end()) return &cgroups_[it->second];
+  setCgroups(listCgroups(h_));  // a cgroup made since the last walk
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &cgroups_[it->second];
+}
+
+std::vector<const Cgroup*> Enactor::subtree(const Cgroup& c) const {
+  std::vector<const Cgroup*> out;
+  for (const auto& x : cgroups_)
+    if (x.path == c.path || isAncestor(c.path, x.path))
+      if (!scopes_.isProtected(x.path)) out.push_back(&x);
+  return out;
+}
+
+// A system rule's targets: the cgroups its scope names directly (those
+// whose parent is not in the scope), or the leaves of the scope.
+std::vector<const Cgroup*> Enactor::scopeTargets(uint32_t bit, bool leavesOnly) const {
+  std::vector<const Cgroup*> in;
+  for (const auto& c : cgroups_)
+    if (scopes_.inScope(bit, c.path)) in.push_back(&c);
+  std::vector<const Cgroup*> out;
+  for (const Cgroup* c : in) {
+    bool hasScopedAncestor = false, hasChild = false;
+    for (const Cgroup* o : in) {
+      hasScopedAncestor |= isAncestor(o->path, c->path);
+      hasChild |= isAncestor(c->path, o->path);
+    }
+    if (leavesOnly ? !hasChild : !hasScopedAncestor) out.push_back(c);
+  }
+  return out;
+}
+
+// max_actions_per_second, as a token bucket that refills continuously.
+bool Enactor::takeToken() {
+  auto now = std::chrono::steady_clock::now();
+  double elapsed = std::chrono::duration<double>(now - lastRefill_).count();
+  lastRefill_ = now;
+  tokens_ = std::min(maxPerSecond_, tokens_ + elapsed * maxPerSecond_);
+  if (tokens_ < 1) return false;
+  tokens_ -= 1;
+  return true;
+}
+
+uint64_t Enactor::amountFor(const struct mmp_decision& d, const Cgroup& target) const {
+  constexpr uint64_t kMiB = 1 << 20;
+  if (d.flags & MMP_ARG_DEFAULT) {
+    const auto& step = m_.json["settings"]["reclaim_step"];
+    uint64_t raw = step["value"].value("raw", 0ull);
+    uint64_t bytes = step.value("type", "") == "percent" ? cgroupUsage(h_, target.dir) / 100000 * raw : raw;
+    return std::max(bytes, kMiB);
+  }
+  if (d.flags & MMP_ARG_SHARE) return cgroupUsage(h_, target.dir) / 100000 * d.arg;
+  return d.arg;
+}
+
+ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, LogRecord& rec) {
+  ActionResult all{true, ""};
+  auto add = [&](const ActionResult& r) {
+    all.ok &= r.ok;
+    all.detail += (all.detail.empty() ? "" : "; ") + r.detail;
+  };
+  if (d.action == MMP_ACTION_KILL && !(d.flags & MMP_KILL_CGROUP)) {
+    std::vector<std::string> dirs;
+    for (const Cgroup* t : targets)
+      for (const Cgroup* c : subtree(*t)) dirs.push_back(c->dir);
+    add(killProcess(dirs, d.flags));
+    return all;
+  }
+  for (const Cgroup* t : targets) {
+    switch (d.action) {
+      case MMP_ACTION_RECLAIM: {
+        uint64_t bytes = amountFor(d, *t);
+        rec.argument = formatValue("bytes", bytes);
+        add(reclaim(t->dir, bytes, d.flags));
+        break;
+      }
+      case MMP_ACTION_THROTTLE: add(setHigh(t->dir, d.arg)); break;
+      case MMP_ACTION_UNTHROTTLE: add(setHigh(t->dir, MMP_UNLIMITED)); break;
+      case MMP_ACTION_LIMIT: add(setMax(h_, t->dir, d.arg)); break;
+      case MMP_ACTION_KILL: {
+        // The largest leaf below the target (the target if it has none).
+        const Cgroup* victim = t;
+        uint64_t most = 0;
+        for (const Cgroup* c : subtree(*t)) {
+          bool leaf = true;
+          for (const Cgroup* o : subtree(*c)) leaf &= o == c;
+          if (leaf && cgroupUsage(h_, c->dir) >= most) {
+            most = cgroupUsage(h_, c->dir);
+            victim = c;
+          }
+        }
+        add(killCgroup(h_, victim->dir));
+        break;
+      }
+    }
+  }
+  return all;
+}
+
+void Enactor::onDecision(const struct mmp_decision& d) {
+  LogRecord rec;
+  rec.policy = m_.policy;
+  const auto& rules = m_.json["rules"];
+  if (d.version != MMP_DECISION_VERSION || d.rule >= rules.size()) {
+    rec.kind = "error";
+    rec.detail = fmt::format("a decision of version {} for rule {}, which this policy does not have", d.version, d.rule);
+    writeLog(rec, opts_.format);
+    return;
+  }
+  const auto& rule = rules[d.rule];
+  RuleCounters& counters = counters_[d.rule];
+  rec.rule = rule.value("location", "");
+  rec.action = actionName(d.action);
+  const auto& actions = rule["actions"];
+  const auto& action = d.action_index < actions.size() ? actions[d.action_index] : nlohmann::json::object();
+  bool system = d.flags & MMP_SUBJECT_SYSTEM;
+  uint32_t bit = rule.value("scope", 0u);
+
+  // The values that made the condition true (log: its {...} values).
+  const auto& names = d.action == MMP_ACTION_LOG ? action.value("values", nlohmann::json::array()) : rule["values"];
+  for (size_t i = 0; i < names.size() && i < MMP_MAX_VALUES; ++i)
+    rec.values.emplace_back(names[i].value("expr", ""), formatValue(names[i].value("type", ""), d.values[i]));
+
+  std::vector<const Cgroup*> targets;
+  const Cgroup* subject = system ? nullptr : byId(d.cgroup_id);
+  if (!system) {
+    if (!subject) {
+      ++counters.failed;
+      rec.outcome = "failed";
+      rec.detail = fmt::format("cgroup {} is gone", d.cgroup_id);
+      writeLog(rec, opts_.format);
+      return;
+    }
+    rec.cgroup = subject->path;
+    // Protections, again, right before acting; and the scope of rules the
+    // kernel could not scope (a cgroup that appeared a moment ago).
+    if (scopes_.isProtected(subject->path) || !scopes_.inScope(bit, subject->path)) {
+      ++counters.dropped;
+      rec.outcome = "dropped";
+      rec.detail = scopes_.isProtected(subject->path) ? "protected" : "outside the rule's scope";
+      writeLog(rec, opts_.format);
+      return;
+    }
+    targets.push_back(subject);
+  } else {
+    rec.cgroup = "(scope)";
+    bool leaves = d.action == MMP_ACTION_KILL && (d.flags & MMP_KILL_CGROUP);
+    targets = scopeTargets(bit, leaves);
+  }
+
+  if (d.action == MMP_ACTION_LOG) {
+    size_t next = 0;
+    for (const auto& part : action.value("message", nlohmann::json::array())) {
+      if (part.contains("text")) rec.message += part["text"].get<std::string>();
+      else if (part.contains("value") && next < rec.values.size()) {
+        bool path = names[next].value("runtime", "") == "cgroup_path";
+        rec.message += path ? rec.cgroup : rec.values[next].second;
+        ++next;
+      }
+    }
+    rec.values.clear();
+    rec.outcome = "logged";
+    writeLog(rec, opts_.format);
+    return;
+  }
+  if (d.action == MMP_ACTION_THROTTLE || d.action == MMP_ACTION_LIMIT) rec.argument = formatValue("bytes", d.arg);
+  if (d.action == MMP_ACTION_UNTHROTTLE) rec.argument = "max";
+  if (opts_.dryRun || m_.json["settings"].value("dry_run", false)) {
+    rec.outcome = "dry-run";
+    writeLog(rec, opts_.format);
+    return;
+  }
+  if (!takeToken()) {
+    ++counters.rateLimited;
+    rec.outcome = "rate-limited";
+    rec.detail = fmt::format("over max_actions_per_second = {}", maxPerSecond_);
+    writeLog(rec, opts_.format);
+    return;
+  }
+  ActionResult r = perform(d, targets, rec);
+  (r.ok ? counters.enacted : counters.failed)++;
+  rec.outcome = r.ok ? "enacted" : "failed";
+  rec.detail = r.detail;
+  writeLog(rec, opts_.format);
+}
+
+}  // namespace mmp::runtime

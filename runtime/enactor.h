@@ -1,0 +1,57 @@
+// From a decision to an action: the subject, the protections checked
+// again, dry-run, the rate limit, the write, and one log record.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "abi/mmp_abi.h"
+#include "actions/actions.h"
+#include "cgroupfs.h"
+#include "log.h"
+#include "manifest.h"
+#include "scopes.h"
+
+namespace mmp::runtime {
+
+struct RuleCounters {
+  uint64_t enacted = 0, failed = 0, dropped = 0, rateLimited = 0;
+};
+
+struct EnactOptions {
+  bool dryRun = false;
+  LogFormat format = LogFormat::Text;
+};
+
+class Enactor {
+public:
+  Enactor(const Manifest& m, const Hierarchy& h, const Scopes& s, EnactOptions o);
+
+  // The cgroups as of the last walk; decisions name them by id.
+  void setCgroups(std::vector<Cgroup> cgroups);
+  void onDecision(const struct mmp_decision& d);
+  const std::map<uint32_t, RuleCounters>& counters() const { return counters_; }
+
+private:
+  const Cgroup* byId(uint64_t id);
+  std::vector<const Cgroup*> subtree(const Cgroup& c) const;
+  std::vector<const Cgroup*> scopeTargets(uint32_t bit, bool leavesOnly) const;
+  bool takeToken();
+  uint64_t amountFor(const struct mmp_decision& d, const Cgroup& target) const;
+  ActionResult perform(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, LogRecord& rec);
+
+  const Manifest& m_;
+  const Hierarchy& h_;
+  const Scopes& scopes_;
+  EnactOptions opts_;
+  std::vector<Cgroup> cgroups_;
+  std::map<uint64_t, size_t> index_;
+  std::map<uint32_t, RuleCounters> counters_;
+  double tokens_;
+  double maxPerSecond_;
+  std::chrono::steady_clock::time_point lastRefill_;
+};
+
+}  // namespace mmp::runtime

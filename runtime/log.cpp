@@ -1,0 +1,88 @@
+#include "log.h"
+
+#include <fmt/format.h>
+#include <sys/time.h>
+
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "abi/mmp_abi.h"
+
+namespace mmp::runtime {
+
+namespace {
+
+std::string now() {
+  struct timeval tv;
+  gettimeofday(&tv, nullptr);
+  struct tm tm;
+  gmtime_r(&tv.tv_sec, &tm);
+  char buf[64];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:03d}Z", buf, static_cast<int>(tv.tv_usec / 1000));
+}
+
+std::string decimal(uint64_t raw, uint64_t scale, int digits) {
+  std::string s = fmt::format("{}.{:0{}}", raw / scale, raw % scale, digits);
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::string formatValue(const std::string& type, uint64_t raw) {
+  if (type == "bytes") {
+    if (raw == MMP_UNLIMITED) return "max";
+    static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    uint64_t scale = 1;
+    while (u < 4 && raw >= scale * 1024) {
+      scale *= 1024;
+      ++u;
+    }
+    return decimal(raw * 1000 / scale, 1000, 3) + units[u];
+  }
+  if (type == "percent") return raw == MMP_UNLIMITED ? "unlimited" : decimal(raw, 1000, 3) + "%";
+  if (type == "duration") return decimal(raw / 1'000'000, 1000, 3) + "s";
+  if (type == "rate") return fmt::format("{}B/s", static_cast<int64_t>(raw));
+  if (type == "bool") return raw ? "true" : "false";
+  return fmt::format("{}", raw);
+}
+
+void writeLog(const LogRecord& r, LogFormat format) {
+  if (format == LogFormat::Json) {
+    nlohmann::json j{{"time", now()}, {"kind", r.kind}, {"policy", r.policy}};
+    auto put = [&](const char* k, const std::string& v) {
+      if (!v.empty()) j[k] = v;
+    };
+    put("rule", r.rule);
+    put("cgroup", r.cgroup);
+    put("action", r.action);
+    put("argument", r.argument);
+    put("outcome", r.outcome);
+    put("detail", r.detail);
+    put("message", r.message);
+    if (!r.values.empty()) {
+      nlohmann::json v = nlohmann::json::object();
+      for (const auto& [k, val] : r.values) v[k] = val;
+      j["values"] = v;
+    }
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  } else {
+    std::string line = fmt::format("{} {} {}", now(), r.kind, r.policy);
+    if (!r.rule.empty()) line += " " + r.rule;
+    if (!r.cgroup.empty()) line += " cgroup=" + r.cgroup;
+    if (!r.action.empty()) line += " action=" + r.action;
+    if (!r.argument.empty()) line += " arg=" + r.argument;
+    if (!r.outcome.empty()) line += " " + r.outcome;
+    for (const auto& [k, v] : r.values) line += fmt::format(" {}={}", k, v);
+    if (!r.message.empty()) line += fmt::format(" message=\"{}\"", r.message);
+    if (!r.detail.empty()) line += fmt::format(" ({})", r.detail);
+    std::printf("%s\n", line.c_str());
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace mmp::runtime

@@ -1,0 +1,32 @@
+// mmrun's structured log: one record per decision (enacted, dry-run,
+// dropped, failed), as text or JSON lines on stdout.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mmp::runtime {
+
+enum class LogFormat { Text, Json };
+
+struct LogRecord {
+  std::string kind = "decision";  // decision | info | error
+  std::string policy;
+  std::string rule;      // file:line
+  std::string cgroup;    // path below the cgroup root
+  std::string action;    // reclaim, throttle, ...
+  std::string argument;  // "64MiB", "max", "pid 1234"
+  std::string outcome;   // enacted | dry-run | dropped | failed | overruled | rate-limited
+  std::string detail;    // why, or the errno text
+  std::string message;   // a log action's text
+  std::vector<std::pair<std::string, std::string>> values;  // what made the condition true
+};
+
+void writeLog(const LogRecord& r, LogFormat format);
+
+// A value from a decision, as a person reads it: "1.5GiB", "61.234%".
+std::string formatValue(const std::string& type, uint64_t raw);
+
+}  // namespace mmp::runtime

@@ -1,0 +1,113 @@
+#include "policy.h"
+
+#include <bpf/bpf.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "abi/mmp_abi.h"
+
+namespace mmp::runtime {
+
+namespace {
+
+llvm::Error fail(const std::string& what) {
+  return llvm::createStringError(std::errc::invalid_argument, "%s", what.c_str());
+}
+
+// libbpf reports a failed CO-RE relocation in its log; keep the last lines
+// so the error can name the field.
+std::string& lastLibbpfLog() {
+  static std::string log;
+  return log;
+}
+
+int captureLog(enum libbpf_print_level level, const char* fmt, va_list args) {
+  char buf[1024];
+  vsnprintf(buf, sizeof buf, fmt, args);
+  std::string line(buf);
+  if (line.find("CO-RE") != std::string::npos || line.find("relo") != std::string::npos ||
+      level == LIBBPF_WARN)
+    lastLibbpfLog() += line;
+  if (level == LIBBPF_WARN && getenv("MMRUN_VERBOSE")) fputs(buf, stderr);
+  return 0;
+}
+
+}  // namespace
+
+Policy::~Policy() {
+  for (auto* l : links_) bpf_link__destroy(l);
+  if (iter_) bpf_link__destroy(iter_);
+  if (obj_) bpf_object__close(obj_);
+  if (rootFd_ >= 0) close(rootFd_);
+}
+
+llvm::Expected<std::unique_ptr<Policy>> Policy::load(const std::string& path, const Hierarchy& h) {
+  auto manifest = readManifest(path);
+  if (!manifest) return manifest.takeError();
+  auto p = std::unique_ptr<Policy>(new Policy());
+  p->path_ = path;
+  p->manifest_ = std::move(*manifest);
+  libbpf_set_print(captureLog);
+  lastLibbpfLog().clear();
+  p->obj_ = bpf_object__open_file(path.c_str(), nullptr);
+  if (!p->obj_) return fail(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+  if (int err = bpf_object__load(p->obj_)) {
+    std::string log = lastLibbpfLog();
+    std::string field;
+    // "failed to resolve CO-RE relocation <byte_off> [12] struct mem_cgroup.memory_events ..."
+    if (size_t at = log.find("struct "); at != std::string::npos && log.find("CO-RE") != std::string::npos)
+      field = log.substr(at, log.find_first_of(" (\n", at + 7) - at);
+    return fail(field.empty()
+                    ? fmt::format("the kernel refused '{}': {}", path, std::strerror(-err))
+                    : fmt::format("'{}' reads `{}`, which the running kernel does not have (CO-RE relocation failed); "
+                                  "compile the policy for this kernel",
+                                  path, field));
+  }
+  if (auto err = p->attach(h)) return err;
+  return p;
+}
+
+llvm::Error Policy::attach(const Hierarchy& h) {
+  rootFd_ = open(h.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rootFd_ < 0) return fail(fmt::format("cannot open the cgroup root '{}': {}", h.root, std::strerror(errno)));
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, obj_) {
+    std::string name = bpf_program__name(prog);
+    if (name == MMP_PROG_REPLAY) continue;  // run on demand, never attached
+    if (name == MMP_PROG_TICK) {
+      union bpf_iter_link_info info;
+      std::memset(&info, 0, sizeof info);
+      info.cgroup.cgroup_fd = rootFd_;
+      info.cgroup.order = BPF_CGROUP_ITER_DESCENDANTS_PRE;
+      LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof info);
+      iter_ = bpf_program__attach_iter(prog, &opts);
+      if (!iter_) return fail(fmt::format("cannot attach `{}` to {}: {}", name, h.root, std::strerror(errno)));
+      continue;
+    }
+    struct bpf_link* link = bpf_program__attach(prog);
+    if (!link)
+      return fail(fmt::format("cannot attach `{}` ({}): {}", name, bpf_program__section_name(prog), std::strerror(errno)));
+    links_.push_back(link);
+  }
+  return llvm::Error::success();
+}
+
+struct bpf_map* Policy::map(const char* name) const { return bpf_object__find_map_by_name(obj_, name); }
+
+int Policy::decisionsFd() const { return bpf_map__fd(map(MMP_MAP_DECISIONS)); }
+
+bool Policy::tick() {
+  if (!iter_) return true;
+  int fd = bpf_iter_create(bpf_link__fd(iter_));
+  if (fd < 0) return false;
+  char buf[256];
+  while (read(fd, buf, sizeof buf) > 0) {
+  }
+  close(fd);
+  return true;
+}
+
+}  // namespace mmp::runtime

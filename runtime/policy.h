@@ -1,0 +1,42 @@
+// One loaded policy: its object in the kernel, its programs attached, its
+// maps, and its manifest. Closing it (the destructor) detaches everything.
+#pragma once
+
+#include <bpf/libbpf.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cgroupfs.h"
+#include "manifest.h"
+
+namespace mmp::runtime {
+
+class Policy {
+public:
+  ~Policy();
+  // Opens, validates, loads and attaches `path`. The error names the
+  // object, and the program or the field (CO-RE) that failed.
+  static llvm::Expected<std::unique_ptr<Policy>> load(const std::string& path, const Hierarchy& h);
+
+  const Manifest& manifest() const { return manifest_; }
+  const std::string& path() const { return path_; }
+  struct bpf_map* map(const char* name) const;
+  // Runs the periodic walk (the iterator) once; false if it failed.
+  bool tick();
+  int decisionsFd() const;
+
+private:
+  Policy() = default;
+  llvm::Error attach(const Hierarchy& h);
+
+  std::string path_;
+  Manifest manifest_;
+  struct bpf_object* obj_ = nullptr;
+  std::vector<struct bpf_link*> links_;
+  struct bpf_link* iter_ = nullptr;
+  int rootFd_ = -1;
+};
+
+}  // namespace mmp::runtime

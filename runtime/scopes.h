@@ -1,0 +1,39 @@
+// Which cgroups each rule may act on. Scope patterns are matched here, in
+// user space, and written to the `mmp_scopes` map as one bit per scope;
+// protected cgroups get no bit, and are checked again before every action.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cgroupfs.h"
+#include "manifest.h"
+#include "scope_pattern.h"
+
+struct bpf_map;
+
+namespace mmp::runtime {
+
+class Scopes {
+public:
+  Scopes(const Manifest& m, const Hierarchy& h);
+
+  // The root, mmrun's own cgroup and its ancestors, and every `protect`
+  // pattern's cgroups with their descendants.
+  bool isProtected(const std::string& path) const;
+  bool inScope(uint32_t bit, const std::string& path) const;
+  uint64_t maskOf(const std::string& path) const;
+  // Brings the map up to date with the hierarchy: new cgroups in, gone
+  // ones out. Returns the number of cgroups in some scope.
+  size_t refresh(struct bpf_map* map, const std::vector<Cgroup>& cgroups);
+
+private:
+  std::vector<std::vector<ScopePattern>> scopes_;  // by bit
+  std::vector<ScopePattern> protects_;
+  std::string own_;
+  std::map<uint64_t, uint64_t> written_;  // what the map holds
+};
+
+}  // namespace mmp::runtime

@@ -1,0 +1,65 @@
+#include "system_fields.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace mmp::runtime {
+
+namespace {
+
+// MemTotal: 16316412 kB → bytes
+std::map<std::string, uint64_t> meminfo() {
+  std::map<std::string, uint64_t> out;
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kib;
+  std::string unit;
+  while (in >> key >> kib) {
+    std::getline(in, unit);
+    if (!key.empty() && key.back() == ':') key.pop_back();
+    out[key] = kib * 1024;
+  }
+  return out;
+}
+
+// "some avg10=1.23 avg60=..." → {"some:avg10": 1230} in thousandths of a percent
+std::map<std::string, uint64_t> pressure() {
+  std::map<std::string, uint64_t> out;
+  std::ifstream in("/proc/pressure/memory");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string kind, item;
+    words >> kind;
+    while (words >> item) {
+      size_t eq = item.find('=');
+      if (eq == std::string::npos || item.rfind("avg", 0) != 0) continue;
+      double v = std::stod(item.substr(eq + 1));
+      out[kind + ":" + item.substr(0, eq)] = static_cast<uint64_t>(v * 1000 + 0.5);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void refreshSystemFields(const Manifest& m, struct bpf_map* map) {
+  if (!map) return;
+  const auto& layout = m.json["snapshot"];
+  std::vector<uint64_t> values(layout.size(), 0);
+  auto mem = meminfo();
+  auto psi = pressure();
+  for (size_t i = 0; i < layout.size(); ++i) {
+    std::string source = layout[i].value("runtime", "");
+    if (source.rfind("meminfo:", 0) == 0) values[i] = mem[source.substr(8)];
+    else if (source.rfind("pressure:", 0) == 0) values[i] = psi[source.substr(9)];
+  }
+  uint32_t key = 0;
+  if (values.size() * 8 == bpf_map__value_size(map)) bpf_map_update_elem(bpf_map__fd(map), &key, values.data(), BPF_ANY);
+}
+
+}  // namespace mmp::runtime
