@@ -11,9 +11,13 @@
 #include <csignal>
 #include <iostream>
 
+#include <bpf/bpf.h>
+#include <sys/epoll.h>
+
 #include "commands.h"
 #include "enactor.h"
 #include "policy.h"
+#include "status.h"
 #include "system_fields.h"
 
 namespace mmp::runtime {
@@ -42,6 +46,26 @@ std::optional<std::string> v1Refusal(const Manifest& m) {
                            rule.value("location", "?"), kind, kind == "reclaim" ? "memory.reclaim" : "memory.high");
     }
   return std::nullopt;
+}
+
+nlohmann::json statusReport(const Policy& p, const Enactor& e, std::chrono::steady_clock::time_point started,
+                            bool dryRun) {
+  const Manifest& m = p.manifest();
+  nlohmann::json rules = nlohmann::json::array();
+  int countersFd = bpf_map__fd(p.map(MMP_MAP_COUNTERS));
+  for (const auto& rule : m.json["rules"]) {
+    uint32_t id = rule.value("id", 0u);
+    struct mmp_rule_counters c {};
+    bpf_map_lookup_elem(countersFd, &id, &c);
+    RuleCounters r;
+    if (auto it = e.counters().find(id); it != e.counters().end()) r = it->second;
+    rules.push_back({{"id", id}, {"location", rule.value("location", "")}, {"text", rule.value("text", "")},
+                     {"evaluations", c.evaluations}, {"firings", c.firings}, {"dropped_decisions", c.drops},
+                     {"enacted", r.enacted}, {"failed", r.failed}, {"dropped_protected", r.dropped},
+                     {"rate_limited", r.rateLimited}, {"overruled", 0}});
+  }
+  auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
+  return {{"policy", m.policy}, {"object", p.path()}, {"uptime_s", up}, {"dry_run", dryRun}, {"rules", rules}};
 }
 
 }  // namespace
@@ -87,6 +111,19 @@ int runLoad(const LoadOptions& o) {
                              o.dryRun ? ", dry run" : "");
   writeLog(start, o.format);
 
+  // One wait for the ring buffer and for status requests.
+  StatusServer status(m.policy, o.statusSocket);
+  auto started = std::chrono::steady_clock::now();
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev {};
+  ev.events = EPOLLIN;
+  ev.data.fd = ring_buffer__epoll_fd(rb);
+  epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+  if (status.fd() >= 0) {
+    ev.data.fd = status.fd();
+    epoll_ctl(ep, EPOLL_CTL_ADD, status.fd(), &ev);
+  }
+
   auto next = std::chrono::steady_clock::now();
   while (!stopRequested) {
     auto now = std::chrono::steady_clock::now();
@@ -100,8 +137,16 @@ int runLoad(const LoadOptions& o) {
       if (next < now) next = now + interval;  // fell behind: do not burst
     }
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
-    ring_buffer__poll(rb, static_cast<int>(std::max<int64_t>(0, wait.count())));
+    struct epoll_event ready[2];
+    int n = epoll_wait(ep, ready, 2, static_cast<int>(std::max<int64_t>(0, wait.count())));
+    for (int i = 0; i < n; ++i) {
+      if (ready[i].data.fd == status.fd())
+        status.serve([&] { return statusReport(**policy, enactor, started, o.dryRun); });
+      else
+        ring_buffer__consume(rb);
+    }
   }
+  close(ep);
   ring_buffer__consume(rb);
   ring_buffer__free(rb);
   policy->reset();  // detach and unload

@@ -17,7 +17,9 @@ struct LoadOptions {
   std::string cgroupRoot;
   LogFormat format = LogFormat::Text;
   uint64_t intervalNs = 0;  // 0: the policy's own
+  std::string statusSocket;  // empty: statusDirectory()/POLICY.sock
 };
 int runLoad(const LoadOptions& o);
+int runStatus(const std::string& socketPath, bool json);
 
 }  // namespace mmp::runtime

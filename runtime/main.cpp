@@ -1,5 +1,5 @@
 // mmrun: loads mmp policies onto the kernel's memory hooks and enacts the
-// decisions they suggest. This build has `load` and `check`; `status`,
+// decisions they suggest. This build has `load`, `status` and `check`;
 // `replay` and `record` are being built.
 #include <CLI/CLI.hpp>
 
@@ -29,12 +29,21 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   load->add_option("--interval", interval, "The periodic walk's interval, e.g. 500ms or 2s (default: the policy's)");
 
+  load->add_option("--socket", lo.statusSocket, "Where to answer `mmrun status` (default: /run/mmrun/POLICY.sock)");
+
+  std::string socket;
+  bool json = false;
+  auto* status = app.add_subcommand("status", "Ask running mmruns for their policies' counters");
+  status->add_option("--socket", socket, "Ask only this mmrun");
+  status->add_flag("--json", json, "Print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (*check) return mmp::runtime::runCheck(object, verbose);
+  if (*status) return mmp::runtime::runStatus(socket, json);
   if (*load) {
     lo.format = format == "json" ? mmp::runtime::LogFormat::Json : mmp::runtime::LogFormat::Text;
     if (!interval.empty()) {

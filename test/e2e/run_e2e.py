@@ -66,11 +66,14 @@ def bpf_prog_names():
         return set()
 
 
-def run_mmrun(obj, extra, seconds, stop=signal.SIGTERM):
-    """Runs mmrun for `seconds`; returns (log records, exit code)."""
+def run_mmrun(obj, extra, seconds, stop=signal.SIGTERM, during=None):
+    """Runs mmrun for `seconds` (calling `during` halfway); returns (log records, exit code)."""
     p = subprocess.Popen([MMRUN, "load", "--log-format=json", "--interval=500ms", *extra, obj],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(seconds)
+    time.sleep(seconds / 2)
+    if during:
+        during()
+    time.sleep(seconds / 2)
     p.send_signal(stop)
     out, err = p.communicate(timeout=10)
     records = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
@@ -111,14 +114,22 @@ def main():
         hogs += [victim, protected, bystander]
 
         # Dry run: a decision within 3 s, nothing killed.
-        t0 = time.monotonic()
-        records, rc = run_mmrun(obj, ["--dry-run"], 3.0)
+        status = {}
+
+        def ask_status():
+            r = subprocess.run([MMRUN, "status", "--json"], capture_output=True, text=True)
+            if r.returncode == 0:
+                status.update({s["policy"]: s for s in json.loads(r.stdout)})
+
+        records, rc = run_mmrun(obj, ["--dry-run"], 3.0, during=ask_status)
         decisions = [x for x in records if x.get("kind") == "decision" and x.get("cgroup") == f"{base_rel}/victim"]
         check(rc == 0, f"mmrun exits 0 on SIGTERM (got {rc})")
         check(any(x.get("outcome") == "dry-run" and x.get("action") == "kill" for x in decisions),
               "dry run: a kill decision for the victim is logged within 3 s")
         check(all(x.get("cgroup") != f"{base_rel}/protected" for x in records), "dry run: nothing about the protected cgroup")
         check(alive(victim) and alive(protected) and alive(bystander), "dry run: every hog lives")
+        rules = status.get("e2e", {}).get("rules", [{}])
+        check(rules[0].get("evaluations", 0) > 0, f"mmrun status answers, with evaluations counted ({rules[0]})")
 
         # Kill: the victim's hog dies within 3 s; the others live.
         records, rc = run_mmrun(obj, [], 3.0)
