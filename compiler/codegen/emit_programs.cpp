@@ -71,6 +71,20 @@ llvm::Function* Emitter::eventEvaluator(const std::string& event) {
   return f;
 }
 
+// A hook program's frame: its function, a zeroed snapshot, and the block
+// that returns 0 (where every early exit goes).
+Emitter::HookFrame Emitter::beginHook(plan::Hook hook, const std::string& name) {
+  llvm::Function* f = program(hook, name);
+  llvm::AllocaInst* snap = newSnapshot();
+  return {f, snap, llvm::BasicBlock::Create(m_.getContext(), "out", f)};
+}
+
+void Emitter::endHook(const HookFrame& frame) {
+  ir_.CreateBr(frame.out);
+  ir_.SetInsertPoint(frame.out);
+  ir_.CreateRet(ir_.getInt32(0));
+}
+
 llvm::AllocaInst* Emitter::newSnapshot() {
   auto* snapTy = llvm::ArrayType::get(ir_.getInt64Ty(), 3 + plan_.snapshot.size());
   llvm::AllocaInst* snap = bpf_.slot(snapTy, "snapshot");
@@ -104,9 +118,8 @@ bool Emitter::subjectSnapshot(llvm::Value* cgroup, llvm::Value* snap, llvm::Basi
 }
 
 void Emitter::emitTick() {
-  llvm::Function* f = program(plan::Hook::Tick, MMP_PROG_TICK);
-  llvm::AllocaInst* snap = newSnapshot();
-  llvm::BasicBlock* out = llvm::BasicBlock::Create(m_.getContext(), "out", f);
+  HookFrame frame = beginHook(plan::Hook::Tick, MMP_PROG_TICK);
+  auto [f, snap, out] = frame;
   // struct bpf_iter__cgroup { struct bpf_iter_meta *meta; struct cgroup *cgroup; }
   llvm::Value* ctx = f->getArg(0);
   llvm::Value* meta = ir_.CreateAlignedLoad(bpf_.ptrTy(), ctx, llvm::Align(8));
@@ -143,9 +156,7 @@ void Emitter::emitTick() {
       ir_.CreateCall(evalEvent_["pressure"], {snap});
     }
   }
-  ir_.CreateBr(out);
-  ir_.SetInsertPoint(out);
-  ir_.CreateRet(ir_.getInt32(0));
+  endHook(frame);
 }
 
 // Reclaim begins: for memcg reclaim the `when` rules run at once on the
@@ -156,9 +167,8 @@ void Emitter::emitReclaim(plan::Hook hook) {
   bool whenRules = memcgHook && hasRules(plan_, false);
   bool onRules = evalEvent_.count("reclaim");
   if (!whenRules && !onRules) return;
-  llvm::Function* f = program(hook, memcgHook ? "mmp_memcg_reclaim" : "mmp_direct_reclaim");
-  llvm::AllocaInst* snap = newSnapshot();
-  llvm::BasicBlock* out = llvm::BasicBlock::Create(m_.getContext(), "out", f);
+  HookFrame frame = beginHook(hook, memcgHook ? "mmp_memcg_reclaim" : "mmp_direct_reclaim");
+  auto [f, snap, out] = frame;
   llvm::Value* task = bpf_.currentTask();
   bpf_.require(ir_.CreateIsNotNull(task), out, "task");
   llvm::Value* cgroup = kernel_.emitRead(ir_, task, *taskCgroupPath_, out);
@@ -167,18 +177,15 @@ void Emitter::emitReclaim(plan::Hook hook) {
   fillEventArgs(f->getArg(0), snap, "reclaim");
   if (whenRules) ir_.CreateCall(evalMemcg_, {snap});
   if (onRules) ir_.CreateCall(evalEvent_["reclaim"], {snap});
-  ir_.CreateBr(out);
-  ir_.SetInsertPoint(out);
-  ir_.CreateRet(ir_.getInt32(0));
+  endHook(frame);
 }
 
 // The OOM killer marks a victim: mark_victim(struct task_struct *, uid_t)
 // on current kernels; older ones pass only the pid, and the memcg is then
 // the current task's (the one whose allocation failed).
 void Emitter::emitOom() {
-  llvm::Function* f = program(plan::Hook::Oom, "mmp_oom");
-  llvm::AllocaInst* snap = newSnapshot();
-  llvm::BasicBlock* out = llvm::BasicBlock::Create(m_.getContext(), "out", f);
+  HookFrame frame = beginHook(plan::Hook::Oom, "mmp_oom");
+  auto [f, snap, out] = frame;
   auto args = in_.btf.tracepointArgs("mark_victim");
   bool passesTask = args && !args->empty() && in_.btf.isPointer((*args)[0]);
   llvm::Value* ctx = f->getArg(0);
@@ -195,25 +202,20 @@ void Emitter::emitOom() {
       storeField(snap, pid, ir_.CreateZExt(ir_.CreateAlignedLoad(ir_.getInt32Ty(), ctx, llvm::Align(8)), ir_.getInt64Ty()));
   }
   ir_.CreateCall(evalEvent_["oom"], {snap});
-  ir_.CreateBr(out);
-  ir_.SetInsertPoint(out);
-  ir_.CreateRet(ir_.getInt32(0));
+  endHook(frame);
 }
 
 // A cgroup appears: cgroup_mkdir(struct cgroup *, const char *path). It is
 // in no scope map yet, so the decision goes out unscoped and mmrun matches
 // the rule's scope against the new path before acting.
 void Emitter::emitCgroupMkdir() {
-  llvm::Function* f = program(plan::Hook::CgroupMkdir, "mmp_cgroup_mkdir");
-  llvm::AllocaInst* snap = newSnapshot();
-  llvm::BasicBlock* out = llvm::BasicBlock::Create(m_.getContext(), "out", f);
+  HookFrame frame = beginHook(plan::Hook::CgroupMkdir, "mmp_cgroup_mkdir");
+  auto [f, snap, out] = frame;
   llvm::Value* cgroup = ir_.CreateAlignedLoad(bpf_.ptrTy(), f->getArg(0), llvm::Align(8));
   bpf_.require(ir_.CreateIsNotNull(cgroup), out, "cgroup");
   subjectSnapshot(cgroup, snap, out, false);
   ir_.CreateCall(evalEvent_["cgroup_created"], {snap});
-  ir_.CreateBr(out);
-  ir_.SetInsertPoint(out);
-  ir_.CreateRet(ir_.getInt32(0));
+  endHook(frame);
 }
 
 // The replay entry: ctx is a struct mmp_snapshot from user space; a zero

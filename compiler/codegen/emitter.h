@@ -72,6 +72,13 @@ private:
   llvm::Function* program(plan::Hook hook, const std::string& name);
   llvm::Function* evaluator(bool system);
   llvm::Function* eventEvaluator(const std::string& event);
+  struct HookFrame {
+    llvm::Function* f;
+    llvm::AllocaInst* snap;
+    llvm::BasicBlock* out;
+  };
+  HookFrame beginHook(plan::Hook hook, const std::string& name);
+  void endHook(const HookFrame& frame);
   llvm::AllocaInst* newSnapshot();
   bool subjectSnapshot(llvm::Value* cgroup, llvm::Value* snap, llvm::BasicBlock* out, bool scoped);
   void emitTick();
