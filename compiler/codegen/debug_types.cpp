@@ -71,8 +71,12 @@ llvm::DISubprogram* DebugTypes::function(llvm::Function* f, llvm::DIType* ret, c
   std::vector<llvm::Metadata*> types{ret};
   types.insert(types.end(), params.begin(), params.end());
   auto* fnType = dib_.createSubroutineType(dib_.getOrCreateTypeArray(types));
+  // Internal functions are static in BTF: the verifier checks them per
+  // call, where a global one would have to return a scalar.
+  auto flags = llvm::DISubprogram::SPFlagDefinition | llvm::DISubprogram::SPFlagOptimized;
+  if (f->hasLocalLinkage()) flags |= llvm::DISubprogram::SPFlagLocalToUnit;
   auto* sp = dib_.createFunction(file_, f->getName(), f->getName(), file_, 1, fnType, 1, llvm::DINode::FlagPrototyped,
-                                 llvm::DISubprogram::SPFlagDefinition | llvm::DISubprogram::SPFlagOptimized);
+                                 flags);
   f->setSubprogram(sp);
   for (unsigned i = 0; i < params.size(); ++i) {
     auto* var = dib_.createParameterVariable(sp, "ctx", i + 1, file_, 1, params[i], true);

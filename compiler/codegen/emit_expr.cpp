@@ -4,6 +4,8 @@
 #include <numeric>
 
 #include "../../runtime/abi/mmp_abi.h"
+#include <llvm/IR/IntrinsicsBPF.h>
+
 #include "codegen/emitter.h"
 
 namespace mmp::codegen {
@@ -142,7 +144,12 @@ llvm::Value* Emitter::binary(const BinaryExpr& e, EvalContext& ctx, const plan::
     case BinaryOp::Mul: {
       // Saturating: a * b overflows exactly when b != 0 and a > MAX / b.
       llvm::Value* safeR = ir_.CreateSelect(ir_.CreateICmpEQ(r, ir_.getInt64(0)), ir_.getInt64(1), r);
-      llvm::Value* over = ir_.CreateICmpUGT(l, ir_.CreateUDiv(unlimited, safeR));
+      // Hidden from InstCombine, which would turn the idiom into
+      // umul.with.overflow: a 128-bit libcall that BPF cannot make.
+      llvm::Function* pass = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::bpf_passthrough,
+                                                             {ir_.getInt64Ty(), ir_.getInt64Ty()});
+      llvm::Value* bound = ir_.CreateCall(pass, {ir_.getInt32(passthroughSeq_++), ir_.CreateUDiv(unlimited, safeR)});
+      llvm::Value* over = ir_.CreateICmpUGT(l, bound);
       return ir_.CreateSelect(over, unlimited, ir_.CreateMul(l, r));
     }
     case BinaryOp::Div: {

@@ -12,7 +12,8 @@ namespace mmp::codegen {
 namespace {
 
 // BPF map types (include/uapi/linux/bpf.h).
-constexpr unsigned kMapHash = 1, kMapArray = 2, kMapLruHash = 9, kMapRingbuf = 27;
+constexpr unsigned kMapHash = 1, kMapArray = 2, kMapPercpuArray = 6, kMapLruHash = 9, kMapRingbuf = 27;
+constexpr uint64_t kStackSnapshotBytes = 128;  // larger snapshots go to a per-CPU map
 constexpr unsigned kRingbufBytes = 256 * 1024;
 constexpr unsigned kMaxCgroups = 65536;
 
@@ -89,6 +90,8 @@ void Emitter::defineMaps() {
   unsigned systemFields = 0;
   for (const Binding* b : plan_.snapshot)
     if (b->context == FieldContext::System) ++systemFields;
+  if (24 + 8 * plan_.snapshot.size() > kStackSnapshotBytes)
+    snapshotMap_ = defineMap("mmp_snapshot", kMapPercpuArray, 1, u32, di_.arrayOf(u64_, 3 + plan_.snapshot.size(), 8));
   if (systemFields)
     system_ = defineMap("mmp_system", kMapArray, 1, u32, di_.arrayOf(u64_, plan_.snapshot.size(), 8));
 }

@@ -44,10 +44,37 @@ llvm::Function* Emitter::evaluator(bool system) {
     return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)),
                                  llvm::Align(8));
   };
-  EvalContext ctx{snap, header(0), header(1), header(2), {}, {}};
+  (void)header;
+  std::vector<const plan::Rule*> rules;
   for (const auto& r : plan_.rules)
-    if (!r.event && r.system == system) rule(r, ctx);
+    if (!r.event && r.system == system) rules.push_back(&r);
+  for (const plan::Rule* r : rules) ir_.CreateCall(ruleFunction(*r, rules.size()), {snap});
   ir_.CreateRetVoid();
+  return f;
+}
+
+// One rule as a function of the snapshot. Few rules are inlined; more
+// become BPF subprograms: the verifier then walks each rule's paths once
+// per call instead of every combination of every rule's paths.
+llvm::Function* Emitter::ruleFunction(const plan::Rule& r, size_t rulesInEvaluator) {
+  llvm::BasicBlock* resume = ir_.GetInsertBlock();
+  llvm::DebugLoc resumeLoc = ir_.getCurrentDebugLocation();
+  auto* fnTy = llvm::FunctionType::get(ir_.getVoidTy(), {bpf_.ptrTy()}, false);
+  auto* f = llvm::Function::Create(fnTy, llvm::GlobalValue::InternalLinkage, fmt::format("mmp_rule{}", r.id), m_);
+  f->addFnAttr(rulesInEvaluator <= 2 ? llvm::Attribute::AlwaysInline : llvm::Attribute::NoInline);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  ir_.SetInsertPoint(llvm::BasicBlock::Create(m_.getContext(), "entry", f));
+  di_.function(f, nullptr, {di_.pointerTo(snapshotDi_)}, ir_);
+  llvm::Value* snap = f->getArg(0);
+  auto header = [&](unsigned i) {
+    return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)),
+                                 llvm::Align(8));
+  };
+  EvalContext ctx{snap, header(0), header(1), header(2), {}, {}};
+  rule(r, ctx);
+  ir_.CreateRetVoid();
+  ir_.SetInsertPoint(resume);
+  ir_.SetCurrentDebugLocation(resumeLoc);
   return f;
 }
 
@@ -64,9 +91,11 @@ llvm::Function* Emitter::eventEvaluator(const std::string& event) {
     return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)),
                                  llvm::Align(8));
   };
-  EvalContext ctx{snap, header(0), header(1), header(2), {}, {}};
+  (void)header;
+  std::vector<const plan::Rule*> rules;
   for (const auto& r : plan_.rules)
-    if (r.event && *r.event == event) rule(r, ctx);
+    if (r.event && *r.event == event) rules.push_back(&r);
+  for (const plan::Rule* r : rules) ir_.CreateCall(ruleFunction(*r, rules.size()), {snap});
   ir_.CreateRetVoid();
   return f;
 }
@@ -75,8 +104,8 @@ llvm::Function* Emitter::eventEvaluator(const std::string& event) {
 // that returns 0 (where every early exit goes).
 Emitter::HookFrame Emitter::beginHook(plan::Hook hook, const std::string& name) {
   llvm::Function* f = program(hook, name);
-  llvm::AllocaInst* snap = newSnapshot();
-  return {f, snap, llvm::BasicBlock::Create(m_.getContext(), "out", f)};
+  llvm::BasicBlock* out = llvm::BasicBlock::Create(m_.getContext(), "out", f);
+  return {f, newSnapshot(out), out};
 }
 
 void Emitter::endHook(const HookFrame& frame) {
@@ -85,9 +114,20 @@ void Emitter::endHook(const HookFrame& frame) {
   ir_.CreateRet(ir_.getInt32(0));
 }
 
-llvm::AllocaInst* Emitter::newSnapshot() {
+// A zeroed snapshot: on the stack when small; in the per-CPU map
+// `mmp_snapshot` when large, since the BPF stack (512 bytes) is shared
+// with the rule subprograms a program calls.
+llvm::Value* Emitter::newSnapshot(llvm::BasicBlock* out) {
   auto* snapTy = llvm::ArrayType::get(ir_.getInt64Ty(), 3 + plan_.snapshot.size());
-  llvm::AllocaInst* snap = bpf_.slot(snapTy, "snapshot");
+  llvm::Value* snap;
+  if (snapshotMap_) {
+    llvm::AllocaInst* zero = bpf_.slot(ir_.getInt32Ty(), "snapshot_key");
+    ir_.CreateStore(ir_.getInt32(0), zero);
+    snap = bpf_.mapLookup(snapshotMap_, zero);
+    bpf_.require(ir_.CreateIsNotNull(snap), out, "snapshot");
+  } else {
+    snap = bpf_.slot(snapTy, "snapshot");
+  }
   ir_.CreateAlignedStore(llvm::Constant::getNullValue(snapTy), snap, llvm::Align(8));
   return snap;
 }

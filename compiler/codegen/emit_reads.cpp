@@ -80,26 +80,15 @@ bool Emitter::resolveFields() {
 }
 
 llvm::Value* Emitter::cgroupIdOf(llvm::Value* cgroup) {
-  // kn is never null for a live cgroup; a null read gives id 0, which no scope has.
-  llvm::BasicBlock* onNull = bpf_.block("kn_null");
-  llvm::BasicBlock* here = ir_.GetInsertBlock();
-  (void)here;
-  llvm::Value* id = kernel_.emitRead(ir_, cgroup, *cgroupIdPath_, onNull);
-  llvm::BasicBlock* got = ir_.GetInsertBlock();
-  llvm::BasicBlock* join = bpf_.block("kn_done");
-  ir_.CreateBr(join);
-  ir_.SetInsertPoint(onNull);
-  ir_.CreateBr(join);
-  ir_.SetInsertPoint(join);
-  auto* phi = ir_.CreatePHI(ir_.getInt64Ty(), 2);
-  phi->addIncoming(id, got);
-  phi->addIncoming(ir_.getInt64(0), onNull);
-  return phi;
+  // kn is never null for a live cgroup; were it, the id would read 0,
+  // which no scope has.
+  return kernel_.emitRead(ir_, cgroup, *cgroupIdPath_, nullptr);
 }
 
 llvm::Value* Emitter::memcgOf(llvm::Value* cgroup, llvm::BasicBlock* onNull) {
-  llvm::Value* css = kernel_.emitRead(ir_, cgroup, *cssPath_, onNull);
-  bpf_.require(ir_.CreateIsNotNull(css), onNull, "css");
+  // No memory controller: a NULL css, and the cast view of it reads 0.
+  (void)onNull;
+  llvm::Value* css = kernel_.emitRead(ir_, cgroup, *cssPath_, nullptr);
   // bpf_rdonly_cast(css, btf id of struct mem_cgroup): a direct-load view.
   llvm::Function* typeId = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::bpf_btf_type_id);
   auto* id = ir_.CreateCall(typeId, {ir_.getInt32(typeIdSeq_++), ir_.getInt64(1)});
@@ -150,19 +139,12 @@ void Emitter::fillFields(llvm::Value* base, llvm::Value* snapshot, const std::fu
     const Binding* b = plan_.snapshot[i];
     auto it = fieldPaths_.find(b);
     if (it == fieldPaths_.end() || !which(*b)) continue;
-    llvm::BasicBlock* onNull = bpf_.block(fmt::format("{}_null", b->name));
-    llvm::BasicBlock* done = bpf_.block(fmt::format("{}_done", b->name));
     llvm::Value* sum = nullptr;
     for (const auto& path : it->second) {
-      llvm::Value* v = kernel_.emitRead(ir_, base, path, onNull);
+      llvm::Value* v = kernel_.emitRead(ir_, base, path, nullptr);  // NULL on the way: 0
       sum = sum ? ir_.CreateAdd(sum, v) : v;
     }
     storeField(snapshot, i, convert(sum, *b));
-    ir_.CreateBr(done);
-    ir_.SetInsertPoint(onNull);
-    storeField(snapshot, i, ir_.getInt64(0));
-    ir_.CreateBr(done);
-    ir_.SetInsertPoint(done);
   }
 }
 
@@ -172,12 +154,9 @@ void Emitter::fillMemcgFields(llvm::Value* cgroup, llvm::Value* snapshot) {
   bool anyMemcg = false;
   for (const auto& [b, paths] : fieldPaths_) anyMemcg |= from(*b) == "mem_cgroup";
   if (!anyMemcg) return;
-  // A cgroup without a memory controller keeps its memcg fields at 0.
-  llvm::BasicBlock* done = bpf_.block("memcg_fields_done");
-  llvm::Value* memcg = memcgOf(cgroup, done);
+  // A cgroup without a memory controller reads its memcg fields as 0.
+  llvm::Value* memcg = memcgOf(cgroup, nullptr);
   fillFields(memcg, snapshot, [&](const Binding& b) { return from(b) == "mem_cgroup"; });
-  ir_.CreateBr(done);
-  ir_.SetInsertPoint(done);
 }
 
 void Emitter::fillTaskFields(llvm::Value* task, llvm::Value* snapshot, const std::string& event) {

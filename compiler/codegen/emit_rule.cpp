@@ -71,11 +71,12 @@ void Emitter::rule(const plan::Rule& r, EvalContext& ctx) {
   bpf_.atomicAdd(ir_.CreateStructGEP(countersTy_, counters, 0), ir_.getInt64(1));
 
   llvm::Value* cond = r.condition ? expr(*r.condition, ctx, r) : ir_.getTrue();
-  llvm::Value* st = stateFor(ctx, r.id, 0, next);
-  llvm::Value* sincePtr = ir_.CreateStructGEP(stateTy_, st, 0);
-  llvm::Value* lastPtr = ir_.CreateStructGEP(stateTy_, st, 1);
+  llvm::Value* st = nullptr;
   if (r.holdNs) {
-    // for D: true at every evaluation for D; a false one resets.
+    // for D: true at every evaluation for D; a false one resets. The state
+    // is needed whatever the condition.
+    st = stateFor(ctx, r.id, 0, next);
+    llvm::Value* sincePtr = ir_.CreateStructGEP(stateTy_, st, 0);
     llvm::Value* since = ir_.CreateAlignedLoad(i64, sincePtr, llvm::Align(8));
     llvm::Value* started = ir_.CreateSelect(ir_.CreateICmpEQ(since, ir_.getInt64(0)), ctx.now, since);
     ir_.CreateAlignedStore(ir_.CreateSelect(cond, started, ir_.getInt64(0)), sincePtr, llvm::Align(8));
@@ -85,6 +86,9 @@ void Emitter::rule(const plan::Rule& r, EvalContext& ctx) {
   // `unless` stops the firing, not the `for` clock of the condition.
   if (r.unless) cond = ir_.CreateAnd(cond, ir_.CreateNot(expr(*r.unless, ctx, r)));
   bpf_.require(cond, next, "true");
+  // Without `for`, a false condition needs no state at all.
+  if (!r.holdNs) st = stateFor(ctx, r.id, 0, next);
+  llvm::Value* lastPtr = ir_.CreateStructGEP(stateTy_, st, 1);
   if (r.cooldownNs) {
     llvm::Value* last = ir_.CreateAlignedLoad(i64, lastPtr, llvm::Align(8));
     llvm::Value* cooling = ir_.CreateAnd(ir_.CreateICmpNE(last, ir_.getInt64(0)),
@@ -136,7 +140,12 @@ void Emitter::action(const plan::Rule& r, const plan::Action& a, EvalContext& ct
   bpf_.atomicAdd(ir_.CreateStructGEP(countersTy_, counters, 2), ir_.getInt64(1));
   ir_.CreateBr(done);
   ir_.SetInsertPoint(fill);
-  auto store = [&](unsigned field, llvm::Value* v, unsigned align) {
+  // The record is 8-aligned: give each store the alignment its offset has,
+  // so that neighbouring constants merge into 8-byte stores.
+  static const unsigned offsets[] = {0, 2, 4, 8, 16, 24, 32, 36};
+  auto store = [&](unsigned field, llvm::Value* v, unsigned) {
+    unsigned off = offsets[field];
+    unsigned align = off % 8 == 0 ? 8 : off % 4 == 0 ? 4 : 2;
     ir_.CreateAlignedStore(v, ir_.CreateStructGEP(decisionTy_, d, field), llvm::Align(align));
   };
   store(0, ir_.getInt16(MMP_DECISION_VERSION), 2);

@@ -72,14 +72,15 @@ private:
   llvm::Function* program(plan::Hook hook, const std::string& name);
   llvm::Function* evaluator(bool system);
   llvm::Function* eventEvaluator(const std::string& event);
+  llvm::Function* ruleFunction(const plan::Rule& r, size_t rulesInEvaluator);
   struct HookFrame {
     llvm::Function* f;
-    llvm::AllocaInst* snap;
+    llvm::Value* snap;
     llvm::BasicBlock* out;
   };
   HookFrame beginHook(plan::Hook hook, const std::string& name);
   void endHook(const HookFrame& frame);
-  llvm::AllocaInst* newSnapshot();
+  llvm::Value* newSnapshot(llvm::BasicBlock* out);
   bool subjectSnapshot(llvm::Value* cgroup, llvm::Value* snap, llvm::BasicBlock* out, bool scoped);
   void emitTick();
   void emitReplay();
@@ -112,6 +113,7 @@ private:
   llvm::GlobalVariable* state_ = nullptr;
   llvm::GlobalVariable* counters_ = nullptr;
   llvm::GlobalVariable* system_ = nullptr;
+  llvm::GlobalVariable* snapshotMap_ = nullptr;  // large snapshots live here, not on the stack
   std::vector<llvm::Constant*> used_;
 
   // Kernel access paths.
@@ -125,6 +127,7 @@ private:
   std::map<std::string, llvm::Function*> evalEvent_;
   llvm::GlobalVariable* trigger_ = nullptr;  // what woke the walk: 0 tick, 1 pressure
   unsigned typeIdSeq_ = 0;
+  unsigned passthroughSeq_ = 1000;  // distinct from the BPF passes' own numbers
   // Scratch stack slots shared by every rule of the function being built:
   // the BPF stack is 512 bytes, so per-rule slots would cap the rule count.
   struct Scratch {

@@ -188,10 +188,15 @@ llvm::Value* KernelTypes::emitRead(llvm::IRBuilder<>& b, llvm::Value* base, cons
     switch (s.kind) {
       case BtfStep::Member: cur = memberAddress(b, cur, s.ownerType, s.memberIndex); break;
       case BtfStep::Deref: {
+        // A read through a NULL kernel pointer yields 0 (the verifier makes
+        // these probing loads), so a branch is only needed where the caller
+        // asks for one; each branch doubles what the verifier walks.
         llvm::Value* p = b.CreateAlignedLoad(ptrTy, cur, llvm::Align(8));
-        llvm::BasicBlock* next = llvm::BasicBlock::Create(ctx, "deref", b.GetInsertBlock()->getParent());
-        b.CreateCondBr(b.CreateIsNull(p), onNull, next);
-        b.SetInsertPoint(next);
+        if (onNull) {
+          llvm::BasicBlock* next = llvm::BasicBlock::Create(ctx, "deref", b.GetInsertBlock()->getParent());
+          b.CreateCondBr(b.CreateIsNull(p), onNull, next);
+          b.SetInsertPoint(next);
+        }
         cur = p;
         break;
       }

@@ -44,8 +44,9 @@ public:
   llvm::DICompositeType* diEnum(const std::string& name, const std::string& enumerator, int64_t value);
 
   // Emits the reads of `path` from `base` (a pointer to its root struct).
-  // A null pointer met on the way branches to `onNull`. Returns the integer
-  // read, zero-extended (or sign-extended) to 64 bits.
+  // A null pointer met on the way branches to `onNull` when given, and
+  // reads as 0 otherwise. Returns the integer read, zero-extended (or
+  // sign-extended) to 64 bits, or the pointer read.
   llvm::Value* emitRead(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path, llvm::BasicBlock* onNull);
   // The address of member `name` of struct `id` from `base`, relocatable.
   llvm::Value* memberAddress(llvm::IRBuilder<>& b, llvm::Value* base, uint32_t id, uint32_t memberIndex);

@@ -105,6 +105,29 @@ std::string signature(const std::string& log) {
   return out;
 }
 
+// The last `n` lines of `text` (a verifier log can run to megabytes).
+std::string lastLines(const std::string& text, size_t n) {
+  size_t at = text.size();
+  while (n-- > 0 && at > 0) {
+    size_t nl = text.rfind('\n', at - 1);
+    if (nl == std::string::npos) return text;
+    at = nl;
+  }
+  return "[...]" + text.substr(at);
+}
+
+// libbpf's own lines of a load log (not the verifier's log it quotes).
+std::string libbpfLines(const std::string& text) {
+  std::string out;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = std::min(text.find('\n', at), text.size());
+    std::string l = text.substr(at, end - at);
+    at = end + 1;
+    if (l.rfind("libbpf: ", 0) == 0 && l.find("skipping unrecognized") == std::string::npos) out += l + "\n";
+  }
+  return out;
+}
+
 // Runs the replay program once on a snapshot whose fields are all zero;
 // the error says why it did not run.
 std::optional<std::string> replayZeros(LoadedPolicy& policy, const std::string& manifest, uint64_t cgroupId,
@@ -178,7 +201,7 @@ TEST(Property, GeneratedPoliciesCompileLoadAndReplay) {
     auto policy = LoadedPolicy::load(c, error);
     std::string loadLog = loadErr.text();
     if (!policy) {
-      fail("load", error + "\n" + loadLog);
+      fail("load", error + "\n" + libbpfLines(loadLog) + "verifier log: " + lastLines(loadLog, 12));
       continue;
     }
     ++loaded;
