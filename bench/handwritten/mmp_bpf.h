@@ -1,0 +1,162 @@
+/* Shared by the hand-written policies: the maps mmpc's objects define (same
+ * names, types, sizes, key and value types), and the three steps every rule
+ * takes: count the evaluation, get the (cgroup, rule) state, send a decision.
+ * Written as one would by hand for BPF, against a vmlinux.h generated at
+ * build time (bench/CMakeLists.txt), with runtime/abi/mmp_abi.h for the
+ * record layouts so that both objects produce byte-identical decisions.
+ *
+ * A policy file defines MMP_NRULES (and MMP_NSNAP when it reads system
+ * fields) before including this header. */
+#ifndef MMP_BENCH_BPF_H
+#define MMP_BENCH_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+
+/* vmlinux.h already has the __u* types: keep <linux/types.h> out. */
+#define _LINUX_TYPES_H
+#include "mmp_abi.h"
+
+#define NSEC_PER_SEC 1000000000ULL
+#define PAGE_SHIFT 12
+#define PAGE_COUNTER_MAX (0x7fffffffffffffffULL >> PAGE_SHIFT)
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} mmp_decisions SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} mmp_scopes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct mmp_state_key);
+	__type(value, struct mmp_rule_state);
+} mmp_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MMP_NRULES);
+	__type(key, __u32);
+	__type(value, struct mmp_rule_counters);
+} mmp_counters SEC(".maps");
+
+#ifdef MMP_NSNAP
+/* System fields, written by mmrun each tick at their snapshot index. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64[MMP_NSNAP]);
+} mmp_system SEC(".maps");
+#endif
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* The memory controller's css of a cgroup, as a struct mem_cgroup to load
+ * from directly. Loads through a NULL css read 0 (BPF_PROBE_MEM), which is
+ * what a cgroup without the controller must see. */
+static __always_inline struct mem_cgroup *memcg_of(struct cgroup *cgrp)
+{
+	struct cgroup_subsys_state *css =
+		cgrp->subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)];
+	return bpf_rdonly_cast(css, bpf_core_type_id_kernel(struct mem_cgroup));
+}
+
+/* The cgroup the current task is charged to (memory controller). */
+static __always_inline struct cgroup *current_memcg_cgroup(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	return task->cgroups->subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)]->cgroup;
+}
+
+/* Page counts in bytes; PAGE_COUNTER_MAX and above is "max". */
+static __always_inline __u64 pages(__u64 n) { return n << PAGE_SHIFT; }
+static __always_inline __u64 limit_pages(__u64 n)
+{
+	return n >= PAGE_COUNTER_MAX ? MMP_UNLIMITED : n << PAGE_SHIFT;
+}
+
+/* PSI fixed point (2048 per percent) in thousandths of a percent. */
+static __always_inline __u64 psi(unsigned long avg) { return (__u64)avg * 125 >> 8; }
+
+/* num/den of whole, exactly (no 128-bit product); unlimited stays so. */
+static __always_inline __u64 share_of(__u64 whole, __u64 num, __u64 den)
+{
+	if (whole == MMP_UNLIMITED)
+		return whole;
+	return whole / den * num + whole % den * num / den;
+}
+
+static __always_inline struct mmp_rule_counters *counters(__u32 rule)
+{
+	return bpf_map_lookup_elem(&mmp_counters, &rule);
+}
+
+/* The state of (cgroup, rule), created zeroed on first use. */
+static __always_inline struct mmp_rule_state *state_of(__u64 cgroup_id, __u32 rule)
+{
+	struct mmp_state_key key = { .cgroup_id = cgroup_id, .rule = rule };
+	struct mmp_rule_state *st = bpf_map_lookup_elem(&mmp_state, &key);
+
+	if (st)
+		return st;
+	struct mmp_rule_state zero = {};
+	bpf_map_update_elem(&mmp_state, &key, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&mmp_state, &key);
+}
+
+/* true while a cooldown of `ns` since the last firing runs. */
+static __always_inline bool cooling(const struct mmp_rule_state *st, __u64 now, __u64 ns)
+{
+	return st->last_fired && now - st->last_fired < ns;
+}
+
+/* `for D`: records when the condition became true (0 when it is false)
+ * and says whether it has held for D. */
+static __always_inline bool held(struct mmp_rule_state *st, bool cond, __u64 now, __u64 ns)
+{
+	__u64 since = st->true_since ? st->true_since : now;
+
+	st->true_since = cond ? since : 0;
+	return cond && now - since >= ns;
+}
+
+/* One decision into the ring buffer; a full buffer counts a drop. */
+static __always_inline void decide(struct mmp_rule_counters *c, __u16 action, __u32 rule,
+				   __u64 cgroup_id, __u64 now, __u64 arg, __u32 flags,
+				   __u64 v0, __u64 v1)
+{
+	struct mmp_decision *d = bpf_ringbuf_reserve(&mmp_decisions, sizeof(*d), 0);
+
+	if (!d) {
+		__sync_fetch_and_add(&c->drops, 1);
+		return;
+	}
+	d->version = MMP_DECISION_VERSION;
+	d->action = action;
+	d->rule = rule;
+	d->cgroup_id = cgroup_id;
+	d->time_ns = now;
+	d->arg = arg;
+	d->flags = flags;
+	d->action_index = 0;
+	d->values[0] = v0;
+	d->values[1] = v1;
+	d->values[2] = 0;
+	d->values[3] = 0;
+	d->values[4] = 0;
+	d->values[5] = 0;
+	bpf_ringbuf_submit(d, 0);
+}
+
+#endif
