@@ -15,11 +15,14 @@ namespace fs = std::filesystem;
 
 std::vector<std::string> shippedPolicies() {
   std::vector<std::string> out;
-  for (const char* dir : {"examples", "stdlib/std"}) {
+  // Shipped policies, and the policies that once broke the back end
+  // (`known_*` ones still do: open bugs, listed in the closing notes).
+  for (const char* dir : {"examples", "stdlib/std", "test/kernel/regressions"}) {
     fs::path p = fs::path(MMP_TEST_SOURCE_DIR) / dir;
     if (!fs::exists(p)) continue;
     for (const auto& e : fs::directory_iterator(p))
-      if (e.path().extension() == ".mmp") out.push_back(e.path().string());
+      if (e.path().extension() == ".mmp" && e.path().filename().string().rfind("known_", 0) != 0)
+        out.push_back(e.path().string());
   }
   std::sort(out.begin(), out.end());
   return out;
