@@ -171,6 +171,33 @@ llvm::Value* Emitter::binary(const BinaryExpr& e, EvalContext& ctx, const plan::
   return l;
 }
 
+// A condition as control flow: `and`, `or` and `not` short-circuit, so no
+// boolean stays live across the rest of the rule, where the verifier would
+// walk every combination of them. Values computed on one arm are
+// forgotten after it: they do not dominate the other.
+void Emitter::branchOn(const Expr& e, EvalContext& ctx, const plan::Rule& rule, llvm::BasicBlock* t,
+                       llvm::BasicBlock* f) {
+  if (!e.constant) {
+    if (auto* b = llvm::dyn_cast<BinaryExpr>(&e); b && (b->op == BinaryOp::And || b->op == BinaryOp::Or)) {
+      bool isAnd = b->op == BinaryOp::And;
+      llvm::BasicBlock* mid = bpf_.block(isAnd ? "and" : "or");
+      branchOn(*b->lhs, ctx, rule, isAnd ? mid : t, isAnd ? f : mid);
+      ir_.SetInsertPoint(mid);
+      auto memo = ctx.memo;
+      auto rates = ctx.rates;
+      branchOn(*b->rhs, ctx, rule, t, f);
+      ctx.memo = std::move(memo);
+      ctx.rates = std::move(rates);
+      return;
+    }
+    if (auto* u = llvm::dyn_cast<UnaryExpr>(&e); u && u->op == UnaryOp::Not) {
+      branchOn(*u->operand, ctx, rule, f, t);
+      return;
+    }
+  }
+  ir_.CreateCondBr(expr(e, ctx, rule), t, f);
+}
+
 // rate(field): growth per second since the last evaluation of this rule
 // for this cgroup, kept in the rule's state slot for this call.
 llvm::Value* Emitter::rate(const CallExpr& call, EvalContext& ctx, const plan::Rule& rule) {

@@ -70,22 +70,37 @@ void Emitter::rule(const plan::Rule& r, EvalContext& ctx) {
   llvm::Value* counters = countersFor(r.id, next);
   bpf_.atomicAdd(ir_.CreateStructGEP(countersTy_, counters, 0), ir_.getInt64(1));
 
-  llvm::Value* cond = r.condition ? expr(*r.condition, ctx, r) : ir_.getTrue();
+  // rate() samples at every evaluation, whatever the short-circuits skip.
+  for (const ast::CallExpr* c : r.rates) rate(*c, ctx, r);
   llvm::Value* st = nullptr;
+  llvm::BasicBlock* yes = bpf_.block("true");
   if (r.holdNs) {
     // for D: true at every evaluation for D; a false one resets. The state
     // is needed whatever the condition.
     st = stateFor(ctx, r.id, 0, next);
     llvm::Value* sincePtr = ir_.CreateStructGEP(stateTy_, st, 0);
+    llvm::BasicBlock* no = bpf_.block("false");
+    if (r.condition) branchOn(*r.condition, ctx, r, yes, no);
+    else ir_.CreateBr(yes);
+    ir_.SetInsertPoint(no);
+    ir_.CreateAlignedStore(ir_.getInt64(0), sincePtr, llvm::Align(8));
+    ir_.CreateBr(next);
+    ir_.SetInsertPoint(yes);
     llvm::Value* since = ir_.CreateAlignedLoad(i64, sincePtr, llvm::Align(8));
     llvm::Value* started = ir_.CreateSelect(ir_.CreateICmpEQ(since, ir_.getInt64(0)), ctx.now, since);
-    ir_.CreateAlignedStore(ir_.CreateSelect(cond, started, ir_.getInt64(0)), sincePtr, llvm::Align(8));
-    llvm::Value* held = ir_.CreateICmpUGE(ir_.CreateSub(ctx.now, started), ir_.getInt64(r.holdNs));
-    cond = ir_.CreateAnd(cond, held);
+    ir_.CreateAlignedStore(started, sincePtr, llvm::Align(8));
+    bpf_.require(ir_.CreateICmpUGE(ir_.CreateSub(ctx.now, started), ir_.getInt64(r.holdNs)), next, "held");
+  } else {
+    if (r.condition) branchOn(*r.condition, ctx, r, yes, next);
+    else ir_.CreateBr(yes);
+    ir_.SetInsertPoint(yes);
   }
   // `unless` stops the firing, not the `for` clock of the condition.
-  if (r.unless) cond = ir_.CreateAnd(cond, ir_.CreateNot(expr(*r.unless, ctx, r)));
-  bpf_.require(cond, next, "true");
+  if (r.unless) {
+    llvm::BasicBlock* go = bpf_.block("not_unless");
+    branchOn(*r.unless, ctx, r, next, go);
+    ir_.SetInsertPoint(go);
+  }
   // Without `for`, a false condition needs no state at all.
   if (!r.holdNs) st = stateFor(ctx, r.id, 0, next);
   llvm::Value* lastPtr = ir_.CreateStructGEP(stateTy_, st, 1);
