@@ -36,10 +36,13 @@ bool Emitter::run() {
   kernel_.finalize();
   defineMaps();
   defineLicenseAndManifest();
-  evalMemcg_ = evaluator(false);
-  evalSystem_ = evaluator(true);
-  for (const auto& r : plan_.rules)
-    if (r.event && !evalEvent_.count(*r.event)) evalEvent_[*r.event] = eventEvaluator(*r.event);
+  evalMemcg_ = evaluator("mmp_eval_memcg", [](const plan::Rule& r) { return !r.event && !r.system; });
+  evalSystem_ = evaluator("mmp_eval_system", [](const plan::Rule& r) { return !r.event && r.system; });
+  for (const auto& r : plan_.rules) {
+    if (!r.event || evalEvent_.count(*r.event)) continue;
+    std::string event = *r.event;
+    evalEvent_[event] = evaluator("mmp_on_" + event, [&](const plan::Rule& x) { return x.event == event; });
+  }
   for (plan::Hook h : plan_.hooks) {
     switch (h) {
       case plan::Hook::Tick: emitTick(); break;

@@ -30,25 +30,24 @@ llvm::Function* Emitter::program(plan::Hook hook, const std::string& name) {
   return f;
 }
 
-// void mmp_eval_{memcg,system}(struct mmp_snapshot *): the rules, in order.
-llvm::Function* Emitter::evaluator(bool system) {
+// An internal `void NAME(struct mmp_snapshot *)`, its entry block current.
+llvm::Function* Emitter::snapshotFunction(const std::string& name, llvm::Attribute::AttrKind inlining) {
   auto* fnTy = llvm::FunctionType::get(ir_.getVoidTy(), {bpf_.ptrTy()}, false);
-  auto* f = llvm::Function::Create(fnTy, llvm::GlobalValue::InternalLinkage,
-                                   system ? "mmp_eval_system" : "mmp_eval_memcg", m_);
-  f->addFnAttr(llvm::Attribute::AlwaysInline);
+  auto* f = llvm::Function::Create(fnTy, llvm::GlobalValue::InternalLinkage, name, m_);
+  f->addFnAttr(inlining);
   f->addFnAttr(llvm::Attribute::NoUnwind);
   ir_.SetInsertPoint(llvm::BasicBlock::Create(m_.getContext(), "entry", f));
   di_.function(f, nullptr, {di_.pointerTo(snapshotDi_)}, ir_);
-  llvm::Value* snap = f->getArg(0);
-  auto header = [&](unsigned i) {
-    return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)),
-                                 llvm::Align(8));
-  };
-  (void)header;
+  return f;
+}
+
+// The rules `which` selects, in source order, as one inlined function.
+llvm::Function* Emitter::evaluator(const std::string& name, const std::function<bool(const plan::Rule&)>& which) {
+  llvm::Function* f = snapshotFunction(name, llvm::Attribute::AlwaysInline);
   std::vector<const plan::Rule*> rules;
   for (const auto& r : plan_.rules)
-    if (!r.event && r.system == system) rules.push_back(&r);
-  for (const plan::Rule* r : rules) ir_.CreateCall(ruleFunction(*r, rules.size()), {snap});
+    if (which(r)) rules.push_back(&r);
+  for (const plan::Rule* r : rules) ir_.CreateCall(ruleFunction(*r, rules.size()), {f->getArg(0)});
   ir_.CreateRetVoid();
   return f;
 }
@@ -59,12 +58,9 @@ llvm::Function* Emitter::evaluator(bool system) {
 llvm::Function* Emitter::ruleFunction(const plan::Rule& r, size_t rulesInEvaluator) {
   llvm::BasicBlock* resume = ir_.GetInsertBlock();
   llvm::DebugLoc resumeLoc = ir_.getCurrentDebugLocation();
-  auto* fnTy = llvm::FunctionType::get(ir_.getVoidTy(), {bpf_.ptrTy()}, false);
-  auto* f = llvm::Function::Create(fnTy, llvm::GlobalValue::InternalLinkage, fmt::format("mmp_rule{}", r.id), m_);
-  f->addFnAttr(rulesInEvaluator <= 2 ? llvm::Attribute::AlwaysInline : llvm::Attribute::NoInline);
-  f->addFnAttr(llvm::Attribute::NoUnwind);
-  ir_.SetInsertPoint(llvm::BasicBlock::Create(m_.getContext(), "entry", f));
-  di_.function(f, nullptr, {di_.pointerTo(snapshotDi_)}, ir_);
+  llvm::Function* f = snapshotFunction(fmt::format("mmp_rule{}", r.id), rulesInEvaluator <= 2
+                                                                            ? llvm::Attribute::AlwaysInline
+                                                                            : llvm::Attribute::NoInline);
   llvm::Value* snap = f->getArg(0);
   auto header = [&](unsigned i) {
     return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)),
@@ -75,28 +71,6 @@ llvm::Function* Emitter::ruleFunction(const plan::Rule& r, size_t rulesInEvaluat
   ir_.CreateRetVoid();
   ir_.SetInsertPoint(resume);
   ir_.SetCurrentDebugLocation(resumeLoc);
-  return f;
-}
-
-// void mmp_on_<event>(struct mmp_snapshot *): the `on EVENT` rules.
-llvm::Function* Emitter::eventEvaluator(const std::string& event) {
-  auto* fnTy = llvm::FunctionType::get(ir_.getVoidTy(), {bpf_.ptrTy()}, false);
-  auto* f = llvm::Function::Create(fnTy, llvm::GlobalValue::InternalLinkage, "mmp_on_" + event, m_);
-  f->addFnAttr(llvm::Attribute::AlwaysInline);
-  f->addFnAttr(llvm::Attribute::NoUnwind);
-  ir_.SetInsertPoint(llvm::BasicBlock::Create(m_.getContext(), "entry", f));
-  di_.function(f, nullptr, {di_.pointerTo(snapshotDi_)}, ir_);
-  llvm::Value* snap = f->getArg(0);
-  auto header = [&](unsigned i) {
-    return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)),
-                                 llvm::Align(8));
-  };
-  (void)header;
-  std::vector<const plan::Rule*> rules;
-  for (const auto& r : plan_.rules)
-    if (r.event && *r.event == event) rules.push_back(&r);
-  for (const plan::Rule* r : rules) ir_.CreateCall(ruleFunction(*r, rules.size()), {snap});
-  ir_.CreateRetVoid();
   return f;
 }
 

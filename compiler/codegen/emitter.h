@@ -72,8 +72,8 @@ private:
 
   // emit_programs.cpp
   llvm::Function* program(plan::Hook hook, const std::string& name);
-  llvm::Function* evaluator(bool system);
-  llvm::Function* eventEvaluator(const std::string& event);
+  llvm::Function* snapshotFunction(const std::string& name, llvm::Attribute::AttrKind inlining);
+  llvm::Function* evaluator(const std::string& name, const std::function<bool(const plan::Rule&)>& which);
   llvm::Function* ruleFunction(const plan::Rule& r, size_t rulesInEvaluator);
   struct HookFrame {
     llvm::Function* f;
