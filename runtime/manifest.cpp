@@ -1,6 +1,7 @@
 #include "manifest.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -44,10 +45,19 @@ llvm::Expected<Manifest> readManifest(const std::string& path) {
   Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);
   std::optional<std::string> text;
   bool isElf = elf && elf_kind(elf) == ELF_K_ELF;
-  if (isElf) text = sectionBytes(elf, MMP_MANIFEST_SECTION);
+  bool truncated = false;
+  if (isElf) {
+    // The section headers sit at the end: a cut file loses them first.
+    GElf_Ehdr ehdr;
+    struct stat st;
+    truncated = gelf_getehdr(elf, &ehdr) && fstat(fd, &st) == 0 &&
+                ehdr.e_shoff + static_cast<uint64_t>(ehdr.e_shnum) * ehdr.e_shentsize > static_cast<uint64_t>(st.st_size);
+    if (!truncated) text = sectionBytes(elf, MMP_MANIFEST_SECTION);
+  }
   if (elf) elf_end(elf);
   close(fd);
-  if (!isElf) return fail(fmt::format("'{}' is not an ELF object file (is it truncated?)", path));
+  if (!isElf) return fail(fmt::format("'{}' is not an ELF object file", path));
+  if (truncated) return fail(fmt::format("'{}' is truncated: its section headers lie past its end", path));
   if (!text) return fail(fmt::format("'{}' has no {} section: it was not made by mmpc", path, MMP_MANIFEST_SECTION));
   Manifest m;
   try {

@@ -13,5 +13,11 @@ config.environment["PATH"] = os.pathsep.join(
     [config.mmp_bin_dir, config.llvm_tools_dir, config.environment.get("PATH", "/usr/bin:/bin")])
 config.environment["NO_COLOR"] = "1"
 config.substitutions.append(("%mmpc", os.path.join(config.mmp_bin_dir, "mmpc")))
+config.substitutions.append(("%mmrun", os.path.join(config.mmp_bin_dir, "mmrun")))
 config.substitutions.append(("%stdlib", os.path.join(config.mmp_source_root, "stdlib")))
 config.substitutions.append(("%examples", os.path.join(config.mmp_source_root, "examples")))
+
+# Compiling to an object needs the running kernel's BTF; tests that do say
+# `REQUIRES: kernel-btf` and are reported UNSUPPORTED where it is missing.
+if os.access("/sys/kernel/btf/vmlinux", os.R_OK):
+    config.available_features.add("kernel-btf")
