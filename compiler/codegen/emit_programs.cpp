@@ -79,7 +79,7 @@ llvm::Function* Emitter::ruleFunction(const plan::Rule& r, size_t rulesInEvaluat
 Emitter::HookFrame Emitter::beginHook(plan::Hook hook, const std::string& name) {
   llvm::Function* f = program(hook, name);
   llvm::BasicBlock* out = llvm::BasicBlock::Create(m_.getContext(), "out", f);
-  return {f, newSnapshot(out), out};
+  return {f, newSnapshot(out, hook == plan::Hook::Replay ? f->getArg(0) : nullptr), out};
 }
 
 void Emitter::endHook(const HookFrame& frame) {
@@ -88,10 +88,10 @@ void Emitter::endHook(const HookFrame& frame) {
   ir_.CreateRet(ir_.getInt32(0));
 }
 
-// A zeroed snapshot: on the stack when small; in the per-CPU map
-// `mmp_snapshot` when large, since the BPF stack (512 bytes) is shared
-// with the rule subprograms a program calls.
-llvm::Value* Emitter::newSnapshot(llvm::BasicBlock* out) {
+// A snapshot, zeroed or copied from `from`: on the stack when small; in
+// the per-CPU map `mmp_snapshot` when large, since the BPF stack (512
+// bytes) is shared with the rule subprograms a program calls.
+llvm::Value* Emitter::newSnapshot(llvm::BasicBlock* out, llvm::Value* from) {
   auto* snapTy = llvm::ArrayType::get(ir_.getInt64Ty(), 3 + plan_.snapshot.size());
   llvm::Value* snap;
   if (snapshotMap_) {
@@ -102,7 +102,20 @@ llvm::Value* Emitter::newSnapshot(llvm::BasicBlock* out) {
   } else {
     snap = bpf_.slot(snapTy, "snapshot");
   }
-  ir_.CreateAlignedStore(llvm::Constant::getNullValue(snapTy), snap, llvm::Align(8));
+  if (!from) {
+    ir_.CreateAlignedStore(llvm::Constant::getNullValue(snapTy), snap, llvm::Align(8));
+    return snap;
+  }
+  // The replay context is read once, word by word at constant offsets:
+  // the verifier refuses a context pointer that has been moved, and LLVM
+  // would otherwise merge two loads of one field on different paths into
+  // one load through a phi of addresses. Volatile keeps them as written.
+  for (uint64_t i = 0; i < snapTy->getNumElements(); ++i) {
+    llvm::LoadInst* word = ir_.CreateAlignedLoad(
+        ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), from, ir_.getInt64(8 * i)), llvm::Align(8));
+    word->setVolatile(true);
+    ir_.CreateAlignedStore(word, ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)), llvm::Align(8));
+  }
   return snap;
 }
 
@@ -232,25 +245,22 @@ void Emitter::emitCgroupMkdir() {
   endHook(frame);
 }
 
-// The replay entry: ctx is a struct mmp_snapshot from user space; a zero
-// cgroup id asks for the system rules.
+// The replay entry: ctx is a struct mmp_snapshot from user space, copied
+// before the rules read it; a zero cgroup id asks for the system rules.
 void Emitter::emitReplay() {
-  llvm::Function* f = program(plan::Hook::Replay, MMP_PROG_REPLAY);
-  llvm::Value* snap = f->getArg(0);
+  HookFrame frame = beginHook(plan::Hook::Replay, MMP_PROG_REPLAY);
+  auto [f, snap, out] = frame;
   llvm::Value* id = ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8)),
                                           llvm::Align(8));
   llvm::BasicBlock* system = llvm::BasicBlock::Create(m_.getContext(), "system", f);
   llvm::BasicBlock* memcg = llvm::BasicBlock::Create(m_.getContext(), "memcg", f);
-  llvm::BasicBlock* out = llvm::BasicBlock::Create(m_.getContext(), "out", f);
   ir_.CreateCondBr(ir_.CreateICmpEQ(id, ir_.getInt64(0)), system, memcg);
   ir_.SetInsertPoint(system);
   if (hasRules(plan_, true)) ir_.CreateCall(evalSystem_, {snap});
   ir_.CreateBr(out);
   ir_.SetInsertPoint(memcg);
   if (hasRules(plan_, false)) ir_.CreateCall(evalMemcg_, {snap});
-  ir_.CreateBr(out);
-  ir_.SetInsertPoint(out);
-  ir_.CreateRet(ir_.getInt32(0));
+  endHook(frame);
 }
 
 }  // namespace mmp::codegen

@@ -82,7 +82,7 @@ private:
   };
   HookFrame beginHook(plan::Hook hook, const std::string& name);
   void endHook(const HookFrame& frame);
-  llvm::Value* newSnapshot(llvm::BasicBlock* out);
+  llvm::Value* newSnapshot(llvm::BasicBlock* out, llvm::Value* from = nullptr);
   bool subjectSnapshot(llvm::Value* cgroup, llvm::Value* snap, llvm::BasicBlock* out, bool scoped);
   void emitTick();
   void emitReplay();
