@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "../runtime/abi/mmp_abi.h"
+#include "../runtime/abi/mmp_counters.h"
 
 namespace {
 
@@ -114,10 +115,11 @@ struct Object {
   }
 
   std::vector<uint8_t> counters(uint32_t rule) const {
-    std::vector<uint8_t> c(sizeof(struct mmp_rule_counters));
+    struct mmp_rule_counters sum;
     struct bpf_map* m = bpf_object__find_map_by_name(obj, MMP_MAP_COUNTERS);
-    if (m) bpf_map_lookup_elem(bpf_map__fd(m), &rule, c.data());
-    return c;
+    if (!m || mmp_read_counters(bpf_map__fd(m), rule, &sum) != 0) std::memset(&sum, 0xff, sizeof sum);
+    auto* b = reinterpret_cast<const uint8_t*>(&sum);
+    return std::vector<uint8_t>(b, b + sizeof sum);
   }
 };
 

@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <sys/epoll.h>
 
+#include "abi/mmp_counters.h"
 #include "commands.h"
 #include "enactor.h"
 #include "policy.h"
@@ -56,7 +57,7 @@ nlohmann::json statusReport(const Policy& p, const Enactor& e, std::chrono::stea
   for (const auto& rule : m.json["rules"]) {
     uint32_t id = rule.value("id", 0u);
     struct mmp_rule_counters c {};
-    bpf_map_lookup_elem(countersFd, &id, &c);
+    mmp_read_counters(countersFd, id, &c);
     RuleCounters r;
     if (auto it = e.counters().find(id); it != e.counters().end()) r = it->second;
     rules.push_back({{"id", id}, {"location", rule.value("location", "")}, {"text", rule.value("text", "")},

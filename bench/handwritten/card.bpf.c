@@ -1,26 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /* card.mmp by hand:
  *   when memcg.pressure > 60% reclaim anon first
- * Rule 0, scope bit 0, cooldown 1s (reclaim's default), decision values:
+ * Rule 0, scope bit 0, cooldown 1s (reclaim's default; state word 0), decision values:
  * memcg.pressure. The same hooks, maps and decisions as `mmpc compile`. */
+#define MMP_NSTATE 1
 #define MMP_NRULES 1
 #include "mmp_bpf.h"
 
 static __always_inline void eval(__u64 now, __u64 cgid, __u64 mask, __u64 pressure)
 {
 	struct mmp_rule_counters *c;
-	struct mmp_rule_state *st;
+	__u64 *st;
 
 	if (!(mask & 1) || !(c = counters(0)))
 		return;
-	__sync_fetch_and_add(&c->evaluations, 1);
+	c->evaluations++;
 	if (pressure <= 60000)
 		return;
-	st = state_of(cgid, 0);
-	if (!st || cooling(st, now, NSEC_PER_SEC))
+	st = state_of(cgid);
+	if (!st || cooling(&st[0], now, NSEC_PER_SEC))
 		return;
-	st->last_fired = now;
-	__sync_fetch_and_add(&c->firings, 1);
+	st[0] = now;
+	c->firings++;
 	decide(c, MMP_ACTION_RECLAIM, 0, cgid, now, 0,
 	       MMP_RECLAIM_ANON | MMP_RECLAIM_FIRST | MMP_ARG_DEFAULT, pressure, 0);
 }

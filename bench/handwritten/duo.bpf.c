@@ -8,6 +8,7 @@
  * first cgroup with cgroup id 0 (for 5s, cooldown 30s, values:
  * system.memory.available, 5% of its whole system.memory.total).
  * System fields come from mmp_system at their snapshot index. */
+#define MMP_NSTATE 3
 #define MMP_NRULES 2
 #define MMP_NSNAP 4
 #include "mmp_bpf.h"
@@ -17,18 +18,18 @@ enum { PRESSURE, SYS_FULL, SYS_TOTAL, SYS_AVAILABLE }; /* snapshot indices */
 static __always_inline void eval_memcg(__u64 now, __u64 cgid, __u64 mask, __u64 pressure, __u64 sys_full)
 {
 	struct mmp_rule_counters *c;
-	struct mmp_rule_state *st;
+	__u64 *st;
 
 	if (!(mask & 1) || !(c = counters(0)))
 		return;
-	__sync_fetch_and_add(&c->evaluations, 1);
+	c->evaluations++;
 	if (pressure <= 40000 || sys_full > 50000)
 		return;
-	st = state_of(cgid, 0);
-	if (!st || cooling(st, now, NSEC_PER_SEC))
+	st = state_of(cgid);
+	if (!st || cooling(&st[0], now, NSEC_PER_SEC))
 		return;
-	st->last_fired = now;
-	__sync_fetch_and_add(&c->firings, 1);
+	st[0] = now;
+	c->firings++;
 	decide(c, MMP_ACTION_RECLAIM, 0, cgid, now, 2000,
 	       MMP_RECLAIM_FILE | MMP_RECLAIM_FIRST | MMP_ARG_SHARE, pressure, 0);
 }
@@ -36,17 +37,17 @@ static __always_inline void eval_memcg(__u64 now, __u64 cgid, __u64 mask, __u64 
 static __always_inline void eval_system(__u64 now, __u64 mask, __u64 total, __u64 available)
 {
 	struct mmp_rule_counters *c;
-	struct mmp_rule_state *st;
+	__u64 *st;
 
 	if (!(mask & 1) || !(c = counters(1)))
 		return;
-	__sync_fetch_and_add(&c->evaluations, 1);
-	st = state_of(0, 1);
-	if (!st || !held(st, available < share_of(total, 1, 20), now, 5 * NSEC_PER_SEC) ||
-	    cooling(st, now, 30 * NSEC_PER_SEC))
+	c->evaluations++;
+	st = state_of(0);
+	if (!st || !held(&st[1], available < share_of(total, 1, 20), now, 5 * NSEC_PER_SEC) ||
+	    cooling(&st[2], now, 30 * NSEC_PER_SEC))
 		return;
-	st->last_fired = now;
-	__sync_fetch_and_add(&c->firings, 1);
+	st[2] = now;
+	c->firings++;
 	decide(c, MMP_ACTION_KILL, 1, 0, now, 0, MMP_KILL_LARGEST | MMP_KILL_CGROUP | MMP_SUBJECT_SYSTEM,
 	       available, 0);
 }

@@ -4,23 +4,24 @@
  * Rule 0, scope bit 0. `memcg.usage > 90%` is 90% of its whole, memcg.max
  * (unlimited: never over). Cooldown 30s (kill's default) after the `for`.
  * Decision values: memcg.usage, memcg.pressure.full. */
+#define MMP_NSTATE 2
 #define MMP_NRULES 1
 #include "mmp_bpf.h"
 
 static __always_inline void eval(__u64 now, __u64 cgid, __u64 mask, __u64 usage, __u64 max, __u64 full)
 {
 	struct mmp_rule_counters *c;
-	struct mmp_rule_state *st;
+	__u64 *st;
 
 	if (!(mask & 1) || !(c = counters(0)))
 		return;
-	__sync_fetch_and_add(&c->evaluations, 1);
+	c->evaluations++;
 	bool cond = usage > share_of(max, 9, 10) && full > 10000;
-	st = state_of(cgid, 0);
-	if (!st || !held(st, cond, now, 10 * NSEC_PER_SEC) || cooling(st, now, 30 * NSEC_PER_SEC))
+	st = state_of(cgid);
+	if (!st || !held(&st[0], cond, now, 10 * NSEC_PER_SEC) || cooling(&st[1], now, 30 * NSEC_PER_SEC))
 		return;
-	st->last_fired = now;
-	__sync_fetch_and_add(&c->firings, 1);
+	st[1] = now;
+	c->firings++;
 	decide(c, MMP_ACTION_KILL, 0, cgid, now, 0, MMP_KILL_LARGEST, usage, full);
 }
 

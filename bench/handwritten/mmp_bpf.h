@@ -1,12 +1,13 @@
 /* Shared by the hand-written policies: the maps mmpc's objects define (same
  * names, types, sizes, key and value types), and the three steps every rule
- * takes: count the evaluation, get the (cgroup, rule) state, send a decision.
+ * takes: count the evaluation, get the cgroup's state row, send a decision.
  * Written as one would by hand for BPF, against a vmlinux.h generated at
  * build time (bench/CMakeLists.txt), with runtime/abi/mmp_abi.h for the
  * record layouts so that both objects produce byte-identical decisions.
  *
- * A policy file defines MMP_NRULES (and MMP_NSNAP when it reads system
- * fields) before including this header. */
+ * A policy file defines MMP_NRULES, MMP_NSTATE (the words of a cgroup's
+ * state row, as `mmpc compile --emit=plan` lays them out) and MMP_NSNAP
+ * when it reads system fields, before including this header. */
 #ifndef MMP_BENCH_BPF_H
 #define MMP_BENCH_BPF_H
 
@@ -39,12 +40,19 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__type(key, struct mmp_state_key);
-	__type(value, struct mmp_rule_state);
+	__type(key, __u64);
+	__type(value, __u64[MMP_NSTATE]);
 } mmp_state SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64[MMP_NSTATE]);
+} mmp_state_zero SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, MMP_NRULES);
 	__type(key, __u32);
 	__type(value, struct mmp_rule_counters);
@@ -102,33 +110,34 @@ static __always_inline struct mmp_rule_counters *counters(__u32 rule)
 	return bpf_map_lookup_elem(&mmp_counters, &rule);
 }
 
-/* The state of (cgroup, rule), created zeroed on first use. */
-static __always_inline struct mmp_rule_state *state_of(__u64 cgroup_id, __u32 rule)
+/* The cgroup's state row, created zeroed on first use. */
+static __always_inline __u64 *state_of(__u64 cgroup_id)
 {
-	struct mmp_state_key key = { .cgroup_id = cgroup_id, .rule = rule };
-	struct mmp_rule_state *st = bpf_map_lookup_elem(&mmp_state, &key);
+	__u64 *row = bpf_map_lookup_elem(&mmp_state, &cgroup_id);
+	__u32 zero = 0;
 
-	if (st)
-		return st;
-	struct mmp_rule_state zero = {};
-	bpf_map_update_elem(&mmp_state, &key, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&mmp_state, &key);
+	if (row)
+		return row;
+	__u64 *zeroes = bpf_map_lookup_elem(&mmp_state_zero, &zero);
+	if (zeroes)
+		bpf_map_update_elem(&mmp_state, &cgroup_id, zeroes, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&mmp_state, &cgroup_id);
 }
 
-/* true while a cooldown of `ns` since the last firing runs. */
-static __always_inline bool cooling(const struct mmp_rule_state *st, __u64 now, __u64 ns)
+/* true while a cooldown of `ns` since the last firing (*last) runs. */
+static __always_inline bool cooling(const __u64 *last, __u64 now, __u64 ns)
 {
-	return st->last_fired && now - st->last_fired < ns;
+	return *last && now - *last < ns;
 }
 
-/* `for D`: records when the condition became true (0 when it is false)
- * and says whether it has held for D. */
-static __always_inline bool held(struct mmp_rule_state *st, bool cond, __u64 now, __u64 ns)
+/* `for D`: records in *since when the condition became true (0 when it
+ * is false) and says whether it has held for D. */
+static __always_inline bool held(__u64 *since, bool cond, __u64 now, __u64 ns)
 {
-	__u64 since = st->true_since ? st->true_since : now;
+	__u64 start = *since ? *since : now;
 
-	st->true_since = cond ? since : 0;
-	return cond && now - since >= ns;
+	*since = cond ? start : 0;
+	return cond && now - start >= ns;
 }
 
 /* One decision into the ring buffer; a full buffer counts a drop. */
@@ -139,7 +148,7 @@ static __always_inline void decide(struct mmp_rule_counters *c, __u16 action, __
 	struct mmp_decision *d = bpf_ringbuf_reserve(&mmp_decisions, sizeof(*d), 0);
 
 	if (!d) {
-		__sync_fetch_and_add(&c->drops, 1);
+		c->drops++; /* per CPU: no atomic */
 		return;
 	}
 	d->version = MMP_DECISION_VERSION;

@@ -31,10 +31,6 @@ void BpfBuilder::ringbufSubmit(llvm::Value* record) {
 
 llvm::Value* BpfBuilder::currentTask() { return helper(kGetCurrentTaskBtf, ptrTy(), {}); }
 
-void BpfBuilder::atomicAdd(llvm::Value* ptr, llvm::Value* delta) {
-  b_.CreateAtomicRMW(llvm::AtomicRMWInst::Add, ptr, delta, llvm::MaybeAlign(8), llvm::AtomicOrdering::Monotonic);
-}
-
 llvm::AllocaInst* BpfBuilder::slot(llvm::Type* t, const llvm::Twine& name) {
   llvm::Function* f = b_.GetInsertBlock()->getParent();
   llvm::IRBuilder<> entry(&f->getEntryBlock(), f->getEntryBlock().begin());

@@ -33,7 +33,6 @@ public:
   llvm::Value* ringbufReserve(llvm::GlobalVariable* map, uint64_t size);
   void ringbufSubmit(llvm::Value* record);
   llvm::Value* currentTask();
-  void atomicAdd(llvm::Value* ptr, llvm::Value* delta);
 
   // A stack slot in the function's entry block.
   llvm::AllocaInst* slot(llvm::Type* t, const llvm::Twine& name);

@@ -199,7 +199,7 @@ void Emitter::branchOn(const Expr& e, EvalContext& ctx, const plan::Rule& rule, 
 }
 
 // rate(field): growth per second since the last evaluation of this rule
-// for this cgroup, kept in the rule's state slot for this call.
+// for this cgroup, its sample kept in the rule's words of the state row.
 llvm::Value* Emitter::rate(const CallExpr& call, EvalContext& ctx, const plan::Rule& rule) {
   uint32_t slot = rule.rateSlot(call);
   // One sample per evaluation and field: a second `rate(F)` in the rule
@@ -207,12 +207,10 @@ llvm::Value* Emitter::rate(const CallExpr& call, EvalContext& ctx, const plan::R
   if (auto it = ctx.rates.find(slot); it != ctx.rates.end()) return it->second;
   llvm::Value* cur = expr(*call.args[0], ctx, rule);
   llvm::BasicBlock* noState = bpf_.block("rate_nostate");
-  llvm::BasicBlock* entry = ir_.GetInsertBlock();
-  (void)entry;
-  llvm::Value* st = stateFor(ctx, rule.id, slot, noState);
+  llvm::Value* row = stateRow(ctx, noState);
   auto* i64 = ir_.getInt64Ty();
-  llvm::Value* samplePtr = ir_.CreateStructGEP(stateTy_, st, 2);
-  llvm::Value* timePtr = ir_.CreateStructGEP(stateTy_, st, 3);
+  llvm::Value* samplePtr = stateWord(row, rule.rateWord(call));
+  llvm::Value* timePtr = stateWord(row, rule.rateWord(call) + 1);
   llvm::Value* prev = ir_.CreateAlignedLoad(i64, samplePtr, llvm::Align(8));
   llvm::Value* prevTime = ir_.CreateAlignedLoad(i64, timePtr, llvm::Align(8));
   llvm::Value* dt = ir_.CreateSub(ctx.now, prevTime);

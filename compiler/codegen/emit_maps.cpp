@@ -2,6 +2,7 @@
 // and the manifest section.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstddef>
 
 #include "../../runtime/abi/mmp_abi.h"
@@ -16,11 +17,16 @@ constexpr unsigned kMapHash = 1, kMapArray = 2, kMapPercpuArray = 6, kMapLruHash
 constexpr uint64_t kStackSnapshotBytes = 128;  // larger snapshots go to a per-CPU map
 constexpr unsigned kRingbufBytes = 256 * 1024;
 constexpr unsigned kMaxCgroups = 65536;
+// The LRU state map is preallocated: rows * entries stays under this, so a
+// policy of many stateful rules tracks fewer cgroups (the least recently
+// evaluated lose their state first).
+constexpr uint64_t kStateMapBytes = 64ULL << 20;
+constexpr unsigned kMinStateRows = 4096;
 
 // The generated layouts must be the header's.
 static_assert(sizeof(struct mmp_decision) == 88 && offsetof(struct mmp_decision, values) == 40);
-static_assert(sizeof(struct mmp_state_key) == 16 && sizeof(struct mmp_rule_state) == 32);
-static_assert(sizeof(struct mmp_rule_counters) == 40 && offsetof(struct mmp_snapshot, fields) == 24);
+static_assert(sizeof(struct mmp_rule_counters) == 24 && sizeof(struct mmp_rule_window) == 16);
+static_assert(offsetof(struct mmp_snapshot, fields) == 24);
 
 }  // namespace
 
@@ -31,9 +37,9 @@ void Emitter::defineAbiTypes() {
   auto* i64 = llvm::Type::getInt64Ty(ctx);
   decisionTy_ = llvm::StructType::create(ctx, {i16, i16, i32, i64, i64, i64, i32, i32, llvm::ArrayType::get(i64, MMP_MAX_VALUES)},
                                          "struct.mmp_decision");
-  stateKeyTy_ = llvm::StructType::create(ctx, {i64, i32, i32}, "struct.mmp_state_key");
-  stateTy_ = llvm::StructType::create(ctx, {i64, i64, i64, i64}, "struct.mmp_rule_state");
-  countersTy_ = llvm::StructType::create(ctx, {i64, i64, i64, i64, i64}, "struct.mmp_rule_counters");
+  rowTy_ = llvm::ArrayType::get(i64, std::max<uint32_t>(1, plan_.stateWords));
+  countersTy_ = llvm::StructType::create(ctx, {i64, i64, i64}, "struct.mmp_rule_counters");
+  windowTy_ = llvm::StructType::create(ctx, {i64, i64}, "struct.mmp_rule_window");
 
   u64_ = di_.intType(64, false);
   int_ = di_.intType(32, true);
@@ -74,15 +80,22 @@ void Emitter::defineMaps() {
   auto* u32 = di_.intType(32, false);
   decisions_ = defineMap(MMP_MAP_DECISIONS, kMapRingbuf, kRingbufBytes, nullptr, nullptr);
   scopes_ = defineMap(MMP_MAP_SCOPES, kMapHash, kMaxCgroups, u64_, u64_);
-  auto* keyDi = di_.structType("mmp_state_key", 16, {{"cgroup_id", u64_, 0, 8}, {"rule", u32, 8, 4}, {"pad", u32, 12, 4}});
-  auto* stateDi = di_.structType("mmp_rule_state", 32, {{"true_since", u64_, 0, 8}, {"last_fired", u64_, 8, 8},
-                                                        {"rate_sample", u64_, 16, 8}, {"rate_time", u64_, 24, 8}});
-  state_ = defineMap(MMP_MAP_STATE, kMapLruHash, kMaxCgroups, keyDi, stateDi);
-  auto* countersDi = di_.structType("mmp_rule_counters", 40,
-                                    {{"evaluations", u64_, 0, 8}, {"firings", u64_, 8, 8}, {"drops", u64_, 16, 8},
-                                     {"window_start", u64_, 24, 8}, {"window_count", u64_, 32, 8}});
+  if (plan_.stateWords) {
+    uint64_t rowBytes = 8ULL * plan_.stateWords;
+    auto rows = static_cast<unsigned>(std::clamp<uint64_t>(kStateMapBytes / rowBytes, kMinStateRows, kMaxCgroups));
+    auto* rowDi = di_.arrayOf(u64_, plan_.stateWords, 8);
+    state_ = defineMap(MMP_MAP_STATE, kMapLruHash, rows, u64_, rowDi);
+    stateZero_ = defineMap(MMP_MAP_STATE_ZERO, kMapArray, 1, u32, rowDi);
+  }
+  auto* countersDi = di_.structType("mmp_rule_counters", 24,
+                                    {{"evaluations", u64_, 0, 8}, {"firings", u64_, 8, 8}, {"drops", u64_, 16, 8}});
   unsigned rules = std::max<unsigned>(1, plan_.rules.size());
-  counters_ = defineMap(MMP_MAP_COUNTERS, kMapArray, rules, u32, countersDi);
+  counters_ = defineMap(MMP_MAP_COUNTERS, kMapPercpuArray, rules, u32, countersDi);
+  bool atMost = false;
+  for (const auto& r : plan_.rules) atMost |= r.atMost != 0;
+  if (atMost)
+    windows_ = defineMap(MMP_MAP_WINDOWS, kMapArray, rules, u32,
+                         di_.structType("mmp_rule_window", 16, {{"start", u64_, 0, 8}, {"count", u64_, 8, 8}}));
   bool pressure = false;
   for (const auto& r : plan_.rules) pressure |= r.event && *r.event == "pressure";
   if (pressure) trigger_ = defineMap("mmp_trigger", kMapArray, 1, u32, u64_);

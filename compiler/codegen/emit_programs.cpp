@@ -10,6 +10,11 @@ namespace mmp::codegen {
 
 namespace {
 
+// Up to this many rules in an evaluator are inlined: the verifier then
+// prunes at each rule's end and the calls' cost is gone (bench/RESULTS.md:
+// ten.mmp's replay 63 -> 48 ns, its tick verifies 20 K instead of 27 K).
+constexpr size_t kInlineRules = 16;
+
 bool hasRules(const plan::Plan& p, bool system) {
   for (const auto& r : p.rules)
     if (!r.event && r.system == system) return true;
@@ -30,43 +35,74 @@ llvm::Function* Emitter::program(plan::Hook hook, const std::string& name) {
   return f;
 }
 
-// An internal `void NAME(struct mmp_snapshot *)`, its entry block current.
-llvm::Function* Emitter::snapshotFunction(const std::string& name, llvm::Attribute::AttrKind inlining) {
-  auto* fnTy = llvm::FunctionType::get(ir_.getVoidTy(), {bpf_.ptrTy()}, false);
+// An internal `void NAME(struct mmp_snapshot *[, __u64 *row])`, its entry
+// block current.
+llvm::Function* Emitter::snapshotFunction(const std::string& name, llvm::Attribute::AttrKind inlining,
+                                          bool withRow) {
+  std::vector<llvm::Type*> params(withRow ? 2 : 1, bpf_.ptrTy());
+  auto* fnTy = llvm::FunctionType::get(ir_.getVoidTy(), params, false);
   auto* f = llvm::Function::Create(fnTy, llvm::GlobalValue::InternalLinkage, name, m_);
   f->addFnAttr(inlining);
   f->addFnAttr(llvm::Attribute::NoUnwind);
   ir_.SetInsertPoint(llvm::BasicBlock::Create(m_.getContext(), "entry", f));
-  di_.function(f, nullptr, {di_.pointerTo(snapshotDi_)}, ir_);
+  std::vector<llvm::DIType*> paramDi = {di_.pointerTo(snapshotDi_)};
+  if (withRow) paramDi.push_back(di_.pointerTo(u64_));
+  di_.function(f, nullptr, paramDi, ir_);
   return f;
 }
 
 // The rules `which` selects, in source order, as one inlined function.
+// When one of them needs state whatever its condition, the cgroup's state
+// row is fetched once here for all of them, if the cgroup is in the scope
+// of any; a row the LRU map cannot make (it evicts rather than fails)
+// skips the evaluation.
 llvm::Function* Emitter::evaluator(const std::string& name, const std::function<bool(const plan::Rule&)>& which) {
-  llvm::Function* f = snapshotFunction(name, llvm::Attribute::AlwaysInline);
+  llvm::Function* f = snapshotFunction(name, llvm::Attribute::AlwaysInline, false);
   std::vector<const plan::Rule*> rules;
+  bool eager = false;
+  uint64_t scopes = 0;
   for (const auto& r : plan_.rules)
-    if (which(r)) rules.push_back(&r);
-  for (const plan::Rule* r : rules) ir_.CreateCall(ruleFunction(*r, rules.size()), {f->getArg(0)});
+    if (which(r)) {
+      rules.push_back(&r);
+      eager |= r.statefulCondition();
+      scopes |= 1ULL << r.scopeBit;
+    }
+  llvm::Value* snap = f->getArg(0);
+  std::vector<llvm::Value*> args = {snap};
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(m_.getContext(), "done", f);
+  if (eager) {
+    auto header = [&](unsigned i) {
+      return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)),
+                                   llvm::Align(8));
+    };
+    llvm::Value* inScope = ir_.CreateICmpNE(ir_.CreateAnd(header(2), ir_.getInt64(scopes)), ir_.getInt64(0));
+    bpf_.require(inScope, done, "in_scope");
+    llvm::Value* row = lookupRow(header(1));
+    bpf_.require(ir_.CreateIsNotNull(row), done, "row");
+    args.push_back(row);
+  }
+  for (const plan::Rule* r : rules) ir_.CreateCall(ruleFunction(*r, rules.size(), eager), args);
+  ir_.CreateBr(done);
+  ir_.SetInsertPoint(done);
   ir_.CreateRetVoid();
   return f;
 }
 
 // One rule as a function of the snapshot. Few rules are inlined; more
-// become BPF subprograms: the verifier then walks each rule's paths once
-// per call instead of every combination of every rule's paths.
-llvm::Function* Emitter::ruleFunction(const plan::Rule& r, size_t rulesInEvaluator) {
+// become BPF subprograms, so that one conditional jump never spans more
+// code than BPF's 16-bit offsets reach, nor spills more than 512 bytes.
+llvm::Function* Emitter::ruleFunction(const plan::Rule& r, size_t rulesInEvaluator, bool withRow) {
   llvm::BasicBlock* resume = ir_.GetInsertBlock();
   llvm::DebugLoc resumeLoc = ir_.getCurrentDebugLocation();
-  llvm::Function* f = snapshotFunction(fmt::format("mmp_rule{}", r.id), rulesInEvaluator <= 2
-                                                                            ? llvm::Attribute::AlwaysInline
-                                                                            : llvm::Attribute::NoInline);
+  llvm::Function* f = snapshotFunction(fmt::format("mmp_rule{}", r.id),
+                                       rulesInEvaluator <= kInlineRules ? llvm::Attribute::AlwaysInline : llvm::Attribute::NoInline,
+                                       withRow);
   llvm::Value* snap = f->getArg(0);
   auto header = [&](unsigned i) {
     return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)),
                                  llvm::Align(8));
   };
-  EvalContext ctx{snap, header(0), header(1), header(2), {}, {}};
+  EvalContext ctx{snap, header(0), header(1), header(2), withRow ? f->getArg(1) : nullptr, {}, {}};
   rule(r, ctx);
   ir_.CreateRetVoid();
   ir_.SetInsertPoint(resume);
@@ -139,7 +175,7 @@ bool Emitter::subjectSnapshot(llvm::Value* cgroup, llvm::Value* snap, llvm::Basi
   } else {
     header(2, ir_.getInt64(~0ULL));  // the runtime matches the scope itself
   }
-  fillSystemFields(snap);
+  fillSystemFields(snap, out);
   fillMemcgFields(cgroup, snap);
   return true;
 }
@@ -163,7 +199,7 @@ void Emitter::emitTick() {
     ir_.CreateAlignedStore(bpf_.ktimeNs(), snap, llvm::Align(8));
     ir_.CreateAlignedStore(ir_.getInt64(~0ULL), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(16)),
                            llvm::Align(8));
-    fillSystemFields(snap);
+    fillSystemFields(snap, out);
     ir_.CreateCall(evalSystem_, {snap});
     ir_.CreateBr(memcgPart);
     ir_.SetInsertPoint(memcgPart);

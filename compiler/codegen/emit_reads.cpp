@@ -177,21 +177,21 @@ void Emitter::fillEventArgs(llvm::Value* ctx, llvm::Value* snapshot, const std::
   }
 }
 
-void Emitter::fillSystemFields(llvm::Value* snapshot) {
+// System fields, from the array mmrun writes each tick. Its one element
+// always exists: the null check only satisfies the verifier, and exits
+// (a path that carried on with zeroes would double the verifier's work).
+void Emitter::fillSystemFields(llvm::Value* snapshot, llvm::BasicBlock* out) {
   if (!system_) return;
   llvm::AllocaInst* zero = bpf_.slot(ir_.getInt32Ty(), "zero");
   ir_.CreateStore(ir_.getInt32(0), zero);
   llvm::Value* values = bpf_.mapLookup(system_, zero);
-  llvm::BasicBlock* done = bpf_.block("system_done");
-  bpf_.require(ir_.CreateIsNotNull(values), done, "system");
+  bpf_.require(ir_.CreateIsNotNull(values), out, "system");
   for (uint32_t i = 0; i < plan_.snapshot.size(); ++i) {
     if (plan_.snapshot[i]->context != FieldContext::System) continue;
     llvm::Value* at = ir_.CreateInBoundsGEP(ir_.getInt8Ty(), values, ir_.getInt64(8 * i));
     llvm::Value* v = ir_.CreateAlignedLoad(ir_.getInt64Ty(), at, llvm::Align(8));
     ir_.CreateAlignedStore(v, ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snapshot, ir_.getInt64(24 + 8 * i)), llvm::Align(8));
   }
-  ir_.CreateBr(done);
-  ir_.SetInsertPoint(done);
 }
 
 }  // namespace mmp::codegen

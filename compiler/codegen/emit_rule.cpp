@@ -13,39 +13,58 @@ constexpr uint64_t kBpfNoExist = 1;  // BPF_NOEXIST
 
 }  // namespace
 
-// The state of (cgroup, rule, slot), created zeroed on first use.
+// Scratch stack slots of the function being built, shared by its rules.
 Emitter::Scratch& Emitter::scratch() {
   llvm::Function* f = ir_.GetInsertBlock()->getParent();
   if (scratch_.owner != f) {
-    scratch_ = {f, bpf_.slot(stateKeyTy_, "state_key"), bpf_.slot(stateTy_, "state_zero"),
+    scratch_ = {f, bpf_.slot(ir_.getInt64Ty(), "state_key"), bpf_.slot(ir_.getInt32Ty(), "zero_key"),
                 bpf_.slot(ir_.getInt32Ty(), "counter_key")};
   }
   return scratch_;
 }
 
-llvm::Value* Emitter::stateFor(EvalContext& ctx, uint32_t rule, uint32_t slot, llvm::BasicBlock* onFail) {
+// The cgroup's state row, created zeroed on first use; null when the LRU
+// map could not make one (the rules that need it then skip).
+llvm::Value* Emitter::lookupRow(llvm::Value* cgroupId) {
   llvm::AllocaInst* key = scratch().stateKey;
-  ir_.CreateAlignedStore(ctx.cgroupId, ir_.CreateStructGEP(stateKeyTy_, key, 0), llvm::Align(8));
-  ir_.CreateAlignedStore(ir_.getInt32(rule), ir_.CreateStructGEP(stateKeyTy_, key, 1), llvm::Align(4));
-  ir_.CreateAlignedStore(ir_.getInt32(slot), ir_.CreateStructGEP(stateKeyTy_, key, 2), llvm::Align(4));
-  llvm::Value* st = bpf_.mapLookup(state_, key);
+  ir_.CreateAlignedStore(cgroupId, key, llvm::Align(8));
+  llvm::Value* row = bpf_.mapLookup(state_, key);
   llvm::BasicBlock* found = ir_.GetInsertBlock();
-  llvm::BasicBlock* create = bpf_.block("state_create");
-  llvm::BasicBlock* ready = bpf_.block("state_ready");
-  ir_.CreateCondBr(ir_.CreateIsNull(st), create, ready);
+  llvm::BasicBlock* create = bpf_.block("row_create");
+  llvm::BasicBlock* haveZero = bpf_.block("row_zero");
+  llvm::BasicBlock* relook = bpf_.block("row_relook");
+  llvm::BasicBlock* ready = bpf_.block("row_ready");
+  ir_.CreateCondBr(ir_.CreateIsNull(row), create, ready);
   ir_.SetInsertPoint(create);
-  llvm::AllocaInst* zero = scratch().stateZero;
-  ir_.CreateAlignedStore(llvm::Constant::getNullValue(stateTy_), zero, llvm::Align(8));
+  // A row can be larger than the stack: its zeroes come from a map.
+  llvm::AllocaInst* zeroKey = scratch().zeroKey;
+  ir_.CreateStore(ir_.getInt32(0), zeroKey);
+  llvm::Value* zero = bpf_.mapLookup(stateZero_, zeroKey);
+  ir_.CreateCondBr(ir_.CreateIsNull(zero), relook, haveZero);
+  ir_.SetInsertPoint(haveZero);
   bpf_.mapUpdate(state_, key, zero, kBpfNoExist);
+  ir_.CreateBr(relook);
+  ir_.SetInsertPoint(relook);
   llvm::Value* created = bpf_.mapLookup(state_, key);
-  llvm::BasicBlock* afterCreate = ir_.GetInsertBlock();
   ir_.CreateBr(ready);
   ir_.SetInsertPoint(ready);
   auto* phi = ir_.CreatePHI(bpf_.ptrTy(), 2);
-  phi->addIncoming(st, found);
-  phi->addIncoming(created, afterCreate);
-  bpf_.require(ir_.CreateIsNotNull(phi), onFail, "state");
+  phi->addIncoming(row, found);
+  phi->addIncoming(created, relook);
   return phi;
+}
+
+// The rule's row, non-null past this point: the evaluator's (already
+// checked) when it fetched one for every rule, else looked up now.
+llvm::Value* Emitter::stateRow(EvalContext& ctx, llvm::BasicBlock* onFail) {
+  if (ctx.row) return ctx.row;
+  llvm::Value* row = lookupRow(ctx.cgroupId);
+  bpf_.require(ir_.CreateIsNotNull(row), onFail, "row");
+  return row;
+}
+
+llvm::Value* Emitter::stateWord(llvm::Value* row, uint32_t word) {
+  return ir_.CreateConstInBoundsGEP2_32(rowTy_, row, 0, word);
 }
 
 llvm::Value* Emitter::countersFor(uint32_t rule, llvm::BasicBlock* onFail) {
@@ -54,6 +73,13 @@ llvm::Value* Emitter::countersFor(uint32_t rule, llvm::BasicBlock* onFail) {
   llvm::Value* c = bpf_.mapLookup(counters_, key);
   bpf_.require(ir_.CreateIsNotNull(c), onFail, "counters");
   return c;
+}
+
+// Counters are per CPU: a plain add, no atomic.
+void Emitter::bump(llvm::Value* counters, unsigned field) {
+  llvm::Value* p = ir_.CreateStructGEP(countersTy_, counters, field);
+  ir_.CreateAlignedStore(ir_.CreateAdd(ir_.CreateAlignedLoad(ir_.getInt64Ty(), p, llvm::Align(8)), ir_.getInt64(1)), p,
+                         llvm::Align(8));
 }
 
 void Emitter::rule(const plan::Rule& r, EvalContext& ctx) {
@@ -68,17 +94,15 @@ void Emitter::rule(const plan::Rule& r, EvalContext& ctx) {
   llvm::Value* bit = ir_.getInt64(1ULL << r.scopeBit);
   bpf_.require(ir_.CreateICmpNE(ir_.CreateAnd(ctx.mask, bit), ir_.getInt64(0)), next, fmt::format("rule{}", r.id));
   llvm::Value* counters = countersFor(r.id, next);
-  bpf_.atomicAdd(ir_.CreateStructGEP(countersTy_, counters, 0), ir_.getInt64(1));
+  bump(counters, 0);
 
   // rate() samples at every evaluation, whatever the short-circuits skip.
   for (const ast::CallExpr* c : r.rates) rate(*c, ctx, r);
-  llvm::Value* st = nullptr;
   llvm::BasicBlock* yes = bpf_.block("true");
   if (r.holdNs) {
     // for D: true at every evaluation for D; a false one resets. The state
     // is needed whatever the condition.
-    st = stateFor(ctx, r.id, 0, next);
-    llvm::Value* sincePtr = ir_.CreateStructGEP(stateTy_, st, 0);
+    llvm::Value* sincePtr = stateWord(stateRow(ctx, next), r.sinceWord());
     llvm::BasicBlock* no = bpf_.block("false");
     if (r.condition) branchOn(*r.condition, ctx, r, yes, no);
     else ir_.CreateBr(yes);
@@ -101,19 +125,23 @@ void Emitter::rule(const plan::Rule& r, EvalContext& ctx) {
     branchOn(*r.unless, ctx, r, next, go);
     ir_.SetInsertPoint(go);
   }
-  // Without `for`, a false condition needs no state at all.
-  if (!r.holdNs) st = stateFor(ctx, r.id, 0, next);
-  llvm::Value* lastPtr = ir_.CreateStructGEP(stateTy_, st, 1);
+  // Without `for` or rate(), a false condition needs no state at all.
+  llvm::Value* lastPtr = nullptr;
   if (r.cooldownNs) {
+    lastPtr = stateWord(stateRow(ctx, next), r.lastWord());
     llvm::Value* last = ir_.CreateAlignedLoad(i64, lastPtr, llvm::Align(8));
     llvm::Value* cooling = ir_.CreateAnd(ir_.CreateICmpNE(last, ir_.getInt64(0)),
                                          ir_.CreateICmpULT(ir_.CreateSub(ctx.now, last), ir_.getInt64(r.cooldownNs)));
     bpf_.require(ir_.CreateNot(cooling), next, "cooled");
   }
   if (r.atMost) {
-    // at most N per D, across all cgroups: a window in the rule's counters.
-    llvm::Value* startPtr = ir_.CreateStructGEP(countersTy_, counters, 3);
-    llvm::Value* countPtr = ir_.CreateStructGEP(countersTy_, counters, 4);
+    // at most N per D, across all cgroups and CPUs: a window per rule.
+    llvm::AllocaInst* key = scratch().counterKey;
+    ir_.CreateStore(ir_.getInt32(r.id), key);
+    llvm::Value* window = bpf_.mapLookup(windows_, key);
+    bpf_.require(ir_.CreateIsNotNull(window), next, "window");
+    llvm::Value* startPtr = ir_.CreateStructGEP(windowTy_, window, 0);
+    llvm::Value* countPtr = ir_.CreateStructGEP(windowTy_, window, 1);
     llvm::Value* start = ir_.CreateAlignedLoad(i64, startPtr, llvm::Align(8));
     llvm::Value* count = ir_.CreateAlignedLoad(i64, countPtr, llvm::Align(8));
     llvm::Value* expired = ir_.CreateICmpUGE(ir_.CreateSub(ctx.now, start), ir_.getInt64(r.atMostPerNs));
@@ -123,8 +151,8 @@ void Emitter::rule(const plan::Rule& r, EvalContext& ctx) {
     bpf_.require(ir_.CreateICmpULT(count, ir_.getInt64(r.atMost)), next, "allowed");
     ir_.CreateAlignedStore(ir_.CreateAdd(count, ir_.getInt64(1)), countPtr, llvm::Align(8));
   }
-  ir_.CreateAlignedStore(ctx.now, lastPtr, llvm::Align(8));
-  bpf_.atomicAdd(ir_.CreateStructGEP(countersTy_, counters, 1), ir_.getInt64(1));
+  if (lastPtr) ir_.CreateAlignedStore(ctx.now, lastPtr, llvm::Align(8));
+  bump(counters, 1);
   for (const auto& a : r.actions) action(r, a, ctx, counters);
   ir_.CreateBr(next);
   ir_.SetInsertPoint(next);
@@ -152,7 +180,7 @@ void Emitter::action(const plan::Rule& r, const plan::Action& a, EvalContext& ct
   llvm::BasicBlock* fill = bpf_.block("fill");
   ir_.CreateCondBr(ir_.CreateIsNull(d), full, fill);
   ir_.SetInsertPoint(full);
-  bpf_.atomicAdd(ir_.CreateStructGEP(countersTy_, counters, 2), ir_.getInt64(1));
+  bump(counters, 2);
   ir_.CreateBr(done);
   ir_.SetInsertPoint(fill);
   // The record is 8-aligned: give each store the alignment its offset has,

@@ -22,6 +22,7 @@ struct EvalContext {
   llvm::Value* now;       // i64 ns
   llvm::Value* cgroupId;  // i64; 0 for system rules
   llvm::Value* mask;      // i64 scope mask
+  llvm::Value* row;       // the cgroup's state row (not null), or nullptr: look it up when needed
   std::map<const ast::Expr*, llvm::Value*> memo;  // values computed in dominating blocks
   std::map<uint32_t, llvm::Value*> rates;         // rate slot → this evaluation's value
 };
@@ -47,7 +48,7 @@ private:
   void fillFields(llvm::Value* base, llvm::Value* snapshot, const std::function<bool(const Binding&)>& which);
   void storeField(llvm::Value* snapshot, uint32_t index, llvm::Value* v);
   const Binding* bindingNamed(const std::string& name) const;
-  void fillSystemFields(llvm::Value* snapshot);
+  void fillSystemFields(llvm::Value* snapshot, llvm::BasicBlock* out);
   llvm::Value* cgroupIdOf(llvm::Value* cgroup);
   llvm::Value* memcgOf(llvm::Value* cgroup, llvm::BasicBlock* onNull);
   llvm::Value* convert(llvm::Value* raw, const Binding& b);
@@ -66,15 +67,18 @@ private:
 
   // emit_rule.cpp
   void rule(const plan::Rule& r, EvalContext& ctx);
-  llvm::Value* stateFor(EvalContext& ctx, uint32_t rule, uint32_t slot, llvm::BasicBlock* onFail);
+  llvm::Value* lookupRow(llvm::Value* cgroupId);
+  llvm::Value* stateRow(EvalContext& ctx, llvm::BasicBlock* onFail);
+  llvm::Value* stateWord(llvm::Value* row, uint32_t word);
   llvm::Value* countersFor(uint32_t rule, llvm::BasicBlock* onFail);
+  void bump(llvm::Value* counters, unsigned field);
   void action(const plan::Rule& r, const plan::Action& a, EvalContext& ctx, llvm::Value* counters);
 
   // emit_programs.cpp
   llvm::Function* program(plan::Hook hook, const std::string& name);
-  llvm::Function* snapshotFunction(const std::string& name, llvm::Attribute::AttrKind inlining);
+  llvm::Function* snapshotFunction(const std::string& name, llvm::Attribute::AttrKind inlining, bool withRow);
   llvm::Function* evaluator(const std::string& name, const std::function<bool(const plan::Rule&)>& which);
-  llvm::Function* ruleFunction(const plan::Rule& r, size_t rulesInEvaluator);
+  llvm::Function* ruleFunction(const plan::Rule& r, size_t rulesInEvaluator, bool withRow);
   struct HookFrame {
     llvm::Function* f;
     llvm::Value* snap;
@@ -102,9 +106,9 @@ private:
 
   // ABI types (runtime/abi/mmp_abi.h)
   llvm::StructType* decisionTy_ = nullptr;
-  llvm::StructType* stateKeyTy_ = nullptr;
-  llvm::StructType* stateTy_ = nullptr;
+  llvm::ArrayType* rowTy_ = nullptr;  // a cgroup's state row
   llvm::StructType* countersTy_ = nullptr;
+  llvm::StructType* windowTy_ = nullptr;
   llvm::DIType* u64_ = nullptr;
   llvm::DIType* int_ = nullptr;
   llvm::DICompositeType* decisionDi_ = nullptr;
@@ -112,8 +116,10 @@ private:
 
   llvm::GlobalVariable* decisions_ = nullptr;
   llvm::GlobalVariable* scopes_ = nullptr;
-  llvm::GlobalVariable* state_ = nullptr;
+  llvm::GlobalVariable* state_ = nullptr;      // only when some rule keeps state
+  llvm::GlobalVariable* stateZero_ = nullptr;
   llvm::GlobalVariable* counters_ = nullptr;
+  llvm::GlobalVariable* windows_ = nullptr;    // only when some rule has `at most`
   llvm::GlobalVariable* system_ = nullptr;
   llvm::GlobalVariable* snapshotMap_ = nullptr;  // large snapshots live here, not on the stack
   std::vector<llvm::Constant*> used_;
@@ -135,7 +141,7 @@ private:
   struct Scratch {
     llvm::Function* owner = nullptr;
     llvm::AllocaInst* stateKey = nullptr;
-    llvm::AllocaInst* stateZero = nullptr;
+    llvm::AllocaInst* zeroKey = nullptr;
     llvm::AllocaInst* counterKey = nullptr;
   } scratch_;
   Scratch& scratch();

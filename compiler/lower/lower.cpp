@@ -76,7 +76,11 @@ public:
     plan_.name = policy_.name;
     plan_.settings = policy_.settings;
     for (const auto& p : policy_.protects) plan_.protects.push_back(p.pattern.text());
-    for (const auto& r : policy_.rules) plan_.rules.push_back(lowerRule(r));
+    for (const auto& r : policy_.rules) {
+      plan_.rules.push_back(lowerRule(r));
+      plan_.rules.back().stateBase = plan_.stateWords;
+      plan_.stateWords += plan_.rules.back().stateWords();
+    }
     for (const auto& r : plan_.rules) plan_.hooks.insert(r.hooks.begin(), r.hooks.end());
     plan_.hooks.insert(Hook::Replay);
     return std::move(plan_);
@@ -243,10 +247,14 @@ uint32_t Plan::snapshotIndex(const Binding* b) const {
   return UINT32_MAX;
 }
 
-bool Plan::needsState() const {
-  for (const auto& r : rules)
-    if (r.holdNs || r.cooldownNs || !r.rates.empty()) return true;
-  return false;
+uint32_t Rule::rateWord(const ast::CallExpr& call) const {
+  return lastWord() + (cooldownNs ? 1 : 0) + 2 * (rateSlot(call) - 1);
+}
+
+uint32_t Rule::stateWords() const {
+  uint32_t fields = 0;
+  for (const auto* c : rates) fields = std::max(fields, rateSlot(*c));
+  return (holdNs ? 1 : 0) + (cooldownNs ? 1 : 0) + 2 * fields;
 }
 
 Plan lowerPolicy(const CheckedPolicy& policy, const SourceManager& sm, Diagnostics& diags) {

@@ -48,9 +48,19 @@ struct Rule {
   std::vector<Action> actions;
   std::vector<const ast::CallExpr*> rates;  // each rate() call
   std::set<Hook> hooks;
-  // The state slot of a rate() call: one per field, from 1 (slot 0 holds
-  // `for` and the cooldown).
+  // The state slot of a rate() call: one per field, from 1.
   uint32_t rateSlot(const ast::CallExpr& call) const;
+
+  // The rule's words in its cgroup's state row (struct mmp_state_row):
+  // `for`'s start if it has `for`, the last firing if it has a cooldown,
+  // then a sample and its time per rate() field.
+  uint32_t stateBase = 0;
+  uint32_t sinceWord() const { return stateBase; }
+  uint32_t lastWord() const { return stateBase + (holdNs ? 1 : 0); }
+  uint32_t rateWord(const ast::CallExpr& call) const;  // the sample; its time follows
+  uint32_t stateWords() const;
+  // State needed whatever the condition (not only when the rule fires).
+  bool statefulCondition() const { return holdNs || !rates.empty(); }
 };
 
 struct Scope {
@@ -68,8 +78,9 @@ struct Plan {
   std::vector<SourceRange> snapshotUse;  // where each was first read
   std::set<Hook> hooks;
 
+  uint32_t stateWords = 0;  // words in a cgroup's state row, all rules'
+
   uint32_t snapshotIndex(const Binding* b) const;
-  bool needsState() const;
 };
 
 // Lowers a checked policy. `sm` gives the rules' file:line and text.

@@ -44,6 +44,7 @@ std::string printPlan(const Plan& p) {
   for (size_t i = 0; i < p.snapshot.size(); ++i)
     out += fmt::format("  snapshot[{}] {} {}\n", i, p.snapshot[i]->name, typeName(p.snapshot[i]->type));
   out += fmt::format("  hooks {}\n", hooks(p.hooks));
+  if (p.stateWords) out += fmt::format("  state-row {} words\n", p.stateWords);
   for (const auto& r : p.rules) {
     out += fmt::format("  rule {} {}:{} {} scope={} hooks={}\n", r.id, r.file, r.line,
                        r.event ? "on " + *r.event : (r.system ? "system" : "memcg"), r.scopeBit, hooks(r.hooks));
@@ -53,6 +54,7 @@ std::string printPlan(const Plan& p) {
     out += fmt::format("    cooldown {}\n", duration(r.cooldownNs));
     if (r.atMost) out += fmt::format("    at-most {} per {}\n", r.atMost, duration(r.atMostPerNs));
     for (const auto* c : r.rates) out += fmt::format("    rate-slot {} {}\n", r.rateSlot(*c), ast::dump(*c));
+    if (r.stateWords()) out += fmt::format("    state-words {}..{}\n", r.stateBase, r.stateBase + r.stateWords() - 1);
     std::vector<std::string> values;
     for (const auto* v : r.values) values.push_back(valueName(v));
     if (!values.empty()) out += fmt::format("    values {}\n", fmt::join(values, " "));

@@ -9,15 +9,17 @@
 
 #include <linux/types.h>
 
-#define MMP_MANIFEST_FORMAT 1      /* version of the .mmp.manifest JSON */
+#define MMP_MANIFEST_FORMAT 2      /* version of the .mmp.manifest JSON */
 #define MMP_DECISION_VERSION 1     /* version of struct mmp_decision */
 #define MMP_MANIFEST_SECTION ".mmp.manifest"
 
 /* Map names (BTF-defined maps in .maps). */
 #define MMP_MAP_DECISIONS "mmp_decisions" /* ring buffer of struct mmp_decision */
 #define MMP_MAP_SCOPES "mmp_scopes"       /* hash: cgroup id -> __u64 scope mask */
-#define MMP_MAP_STATE "mmp_state"         /* hash: struct mmp_state_key -> struct mmp_rule_state */
-#define MMP_MAP_COUNTERS "mmp_counters"   /* array: rule id -> struct mmp_rule_counters */
+#define MMP_MAP_STATE "mmp_state"         /* LRU hash: cgroup id -> the cgroup's state row */
+#define MMP_MAP_STATE_ZERO "mmp_state_zero" /* array: one zeroed row, a new row's contents */
+#define MMP_MAP_COUNTERS "mmp_counters"   /* per-CPU array: rule id -> struct mmp_rule_counters */
+#define MMP_MAP_WINDOWS "mmp_windows"     /* array: rule id -> struct mmp_rule_window (at most N per D) */
 
 /* Program names. */
 #define MMP_PROG_TICK "mmp_tick"         /* iter/cgroup: the periodic walk */
@@ -65,26 +67,24 @@ struct mmp_decision {
 	__u64 values[MMP_MAX_VALUES]; /* the manifest's rule.values, in order */
 };
 
-/* The state of one rule for one cgroup. */
-struct mmp_state_key {
-	__u64 cgroup_id;
-	__u32 rule;
-	__u32 pad;
-};
+/* The state of one cgroup (cgroup id 0: the system rules): one row of
+ * __u64 words, each rule's at its place in the plan (`mmpc compile
+ * --emit=plan`, "state-words"): for D, when the condition became true
+ * (0 = false); with a cooldown, the last firing; per rate() field, the last
+ * sample and when it was taken (0 = none yet). One lookup per evaluation
+ * of a cgroup, however many rules keep state. */
 
-struct mmp_rule_state {
-	__u64 true_since;  /* for D: when the condition became true; 0 = false */
-	__u64 last_fired;  /* cooldown */
-	__u64 rate_sample; /* rate(): the last sample ... */
-	__u64 rate_time;   /* ... and when it was taken; 0 = none yet */
-};
-
+/* Per rule and per CPU; the runtime sums the CPUs. */
 struct mmp_rule_counters {
 	__u64 evaluations;
 	__u64 firings;
-	__u64 drops;        /* ring buffer full */
-	__u64 window_start; /* at most N per D */
-	__u64 window_count;
+	__u64 drops; /* ring buffer full */
+};
+
+/* at most N per D, across all cgroups and CPUs. */
+struct mmp_rule_window {
+	__u64 start;
+	__u64 count;
 };
 
 /* Input of the replay (syscall) program. Header, then one __u64 per field

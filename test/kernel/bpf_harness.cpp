@@ -201,7 +201,7 @@ struct mmp_rule_counters LoadedPolicy::counters(uint32_t rule) {
   struct mmp_rule_counters c;
   std::memset(&c, 0, sizeof c);
   struct bpf_map* m = bpf_object__find_map_by_name(obj_, MMP_MAP_COUNTERS);
-  if (m) bpf_map_lookup_elem(bpf_map__fd(m), &rule, &c);
+  if (m) mmp_read_counters(bpf_map__fd(m), rule, &c);
   return c;
 }
 

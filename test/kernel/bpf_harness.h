@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../../runtime/abi/mmp_abi.h"
+#include "../../runtime/abi/mmp_counters.h"
 
 namespace mmp::test {
 

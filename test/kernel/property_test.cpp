@@ -163,6 +163,13 @@ TEST(Property, GeneratedPoliciesCompileLoadAndReplay) {
   }
 
   uint64_t compiled = 0, loaded = 0, replayed = 0, rules = 0;
+  // The verifier's largest count, to see how far from its 1M limit we are.
+  struct {
+    uint32_t verified = 0;
+    uint64_t seed = 0;
+    int rules = 0;
+    std::string program;
+  } most;
   std::set<std::string> covered;
   std::map<std::string, int> failureKinds;
   std::map<std::string, std::pair<int, uint64_t>> causes;  // cause -> (policies, first seed)
@@ -205,6 +212,8 @@ TEST(Property, GeneratedPoliciesCompileLoadAndReplay) {
       continue;
     }
     ++loaded;
+    for (const auto& [program, verified] : policy->programSizes())
+      if (verified > most.verified) most = {verified, seed, g.rules, program};
 
     // The system rules (cgroup id 0) and the memcg rules (a cgroup in every scope).
     auto sys = replayZeros(*policy, c.manifest, 0, 0);
@@ -231,6 +240,8 @@ TEST(Property, GeneratedPoliciesCompileLoadAndReplay) {
             << rules << " rules: " << compiled << " compiled, " << loaded << " loaded, " << replayed
             << " replayed; " << seconds << " s (" << (runs ? seconds / static_cast<double>(runs) : 0.0)
             << " s per policy)\n";
+  std::cout << "[property] most verified: " << most.verified << " instructions, " << most.program << " of seed "
+            << most.seed << " (" << most.rules << " rules)\n";
   for (const auto& [stage, n] : failureKinds) std::cout << "[property] " << n << " failed at " << stage << "\n";
   for (const auto& [cause, n] : causes)
     std::cout << "[property]   " << n.first << " x (first: seed " << n.second << ") " << cause << "\n";
