@@ -1,8 +1,11 @@
-// `mmrun load POLICY.bpf.o`: the foreground daemon. Load and attach, then
-// every interval: refresh the cgroups and their scopes, the system fields,
-// run the walk; in between, enact the decisions the ring buffer brings.
-// SIGINT/SIGTERM detach everything and exit 0; if mmrun dies, the kernel
-// drops the links with its file descriptors: nothing stays attached.
+// `mmrun load POLICY.bpf.o...`: the foreground daemon. Load and attach
+// each policy, then every interval of each: refresh the cgroups and their
+// scopes, the system fields, run the walk; in between, enact the decisions
+// the ring buffers bring, the earlier policy winning where two meet.
+// SIGHUP reloads the objects (new attached before old detached). SIGINT/
+// SIGTERM detach everything and exit 0; if mmrun dies, the kernel drops
+// the links with its file descriptors: nothing stays attached (unless
+// --pin pinned them).
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 #include <signal.h>
@@ -15,6 +18,7 @@
 #include <sys/epoll.h>
 
 #include "abi/mmp_counters.h"
+#include "arbiter.h"
 #include "commands.h"
 #include "enactor.h"
 #include "policy.h"
@@ -25,8 +29,9 @@ namespace mmp::runtime {
 
 namespace {
 
-volatile sig_atomic_t stopRequested = 0;
+volatile sig_atomic_t stopRequested = 0, reloadRequested = 0;
 void onStop(int) { stopRequested = 1; }
+void onReload(int) { reloadRequested = 1; }
 
 int onRingbuf(void* ctx, void* data, size_t size) {
   struct mmp_decision d;
@@ -63,95 +68,174 @@ nlohmann::json statusReport(const Policy& p, const Enactor& e, std::chrono::stea
     rules.push_back({{"id", id}, {"location", rule.value("location", "")}, {"text", rule.value("text", "")},
                      {"evaluations", c.evaluations}, {"firings", c.firings}, {"dropped_decisions", c.drops},
                      {"enacted", r.enacted}, {"failed", r.failed}, {"dropped_protected", r.dropped},
-                     {"rate_limited", r.rateLimited}, {"overruled", 0}});
+                     {"rate_limited", r.rateLimited}, {"overruled", r.overruled}});
   }
   auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
   return {{"policy", m.policy}, {"object", p.path()}, {"uptime_s", up}, {"dry_run", dryRun}, {"rules", rules}};
 }
 
+// One policy as it runs: the object, its scopes, its enactor and its ring
+// buffer. Destroyed, it detaches.
+struct Running {
+  size_t rank = 0;
+  std::string path;  // as given on the command line
+  std::unique_ptr<Policy> policy;
+  std::unique_ptr<Scopes> scopes;
+  std::unique_ptr<Enactor> enactor;
+  struct ring_buffer* rb = nullptr;
+  std::chrono::nanoseconds interval{0};
+  std::chrono::steady_clock::time_point next, started;
+  ~Running() {
+    if (rb) {
+      ring_buffer__consume(rb);  // the decisions already made are enacted
+      ring_buffer__free(rb);
+    }
+  }
+};
+
+llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, size_t rank, const Hierarchy& h,
+                                               Arbiter* arbiter) {
+  auto policy = Policy::load(o.objects[rank], h);
+  if (!policy) return policy.takeError();
+  auto r = std::make_unique<Running>();
+  r->rank = rank;
+  r->path = o.objects[rank];
+  r->policy = std::move(*policy);
+  const Manifest& m = r->policy->manifest();
+  if (h.version == CgroupVersion::V1)
+    if (auto why = v1Refusal(m))
+      return llvm::createStringError(std::errc::not_supported, "%s: %s", r->path.c_str(), why->c_str());
+  r->scopes = std::make_unique<Scopes>(m, h);
+  r->enactor = std::make_unique<Enactor>(m, h, *r->scopes, EnactOptions{o.dryRun, o.format, arbiter, rank});
+  r->rb = ring_buffer__new(r->policy->decisionsFd(), onRingbuf, r->enactor.get(), nullptr);
+  if (!r->rb)
+    return llvm::createStringError(std::errc::io_error, "%s: cannot open the decisions ring buffer", r->path.c_str());
+  r->interval = std::chrono::nanoseconds(o.intervalNs ? o.intervalNs
+                                                      : m.json["settings"].value("interval_ns", 1'000'000'000ull));
+  r->started = r->next = std::chrono::steady_clock::now();
+  if (!o.pinDir.empty())
+    if (auto err = r->policy->pin(o.pinDir)) return err;
+  return r;
+}
+
+void logStarted(const Running& r, const Hierarchy& h, const LoadOptions& o, const char* what) {
+  const Manifest& m = r.policy->manifest();
+  LogRecord rec{"info", m.policy, "", h.root, "", "", what, "", "", {}};
+  rec.detail = fmt::format("{} (cgroup {}), interval {} ms{}{}", r.path, h.version == CgroupVersion::V2 ? "v2" : "v1",
+                           std::chrono::duration_cast<std::chrono::milliseconds>(r.interval).count(),
+                           o.dryRun ? ", dry run" : "", o.pinDir.empty() ? "" : ", pinned in " + o.pinDir);
+  writeLog(rec, o.format);
+}
+
 }  // namespace
 
 int runLoad(const LoadOptions& o) {
-  if (o.objects.size() != 1) {
-    std::cerr << "mmrun: error: this mmrun runs one policy at a time\n";
-    return 2;
-  }
   auto h = findMemoryHierarchy(o.cgroupRoot);
   if (!h) {
     std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(h.takeError()));
     return 1;
   }
-  auto policy = Policy::load(o.objects[0], *h);
-  if (!policy) {
-    std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(policy.takeError()));
-    return 1;
-  }
-  const Manifest& m = (*policy)->manifest();
-  if (h->version == CgroupVersion::V1)
-    if (auto why = v1Refusal(m)) {
-      std::cerr << fmt::format("mmrun: error: {}\n", *why);
+  // All policies load, or none runs.
+  std::vector<std::unique_ptr<Running>> running;
+  std::chrono::nanoseconds window = std::chrono::nanoseconds::max();
+  Arbiter arbiter(std::chrono::nanoseconds(0));
+  for (size_t i = 0; i < o.objects.size(); ++i) {
+    auto r = start(o, i, *h, o.objects.size() > 1 ? &arbiter : nullptr);
+    if (!r) {
+      std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(r.takeError()));
       return 1;
     }
-  Scopes scopes(m, *h);
-  Enactor enactor(m, *h, scopes, {o.dryRun, o.format});
-  struct ring_buffer* rb = ring_buffer__new((*policy)->decisionsFd(), onRingbuf, &enactor, nullptr);
-  if (!rb) {
-    std::cerr << "mmrun: error: cannot open the decisions ring buffer\n";
-    return 1;
+    for (const auto& other : running)
+      if (other->policy->manifest().policy == (*r)->policy->manifest().policy) {
+        std::cerr << fmt::format("mmrun: error: {} and {} are both policy `{}`: give each policy once\n", other->path,
+                                 (*r)->path, other->policy->manifest().policy);
+        return 1;
+      }
+    window = std::min(window, (*r)->interval);
+    running.push_back(std::move(*r));
   }
+  arbiter = Arbiter(window);  // one interval: the shortest of the policies'
   struct sigaction sa {};
   sa.sa_handler = onStop;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = onReload;
+  sigaction(SIGHUP, &sa, nullptr);
+  for (const auto& r : running) logStarted(*r, *h, o, "started");
 
-  auto interval = std::chrono::nanoseconds(o.intervalNs ? o.intervalNs : m.json["settings"].value("interval_ns", 1'000'000'000ull));
-  LogRecord start{"info", m.policy, "", h->root, "", "", "started", "", "", {}};
-  start.detail = fmt::format("{} (cgroup {}), interval {} ms{}", (*policy)->path(),
-                             h->version == CgroupVersion::V2 ? "v2" : "v1",
-                             std::chrono::duration_cast<std::chrono::milliseconds>(interval).count(),
-                             o.dryRun ? ", dry run" : "");
-  writeLog(start, o.format);
-
-  // One wait for the ring buffer and for status requests.
-  StatusServer status(m.policy, o.statusSocket);
-  auto started = std::chrono::steady_clock::now();
+  // One wait for the ring buffers and for status requests. Each ring
+  // buffer's epoll fd is tagged with its policy's rank.
+  StatusServer status(running[0]->policy->manifest().policy, o.statusSocket);
   int ep = epoll_create1(EPOLL_CLOEXEC);
-  struct epoll_event ev {};
-  ev.events = EPOLLIN;
-  ev.data.fd = ring_buffer__epoll_fd(rb);
-  epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-  if (status.fd() >= 0) {
-    ev.data.fd = status.fd();
-    epoll_ctl(ep, EPOLL_CTL_ADD, status.fd(), &ev);
-  }
+  auto watch = [&](int fd, uint64_t tag, int op) {
+    struct epoll_event ev {};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    epoll_ctl(ep, op, fd, &ev);
+  };
+  constexpr uint64_t kStatusTag = ~0ULL;
+  for (const auto& r : running) watch(ring_buffer__epoll_fd(r->rb), r->rank, EPOLL_CTL_ADD);
+  if (status.fd() >= 0) watch(status.fd(), kStatusTag, EPOLL_CTL_ADD);
+  auto report = [&] {
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& r : running) all.push_back(statusReport(*r->policy, *r->enactor, r->started, o.dryRun));
+    return all;
+  };
 
-  auto next = std::chrono::steady_clock::now();
   while (!stopRequested) {
+    if (reloadRequested) {
+      reloadRequested = 0;
+      for (auto& r : running) {
+        // The new object loads and attaches while the old one still runs.
+        auto fresh = start(o, r->rank, *h, o.objects.size() > 1 ? &arbiter : nullptr);
+        if (!fresh) {
+          writeLog({"error", r->policy->manifest().policy, "", "", "", "", "failed",
+                    fmt::format("reload: {}; the loaded policy keeps running", llvm::toString(fresh.takeError())), "",
+                    {}},
+                   o.format);
+          continue;
+        }
+        watch(ring_buffer__epoll_fd(r->rb), 0, EPOLL_CTL_DEL);
+        (*fresh)->started = r->started;
+        r = std::move(*fresh);  // the old one detaches here
+        watch(ring_buffer__epoll_fd(r->rb), r->rank, EPOLL_CTL_ADD);
+        logStarted(*r, *h, o, "reloaded");
+      }
+    }
     auto now = std::chrono::steady_clock::now();
-    if (now >= next) {
-      auto cgroups = listCgroups(*h);
-      scopes.refresh((*policy)->map(MMP_MAP_SCOPES), cgroups);
-      enactor.setCgroups(std::move(cgroups));
-      refreshSystemFields(m, (*policy)->map("mmp_system"));
-      if (!(*policy)->tick()) writeLog({"error", m.policy, "", "", "", "", "failed", "the periodic walk failed", "", {}}, o.format);
-      next += interval;
-      if (next < now) next = now + interval;  // fell behind: do not burst
+    auto wake = now + std::chrono::hours(1);
+    for (auto& r : running) {
+      if (now >= r->next) {
+        const Manifest& m = r->policy->manifest();
+        auto cgroups = listCgroups(*h);
+        r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), cgroups);
+        r->enactor->setCgroups(std::move(cgroups));
+        refreshSystemFields(m, r->policy->map("mmp_system"));
+        if (!r->policy->tick())
+          writeLog({"error", m.policy, "", "", "", "", "failed", "the periodic walk failed", "", {}}, o.format);
+        r->next += r->interval;
+        if (r->next < now) r->next = now + r->interval;  // fell behind: do not burst
+      }
+      wake = std::min(wake, r->next);
     }
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
-    struct epoll_event ready[2];
-    int n = epoll_wait(ep, ready, 2, static_cast<int>(std::max<int64_t>(0, wait.count())));
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - std::chrono::steady_clock::now());
+    struct epoll_event ready[8];
+    int n = epoll_wait(ep, ready, 8, static_cast<int>(std::max<int64_t>(0, wait.count())));
+    bool decisions = false;
     for (int i = 0; i < n; ++i) {
-      if (ready[i].data.fd == status.fd())
-        status.serve([&] { return statusReport(**policy, enactor, started, o.dryRun); });
-      else
-        ring_buffer__consume(rb);
+      if (ready[i].data.u64 == kStatusTag) status.serve(report);
+      else decisions = true;
     }
+    // In the policies' order, so that where two meet the earlier claims first.
+    if (decisions)
+      for (auto& r : running) ring_buffer__consume(r->rb);
   }
   close(ep);
-  ring_buffer__consume(rb);
-  ring_buffer__free(rb);
-  policy->reset();  // detach and unload
-  writeLog({"info", m.policy, "", "", "", "", "stopped", "detached; the kernel's own policy is back", "", {}}, o.format);
+  for (auto& r : running) {
+    std::string name = r->policy->manifest().policy;
+    r.reset();  // enact what is left, detach and unload
+    writeLog({"info", name, "", "", "", "", "stopped", "detached; the kernel's own policy is back", "", {}}, o.format);
+  }
   return 0;
 }
 

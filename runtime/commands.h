@@ -17,7 +17,8 @@ struct LoadOptions {
   std::string cgroupRoot;
   LogFormat format = LogFormat::Text;
   uint64_t intervalNs = 0;  // 0: the policy's own
-  std::string statusSocket;  // empty: statusDirectory()/POLICY.sock
+  std::string statusSocket;  // empty: statusDirectory()/POLICY.sock (the first policy's)
+  std::string pinDir;        // empty: nothing pinned
 };
 int runLoad(const LoadOptions& o);
 int runStatus(const std::string& socketPath, bool json);

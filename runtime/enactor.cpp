@@ -207,6 +207,15 @@ void Enactor::onDecision(const struct mmp_decision& d) {
   }
   if (d.action == MMP_ACTION_THROTTLE || d.action == MMP_ACTION_LIMIT) rec.argument = formatValue("bytes", d.arg);
   if (d.action == MMP_ACTION_UNTHROTTLE) rec.argument = "max";
+  if (opts_.arbiter)
+    for (const Cgroup* t : targets)
+      if (auto winner = opts_.arbiter->claim(t->path, opts_.rank, m_.policy)) {
+        ++counters.overruled;
+        rec.outcome = "overruled";
+        rec.detail = fmt::format("policy {}, given earlier, acted on {} within this interval", *winner, t->path);
+        writeLog(rec, opts_.format);
+        return;
+      }
   if (opts_.dryRun || m_.json["settings"].value("dry_run", false)) {
     rec.outcome = "dry-run";
     writeLog(rec, opts_.format);

@@ -9,6 +9,7 @@
 
 #include "abi/mmp_abi.h"
 #include "actions/actions.h"
+#include "arbiter.h"
 #include "cgroupfs.h"
 #include "log.h"
 #include "manifest.h"
@@ -17,12 +18,14 @@
 namespace mmp::runtime {
 
 struct RuleCounters {
-  uint64_t enacted = 0, failed = 0, dropped = 0, rateLimited = 0;
+  uint64_t enacted = 0, failed = 0, dropped = 0, rateLimited = 0, overruled = 0;
 };
 
 struct EnactOptions {
   bool dryRun = false;
   LogFormat format = LogFormat::Text;
+  Arbiter* arbiter = nullptr;  // when several policies run
+  size_t rank = 0;             // this policy's place on the command line
 };
 
 class Enactor {

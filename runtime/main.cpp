@@ -1,6 +1,5 @@
 // mmrun: loads mmp policies onto the kernel's memory hooks and enacts the
-// decisions they suggest. This build has `load`, `status` and `check`;
-// `replay` and `record` are being built.
+// decisions they suggest.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -21,7 +20,8 @@ int main(int argc, char** argv) {
 
   mmp::runtime::LoadOptions lo;
   std::string format = "text", interval;
-  auto* load = app.add_subcommand("load", "Run policies: attach them to the memory hooks and enact their decisions");
+  auto* load = app.add_subcommand("load", "Run policies: attach them to the memory hooks and enact their decisions; "
+                                          "where two policies' decisions meet, the one given first wins. SIGHUP reloads");
   load->add_option("objects", lo.objects, "BPF objects made by `mmpc compile`")->required()->check(CLI::ExistingFile);
   load->add_flag("--dry-run", lo.dryRun, "Log every decision, write nothing");
   load->add_option("--cgroup-root", lo.cgroupRoot, "The memory cgroup hierarchy's root (default: found)");
@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   load->add_option("--interval", interval, "The periodic walk's interval, e.g. 500ms or 2s (default: the policy's)");
 
   load->add_option("--socket", lo.statusSocket, "Where to answer `mmrun status` (default: /run/mmrun/POLICY.sock)");
+  load->add_option("--pin", lo.pinDir,
+                   "Pin the hooks under DIR/POLICY on a bpf file system, so that they outlive a crash of mmrun");
 
   std::string socket;
   bool json = false;

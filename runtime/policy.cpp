@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "abi/mmp_abi.h"
 
@@ -38,6 +39,10 @@ int captureLog(enum libbpf_print_level level, const char* fmt, va_list args) {
 }  // namespace
 
 Policy::~Policy() {
+  // A clean stop takes the pins away too: only a crash leaves them.
+  for (auto* l : links_)
+    if (bpf_link__pin_path(l)) bpf_link__unpin(l);
+  if (!pinDir_.empty()) rmdir(pinDir_.c_str());
   for (auto* l : links_) bpf_link__destroy(l);
   if (iter_) bpf_link__destroy(iter_);
   if (obj_) bpf_object__close(obj_);
@@ -91,6 +96,7 @@ llvm::Error Policy::attach(const Hierarchy& h) {
     if (!link)
       return fail(fmt::format("cannot attach `{}` ({}): {}", name, bpf_program__section_name(prog), std::strerror(errno)));
     links_.push_back(link);
+    linkNames_.push_back(name);
   }
   return llvm::Error::success();
 }
@@ -108,6 +114,23 @@ bool Policy::tick() {
   }
   close(fd);
   return true;
+}
+
+// DIR/POLICY/PROGRAM for each hook's link. A pin left by an mmrun that
+// died is replaced: ours is attached already, so the hook has no gap.
+llvm::Error Policy::pin(const std::string& dir) {
+  pinDir_ = dir + "/" + manifest_.policy;
+  std::error_code ec;
+  std::filesystem::create_directories(pinDir_, ec);
+  if (ec) return fail(fmt::format("cannot make the pin directory {}: {} (is it on a bpf file system?)", pinDir_, ec.message()));
+  for (size_t i = 0; i < links_.size(); ++i) {
+    std::string at = pinDir_ + "/" + linkNames_[i];
+    unlink(at.c_str());
+    if (int err = bpf_link__pin(links_[i], at.c_str()))
+      return fail(fmt::format("cannot pin {}: {} (--pin needs a directory on a bpf file system, e.g. /sys/fs/bpf)", at,
+                              std::strerror(-err)));
+  }
+  return llvm::Error::success();
 }
 
 }  // namespace mmp::runtime

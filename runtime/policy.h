@@ -23,6 +23,9 @@ public:
   const Manifest& manifest() const { return manifest_; }
   const std::string& path() const { return path_; }
   struct bpf_map* map(const char* name) const;
+  // Pins the hooks' links under DIR/POLICY, so that they outlive a crash of
+  // mmrun; the destructor (a clean stop) unpins.
+  llvm::Error pin(const std::string& dir);
   // Runs the periodic walk (the iterator) once; false if it failed.
   bool tick();
   int decisionsFd() const;
@@ -35,6 +38,8 @@ private:
   Manifest manifest_;
   struct bpf_object* obj_ = nullptr;
   std::vector<struct bpf_link*> links_;
+  std::vector<std::string> linkNames_;  // their programs'
+  std::string pinDir_;
   struct bpf_link* iter_ = nullptr;
   int rootFd_ = -1;
 };

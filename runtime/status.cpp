@@ -99,8 +99,13 @@ int runStatus(const std::string& socketPath, bool json) {
   }
   std::sort(sockets.begin(), sockets.end());
   nlohmann::json all = nlohmann::json::array();
+  // Each mmrun answers with its policies (an array; one object from older ones).
   for (const auto& s : sockets)
-    if (auto answer = ask(s)) all.push_back(*answer);
+    if (auto answer = ask(s)) {
+      if (answer->is_array())
+        for (auto& p : *answer) all.push_back(p);
+      else all.push_back(*answer);
+    }
   if (all.empty()) {
     std::cerr << fmt::format("mmrun: no running mmrun answers{}\n",
                              socketPath.empty() ? " in " + statusDirectory() : " on " + socketPath);
