@@ -95,6 +95,13 @@ struct Running {
 
 llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, size_t rank, const Hierarchy& h,
                                                Arbiter* arbiter) {
+  // What a v1 host cannot do is refused before anything reaches the kernel.
+  if (h.version == CgroupVersion::V1) {
+    auto manifest = readManifest(o.objects[rank]);
+    if (!manifest) return manifest.takeError();
+    if (auto why = v1Refusal(*manifest))
+      return llvm::createStringError(std::errc::not_supported, "%s: %s", o.objects[rank].c_str(), why->c_str());
+  }
   auto policy = Policy::load(o.objects[rank], h);
   if (!policy) return policy.takeError();
   auto r = std::make_unique<Running>();
@@ -102,9 +109,6 @@ llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, size_t rank
   r->path = o.objects[rank];
   r->policy = std::move(*policy);
   const Manifest& m = r->policy->manifest();
-  if (h.version == CgroupVersion::V1)
-    if (auto why = v1Refusal(m))
-      return llvm::createStringError(std::errc::not_supported, "%s: %s", r->path.c_str(), why->c_str());
   r->scopes = std::make_unique<Scopes>(m, h);
   r->enactor = std::make_unique<Enactor>(m, h, *r->scopes, EnactOptions{o.dryRun, o.format, arbiter, rank});
   r->rb = ring_buffer__new(r->policy->decisionsFd(), onRingbuf, r->enactor.get(), nullptr);

@@ -9,7 +9,10 @@ On this machine's cgroup v1 memory controller, with real hogs:
   a broken object on reload leaves the loaded policy running, with an
   error record saying why;
 - --pin: `kill -9` leaves the pinned hooks attached (that is what --pin is
-  for); removing the pins detaches them; a clean stop removes the pins.
+  for); removing the pins detaches them; a clean stop removes the pins;
+- a cgroup that vanishes between the decision (made in the kernel, on
+  memcg reclaim, while mmrun is stopped) and the action: logged as failed,
+  counted, and mmrun goes on.
 Prints SKIPPED: reason where the process may not load BPF or write cgroups.
 usage: run_e2e_policies.py BIN_DIR
 """
@@ -76,6 +79,7 @@ def main():
     except OSError as e:
         skip(f"cannot make a memory cgroup: {e}")
     victim_dir = os.path.join(base, "victim")
+    doomed_dir = os.path.join(base, "doomed")
     os.makedirs(victim_dir)
     tmp = tempfile.mkdtemp()
     pin_dir = f"/sys/fs/bpf/mmp-e2e-{os.getpid()}"
@@ -155,16 +159,58 @@ def main():
         pinned = os.path.isdir(os.path.join(pin_dir, "alpha"))
         records, rc = stop_mmrun(p)
         check(pinned and rc == 0 and not os.listdir(pin_dir), "--pin: a clean stop removes the pins")
+
+        # 4. A cgroup that vanishes between decision and action.
+        os.makedirs(doomed_dir)
+        with open(os.path.join(doomed_dir, "memory.limit_in_bytes"), "w") as f:
+            f.write(str(16 << 20))
+        doomed_id = os.stat(doomed_dir).st_ino
+        small = compile_policy(tmp, "small", f'policy gamma\nin "{base_rel}/doomed" {{\n'
+                               '  when memcg.usage > 1MiB kill largest process cooldown 1s\n}\n')
+        p = start_mmrun(["--dry-run", small])
+        time.sleep(1.0)  # the doomed cgroup is in the policy's scope now
+        p.send_signal(signal.SIGSTOP)
+        # Over its limit, the hog makes the kernel reclaim in its cgroup: the
+        # reclaim hook decides at once, into the ring buffer nobody reads now.
+        doomed = subprocess.Popen([os.path.join(os.path.dirname(MMRUN), "mmp_hog"), doomed_dir, "48"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        if doomed.poll() is None:
+            doomed.kill()
+        doomed.wait()
+        for _ in range(50):
+            try:
+                os.rmdir(doomed_dir)
+                break
+            except OSError:
+                time.sleep(0.1)
+        gone = not os.path.exists(doomed_dir)
+        p.send_signal(signal.SIGCONT)
+        time.sleep(1.0)
+        r = subprocess.run([MMRUN, "status", "--json"], capture_output=True, text=True)
+        failed = 0
+        if r.returncode == 0:
+            for s in json.loads(r.stdout):
+                if s.get("policy") == "gamma":
+                    failed = sum(rule.get("failed", 0) for rule in s.get("rules", []))
+        records, rc = stop_mmrun(p)
+        lost = [x for x in records if x.get("outcome") == "failed" and f"cgroup {doomed_id} is gone" in x.get("detail", "")]
+        check(gone, "vanishing cgroup: the cgroup is removed while mmrun is stopped")
+        check(bool(lost), f"vanishing cgroup: the decision for it is logged as failed ({lost[:1]})")
+        check(failed >= len(lost) > 0, f"vanishing cgroup: counted as failed in mmrun status ({failed})")
+        check(rc == 0, f"vanishing cgroup: mmrun goes on and exits 0 (got {rc})")
     finally:
         if hog is not None:
             if alive(hog):
                 hog.kill()
             hog.wait()
         shutil.rmtree(pin_dir, ignore_errors=True)
-        for d in (victim_dir, base):
+        for d in (victim_dir, doomed_dir, base):
             for _ in range(20):
                 try:
                     os.rmdir(d)
+                    break
+                except FileNotFoundError:
                     break
                 except OSError:
                     time.sleep(0.1)

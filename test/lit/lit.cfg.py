@@ -21,3 +21,8 @@ config.substitutions.append(("%examples", os.path.join(config.mmp_source_root, "
 # `REQUIRES: kernel-btf` and are reported UNSUPPORTED where it is missing.
 if os.access("/sys/kernel/btf/vmlinux", os.R_OK):
     config.available_features.add("kernel-btf")
+
+# This machine's memory controller is cgroup v1: tests of what mmrun does on
+# a v1 host say `REQUIRES: cgroup-v1`.
+if os.path.exists("/sys/fs/cgroup/memory/memory.usage_in_bytes"):
+    config.available_features.add("cgroup-v1")
