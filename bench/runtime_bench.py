@@ -138,6 +138,9 @@ def latency(bin_dir, base_rel, tmp, trials):
         rmdir_retry(d)
     kills = sum(1 for r in records if r.get("outcome") == "enacted" and r.get("action") == "kill")
     results["event-driven"] = (lat, kills)
+    other = [r for r in records if r.get("kind") != "info" and r.get("outcome") != "enacted"]
+    if other:
+        print("event-driven: records other than enacted:", other[:3])
 
     obj = compile_policy(bin_dir, tmp, "lat_tick", f'policy lat_tick\nin "{base_rel}/tk-*" {{\n'
                          '  when memcg.usage > 40MiB kill largest process cooldown 1s\n}\n')

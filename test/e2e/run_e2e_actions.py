@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""End-to-end: the rate limit under a storm of decisions, and failed writes.
+
+On this machine's cgroup v1 memory controller:
+- max_actions_per_second holds: 12 cgroups whose rule fires at every walk
+  (every 200 ms) for 3 s; mmrun enacts at most the bucket's burst plus its
+  rate, and logs the rest as rate-limited, each counted in `mmrun status`;
+- a write the kernel refuses (a v1 limit below what the cgroup uses,
+  without swap: EBUSY) is logged as failed with its errno text, counted,
+  and mmrun goes on.
+Prints SKIPPED: reason where the process may not load BPF or write cgroups.
+usage: run_e2e_actions.py BIN_DIR
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from run_e2e import MMPC, MMRUN, alive, check, failures, memory_root, skip, start_hog
+
+
+def compile_policy(tmp, name, text):
+    src = os.path.join(tmp, f"{name}.mmp")
+    with open(src, "w") as f:
+        f.write(text)
+    obj = os.path.join(tmp, f"{name}.bpf.o")
+    r = subprocess.run([MMPC, "compile", src, "-o", obj], capture_output=True, text=True)
+    check(r.returncode == 0, f"policy {name} compiles" + (": " + r.stderr if r.returncode else ""))
+    return obj
+
+
+def run(obj, seconds, interval):
+    p = subprocess.Popen([MMRUN, "load", "--log-format=json", f"--interval={interval}", obj],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(seconds)
+    st = subprocess.run([MMRUN, "status", "--json"], capture_output=True, text=True)
+    status = json.loads(st.stdout) if st.returncode == 0 else []
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=10)
+    if err.strip():
+        print(err.strip())
+    return [json.loads(l) for l in out.splitlines() if l.startswith("{")], status, p.returncode
+
+
+def rule_counter(status, policy, key):
+    return sum(r.get(key, 0) for s in status if s.get("policy") == policy for r in s.get("rules", []))
+
+
+def main():
+    if os.geteuid() != 0:
+        skip("not root: loading BPF and writing cgroups need root")
+    root, own = memory_root()
+    if not root:
+        skip("no cgroup v1 memory hierarchy here (the v2 guest tests cover v2)")
+    base_rel = f"{own.rstrip('/')}/mmp-e2e-act-{os.getpid()}"
+    base = root + base_rel
+    try:
+        os.makedirs(base)
+    except OSError as e:
+        skip(f"cannot make a memory cgroup: {e}")
+    dirs = [os.path.join(base, f"storm-{i}") for i in range(12)]
+    stuck = os.path.join(base, "stuck")
+    for d in dirs + [stuck]:
+        os.makedirs(d)
+    tmp = tempfile.mkdtemp()
+    hogs = []
+    try:
+        # 1. A storm: every cgroup over 1 MiB gets a 1 GiB limit (harmless
+        # here), at every walk; at most 2 actions a second.
+        for d in dirs:
+            hogs.append(start_hog(d, 4))
+        storm = compile_policy(tmp, "storm", f'policy storm\nset allow_limit = true\nset max_actions_per_second = 2\n'
+                               f'in "{base_rel}/storm-*" {{\n  when memcg.usage > 1MiB limit to 1GiB cooldown 0s\n}}\n')
+        seconds = 3.0
+        records, status, rc = run(storm, seconds, "200ms")
+        enacted = [r for r in records if r.get("outcome") == "enacted"]
+        limited = [r for r in records if r.get("outcome") == "rate-limited"]
+        check(rc == 0, f"storm: mmrun exits 0 (got {rc})")
+        check(len(enacted) + len(limited) >= 40, f"storm: decisions keep coming ({len(enacted) + len(limited)})")
+        # A bucket of 2 tokens refilled at 2 a second: 2 + 2 * seconds, and one for timing slack.
+        check(0 < len(enacted) <= 2 + 2 * seconds + 1, f"storm: at most 2 + 2/s actions are enacted ({len(enacted)})")
+        check(all("max_actions_per_second" in r.get("detail", "") for r in limited),
+              "storm: each one over the limit is logged as rate-limited, saying why")
+        counted = rule_counter(status, "storm", "rate_limited")
+        check(counted > 0 and counted <= len(limited), f"storm: rate-limited decisions are counted ({counted})")
+        with open(os.path.join(dirs[0], "memory.limit_in_bytes")) as f:
+            limit = int(f.read())
+        check(limit == 1 << 30 or any(r["cgroup"].endswith("storm-0") for r in limited),
+              f"storm: an enacted limit is in the kernel ({limit})")
+
+        # 2. A write the kernel refuses: a 1 MiB limit under a 16 MiB hog, no swap.
+        hogs.append(start_hog(stuck, 16))
+        refused = compile_policy(tmp, "refused", f'policy refused\nset allow_limit = true\n'
+                                 f'in "{base_rel}/stuck" {{\n  when memcg.usage > 8MiB limit to 1MiB cooldown 1s\n}}\n')
+        records, status, rc = run(refused, 2.5, "500ms")
+        failed = [r for r in records if r.get("outcome") == "failed"]
+        check(rc == 0, f"refused write: mmrun goes on and exits 0 (got {rc})")
+        check(bool(failed) and all("memory.limit_in_bytes" in r.get("detail", "") for r in failed),
+              f"refused write: logged as failed, naming the file ({failed[:1]})")
+        check(any("busy" in r.get("detail", "").lower() for r in failed), "refused write: the errno's text is logged")
+        check(rule_counter(status, "refused", "failed") > 0, "refused write: counted as failed in mmrun status")
+        check(alive(hogs[-1]), "refused write: the hog was not touched")
+    finally:
+        for h in hogs:
+            if alive(h):
+                h.kill()
+            h.wait()
+        for d in dirs + [stuck, base]:
+            for _ in range(20):
+                try:
+                    os.rmdir(d)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
