@@ -1,9 +1,13 @@
 #include "cgroupfs.h"
 
 #include <fmt/format.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <sys/vfs.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -61,15 +65,40 @@ llvm::Expected<Hierarchy> findMemoryHierarchy(const std::string& override) {
                                  "nor a v1 memory mount); pass --cgroup-root");
 }
 
+namespace {
+
+// Depth first, pre-order, with the directory's fd in hand: openat and
+// fstatat on names, no path objects. This runs every interval over every
+// cgroup (a v1 cgroup directory also holds some 30 files), and was most of
+// mmrun's CPU time with std::filesystem (bench/RESULTS.md, footprint).
+void listBelow(int dirFd, const std::string& dir, size_t rootLen, std::vector<Cgroup>& out) {
+  DIR* d = fdopendir(dirFd);
+  if (!d) {
+    close(dirFd);
+    return;
+  }
+  while (struct dirent* e = readdir(d)) {
+    if (e->d_type != DT_DIR || std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    int child = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (child < 0) continue;  // gone since readdir, or not ours to read
+    struct stat st;
+    if (fstat(child, &st) != 0) {
+      close(child);
+      continue;
+    }
+    std::string path = dir + "/" + e->d_name;
+    out.push_back({st.st_ino, path.substr(rootLen), path});
+    listBelow(child, path, rootLen, out);
+  }
+  closedir(d);
+}
+
+}  // namespace
+
 std::vector<Cgroup> listCgroups(const Hierarchy& h) {
   std::vector<Cgroup> out{{cgroupId(h.root), "/", h.root}};
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(h.root, fs::directory_options::skip_permission_denied, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_directory(ec) || it->is_symlink(ec)) continue;
-    std::string dir = it->path().string();
-    out.push_back({cgroupId(dir), dir.substr(h.root.size()), dir});
-  }
+  int fd = open(h.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) listBelow(fd, h.root == "/" ? "" : h.root, h.root == "/" ? 0 : h.root.size(), out);
   return out;
 }
 

@@ -19,6 +19,7 @@
 
 #include "abi/mmp_counters.h"
 #include "arbiter.h"
+#include "cgroup_watch.h"
 #include "commands.h"
 #include "enactor.h"
 #include "policy.h"
@@ -177,9 +178,20 @@ int runLoad(const LoadOptions& o) {
     ev.data.u64 = tag;
     epoll_ctl(ep, op, fd, &ev);
   };
-  constexpr uint64_t kStatusTag = ~0ULL;
+  constexpr uint64_t kStatusTag = ~0ULL, kCgroupsTag = ~1ULL;
   for (const auto& r : running) watch(ring_buffer__epoll_fd(r->rb), r->rank, EPOLL_CTL_ADD);
   if (status.fd() >= 0) watch(status.fd(), kStatusTag, EPOLL_CTL_ADD);
+  CgroupWatch cgroups(*h);
+  if (cgroups.fd() >= 0) watch(cgroups.fd(), kCgroupsTag, EPOLL_CTL_ADD);
+  // A cgroup made or removed: every policy's scopes at once, not at its
+  // next walk.
+  auto rescope = [&] {
+    const auto& now = cgroups.current();
+    for (auto& r : running) {
+      r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), now);
+      r->enactor->setCgroups(now);
+    }
+  };
   auto report = [&] {
     nlohmann::json all = nlohmann::json::array();
     for (const auto& r : running) all.push_back(statusReport(*r->policy, *r->enactor, r->started, o.dryRun));
@@ -211,9 +223,9 @@ int runLoad(const LoadOptions& o) {
     for (auto& r : running) {
       if (now >= r->next) {
         const Manifest& m = r->policy->manifest();
-        auto cgroups = listCgroups(*h);
-        r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), cgroups);
-        r->enactor->setCgroups(std::move(cgroups));
+        const auto& list = cgroups.current();
+        r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), list);
+        r->enactor->setCgroups(list);
         refreshSystemFields(m, r->policy->map("mmp_system"));
         if (!r->policy->tick())
           writeLog({"error", m.policy, "", "", "", "", "failed", "the periodic walk failed", "", {}}, o.format);
@@ -228,7 +240,9 @@ int runLoad(const LoadOptions& o) {
     bool decisions = false;
     for (int i = 0; i < n; ++i) {
       if (ready[i].data.u64 == kStatusTag) status.serve(report);
-      else decisions = true;
+      else if (ready[i].data.u64 == kCgroupsTag) {
+        if (cgroups.drain()) rescope();
+      } else decisions = true;
     }
     // In the policies' order, so that where two meet the earlier claims first.
     if (decisions)
