@@ -49,7 +49,13 @@ struct CompileOptions {
   std::string btf;           // kernel BTF to compile against; empty: the running kernel's
 };
 
+struct FormatOptions {
+  bool write = false;  // rewrite the files in place
+  bool check = false;  // list the files that are not formatted; exit 1 if any
+};
+
 int runCheck(const std::vector<std::string>& files, const DriverOptions& opts);
+int runFormat(const std::vector<std::string>& files, const FormatOptions& fo, const DriverOptions& opts);
 int runCompile(const std::string& file, const CompileOptions& co, const DriverOptions& opts);
 int runExplain(const std::string& code);
 

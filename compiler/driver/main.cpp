@@ -36,14 +36,21 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"plan", "manifest", "llvm", "asm", "obj"}));
   compile->add_option("--btf", co.btf, "Kernel BTF to compile against (default: /sys/kernel/btf/vmlinux)");
 
+  mmp::FormatOptions fo;
+  std::vector<std::string> fmtFiles;
+  auto* format_ = app.add_subcommand("fmt", "Print policies in their canonical layout (comments kept, meaning unchanged)");
+  format_->add_option("files", fmtFiles, "Policy files (.mmp)")->required();
+  format_->add_flag("-w,--write", fo.write, "Rewrite the files in place instead of printing them");
+  format_->add_flag("--check", fo.check, "Print the files that are not formatted, and exit 1 if there are any");
+
   std::string code;
   auto* explain = app.add_subcommand("explain", "Explain a diagnostic code, with a wrong and a right example");
   explain->add_option("code", code, "A code such as E0200")->required();
 
   // Name an unknown command rather than CLI11's "a subcommand is required".
-  static const std::set<std::string> commands = {"check", "compile", "explain"};
+  static const std::set<std::string> commands = {"check", "compile", "explain", "fmt"};
   if (argc > 1 && argv[1][0] != '-' && !commands.count(argv[1])) {
-    std::cerr << fmt::format("mmpc: error: unknown command `{}`\nhelp: the commands are `check`, `compile` and `explain`; see `mmpc --help`\n", argv[1]);
+    std::cerr << fmt::format("mmpc: error: unknown command `{}`\nhelp: the commands are `check`, `compile`, `fmt` and `explain`; see `mmpc --help`\n", argv[1]);
     return 2;
   }
   try {
@@ -58,5 +65,6 @@ int main(int argc, char** argv) {
   if (*check) return mmp::runCheck(files, opts);
   if (*compile) return mmp::runCompile(input, co, opts);
   if (*explain) return mmp::runExplain(code);
+  if (*format_) return mmp::runFormat(fmtFiles, fo, opts);
   return 2;
 }
