@@ -23,7 +23,11 @@ void printIndented(std::string_view text) {
 
 }  // namespace
 
-int runExplain(const std::string& id) {
+int runExplain(const std::string& id, bool list) {
+  if (list) {  // one code and its title per line (shell completion reads the codes)
+    for (const auto& d : allDiagnostics()) std::cout << fmt::format("{}\t{}\n", d.id, d.title);
+    return 0;
+  }
   auto code = parseDiagCode(id);
   if (!code) {
     std::cerr << fmt::format("mmpc: error: `{}` is not a diagnostic code\n", id);

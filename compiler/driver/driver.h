@@ -57,6 +57,6 @@ struct FormatOptions {
 int runCheck(const std::vector<std::string>& files, const DriverOptions& opts);
 int runFormat(const std::vector<std::string>& files, const FormatOptions& fo, const DriverOptions& opts);
 int runCompile(const std::string& file, const CompileOptions& co, const DriverOptions& opts);
-int runExplain(const std::string& code);
+int runExplain(const std::string& code, bool list);
 
 }  // namespace mmp

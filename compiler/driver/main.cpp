@@ -45,7 +45,9 @@ int main(int argc, char** argv) {
 
   std::string code;
   auto* explain = app.add_subcommand("explain", "Explain a diagnostic code, with a wrong and a right example");
-  explain->add_option("code", code, "A code such as E0200")->required();
+  bool listCodes = false;
+  auto* codeOpt = explain->add_option("code", code, "A code such as E0200");
+  explain->add_flag("--list", listCodes, "List every code with its title")->excludes(codeOpt);
 
   // Name an unknown command rather than CLI11's "a subcommand is required".
   static const std::set<std::string> commands = {"check", "compile", "explain", "fmt"};
@@ -64,7 +66,13 @@ int main(int argc, char** argv) {
 
   if (*check) return mmp::runCheck(files, opts);
   if (*compile) return mmp::runCompile(input, co, opts);
-  if (*explain) return mmp::runExplain(code);
+  if (*explain) {
+    if (!listCodes && code.empty()) {
+      std::cerr << "mmpc: error: explain needs a code such as E0200, or --list\n";
+      return 2;
+    }
+    return mmp::runExplain(code, listCodes);
+  }
   if (*format_) return mmp::runFormat(fmtFiles, fo, opts);
   return 2;
 }
