@@ -2,6 +2,8 @@
 // contradictions between rules whose scopes overlap (E0302).
 #include <fmt/format.h>
 
+#include <limits>
+#include <map>
 #include <set>
 
 #include "check/checker.h"
@@ -33,6 +35,55 @@ bool scopesOverlap(const CheckedRule& a, const CheckedRule& b) {
   for (const auto& p : a.patterns)
     for (const auto& q : b.patterns)
       if (overlaps(p, q)) return true;
+  return false;
+}
+
+// What a condition says of one expression, from its `and`-ed comparisons
+// with constants: the expression (its dump and the constant's type, so
+// that `memcg.usage > 90%` and `memcg.usage < 1GiB` are not compared)
+// lies in [lo, hi].
+struct Range {
+  __int128 lo = std::numeric_limits<__int128>::min(), hi = std::numeric_limits<__int128>::max();
+};
+using Ranges = std::map<std::string, Range>;
+
+void collectRanges(const Expr* e, Ranges& out) {
+  auto* b = llvm::dyn_cast_or_null<BinaryExpr>(e);
+  if (!b) return;
+  if (b->op == BinaryOp::And) {
+    collectRanges(b->lhs.get(), out);
+    collectRanges(b->rhs.get(), out);
+    return;
+  }
+  if (!isComparison(b->op) || b->op == BinaryOp::Ne) return;
+  bool constRight = b->rhs->constant && !b->lhs->constant, constLeft = b->lhs->constant && !b->rhs->constant;
+  if (!constRight && !constLeft) return;
+  const Value& c = constRight ? *b->rhs->constant : *b->lhs->constant;
+  if (c.unlimited) return;
+  BinaryOp op = b->op;
+  if (constLeft)  // `c < x` is `x > c`
+    op = op == BinaryOp::Lt ? BinaryOp::Gt : op == BinaryOp::Le ? BinaryOp::Ge : op == BinaryOp::Gt ? BinaryOp::Lt
+       : op == BinaryOp::Ge ? BinaryOp::Le : op;
+  Range& r = out[dump(constRight ? *b->lhs : *b->rhs) + "|" + typeName(c.type)];
+  switch (op) {
+    case BinaryOp::Lt: r.hi = std::min(r.hi, c.raw - 1); break;
+    case BinaryOp::Le: r.hi = std::min(r.hi, c.raw); break;
+    case BinaryOp::Gt: r.lo = std::max(r.lo, c.raw + 1); break;
+    case BinaryOp::Ge: r.lo = std::max(r.lo, c.raw); break;
+    case BinaryOp::Eq: r.lo = std::max(r.lo, c.raw); r.hi = std::min(r.hi, c.raw); break;
+    default: break;
+  }
+}
+
+// True when the two conditions cannot hold at once: they bound one
+// expression to ranges that do not meet (`x > 20%` and `x < 5%`), the way
+// hysteresis pairs such as throttle and unthrottle are written.
+bool disjointConditions(const Rule& a, const Rule& b) {
+  Ranges ra, rb;
+  collectRanges(a.condition.get(), ra);
+  collectRanges(b.condition.get(), rb);
+  for (const auto& [key, x] : ra)
+    if (auto it = rb.find(key); it != rb.end() && (x.hi < it->second.lo || it->second.hi < x.lo)) return true;
   return false;
 }
 
@@ -155,8 +206,10 @@ void Checker::checkReach(const std::vector<CheckedRule>& rules, const std::vecto
 void Checker::checkContradictions(const std::vector<CheckedRule>& rules) {
   // One earlier action per (scope, kind of action) is enough to compare
   // with: the first of each is the one the warning names.
+  // Rules are told apart by their conditions too: one whose condition
+  // cannot hold with another's does not contradict it.
   using Seen = std::pair<const CheckedRule*, const Action*>;
-  std::set<std::tuple<const Scope*, ActionKind, ReclaimWhich>> represented;
+  std::set<std::tuple<const Scope*, ActionKind, ReclaimWhich, std::string>> represented;
   std::map<std::pair<const Scope*, const Scope*>, bool> overlapMemo;  // one answer per pair of scopes
   auto overlapping = [&](const CheckedRule& a, const CheckedRule& b) {
     auto [it, fresh] = overlapMemo.try_emplace({a.scope, b.scope}, false);
@@ -173,6 +226,7 @@ void Checker::checkContradictions(const std::vector<CheckedRule>& rules) {
         index.forCandidates(p, [&](const Seen& s) {
           const auto& [other, b] = s;
           if (warned || !contradicts(a, *b) || !overlapping(r, *other)) return;
+          if (other != &r && disjointConditions(*r.rule, *other->rule)) return;
           bool sameRule = other == &r;
           diags_.report(DiagCode::E0302, a.range,
                         sameRule ? fmt::format("{} contradicts {} earlier in the same rule", describe(a), describe(*b))
@@ -183,7 +237,8 @@ void Checker::checkContradictions(const std::vector<CheckedRule>& rules) {
           warned = true;
         });
       }
-      if (represented.emplace(r.scope, a.kind, a.which).second)
+      std::string condition = r.rule->condition ? dump(*r.rule->condition) : "";
+      if (represented.emplace(r.scope, a.kind, a.which, condition).second)
         for (const auto& p : r.patterns) index.add(p, Seen{&r, &a});
     }
   }
