@@ -10,6 +10,7 @@
 
 #include "abi/mmp_abi.h"
 #include "actions/actions.h"
+#include "log.h"
 
 namespace mmp::runtime {
 
@@ -78,7 +79,7 @@ ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags) {
   for (const auto& p : candidates)
     if (better(p, *victim)) victim = &p;
   ActionResult r = signalPid(victim->pid);
-  if (r.ok) r.detail += fmt::format(" (rss {} bytes)", victim->rssBytes);
+  if (r.ok) r.detail += fmt::format(" (rss {})", formatValue("bytes", victim->rssBytes));
   return r;
 }
 
