@@ -16,6 +16,8 @@ namespace {
 constexpr unsigned kMapHash = 1, kMapArray = 2, kMapPercpuArray = 6, kMapLruHash = 9, kMapRingbuf = 27;
 constexpr uint64_t kStackSnapshotBytes = 128;  // larger snapshots go to a per-CPU map
 constexpr unsigned kRingbufBytes = 256 * 1024;
+// One page: mmrun sizes the snapshot channel before loading when it records.
+constexpr unsigned kSnapshotRingbufBytes = 4096;
 constexpr unsigned kMaxCgroups = 65536;
 // The LRU state map is preallocated: rows * entries stays under this, so a
 // policy of many stateful rules tracks fewer cgroups (the least recently
@@ -27,6 +29,7 @@ constexpr unsigned kMinStateRows = 4096;
 static_assert(sizeof(struct mmp_decision) == 88 && offsetof(struct mmp_decision, values) == 40);
 static_assert(sizeof(struct mmp_rule_counters) == 24 && sizeof(struct mmp_rule_window) == 16);
 static_assert(offsetof(struct mmp_snapshot, fields) == 24);
+static_assert(sizeof(struct mmp_record_control) == 16);
 
 }  // namespace
 
@@ -107,6 +110,15 @@ void Emitter::defineMaps() {
     snapshotMap_ = defineMap("mmp_snapshot", kMapPercpuArray, 1, u32, di_.arrayOf(u64_, 3 + plan_.snapshot.size(), 8));
   if (systemFields)
     system_ = defineMap("mmp_system", kMapArray, 1, u32, di_.arrayOf(u64_, plan_.snapshot.size(), 8));
+  // The snapshot channel, for `when` rules: the ones the replay program runs.
+  bool when = false;
+  for (const auto& r : plan_.rules) when |= !r.event;
+  if (when) {
+    snapshots_ = defineMap(MMP_MAP_SNAPSHOTS, kMapRingbuf, kSnapshotRingbufBytes, nullptr, nullptr);
+    recordTy_ = llvm::StructType::create(m_.getContext(), {ir_.getInt64Ty(), ir_.getInt64Ty()}, "struct.mmp_record_control");
+    record_ = defineMap(MMP_MAP_RECORD, kMapArray, 1, u32,
+                        di_.structType("mmp_record_control", 16, {{"enabled", u64_, 0, 8}, {"lost", u64_, 8, 8}}));
+  }
 }
 
 void Emitter::defineLicenseAndManifest() {

@@ -189,10 +189,20 @@ std::vector<struct mmp_decision> LoadedPolicy::replay(uint64_t timeNs, uint64_t 
       ADD_FAILURE() << "the policy reads no field `" << name << "`";
       return {};
     }
+  return replayWords(snap);
+}
+
+std::vector<struct mmp_decision> LoadedPolicy::replayWords(const std::vector<uint64_t>& snap) {
   struct bpf_program* prog = bpf_object__find_program_by_name(obj_, MMP_PROG_REPLAY);
   LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = snap.data(), .ctx_size_in = static_cast<uint32_t>(snap.size() * 8));
   pending_.clear();
   if (!prog || bpf_prog_test_run_opts(bpf_program__fd(prog), &run) != 0) return {};
+  ring_buffer__consume(rb_);
+  return pending_;
+}
+
+std::vector<struct mmp_decision> LoadedPolicy::drainDecisions() {
+  pending_.clear();
   ring_buffer__consume(rb_);
   return pending_;
 }

@@ -41,6 +41,11 @@ public:
   // decisions it made.
   std::vector<struct mmp_decision> replay(uint64_t timeNs, uint64_t cgroupId, uint64_t scopeMask,
                                           const std::map<std::string, uint64_t>& fields);
+  // The same on a whole struct mmp_snapshot (header and fields, as the
+  // snapshot channel sends it).
+  std::vector<struct mmp_decision> replayWords(const std::vector<uint64_t>& snapshot);
+  // The decisions waiting in the ring buffer (those of attached programs).
+  std::vector<struct mmp_decision> drainDecisions();
   struct mmp_rule_counters counters(uint32_t rule);
   // Verified instruction count of each program, by name.
   std::vector<std::pair<std::string, uint32_t>> programSizes();
