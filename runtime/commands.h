@@ -22,4 +22,12 @@ struct LoadOptions {
 int runLoad(const LoadOptions& o);
 int runStatus(const std::string& socketPath, bool json);
 
+struct ReplayOptions {
+  std::string object;
+  std::string trace;
+  LogFormat format = LogFormat::Text;
+};
+int runReplay(const ReplayOptions& o);
+
+
 }  // namespace mmp::runtime

@@ -23,6 +23,9 @@ struct RuleCounters {
 struct EnactOptions {
   bool dryRun = false;
   LogFormat format = LogFormat::Text;
+  // Replay: the cgroups are the trace's (never listed from the system) and
+  // a record's time is its decision's, so that the output is deterministic.
+  bool replay = false;
 };
 
 class Enactor {

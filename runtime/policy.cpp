@@ -45,6 +45,15 @@ Policy::~Policy() {
 }
 
 llvm::Expected<std::unique_ptr<Policy>> Policy::load(const std::string& path, const Hierarchy& h) {
+  auto p = openObject(path);
+  if (!p) return p.takeError();
+  if (auto err = (*p)->attach(h)) return err;
+  return p;
+}
+
+llvm::Expected<std::unique_ptr<Policy>> Policy::loadDetached(const std::string& path) { return openObject(path); }
+
+llvm::Expected<std::unique_ptr<Policy>> Policy::openObject(const std::string& path) {
   auto manifest = readManifest(path);
   if (!manifest) return manifest.takeError();
   auto p = std::unique_ptr<Policy>(new Policy());
@@ -66,7 +75,6 @@ llvm::Expected<std::unique_ptr<Policy>> Policy::load(const std::string& path, co
                                   "compile the policy for this kernel",
                                   path, field));
   }
-  if (auto err = p->attach(h)) return err;
   return p;
 }
 
@@ -98,6 +106,14 @@ llvm::Error Policy::attach(const Hierarchy& h) {
 struct bpf_map* Policy::map(const char* name) const { return bpf_object__find_map_by_name(obj_, name); }
 
 int Policy::decisionsFd() const { return bpf_map__fd(map(MMP_MAP_DECISIONS)); }
+
+int Policy::replay(const std::vector<uint64_t>& snapshot) {
+  struct bpf_program* prog = bpf_object__find_program_by_name(obj_, MMP_PROG_REPLAY);
+  if (!prog) return -ENOENT;
+  LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = snapshot.data(),
+              .ctx_size_in = static_cast<uint32_t>(snapshot.size() * sizeof(uint64_t)));
+  return bpf_prog_test_run_opts(bpf_program__fd(prog), &run);
+}
 
 bool Policy::tick() {
   if (!iter_) return true;

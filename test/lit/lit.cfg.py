@@ -21,3 +21,8 @@ config.substitutions.append(("%examples", os.path.join(config.mmp_source_root, "
 # `REQUIRES: kernel-btf` and are reported UNSUPPORTED where it is missing.
 if os.access("/sys/kernel/btf/vmlinux", os.R_OK):
     config.available_features.add("kernel-btf")
+
+# Running programs in the kernel (mmrun replay) needs root as well; tests
+# that do say `REQUIRES: bpf`.
+if os.access("/sys/kernel/btf/vmlinux", os.R_OK) and os.geteuid() == 0:
+    config.available_features.add("bpf")
