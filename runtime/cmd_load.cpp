@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "enactor.h"
 #include "policy.h"
+#include "snapshot_channel.h"
 #include "status.h"
 #include "system_fields.h"
 
@@ -81,7 +82,7 @@ int runLoad(const LoadOptions& o) {
     std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(h.takeError()));
     return 1;
   }
-  auto policy = Policy::load(o.objects[0], *h);
+  auto policy = Policy::load(o.objects[0], *h, {.record = !o.recordPath.empty()});
   if (!policy) {
     std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(policy.takeError()));
     return 1;
@@ -97,6 +98,11 @@ int runLoad(const LoadOptions& o) {
   struct ring_buffer* rb = ring_buffer__new((*policy)->decisionsFd(), onRingbuf, &enactor, nullptr);
   if (!rb) {
     std::cerr << "mmrun: error: cannot open the decisions ring buffer\n";
+    return 1;
+  }
+  auto trace = recordToFile(o.recordPath, **policy, *h, rb);  // --record FILE
+  if (!trace) {
+    std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(trace.takeError()));
     return 1;
   }
   struct sigaction sa {};
@@ -149,6 +155,7 @@ int runLoad(const LoadOptions& o) {
   }
   close(ep);
   ring_buffer__consume(rb);
+  trace->reset();  // switch the channel off, flush the trace
   ring_buffer__free(rb);
   policy->reset();  // detach and unload
   writeLog({"info", m.policy, "", "", "", "", "stopped", "detached; the kernel's own policy is back", "", {}}, o.format);

@@ -18,6 +18,7 @@ struct LoadOptions {
   LogFormat format = LogFormat::Text;
   uint64_t intervalNs = 0;  // 0: the policy's own
   std::string statusSocket;  // empty: statusDirectory()/POLICY.sock
+  std::string recordPath;    // non-empty: write the snapshots to this trace
 };
 int runLoad(const LoadOptions& o);
 int runStatus(const std::string& socketPath, bool json);
@@ -29,5 +30,12 @@ struct ReplayOptions {
 };
 int runReplay(const ReplayOptions& o);
 
+struct RecordOptions {
+  std::string cgroupRoot;
+  uint64_t forNs = 0;
+  uint64_t intervalNs = 1'000'000'000;
+  std::string recorder;  // empty: the one installed next to mmrun
+};
+int runRecord(const RecordOptions& o);
 
 }  // namespace mmp::runtime

@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   load->add_option("--interval", interval, "The periodic walk's interval, e.g. 500ms or 2s (default: the policy's)");
 
   load->add_option("--socket", lo.statusSocket, "Where to answer `mmrun status` (default: /run/mmrun/POLICY.sock)");
+  load->add_option("--record", lo.recordPath,
+                   "Also write every snapshot the rules evaluate to this trace (for `mmrun replay`)");
 
   std::string socket;
   bool json = false;
@@ -60,13 +62,22 @@ int main(int argc, char** argv) {
   mmp::runtime::ReplayOptions ro;
   std::string replayFormat = "text";
   auto* replay = app.add_subcommand(
-      "replay", "Run a policy's compiled rules on a recorded trace and print the decisions they make (nothing is done)");
+      "replay", "Run a policy's compiled rules on a recorded trace; print their decisions as a dry run");
   replay->add_option("object", ro.object, "A BPF object made by `mmpc compile`")->required()->check(CLI::ExistingFile);
   replay->add_option("trace", ro.trace, "A trace made by `mmrun record` or `mmrun load --record` (JSON lines)")
       ->required();
   replay->add_option("--log-format", replayFormat, "text or json (one JSON object per line)")
       ->check(CLI::IsMember({"text", "json"}));
 
+  mmp::runtime::RecordOptions rec;
+  std::string recordFor, recordInterval = "1s";
+  auto* record = app.add_subcommand(
+      "record", "Write what the BPF programs read of every cgroup and the system to stdout, as a trace");
+  record->add_option("--cgroup-root", rec.cgroupRoot, "The memory cgroup hierarchy's root (default: found)");
+  record->add_option("--for", recordFor, "How long to record, e.g. 30s or 5min")->required();
+  record->add_option("--interval", recordInterval, "The walk's interval (default: 1s)");
+  record->add_option("--recorder", rec.recorder, "The recorder object (default: the one installed next to mmrun)")
+      ->check(CLI::ExistingFile);
 
   try {
     app.parse(argc, argv);
@@ -81,6 +92,15 @@ int main(int argc, char** argv) {
   if (*replay) {
     ro.format = logFormat(replayFormat);
     return mmp::runtime::runReplay(ro);
+  }
+  if (*record) {
+    auto forNs = parseDuration(recordFor);
+    if (!forNs) return badDuration("--for");
+    auto every = parseDuration(recordInterval);
+    if (!every) return badDuration("--interval");
+    rec.forNs = *forNs;
+    rec.intervalNs = *every;
+    return mmp::runtime::runRecord(rec);
   }
   if (*load) {
     lo.format = logFormat(format);

@@ -13,6 +13,10 @@ namespace mmp::runtime {
 
 namespace {
 
+// The snapshot ring buffer while recording: room for a walk of some
+// 50,000 cgroups of a 40-field policy between two drains.
+constexpr uint32_t kRecordRingBytes = 16 << 20;
+
 llvm::Error fail(const std::string& what) {
   return llvm::createStringError(std::errc::invalid_argument, "%s", what.c_str());
 }
@@ -44,16 +48,17 @@ Policy::~Policy() {
   if (rootFd_ >= 0) close(rootFd_);
 }
 
-llvm::Expected<std::unique_ptr<Policy>> Policy::load(const std::string& path, const Hierarchy& h) {
-  auto p = openObject(path);
+llvm::Expected<std::unique_ptr<Policy>> Policy::load(const std::string& path, const Hierarchy& h,
+                                                     const PolicyOptions& o) {
+  auto p = openObject(path, o);
   if (!p) return p.takeError();
   if (auto err = (*p)->attach(h)) return err;
   return p;
 }
 
-llvm::Expected<std::unique_ptr<Policy>> Policy::loadDetached(const std::string& path) { return openObject(path); }
+llvm::Expected<std::unique_ptr<Policy>> Policy::loadDetached(const std::string& path) { return openObject(path, {}); }
 
-llvm::Expected<std::unique_ptr<Policy>> Policy::openObject(const std::string& path) {
+llvm::Expected<std::unique_ptr<Policy>> Policy::openObject(const std::string& path, const PolicyOptions& o) {
   auto manifest = readManifest(path);
   if (!manifest) return manifest.takeError();
   auto p = std::unique_ptr<Policy>(new Policy());
@@ -63,6 +68,14 @@ llvm::Expected<std::unique_ptr<Policy>> Policy::openObject(const std::string& pa
   lastLibbpfLog().clear();
   p->obj_ = bpf_object__open_file(path.c_str(), nullptr);
   if (!p->obj_) return fail(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+  if (o.record) {
+    struct bpf_map* snapshots = p->map(MMP_MAP_SNAPSHOTS);
+    if (!snapshots)
+      return fail(fmt::format("'{}' cannot record: it has no snapshot channel (its policy has no `when` rule, or "
+                              "an older mmpc compiled it)",
+                              path));
+    bpf_map__set_max_entries(snapshots, kRecordRingBytes);
+  }
   if (int err = bpf_object__load(p->obj_)) {
     std::string log = lastLibbpfLog();
     std::string field;

@@ -13,12 +13,19 @@
 
 namespace mmp::runtime {
 
+struct PolicyOptions {
+  // Size the snapshot channel for recording (SnapshotChannel switches it
+  // on); an object without one is refused.
+  bool record = false;
+};
+
 class Policy {
 public:
   ~Policy();
   // Opens, validates, loads and attaches `path`. The error names the
   // object, and the program or the field (CO-RE) that failed.
-  static llvm::Expected<std::unique_ptr<Policy>> load(const std::string& path, const Hierarchy& h);
+  static llvm::Expected<std::unique_ptr<Policy>> load(const std::string& path, const Hierarchy& h,
+                                                      const PolicyOptions& o = {});
   // Opens, validates and loads `path`, attaching nothing: for replay.
   static llvm::Expected<std::unique_ptr<Policy>> loadDetached(const std::string& path);
 
@@ -34,7 +41,7 @@ public:
 
 private:
   Policy() = default;
-  static llvm::Expected<std::unique_ptr<Policy>> openObject(const std::string& path);
+  static llvm::Expected<std::unique_ptr<Policy>> openObject(const std::string& path, const PolicyOptions& o);
   llvm::Error attach(const Hierarchy& h);
 
   std::string path_;
