@@ -155,7 +155,7 @@ int runLoad(const LoadOptions& o) {
   }
   close(ep);
   ring_buffer__consume(rb);
-  trace->reset();  // switch the channel off, flush the trace
+  trace->reset();  // flush the trace
   ring_buffer__free(rb);
   policy->reset();  // detach and unload
   writeLog({"info", m.policy, "", "", "", "", "stopped", "detached; the kernel's own policy is back", "", {}}, o.format);

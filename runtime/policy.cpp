@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "abi/mmp_abi.h"
+#include "abi/mmp_record.h"
 
 namespace mmp::runtime {
 
@@ -75,6 +76,8 @@ llvm::Expected<std::unique_ptr<Policy>> Policy::openObject(const std::string& pa
                               "an older mmpc compiled it)",
                               path));
     bpf_map__set_max_entries(snapshots, kRecordRingBytes);
+    if (int err = mmp_set_recording(p->obj_, 1))
+      return fail(fmt::format("cannot switch the snapshot channel of '{}' on: {}", path, std::strerror(-err)));
   }
   if (int err = bpf_object__load(p->obj_)) {
     std::string log = lastLibbpfLog();

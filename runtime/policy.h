@@ -14,8 +14,8 @@
 namespace mmp::runtime {
 
 struct PolicyOptions {
-  // Size the snapshot channel for recording (SnapshotChannel switches it
-  // on); an object without one is refused.
+  // Switch the snapshot channel on and size its ring buffer for recording
+  // (SnapshotChannel reads it); an object without one is refused.
   bool record = false;
 };
 

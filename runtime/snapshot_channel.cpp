@@ -17,36 +17,24 @@ llvm::Expected<std::unique_ptr<SnapshotChannel>> SnapshotChannel::start(Policy& 
                                                                          struct ring_buffer* rb, std::ostream& out,
                                                                          const std::string& source) {
   struct bpf_map* snapshots = p.map(MMP_MAP_SNAPSHOTS);
-  if (!snapshots || !p.map(MMP_MAP_RECORD))
+  if (!snapshots || !p.map(MMP_MAP_SNAPSHOTS_LOST))
     return llvm::createStringError(std::errc::invalid_argument, "'%s' has no snapshot channel", p.path().c_str());
   TraceHeader header{source, p.manifest().policy, h.root, h.version == CgroupVersion::V2 ? "v2" : "v1",
                      ownCgroup(h), {}};
   auto c = std::unique_ptr<SnapshotChannel>(new SnapshotChannel(p, h, out, std::move(header)));
-  if (ring_buffer__add(rb, bpf_map__fd(snapshots), onRecord, c.get()) != 0 || !c->setEnabled(true))
+  if (ring_buffer__add(rb, bpf_map__fd(snapshots), onRecord, c.get()) != 0)
     return llvm::createStringError(std::errc::io_error, "cannot open the snapshot channel of '%s': %s",
                                    p.path().c_str(), std::strerror(errno));
   return c;
 }
 
-SnapshotChannel::~SnapshotChannel() {
-  setEnabled(false);
-  out_.flush();
-}
-
-bool SnapshotChannel::setEnabled(bool on) {
-  uint32_t key = 0;
-  struct mmp_record_control control {};
-  int fd = bpf_map__fd(policy_.map(MMP_MAP_RECORD));
-  if (bpf_map_lookup_elem(fd, &key, &control) != 0) return false;
-  control.enabled = on;
-  return bpf_map_update_elem(fd, &key, &control, BPF_ANY) == 0;
-}
+SnapshotChannel::~SnapshotChannel() { out_.flush(); }
 
 uint64_t SnapshotChannel::lost() const {
   uint32_t key = 0;
-  struct mmp_record_control control {};
-  bpf_map_lookup_elem(bpf_map__fd(policy_.map(MMP_MAP_RECORD)), &key, &control);
-  return control.lost;
+  uint64_t lost = 0;
+  bpf_map_lookup_elem(bpf_map__fd(policy_.map(MMP_MAP_SNAPSHOTS_LOST)), &key, &lost);
+  return lost;
 }
 
 // The path of a cgroup the programs named by id; listed again when new.

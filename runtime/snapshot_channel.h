@@ -1,6 +1,6 @@
-// The snapshot channel of a loaded policy, read into a trace: switches the
-// programs' sending on (struct mmp_record_control), drains the
-// mmp_snapshots ring buffer alongside the decisions, names each cgroup.
+// The snapshot channel of a policy loaded to record (PolicyOptions), read
+// into a trace: drains the mmp_snapshots ring buffer alongside the
+// decisions and names each snapshot's cgroup.
 #pragma once
 
 #include <bpf/libbpf.h>
@@ -24,7 +24,7 @@ public:
   // joins `rb`, so that one ring_buffer__poll/consume drains both.
   static llvm::Expected<std::unique_ptr<SnapshotChannel>> start(Policy& p, const Hierarchy& h, struct ring_buffer* rb,
                                                                 std::ostream& out, const std::string& source);
-  // Switches sending off and flushes the trace.
+  // Flushes the trace; what the programs send later is not read.
   ~SnapshotChannel();
 
   uint64_t written() const { return writer_.written(); }
@@ -35,7 +35,6 @@ private:
   SnapshotChannel(Policy& p, const Hierarchy& h, std::ostream& out, TraceHeader header);
   static int onRecord(void* self, void* data, size_t size);
   const std::string* pathOf(uint64_t id);
-  bool setEnabled(bool on);
 
   Policy& policy_;
   const Hierarchy& h_;

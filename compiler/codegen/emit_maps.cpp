@@ -29,7 +29,6 @@ constexpr unsigned kMinStateRows = 4096;
 static_assert(sizeof(struct mmp_decision) == 88 && offsetof(struct mmp_decision, values) == 40);
 static_assert(sizeof(struct mmp_rule_counters) == 24 && sizeof(struct mmp_rule_window) == 16);
 static_assert(offsetof(struct mmp_snapshot, fields) == 24);
-static_assert(sizeof(struct mmp_record_control) == 16);
 
 }  // namespace
 
@@ -115,9 +114,16 @@ void Emitter::defineMaps() {
   for (const auto& r : plan_.rules) when |= !r.event;
   if (when) {
     snapshots_ = defineMap(MMP_MAP_SNAPSHOTS, kMapRingbuf, kSnapshotRingbufBytes, nullptr, nullptr);
-    recordTy_ = llvm::StructType::create(m_.getContext(), {ir_.getInt64Ty(), ir_.getInt64Ty()}, "struct.mmp_record_control");
-    record_ = defineMap(MMP_MAP_RECORD, kMapArray, 1, u32,
-                        di_.structType("mmp_record_control", 16, {{"enabled", u64_, 0, 8}, {"lost", u64_, 8, 8}}));
+    snapshotsLost_ = defineMap(MMP_MAP_SNAPSHOTS_LOST, kMapArray, 1, u32, u64_);
+    // The switch: a constant mmrun sets before loading (`const volatile`
+    // in C terms: LLVM must not fold it, the verifier does).
+    recording_ = new llvm::GlobalVariable(m_, ir_.getInt64Ty(), true, llvm::GlobalValue::ExternalLinkage,
+                                          ir_.getInt64(0), MMP_VAR_RECORDING);
+    recording_->setSection(".rodata");
+    recording_->setAlignment(llvm::Align(8));
+    recording_->setDSOLocal(true);
+    di_.global(recording_, MMP_VAR_RECORDING, u64_);
+    used_.push_back(recording_);
   }
 }
 

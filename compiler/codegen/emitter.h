@@ -126,9 +126,11 @@ private:
   llvm::GlobalVariable* windows_ = nullptr;    // only when some rule has `at most`
   llvm::GlobalVariable* system_ = nullptr;
   llvm::GlobalVariable* snapshotMap_ = nullptr;  // large snapshots live here, not on the stack
-  llvm::GlobalVariable* snapshots_ = nullptr;    // the snapshot channel: ring buffer and its switch,
-  llvm::GlobalVariable* record_ = nullptr;       // only when some rule is a `when` rule
-  llvm::StructType* recordTy_ = nullptr;
+  // The snapshot channel, only when some rule is a `when` rule: the ring
+  // buffer, the count of what it refused, the switch (.rodata).
+  llvm::GlobalVariable* snapshots_ = nullptr;
+  llvm::GlobalVariable* snapshotsLost_ = nullptr;
+  llvm::GlobalVariable* recording_ = nullptr;
   std::vector<llvm::Constant*> used_;
 
   // Kernel access paths.

@@ -149,7 +149,7 @@ int LoadedPolicy::onDecision(void* self, void* data, size_t size) {
   return 0;
 }
 
-std::unique_ptr<LoadedPolicy> LoadedPolicy::load(const Compiled& compiled, std::string& error) {
+std::unique_ptr<LoadedPolicy> LoadedPolicy::load(const Compiled& compiled, std::string& error, bool record) {
   const std::string& object = compiled.object;
   auto p = std::unique_ptr<LoadedPolicy>(new LoadedPolicy());
   nlohmann::json manifest = nlohmann::json::parse(compiled.manifest);
@@ -158,6 +158,10 @@ std::unique_ptr<LoadedPolicy> LoadedPolicy::load(const Compiled& compiled, std::
   p->obj_ = bpf_object__open_mem(object.data(), object.size(), &opts);
   if (!p->obj_) {
     error = fmt::format("bpf_object__open_mem: {}", std::strerror(errno));
+    return nullptr;
+  }
+  if (int err = record ? mmp_set_recording(p->obj_, 1) : 0) {
+    error = fmt::format("mmp_set_recording: {}", std::strerror(-err));
     return nullptr;
   }
   if (int err = bpf_object__load(p->obj_)) {

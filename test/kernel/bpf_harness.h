@@ -13,6 +13,7 @@
 
 #include "../../runtime/abi/mmp_abi.h"
 #include "../../runtime/abi/mmp_counters.h"
+#include "../../runtime/abi/mmp_record.h"
 
 namespace mmp::test {
 
@@ -33,8 +34,9 @@ Compiled compileFile(const std::string& path, const std::string& btfPath = "");
 class LoadedPolicy {
 public:
   ~LoadedPolicy();
-  // Opens and loads the object into the kernel; the error says why not.
-  static std::unique_ptr<LoadedPolicy> load(const Compiled& compiled, std::string& error);
+  // Opens and loads the object into the kernel, its snapshot channel on
+  // when `record`; the error says why not.
+  static std::unique_ptr<LoadedPolicy> load(const Compiled& compiled, std::string& error, bool record = false);
 
   // Runs the replay program on one snapshot, whose fields are given by
   // name (the manifest's layout; fields left out are 0); returns the

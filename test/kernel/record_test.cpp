@@ -1,5 +1,5 @@
 // The snapshot channel in the running kernel: the periodic walk sends the
-// snapshots its `when` rules evaluate (only while recording is on), and
+// snapshots its `when` rules evaluate (only when loaded to record), and
 // the replay program, fed them, makes the decisions the walk made.
 #include <bpf/bpf.h>
 #include <fcntl.h>
@@ -47,18 +47,18 @@ protected:
     if (snapshots_) ring_buffer__free(snapshots_);
   }
 
-  std::unique_ptr<LoadedPolicy> load(const Compiled& c) {
+  std::unique_ptr<LoadedPolicy> load(const Compiled& c, bool recording) {
     EXPECT_FALSE(c.object.empty()) << c.diagnostics;
     std::string error;
-    auto p = LoadedPolicy::load(c, error);
+    auto p = LoadedPolicy::load(c, error, recording);
     EXPECT_TRUE(p) << error;
     layout_ = nlohmann::json::parse(c.manifest)["snapshot"];
     return p;
   }
   int mapFd(LoadedPolicy& p, const char* name) { return bpf_map__fd(bpf_object__find_map_by_name(p.object(), name)); }
 
-  // As mmrun does: the cgroup's scope mask, the system fields, the switch.
-  void prepare(LoadedPolicy& p, uint64_t mask, bool recording) {
+  // As mmrun does: the cgroup's scope mask, the system fields.
+  void prepare(LoadedPolicy& p, uint64_t mask) {
     uint64_t id = inode(cgroup_);
     ASSERT_EQ(bpf_map_update_elem(mapFd(p, MMP_MAP_SCOPES), &id, &mask, BPF_ANY), 0);
     std::vector<uint64_t> system(layout_.size(), 0);
@@ -68,8 +68,6 @@ protected:
     if (struct bpf_map* m = bpf_object__find_map_by_name(p.object(), "mmp_system")) {
       ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(m), &zero, system.data(), BPF_ANY), 0);
     }
-    struct mmp_record_control control {recording ? 1u : 0u, 0};
-    ASSERT_EQ(bpf_map_update_elem(mapFd(p, MMP_MAP_RECORD), &zero, &control, BPF_ANY), 0);
     if (snapshots_) ring_buffer__free(snapshots_);
     snapshots_ = ring_buffer__new(mapFd(p, MMP_MAP_SNAPSHOTS), onSnapshot, &got_, nullptr);
     ASSERT_TRUE(snapshots_);
@@ -102,9 +100,9 @@ protected:
   }
   uint64_t lost(LoadedPolicy& p) {
     uint32_t zero = 0;
-    struct mmp_record_control control {};
-    bpf_map_lookup_elem(mapFd(p, MMP_MAP_RECORD), &zero, &control);
-    return control.lost;
+    uint64_t lost = 0;
+    bpf_map_lookup_elem(mapFd(p, MMP_MAP_SNAPSHOTS_LOST), &zero, &lost);
+    return lost;
   }
   size_t field(const std::string& name) {
     for (size_t i = 0; i < layout_.size(); ++i)
@@ -131,10 +129,10 @@ const char* kPolicy =
     "when memcg.usage < 1024TiB log \"usage {memcg.usage}\"\n"
     "when system.memory.available > 1B log \"available {system.memory.available}\"\n";
 
-TEST_F(Record, TheWalkSendsNothingWhileRecordingIsOff) {
-  auto p = load(compilePolicy(kPolicy));
+TEST_F(Record, TheWalkSendsNothingUnlessLoadedToRecord) {
+  auto p = load(compilePolicy(kPolicy), false);
   ASSERT_TRUE(p);
-  prepare(*p, 1, false);
+  prepare(*p, 1);
   walk(*p);
   EXPECT_TRUE(drain().empty());
   EXPECT_EQ(p->drainDecisions().size(), 2u);  // it did evaluate
@@ -142,9 +140,9 @@ TEST_F(Record, TheWalkSendsNothingWhileRecordingIsOff) {
 
 TEST_F(Record, ReplayingWhatTheWalkSentMakesItsDecisions) {
   Compiled c = compilePolicy(kPolicy);
-  auto live = load(c);
+  auto live = load(c, true);
   ASSERT_TRUE(live);
-  prepare(*live, 1, true);
+  prepare(*live, 1);
   walk(*live);
   auto sent = drain();
   ASSERT_EQ(sent.size(), 2u);
@@ -163,7 +161,7 @@ TEST_F(Record, ReplayingWhatTheWalkSentMakesItsDecisions) {
   ASSERT_EQ(made.size(), 2u);
 
   // A fresh load of the same object, fed the snapshots in order.
-  auto replay = load(c);
+  auto replay = load(c, false);
   ASSERT_TRUE(replay);
   std::vector<std::string> want, got;
   for (const auto& d : made) want.push_back(show(d));
@@ -173,9 +171,9 @@ TEST_F(Record, ReplayingWhatTheWalkSentMakesItsDecisions) {
 }
 
 TEST_F(Record, AFullRingBufferCountsTheLostSnapshots) {
-  auto p = load(compilePolicy(kPolicy));
+  auto p = load(compilePolicy(kPolicy), true);
   ASSERT_TRUE(p);
-  prepare(*p, 1, true);
+  prepare(*p, 1);
   constexpr int kWalks = 300;  // 600 snapshots of 64 bytes: more than the one-page ring holds
   for (int i = 0; i < kWalks; ++i) walk(*p);
   size_t received = drain().size();
@@ -184,9 +182,9 @@ TEST_F(Record, AFullRingBufferCountsTheLostSnapshots) {
 }
 
 TEST_F(Record, TheRecorderSendsEveryFieldAndActsOnNothing) {
-  auto p = load(compileFile(std::string(MMP_TEST_SOURCE_DIR) + "/stdlib/recorder.mmp"));
+  auto p = load(compileFile(std::string(MMP_TEST_SOURCE_DIR) + "/stdlib/recorder.mmp"), true);
   ASSERT_TRUE(p);
-  prepare(*p, 0, true);  // mmrun record's mask: present, but no scope
+  prepare(*p, 0);  // mmrun record's mask: present, but no scope
   walk(*p);
   auto sent = drain();
   ASSERT_EQ(sent.size(), 2u);
