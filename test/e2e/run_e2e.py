@@ -153,6 +153,9 @@ def main():
         os.makedirs(d)
     hogs = []
     tmp = tempfile.mkdtemp()
+    # Status sockets of this run only: other mmruns on the machine (other
+    # checkouts' tests) answer in /run/mmrun, with their own formats.
+    os.environ["MMRUN_STATUS_DIR"] = os.path.join(tmp, "status")
     try:
         policy = os.path.join(tmp, "e2e.mmp")
         with open(policy, "w") as f:
