@@ -98,8 +98,11 @@ int runRecord(const RecordOptions& o) {
       if (!(*policy)->tick()) std::cerr << "mmrun: warning: a walk failed\n";
       ++walks;
       next += std::chrono::nanoseconds(o.intervalNs);
+      auto now = std::chrono::steady_clock::now();
+      if (next < now) next = now + std::chrono::nanoseconds(o.intervalNs);  // fell behind: do not burst
     }
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(std::min(next, end) - std::chrono::steady_clock::now());
+    auto wait =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::min(next, end) - std::chrono::steady_clock::now());
     ring_buffer__poll(rb, static_cast<int>(std::max<int64_t>(0, wait.count())));
   }
   ring_buffer__consume(rb);
@@ -108,7 +111,9 @@ int runRecord(const RecordOptions& o) {
   ring_buffer__free(rb);
   std::cerr << fmt::format("mmrun: recorded {} snapshots in {} walks of {}\n", written, walks, h->root);
   if (lost) {
-    std::cerr << fmt::format("mmrun: warning: {} snapshots were lost (the ring buffer was full): the trace misses them\n", lost);
+    std::cerr << fmt::format("mmrun: warning: {} snapshots were lost (the ring buffer was full): the trace misses "
+                             "them\n",
+                             lost);
     return 1;
   }
   return 0;

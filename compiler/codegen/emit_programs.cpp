@@ -1,5 +1,5 @@
 // The programs, one per hook: each builds a snapshot of the subject and
-// runs the rules on it (sending it first while mmrun records); the replay
+// runs the rules on it (sending it first when loaded to record); the replay
 // program runs the same rules on a snapshot passed in by user space.
 #include <fmt/format.h>
 
