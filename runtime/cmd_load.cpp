@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "enactor.h"
 #include "policy.h"
+#include "snapshot_channel.h"
 #include "status.h"
 #include "system_fields.h"
 
@@ -84,11 +85,13 @@ struct Running {
   std::unique_ptr<Scopes> scopes;
   std::unique_ptr<Enactor> enactor;
   struct ring_buffer* rb = nullptr;
+  std::unique_ptr<TraceFile> trace;  // --record
   std::chrono::nanoseconds interval{0};
   std::chrono::steady_clock::time_point next, started;
   ~Running() {
     if (rb) {
       ring_buffer__consume(rb);  // the decisions already made are enacted
+      trace.reset();             // flushed, before its ring buffer goes
       ring_buffer__free(rb);
     }
   }
@@ -103,7 +106,7 @@ llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, size_t rank
     if (auto why = v1Refusal(*manifest))
       return llvm::createStringError(std::errc::not_supported, "%s: %s", o.objects[rank].c_str(), why->c_str());
   }
-  auto policy = Policy::load(o.objects[rank], h);
+  auto policy = Policy::load(o.objects[rank], h, {.record = !o.recordPath.empty()});
   if (!policy) return policy.takeError();
   auto r = std::make_unique<Running>();
   r->rank = rank;
@@ -111,10 +114,13 @@ llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, size_t rank
   r->policy = std::move(*policy);
   const Manifest& m = r->policy->manifest();
   r->scopes = std::make_unique<Scopes>(m, h);
-  r->enactor = std::make_unique<Enactor>(m, h, *r->scopes, EnactOptions{o.dryRun, o.format, arbiter, rank});
+  r->enactor = std::make_unique<Enactor>(m, h, *r->scopes, EnactOptions{.dryRun = o.dryRun, .format = o.format, .arbiter = arbiter, .rank = rank});
   r->rb = ring_buffer__new(r->policy->decisionsFd(), onRingbuf, r->enactor.get(), nullptr);
   if (!r->rb)
     return llvm::createStringError(std::errc::io_error, "%s: cannot open the decisions ring buffer", r->path.c_str());
+  auto trace = recordToFile(o.recordPath, *r->policy, h, r->rb);  // --record FILE
+  if (!trace) return trace.takeError();
+  r->trace = std::move(*trace);
   r->interval = std::chrono::nanoseconds(o.intervalNs ? o.intervalNs
                                                       : m.json["settings"].value("interval_ns", 1'000'000'000ull));
   r->started = r->next = std::chrono::steady_clock::now();
@@ -135,6 +141,10 @@ void logStarted(const Running& r, const Hierarchy& h, const LoadOptions& o, cons
 }  // namespace
 
 int runLoad(const LoadOptions& o) {
+  if (!o.recordPath.empty() && o.objects.size() != 1) {
+    std::cerr << "mmrun: error: --record writes one policy's trace: give one object\n";
+    return 2;
+  }
   auto h = findMemoryHierarchy(o.cgroupRoot);
   if (!h) {
     std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(h.takeError()));
@@ -199,6 +209,14 @@ int runLoad(const LoadOptions& o) {
   };
 
   while (!stopRequested) {
+    if (reloadRequested && !o.recordPath.empty()) {
+      reloadRequested = 0;
+      // A reloaded object may read other fields: its trace would not be
+      // one trace any more.
+      writeLog({"error", running[0]->policy->manifest().policy, "", "", "", "", "failed",
+                "reload: not while recording (--record); the loaded policy keeps running", "", {}},
+               o.format);
+    }
     if (reloadRequested) {
       reloadRequested = 0;
       for (auto& r : running) {

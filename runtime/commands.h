@@ -19,8 +19,24 @@ struct LoadOptions {
   uint64_t intervalNs = 0;  // 0: the policy's own
   std::string statusSocket;  // empty: statusDirectory()/POLICY.sock (the first policy's)
   std::string pinDir;        // empty: nothing pinned
+  std::string recordPath;    // non-empty: write the snapshots to this trace
 };
 int runLoad(const LoadOptions& o);
 int runStatus(const std::string& socketPath, bool json);
+
+struct ReplayOptions {
+  std::string object;
+  std::string trace;
+  LogFormat format = LogFormat::Text;
+};
+int runReplay(const ReplayOptions& o);
+
+struct RecordOptions {
+  std::string cgroupRoot;
+  uint64_t forNs = 0;
+  uint64_t intervalNs = 1'000'000'000;
+  std::string recorder;  // empty: the one installed next to mmrun
+};
+int runRecord(const RecordOptions& o);
 
 }  // namespace mmp::runtime

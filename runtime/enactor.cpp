@@ -41,6 +41,7 @@ void Enactor::setCgroups(std::vector<Cgroup> cgroups) {
 
 const Cgroup* Enactor::byId(uint64_t id) {
   if (auto it = index_.find(id); it != index_.end()) return &cgroups_[it->second];
+  if (opts_.replay) return nullptr;
   setCgroups(listCgroups(h_));  // a cgroup made since the last walk
   auto it = index_.find(id);
   return it == index_.end() ? nullptr : &cgroups_[it->second];
@@ -142,11 +143,13 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
 void Enactor::onDecision(const struct mmp_decision& d) {
   LogRecord rec;
   rec.policy = m_.policy;
+  // Replay logs the snapshot's time: its output is the same every run.
+  const std::string time = opts_.replay ? formatMonotonic(d.time_ns) : "";
   const auto& rules = m_.json["rules"];
   if (d.version != MMP_DECISION_VERSION || d.rule >= rules.size()) {
     rec.kind = "error";
     rec.detail = fmt::format("a decision of version {} for rule {}, which this policy does not have", d.version, d.rule);
-    writeLog(rec, opts_.format);
+    writeLog(rec, opts_.format, time);
     return;
   }
   const auto& rule = rules[d.rule];
@@ -170,7 +173,7 @@ void Enactor::onDecision(const struct mmp_decision& d) {
       ++counters.failed;
       rec.outcome = "failed";
       rec.detail = fmt::format("cgroup {} is gone", d.cgroup_id);
-      writeLog(rec, opts_.format);
+      writeLog(rec, opts_.format, time);
       return;
     }
     rec.cgroup = subject->path;
@@ -180,7 +183,7 @@ void Enactor::onDecision(const struct mmp_decision& d) {
       ++counters.dropped;
       rec.outcome = "dropped";
       rec.detail = scopes_.isProtected(subject->path) ? "protected" : "outside the rule's scope";
-      writeLog(rec, opts_.format);
+      writeLog(rec, opts_.format, time);
       return;
     }
     targets.push_back(subject);
@@ -202,7 +205,7 @@ void Enactor::onDecision(const struct mmp_decision& d) {
     }
     rec.values.clear();
     rec.outcome = "logged";
-    writeLog(rec, opts_.format);
+    writeLog(rec, opts_.format, time);
     return;
   }
   if (d.action == MMP_ACTION_THROTTLE || d.action == MMP_ACTION_LIMIT) rec.argument = formatValue("bytes", d.arg);
@@ -218,21 +221,21 @@ void Enactor::onDecision(const struct mmp_decision& d) {
       }
   if (opts_.dryRun || m_.json["settings"].value("dry_run", false)) {
     rec.outcome = "dry-run";
-    writeLog(rec, opts_.format);
+    writeLog(rec, opts_.format, time);
     return;
   }
   if (!takeToken()) {
     ++counters.rateLimited;
     rec.outcome = "rate-limited";
     rec.detail = fmt::format("over max_actions_per_second = {}", maxPerSecond_);
-    writeLog(rec, opts_.format);
+    writeLog(rec, opts_.format, time);
     return;
   }
   ActionResult r = perform(d, targets, rec);
   (r.ok ? counters.enacted : counters.failed)++;
   rec.outcome = r.ok ? "enacted" : "failed";
   rec.detail = r.detail;
-  writeLog(rec, opts_.format);
+  writeLog(rec, opts_.format, time);
 }
 
 }  // namespace mmp::runtime

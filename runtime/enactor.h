@@ -26,6 +26,9 @@ struct EnactOptions {
   LogFormat format = LogFormat::Text;
   Arbiter* arbiter = nullptr;  // when several policies run
   size_t rank = 0;             // this policy's place on the command line
+  // Replay: the cgroups are the trace's (never listed from the system) and
+  // a record's time is its decision's, so that the output is deterministic.
+  bool replay = false;
 };
 
 class Enactor {

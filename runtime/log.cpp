@@ -51,9 +51,11 @@ std::string formatValue(const std::string& type, uint64_t raw) {
   return fmt::format("{}", raw);
 }
 
-void writeLog(const LogRecord& r, LogFormat format) {
+std::string formatMonotonic(uint64_t ns) { return fmt::format("{}.{:09d}", ns / 1'000'000'000, ns % 1'000'000'000); }
+
+void writeLog(const LogRecord& r, LogFormat format, const std::string& time) {
   if (format == LogFormat::Json) {
-    nlohmann::json j{{"time", now()}, {"kind", r.kind}, {"policy", r.policy}};
+    nlohmann::json j{{"time", time.empty() ? now() : time}, {"kind", r.kind}, {"policy", r.policy}};
     auto put = [&](const char* k, const std::string& v) {
       if (!v.empty()) j[k] = v;
     };
@@ -71,7 +73,7 @@ void writeLog(const LogRecord& r, LogFormat format) {
     }
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
-    std::string line = fmt::format("{} {} {}", now(), r.kind, r.policy);
+    std::string line = fmt::format("{} {} {}", time.empty() ? now() : time, r.kind, r.policy);
     if (!r.rule.empty()) line += " " + r.rule;
     if (!r.cgroup.empty()) line += " cgroup=" + r.cgroup;
     if (!r.action.empty()) line += " action=" + r.action;

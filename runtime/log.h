@@ -24,9 +24,14 @@ struct LogRecord {
   std::vector<std::pair<std::string, std::string>> values;  // what made the condition true
 };
 
-void writeLog(const LogRecord& r, LogFormat format);
+// `time` empty: now (replay gives the snapshot's time).
+void writeLog(const LogRecord& r, LogFormat format, const std::string& time = "");
 
 // A value from a decision, as a person reads it: "1.5GiB", "61.234%".
 std::string formatValue(const std::string& type, uint64_t raw);
+
+// A snapshot's time (CLOCK_MONOTONIC ns, what the BPF programs read) as
+// seconds: "1234.567890123".
+std::string formatMonotonic(uint64_t ns);
 
 }  // namespace mmp::runtime

@@ -1,10 +1,31 @@
 // mmrun: loads mmp policies onto the kernel's memory hooks and enacts the
-// decisions they suggest.
+// decisions they suggest; records the snapshots the programs see and
+// replays them through a policy's own compiled rules.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <optional>
 
 #include "commands.h"
+
+namespace {
+
+// "500ms", "2s", "1min" → ns; nothing if malformed.
+std::optional<uint64_t> parseDuration(const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  std::string unit = end ? end : "";
+  double scale = unit == "ms" ? 1e6 : unit == "s" ? 1e9 : unit == "min" ? 60e9 : 0;
+  if (scale == 0 || v <= 0) return std::nullopt;
+  return static_cast<uint64_t>(v * scale);
+}
+
+int badDuration(const char* option) {
+  std::cerr << "mmrun: error: " << option << " takes a duration such as 500ms, 2s or 1min\n";
+  return 2;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"mmrun: run mmp memory-management policies", "mmrun"};
@@ -32,6 +53,8 @@ int main(int argc, char** argv) {
   load->add_option("--socket", lo.statusSocket, "Where to answer `mmrun status` (default: /run/mmrun/POLICY.sock)");
   load->add_option("--pin", lo.pinDir,
                    "Pin the hooks under DIR/POLICY on a bpf file system, so that they outlive a crash of mmrun");
+  load->add_option("--record", lo.recordPath,
+                   "Also write every snapshot the rules evaluate to this trace (for `mmrun replay`)");
 
   std::string socket;
   bool json = false;
@@ -39,25 +62,55 @@ int main(int argc, char** argv) {
   status->add_option("--socket", socket, "Ask only this mmrun");
   status->add_flag("--json", json, "Print JSON");
 
+  mmp::runtime::ReplayOptions ro;
+  std::string replayFormat = "text";
+  auto* replay = app.add_subcommand(
+      "replay", "Run a policy's compiled rules on a recorded trace; print their decisions as a dry run");
+  replay->add_option("object", ro.object, "A BPF object made by `mmpc compile`")->required()->check(CLI::ExistingFile);
+  replay->add_option("trace", ro.trace, "A trace made by `mmrun record` or `mmrun load --record` (JSON lines)")
+      ->required();
+  replay->add_option("--log-format", replayFormat, "text or json (one JSON object per line)")
+      ->check(CLI::IsMember({"text", "json"}));
+
+  mmp::runtime::RecordOptions rec;
+  std::string recordFor, recordInterval = "1s";
+  auto* record = app.add_subcommand(
+      "record", "Write what the BPF programs read of every cgroup and the system to stdout, as a trace");
+  record->add_option("--cgroup-root", rec.cgroupRoot, "The memory cgroup hierarchy's root (default: found)");
+  record->add_option("--for", recordFor, "How long to record, e.g. 30s or 5min")->required();
+  record->add_option("--interval", recordInterval, "The walk's interval (default: 1s)");
+  record->add_option("--recorder", rec.recorder, "The recorder object (default: the one installed next to mmrun)")
+      ->check(CLI::ExistingFile);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  auto logFormat = [](const std::string& f) {
+    return f == "json" ? mmp::runtime::LogFormat::Json : mmp::runtime::LogFormat::Text;
+  };
   if (*check) return mmp::runtime::runCheck(object, verbose);
   if (*status) return mmp::runtime::runStatus(socket, json);
+  if (*replay) {
+    ro.format = logFormat(replayFormat);
+    return mmp::runtime::runReplay(ro);
+  }
+  if (*record) {
+    auto forNs = parseDuration(recordFor);
+    if (!forNs) return badDuration("--for");
+    auto every = parseDuration(recordInterval);
+    if (!every) return badDuration("--interval");
+    rec.forNs = *forNs;
+    rec.intervalNs = *every;
+    return mmp::runtime::runRecord(rec);
+  }
   if (*load) {
-    lo.format = format == "json" ? mmp::runtime::LogFormat::Json : mmp::runtime::LogFormat::Text;
+    lo.format = logFormat(format);
     if (!interval.empty()) {
-      char* end = nullptr;
-      double v = std::strtod(interval.c_str(), &end);
-      std::string unit = end ? end : "";
-      double scale = unit == "ms" ? 1e6 : unit == "s" ? 1e9 : unit == "min" ? 60e9 : 0;
-      if (scale == 0 || v <= 0) {
-        std::cerr << "mmrun: error: --interval takes a duration such as 500ms, 2s or 1min\n";
-        return 2;
-      }
-      lo.intervalNs = static_cast<uint64_t>(v * scale);
+      auto ns = parseDuration(interval);
+      if (!ns) return badDuration("--interval");
+      lo.intervalNs = *ns;
     }
     return mmp::runtime::runLoad(lo);
   }

@@ -9,10 +9,15 @@
 #include <filesystem>
 
 #include "abi/mmp_abi.h"
+#include "abi/mmp_record.h"
 
 namespace mmp::runtime {
 
 namespace {
+
+// The snapshot ring buffer while recording: room for a walk of some
+// 50,000 cgroups of a 40-field policy between two drains.
+constexpr uint32_t kRecordRingBytes = 16 << 20;
 
 llvm::Error fail(const std::string& what) {
   return llvm::createStringError(std::errc::invalid_argument, "%s", what.c_str());
@@ -49,7 +54,17 @@ Policy::~Policy() {
   if (rootFd_ >= 0) close(rootFd_);
 }
 
-llvm::Expected<std::unique_ptr<Policy>> Policy::load(const std::string& path, const Hierarchy& h) {
+llvm::Expected<std::unique_ptr<Policy>> Policy::load(const std::string& path, const Hierarchy& h,
+                                                     const PolicyOptions& o) {
+  auto p = openObject(path, o);
+  if (!p) return p.takeError();
+  if (auto err = (*p)->attach(h)) return err;
+  return p;
+}
+
+llvm::Expected<std::unique_ptr<Policy>> Policy::loadDetached(const std::string& path) { return openObject(path, {}); }
+
+llvm::Expected<std::unique_ptr<Policy>> Policy::openObject(const std::string& path, const PolicyOptions& o) {
   auto manifest = readManifest(path);
   if (!manifest) return manifest.takeError();
   auto p = std::unique_ptr<Policy>(new Policy());
@@ -59,6 +74,16 @@ llvm::Expected<std::unique_ptr<Policy>> Policy::load(const std::string& path, co
   lastLibbpfLog().clear();
   p->obj_ = bpf_object__open_file(path.c_str(), nullptr);
   if (!p->obj_) return fail(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+  if (o.record) {
+    struct bpf_map* snapshots = p->map(MMP_MAP_SNAPSHOTS);
+    if (!snapshots)
+      return fail(fmt::format("'{}' cannot record: it has no snapshot channel (its policy has no `when` rule, or "
+                              "an older mmpc compiled it)",
+                              path));
+    bpf_map__set_max_entries(snapshots, kRecordRingBytes);
+    if (int err = mmp_set_recording(p->obj_, 1))
+      return fail(fmt::format("cannot switch the snapshot channel of '{}' on: {}", path, std::strerror(-err)));
+  }
   if (int err = bpf_object__load(p->obj_)) {
     std::string log = lastLibbpfLog();
     std::string field;
@@ -71,7 +96,6 @@ llvm::Expected<std::unique_ptr<Policy>> Policy::load(const std::string& path, co
                                   "compile the policy for this kernel",
                                   path, field));
   }
-  if (auto err = p->attach(h)) return err;
   return p;
 }
 
@@ -104,6 +128,14 @@ llvm::Error Policy::attach(const Hierarchy& h) {
 struct bpf_map* Policy::map(const char* name) const { return bpf_object__find_map_by_name(obj_, name); }
 
 int Policy::decisionsFd() const { return bpf_map__fd(map(MMP_MAP_DECISIONS)); }
+
+int Policy::replay(const std::vector<uint64_t>& snapshot) {
+  struct bpf_program* prog = bpf_object__find_program_by_name(obj_, MMP_PROG_REPLAY);
+  if (!prog) return -ENOENT;
+  LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = snapshot.data(),
+              .ctx_size_in = static_cast<uint32_t>(snapshot.size() * sizeof(uint64_t)));
+  return bpf_prog_test_run_opts(bpf_program__fd(prog), &run);
+}
 
 bool Policy::tick() {
   if (!iter_) return true;

@@ -13,12 +13,21 @@
 
 namespace mmp::runtime {
 
+struct PolicyOptions {
+  // Switch the snapshot channel on and size its ring buffer for recording
+  // (SnapshotChannel reads it); an object without one is refused.
+  bool record = false;
+};
+
 class Policy {
 public:
   ~Policy();
   // Opens, validates, loads and attaches `path`. The error names the
   // object, and the program or the field (CO-RE) that failed.
-  static llvm::Expected<std::unique_ptr<Policy>> load(const std::string& path, const Hierarchy& h);
+  static llvm::Expected<std::unique_ptr<Policy>> load(const std::string& path, const Hierarchy& h,
+                                                      const PolicyOptions& o = {});
+  // Opens, validates and loads `path`, attaching nothing: for replay.
+  static llvm::Expected<std::unique_ptr<Policy>> loadDetached(const std::string& path);
 
   const Manifest& manifest() const { return manifest_; }
   const std::string& path() const { return path_; }
@@ -29,9 +38,13 @@ public:
   // Runs the periodic walk (the iterator) once; false if it failed.
   bool tick();
   int decisionsFd() const;
+  // Runs the replay program on one struct mmp_snapshot (BPF_PROG_TEST_RUN);
+  // 0 or a negative errno. Its decisions wait in the ring buffer.
+  int replay(const std::vector<uint64_t>& snapshot);
 
 private:
   Policy() = default;
+  static llvm::Expected<std::unique_ptr<Policy>> openObject(const std::string& path, const PolicyOptions& o);
   llvm::Error attach(const Hierarchy& h);
 
   std::string path_;

@@ -26,7 +26,9 @@ std::vector<std::string> selfAndAncestors(const std::string& path) {
 
 }  // namespace
 
-Scopes::Scopes(const Manifest& m, const Hierarchy& h) : own_(ownCgroup(h)) {
+Scopes::Scopes(const Manifest& m, const Hierarchy& h) : Scopes(m, ownCgroup(h)) {}
+
+Scopes::Scopes(const Manifest& m, std::string own) : own_(std::move(own)) {
   for (const auto& s : m.json.value("scopes", nlohmann::json::array())) {
     uint32_t bit = s.value("bit", 0u);
     if (scopes_.size() <= bit) scopes_.resize(bit + 1);

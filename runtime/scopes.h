@@ -19,6 +19,9 @@ namespace mmp::runtime {
 class Scopes {
 public:
   Scopes(const Manifest& m, const Hierarchy& h);
+  // With the cgroup of the mmrun that protects itself given (replay: the
+  // recording mmrun's).
+  Scopes(const Manifest& m, std::string ownCgroup);
 
   // The root, mmrun's own cgroup and its ancestors, and every `protect`
   // pattern's cgroups with their descendants.

@@ -29,6 +29,10 @@ void BpfBuilder::ringbufSubmit(llvm::Value* record) {
   helper(kRingbufSubmit, b_.getVoidTy(), {record, b_.getInt64(0)});
 }
 
+llvm::Value* BpfBuilder::ringbufOutput(llvm::GlobalVariable* map, llvm::Value* data, uint64_t size) {
+  return helper(kRingbufOutput, b_.getInt64Ty(), {map, data, b_.getInt64(size), b_.getInt64(0)});
+}
+
 llvm::Value* BpfBuilder::currentTask() { return helper(kGetCurrentTaskBtf, ptrTy(), {}); }
 
 llvm::AllocaInst* BpfBuilder::slot(llvm::Type* t, const llvm::Twine& name) {

@@ -12,6 +12,7 @@ enum BpfHelper : int {
   kMapLookupElem = 1,
   kMapUpdateElem = 2,
   kKtimeGetNs = 5,
+  kRingbufOutput = 130,
   kRingbufReserve = 131,
   kRingbufSubmit = 132,
   kGetCurrentTaskBtf = 158,
@@ -32,6 +33,8 @@ public:
   llvm::Value* ktimeNs();
   llvm::Value* ringbufReserve(llvm::GlobalVariable* map, uint64_t size);
   void ringbufSubmit(llvm::Value* record);
+  // Copies `size` bytes at `data` into a new record; 0 or a negative errno.
+  llvm::Value* ringbufOutput(llvm::GlobalVariable* map, llvm::Value* data, uint64_t size);
   llvm::Value* currentTask();
 
   // A stack slot in the function's entry block.

@@ -16,6 +16,8 @@ namespace {
 constexpr unsigned kMapHash = 1, kMapArray = 2, kMapPercpuArray = 6, kMapLruHash = 9, kMapRingbuf = 27;
 constexpr uint64_t kStackSnapshotBytes = 128;  // larger snapshots go to a per-CPU map
 constexpr unsigned kRingbufBytes = 256 * 1024;
+// One page: mmrun sizes the snapshot channel before loading when it records.
+constexpr unsigned kSnapshotRingbufBytes = 4096;
 constexpr unsigned kMaxCgroups = 65536;
 // The LRU state map is preallocated: rows * entries stays under this, so a
 // policy of many stateful rules tracks fewer cgroups (the least recently
@@ -107,6 +109,22 @@ void Emitter::defineMaps() {
     snapshotMap_ = defineMap("mmp_snapshot", kMapPercpuArray, 1, u32, di_.arrayOf(u64_, 3 + plan_.snapshot.size(), 8));
   if (systemFields)
     system_ = defineMap("mmp_system", kMapArray, 1, u32, di_.arrayOf(u64_, plan_.snapshot.size(), 8));
+  // The snapshot channel, for `when` rules: the ones the replay program runs.
+  bool when = false;
+  for (const auto& r : plan_.rules) when |= !r.event;
+  if (when) {
+    snapshots_ = defineMap(MMP_MAP_SNAPSHOTS, kMapRingbuf, kSnapshotRingbufBytes, nullptr, nullptr);
+    snapshotsLost_ = defineMap(MMP_MAP_SNAPSHOTS_LOST, kMapArray, 1, u32, u64_);
+    // The switch: a constant mmrun sets before loading (`const volatile`
+    // in C terms: LLVM must not fold it, the verifier does).
+    recording_ = new llvm::GlobalVariable(m_, ir_.getInt64Ty(), true, llvm::GlobalValue::ExternalLinkage,
+                                          ir_.getInt64(0), MMP_VAR_RECORDING);
+    recording_->setSection(".rodata");
+    recording_->setAlignment(llvm::Align(8));
+    recording_->setDSOLocal(true);
+    di_.global(recording_, MMP_VAR_RECORDING, u64_);
+    used_.push_back(recording_);
+  }
 }
 
 void Emitter::defineLicenseAndManifest() {

@@ -1,6 +1,6 @@
 // The programs, one per hook: each builds a snapshot of the subject and
-// runs the rules on it; the replay program runs the same rules on a
-// snapshot passed in by user space.
+// runs the rules on it (sending it first when loaded to record); the replay
+// program runs the same rules on a snapshot passed in by user space.
 #include <fmt/format.h>
 
 #include "../../runtime/abi/mmp_abi.h"
@@ -200,6 +200,7 @@ void Emitter::emitTick() {
     ir_.CreateAlignedStore(ir_.getInt64(~0ULL), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(16)),
                            llvm::Align(8));
     fillSystemFields(snap, out);
+    sendSnapshot(snap);
     ir_.CreateCall(evalSystem_, {snap});
     ir_.CreateBr(memcgPart);
     ir_.SetInsertPoint(memcgPart);
@@ -207,7 +208,10 @@ void Emitter::emitTick() {
   bool pressure = evalEvent_.count("pressure");
   if (hasRules(plan_, false) || pressure) {
     subjectSnapshot(cgroup, snap, out, true);
-    if (hasRules(plan_, false)) ir_.CreateCall(evalMemcg_, {snap});
+    if (hasRules(plan_, false)) {
+      sendSnapshot(snap);
+      ir_.CreateCall(evalMemcg_, {snap});
+    }
     if (pressure) {
       // A walk that mmrun started for a PSI trigger also runs `on pressure`.
       llvm::AllocaInst* zero = bpf_.slot(ir_.getInt32Ty(), "zero");
@@ -238,7 +242,10 @@ void Emitter::emitReclaim(plan::Hook hook) {
   bpf_.require(ir_.CreateIsNotNull(cgroup), out, "cgroup");
   subjectSnapshot(cgroup, snap, out, true);
   fillEventArgs(f->getArg(0), snap, "reclaim");
-  if (whenRules) ir_.CreateCall(evalMemcg_, {snap});
+  if (whenRules) {
+    sendSnapshot(snap);
+    ir_.CreateCall(evalMemcg_, {snap});
+  }
   if (onRules) ir_.CreateCall(evalEvent_["reclaim"], {snap});
   endHook(frame);
 }

@@ -1,7 +1,8 @@
 // The module emitter's shared state. Internal to codegen/; each family of
 // code has its file: maps and ABI types (emit_maps.cpp), kernel reads
 // (emit_reads.cpp), expressions (emit_expr.cpp), rules and actions
-// (emit_rule.cpp), programs per hook (emit_programs.cpp).
+// (emit_rule.cpp), programs per hook (emit_programs.cpp), the snapshot
+// channel (emit_record.cpp).
 #pragma once
 
 #include <llvm/IR/IRBuilder.h>
@@ -74,6 +75,9 @@ private:
   void bump(llvm::Value* counters, unsigned field);
   void action(const plan::Rule& r, const plan::Action& a, EvalContext& ctx, llvm::Value* counters);
 
+  // emit_record.cpp
+  void sendSnapshot(llvm::Value* snapshot);
+
   // emit_programs.cpp
   llvm::Function* program(plan::Hook hook, const std::string& name);
   llvm::Function* snapshotFunction(const std::string& name, llvm::Attribute::AttrKind inlining, bool withRow);
@@ -122,6 +126,11 @@ private:
   llvm::GlobalVariable* windows_ = nullptr;    // only when some rule has `at most`
   llvm::GlobalVariable* system_ = nullptr;
   llvm::GlobalVariable* snapshotMap_ = nullptr;  // large snapshots live here, not on the stack
+  // The snapshot channel, only when some rule is a `when` rule: the ring
+  // buffer, the count of what it refused, the switch (.rodata).
+  llvm::GlobalVariable* snapshots_ = nullptr;
+  llvm::GlobalVariable* snapshotsLost_ = nullptr;
+  llvm::GlobalVariable* recording_ = nullptr;
   std::vector<llvm::Constant*> used_;
 
   // Kernel access paths.

@@ -20,6 +20,9 @@
 #define MMP_MAP_STATE_ZERO "mmp_state_zero" /* array: one zeroed row, a new row's contents */
 #define MMP_MAP_COUNTERS "mmp_counters"   /* per-CPU array: rule id -> struct mmp_rule_counters */
 #define MMP_MAP_WINDOWS "mmp_windows"     /* array: rule id -> struct mmp_rule_window (at most N per D) */
+#define MMP_MAP_SNAPSHOTS "mmp_snapshots" /* ring buffer of struct mmp_snapshot, while recording */
+#define MMP_MAP_SNAPSHOTS_LOST "mmp_snapshots_lost" /* array[1]: __u64, snapshots the full ring buffer refused */
+#define MMP_VAR_RECORDING "mmp_recording" /* .rodata __u64: nonzero = send snapshots (runtime/abi/mmp_record.h) */
 
 /* Program names. */
 #define MMP_PROG_TICK "mmp_tick"         /* iter/cgroup: the periodic walk */
@@ -95,6 +98,14 @@ struct mmp_snapshot {
 	__u64 scope_mask;  /* the cgroup's scopes, as the runtime computed them */
 	__u64 fields[];    /* manifest "snapshot": field i at fields[i] */
 };
+
+/* The snapshot channel (`mmrun load --record`, `mmrun record`): when mmrun
+ * sets the constant mmp_recording before loading, each hook program sends
+ * every snapshot its `when` rules are about to evaluate, as it is, to the
+ * mmp_snapshots ring buffer: one record is one struct mmp_snapshot with the
+ * manifest's fields (24 + 8 * N bytes); one it cannot send is counted in
+ * mmp_snapshots_lost (atomic add). The replay program sends nothing.
+ * Objects whose policy has no `when` rule have no channel. */
 
 #define MMP_UNLIMITED (~0ULL) /* a limit unset in the kernel, in a snapshot */
 

@@ -4,8 +4,10 @@
 Makes a child memory cgroup tree under this process's own, runs hogs in
 it, and checks what mmrun does: a dry run logs a decision within 3 s and
 touches nothing; a kill policy kills the hog within 3 s and nothing else;
-a protected cgroup is never touched; `kill -9` of mmrun leaves no BPF
-program, link or map behind. Prints SKIPPED: reason where the process may
+a protected cgroup is never touched; a trace recorded during a live dry
+run (`mmrun load --record`) replays (`mmrun replay`) to exactly the
+decisions that run logged, and `mmrun record`'s trace to the kill the
+policy makes; `kill -9` of mmrun leaves no BPF program, link or map behind. Prints SKIPPED: reason where the process may
 not load BPF or write cgroups.
 usage: run_e2e.py BIN_DIR
 """
@@ -83,6 +85,57 @@ def run_mmrun(obj, extra, seconds, stop=signal.SIGTERM, during=None):
     return records, p.returncode
 
 
+def decisions(records):
+    """The decision records, without their times (wall clock live, the snapshots' in replay)."""
+    return [{k: v for k, v in r.items() if k != "time"} for r in records if r.get("kind") == "decision"]
+
+
+def record_and_replay(tmp, base_rel, kill_obj):
+    """A trace recorded during a live dry run replays to exactly the decisions that run logged;
+    `mmrun record`'s trace replays to the kill the live policy makes."""
+    policy = os.path.join(tmp, "replay.mmp")
+    with open(policy, "w") as f:
+        f.write(f'policy replay\nprotect "{base_rel}/protected"\nin "{base_rel}/*" {{\n'
+                f'  when memcg.usage > 64MiB for 1s kill largest process\n'
+                f'  when memcg.usage > 8MiB log "{{memcg.path}} uses {{memcg.usage}}" cooldown 1s\n}}\n'
+                f'when system.memory.available > 1MiB log "available {{system.memory.available}}" cooldown 1s\n')
+    obj = os.path.join(tmp, "replay.bpf.o")
+    r = subprocess.run([MMPC, "compile", policy, "-o", obj], capture_output=True, text=True)
+    check(r.returncode == 0, "record: the policy compiles" + (": " + r.stderr if r.returncode else ""))
+    trace = os.path.join(tmp, "live.jsonl")
+    records, rc = run_mmrun(obj, ["--dry-run", "--record", trace], 3.0)
+    live = decisions(records)
+    check(rc == 0, f"record: mmrun load --record exits 0 (got {rc})")
+    r = subprocess.run([MMRUN, "replay", "--log-format=json", obj, trace], capture_output=True, text=True)
+    check(r.returncode == 0, "record: mmrun replay exits 0" + (": " + r.stderr if r.returncode else ""))
+    replayed = decisions(json.loads(l) for l in r.stdout.splitlines())
+    kinds = {(d.get("action"), d.get("outcome"), d.get("cgroup")) for d in live}
+    check(("kill", "dry-run", f"{base_rel}/victim") in kinds and ("log", "logged", "(scope)") in kinds,
+          f"record: the live run decided a kill and logged system and cgroup lines ({len(live)} decisions)")
+    check(replayed == live, f"record: the replay prints exactly the live run's {len(live)} decisions"
+          + ("" if replayed == live else f"\n  live:   {live}\n  replay: {replayed}"))
+    again = subprocess.run([MMRUN, "replay", obj, trace], capture_output=True, text=True).stdout
+    check(again == subprocess.run([MMRUN, "replay", obj, trace], capture_output=True, text=True).stdout and again,
+          "record: replay prints the same every run")
+
+    # mmrun record: every cgroup and field, as the programs read them.
+    recorded = os.path.join(tmp, "recorded.jsonl")
+    with open(recorded, "w") as out:
+        r = subprocess.run([MMRUN, "record", "--for", "2s", "--interval", "500ms"], stdout=out,
+                           stderr=subprocess.PIPE, text=True)
+    check(r.returncode == 0, "record: mmrun record exits 0" + (": " + r.stderr if r.returncode else ""))
+    lines = [json.loads(l) for l in open(recorded)]
+    victim = [x for x in lines[1:] if x.get("cgroup") == f"{base_rel}/victim"]
+    check(lines and lines[0].get("mmp_trace") == 1 and len(victim) >= 3
+          and all(x["memcg.usage"] >= 128 << 20 for x in victim),
+          f"record: the trace holds the victim at every walk, at 128 MiB or more ({len(victim)} snapshots)")
+    r = subprocess.run([MMRUN, "replay", "--log-format=json", kill_obj, recorded], capture_output=True, text=True)
+    out = decisions(json.loads(l) for l in r.stdout.splitlines())
+    check(r.returncode == 0 and out and all(d.get("cgroup") == f"{base_rel}/victim" and d.get("action") == "kill"
+                                            for d in out),
+          f"record: the kill policy replayed on it kills the victim and nothing else ({out})")
+
+
 def main():
     if os.geteuid() != 0:
         skip("not root: loading BPF and writing cgroups need root")
@@ -100,6 +153,9 @@ def main():
         os.makedirs(d)
     hogs = []
     tmp = tempfile.mkdtemp()
+    # Status sockets of this run only: other mmruns on the machine (other
+    # checkouts' tests) answer in /run/mmrun, with their own formats.
+    os.environ["MMRUN_STATUS_DIR"] = os.path.join(tmp, "status")
     try:
         policy = os.path.join(tmp, "e2e.mmp")
         with open(policy, "w") as f:
@@ -131,6 +187,8 @@ def main():
         check(alive(victim) and alive(protected) and alive(bystander), "dry run: every hog lives")
         rules = status.get("e2e", {}).get("rules", [{}])
         check(rules[0].get("evaluations", 0) > 0, f"mmrun status answers, with evaluations counted ({rules[0]})")
+
+        record_and_replay(tmp, base_rel, obj)
 
         # Kill: the victim's hog dies within 3 s; the others live.
         records, rc = run_mmrun(obj, [], 3.0)

@@ -149,7 +149,7 @@ int LoadedPolicy::onDecision(void* self, void* data, size_t size) {
   return 0;
 }
 
-std::unique_ptr<LoadedPolicy> LoadedPolicy::load(const Compiled& compiled, std::string& error) {
+std::unique_ptr<LoadedPolicy> LoadedPolicy::load(const Compiled& compiled, std::string& error, bool record) {
   const std::string& object = compiled.object;
   auto p = std::unique_ptr<LoadedPolicy>(new LoadedPolicy());
   nlohmann::json manifest = nlohmann::json::parse(compiled.manifest);
@@ -158,6 +158,10 @@ std::unique_ptr<LoadedPolicy> LoadedPolicy::load(const Compiled& compiled, std::
   p->obj_ = bpf_object__open_mem(object.data(), object.size(), &opts);
   if (!p->obj_) {
     error = fmt::format("bpf_object__open_mem: {}", std::strerror(errno));
+    return nullptr;
+  }
+  if (int err = record ? mmp_set_recording(p->obj_, 1) : 0) {
+    error = fmt::format("mmp_set_recording: {}", std::strerror(-err));
     return nullptr;
   }
   if (int err = bpf_object__load(p->obj_)) {
@@ -189,10 +193,20 @@ std::vector<struct mmp_decision> LoadedPolicy::replay(uint64_t timeNs, uint64_t 
       ADD_FAILURE() << "the policy reads no field `" << name << "`";
       return {};
     }
+  return replayWords(snap);
+}
+
+std::vector<struct mmp_decision> LoadedPolicy::replayWords(const std::vector<uint64_t>& snap) {
   struct bpf_program* prog = bpf_object__find_program_by_name(obj_, MMP_PROG_REPLAY);
   LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = snap.data(), .ctx_size_in = static_cast<uint32_t>(snap.size() * 8));
   pending_.clear();
   if (!prog || bpf_prog_test_run_opts(bpf_program__fd(prog), &run) != 0) return {};
+  ring_buffer__consume(rb_);
+  return pending_;
+}
+
+std::vector<struct mmp_decision> LoadedPolicy::drainDecisions() {
+  pending_.clear();
   ring_buffer__consume(rb_);
   return pending_;
 }

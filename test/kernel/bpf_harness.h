@@ -13,6 +13,7 @@
 
 #include "../../runtime/abi/mmp_abi.h"
 #include "../../runtime/abi/mmp_counters.h"
+#include "../../runtime/abi/mmp_record.h"
 
 namespace mmp::test {
 
@@ -33,14 +34,20 @@ Compiled compileFile(const std::string& path, const std::string& btfPath = "");
 class LoadedPolicy {
 public:
   ~LoadedPolicy();
-  // Opens and loads the object into the kernel; the error says why not.
-  static std::unique_ptr<LoadedPolicy> load(const Compiled& compiled, std::string& error);
+  // Opens and loads the object into the kernel, its snapshot channel on
+  // when `record`; the error says why not.
+  static std::unique_ptr<LoadedPolicy> load(const Compiled& compiled, std::string& error, bool record = false);
 
   // Runs the replay program on one snapshot, whose fields are given by
   // name (the manifest's layout; fields left out are 0); returns the
   // decisions it made.
   std::vector<struct mmp_decision> replay(uint64_t timeNs, uint64_t cgroupId, uint64_t scopeMask,
                                           const std::map<std::string, uint64_t>& fields);
+  // The same on a whole struct mmp_snapshot (header and fields, as the
+  // snapshot channel sends it).
+  std::vector<struct mmp_decision> replayWords(const std::vector<uint64_t>& snapshot);
+  // The decisions waiting in the ring buffer (those of attached programs).
+  std::vector<struct mmp_decision> drainDecisions();
   struct mmp_rule_counters counters(uint32_t rule);
   // Verified instruction count of each program, by name.
   std::vector<std::pair<std::string, uint32_t>> programSizes();

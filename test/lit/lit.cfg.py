@@ -26,3 +26,8 @@ if os.access("/sys/kernel/btf/vmlinux", os.R_OK):
 # a v1 host say `REQUIRES: cgroup-v1`.
 if os.path.exists("/sys/fs/cgroup/memory/memory.usage_in_bytes"):
     config.available_features.add("cgroup-v1")
+
+# Running programs in the kernel (mmrun replay) needs root as well; tests
+# that do say `REQUIRES: bpf`.
+if os.access("/sys/kernel/btf/vmlinux", os.R_OK) and os.geteuid() == 0:
+    config.available_features.add("bpf")

@@ -1,0 +1,198 @@
+// The snapshot channel in the running kernel: the periodic walk sends the
+// snapshots its `when` rules evaluate (only when loaded to record), and
+// the replay program, fed them, makes the decisions the walk made.
+#include <bpf/bpf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "replay_fixture.h"
+
+namespace mmp::test {
+namespace {
+
+// This process's memory cgroup directory (v1 here, v2 elsewhere).
+std::string ownMemoryCgroup() {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  bool v1 = access("/sys/fs/cgroup/memory/memory.usage_in_bytes", F_OK) == 0;
+  while (std::getline(in, line)) {
+    size_t a = line.find(':'), b = line.find(':', a + 1);
+    std::string controllers = line.substr(a + 1, b - a - 1);
+    if (v1 ? ("," + controllers + ",").find(",memory,") != std::string::npos : controllers.empty())
+      return (v1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup") + line.substr(b + 1);
+  }
+  return "";
+}
+
+uint64_t inode(const std::string& dir) {
+  struct stat st;
+  return stat(dir.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+class Record : public ::testing::Test {
+protected:
+  void SetUp() override {
+    if (auto why = bpfUnavailable()) GTEST_SKIP() << "SKIPPED: " << *why;
+    cgroup_ = ownMemoryCgroup();
+    ASSERT_FALSE(cgroup_.empty()) << "no memory cgroup in /proc/self/cgroup";
+  }
+  void TearDown() override {
+    if (snapshots_) ring_buffer__free(snapshots_);
+  }
+
+  std::unique_ptr<LoadedPolicy> load(const Compiled& c, bool recording) {
+    EXPECT_FALSE(c.object.empty()) << c.diagnostics;
+    std::string error;
+    auto p = LoadedPolicy::load(c, error, recording);
+    EXPECT_TRUE(p) << error;
+    layout_ = nlohmann::json::parse(c.manifest)["snapshot"];
+    return p;
+  }
+  int mapFd(LoadedPolicy& p, const char* name) { return bpf_map__fd(bpf_object__find_map_by_name(p.object(), name)); }
+
+  // As mmrun does: the cgroup's scope mask, the system fields.
+  void prepare(LoadedPolicy& p, uint64_t mask) {
+    uint64_t id = inode(cgroup_);
+    ASSERT_EQ(bpf_map_update_elem(mapFd(p, MMP_MAP_SCOPES), &id, &mask, BPF_ANY), 0);
+    std::vector<uint64_t> system(layout_.size(), 0);
+    for (size_t i = 0; i < layout_.size(); ++i)
+      if (layout_[i]["field"] == "system.memory.available") system[i] = 5 * kGiB;
+    uint32_t zero = 0;
+    if (struct bpf_map* m = bpf_object__find_map_by_name(p.object(), "mmp_system")) {
+      ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(m), &zero, system.data(), BPF_ANY), 0);
+    }
+    if (snapshots_) ring_buffer__free(snapshots_);
+    snapshots_ = ring_buffer__new(mapFd(p, MMP_MAP_SNAPSHOTS), onSnapshot, &got_, nullptr);
+    ASSERT_TRUE(snapshots_);
+  }
+
+  // One walk of this process's cgroup alone, as mmrun's tick runs it.
+  void walk(LoadedPolicy& p) {
+    int fd = open(cgroup_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    union bpf_iter_link_info info {};
+    info.cgroup.cgroup_fd = fd;
+    info.cgroup.order = BPF_CGROUP_ITER_SELF_ONLY;
+    LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof info);
+    struct bpf_link* link =
+        bpf_program__attach_iter(bpf_object__find_program_by_name(p.object(), MMP_PROG_TICK), &opts);
+    ASSERT_TRUE(link);
+    int iter = bpf_iter_create(bpf_link__fd(link));
+    char buf[64];
+    while (iter >= 0 && read(iter, buf, sizeof buf) > 0) {
+    }
+    if (iter >= 0) close(iter);
+    bpf_link__destroy(link);
+    close(fd);
+  }
+
+  std::vector<std::vector<uint64_t>> drain() {
+    got_.clear();
+    ring_buffer__consume(snapshots_);
+    return got_;
+  }
+  uint64_t lost(LoadedPolicy& p) {
+    uint32_t zero = 0;
+    uint64_t lost = 0;
+    bpf_map_lookup_elem(mapFd(p, MMP_MAP_SNAPSHOTS_LOST), &zero, &lost);
+    return lost;
+  }
+  size_t field(const std::string& name) {
+    for (size_t i = 0; i < layout_.size(); ++i)
+      if (layout_[i]["field"] == name) return 3 + i;
+    ADD_FAILURE() << "no field " << name;
+    return 0;
+  }
+
+  static int onSnapshot(void* ctx, void* data, size_t size) {
+    std::vector<uint64_t> words(size / 8);
+    std::memcpy(words.data(), data, words.size() * 8);
+    static_cast<std::vector<std::vector<uint64_t>>*>(ctx)->push_back(words);
+    return 0;
+  }
+
+  std::string cgroup_;
+  nlohmann::json layout_;
+  struct ring_buffer* snapshots_ = nullptr;
+  std::vector<std::vector<uint64_t>> got_;
+};
+
+const char* kPolicy =
+    "policy rec\n"
+    "when memcg.usage < 1024TiB log \"usage {memcg.usage}\"\n"
+    "when system.memory.available > 1B log \"available {system.memory.available}\"\n";
+
+TEST_F(Record, TheWalkSendsNothingUnlessLoadedToRecord) {
+  auto p = load(compilePolicy(kPolicy), false);
+  ASSERT_TRUE(p);
+  prepare(*p, 1);
+  walk(*p);
+  EXPECT_TRUE(drain().empty());
+  EXPECT_EQ(p->drainDecisions().size(), 2u);  // it did evaluate
+}
+
+TEST_F(Record, ReplayingWhatTheWalkSentMakesItsDecisions) {
+  Compiled c = compilePolicy(kPolicy);
+  auto live = load(c, true);
+  ASSERT_TRUE(live);
+  prepare(*live, 1);
+  walk(*live);
+  auto sent = drain();
+  ASSERT_EQ(sent.size(), 2u);
+  ASSERT_EQ(sent[0].size(), 3 + layout_.size());
+  // The system rules' snapshot first (the walk's first cgroup), then the cgroup's.
+  EXPECT_EQ(sent[0][1], 0u);
+  EXPECT_EQ(sent[0][2], ~0ULL);
+  EXPECT_EQ(sent[0][field("system.memory.available")], 5 * kGiB);
+  EXPECT_EQ(sent[0][field("memcg.usage")], 0u);
+  EXPECT_EQ(sent[1][1], inode(cgroup_));
+  EXPECT_EQ(sent[1][2], 1u);
+  EXPECT_EQ(sent[1][field("system.memory.available")], 5 * kGiB);
+  EXPECT_GT(sent[1][field("memcg.usage")], 0u);
+  EXPECT_GE(sent[1][0], sent[0][0]);
+  auto made = live->drainDecisions();
+  ASSERT_EQ(made.size(), 2u);
+
+  // A fresh load of the same object, fed the snapshots in order.
+  auto replay = load(c, false);
+  ASSERT_TRUE(replay);
+  std::vector<std::string> want, got;
+  for (const auto& d : made) want.push_back(show(d));
+  for (const auto& s : sent)
+    for (const auto& d : replay->replayWords(s)) got.push_back(show(d));
+  EXPECT_EQ(got, want);
+}
+
+TEST_F(Record, AFullRingBufferCountsTheLostSnapshots) {
+  auto p = load(compilePolicy(kPolicy), true);
+  ASSERT_TRUE(p);
+  prepare(*p, 1);
+  constexpr int kWalks = 300;  // 600 snapshots of 64 bytes: more than the one-page ring holds
+  for (int i = 0; i < kWalks; ++i) walk(*p);
+  size_t received = drain().size();
+  EXPECT_GT(lost(*p), 0u);
+  EXPECT_EQ(received + lost(*p), 2u * kWalks);
+}
+
+TEST_F(Record, TheRecorderSendsEveryFieldAndActsOnNothing) {
+  auto p = load(compileFile(std::string(MMP_TEST_SOURCE_DIR) + "/stdlib/recorder.mmp"), true);
+  ASSERT_TRUE(p);
+  prepare(*p, 0);  // mmrun record's mask: present, but no scope
+  walk(*p);
+  auto sent = drain();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1][1], inode(cgroup_));
+  EXPECT_GT(sent[1][field("memcg.usage")], 0u);
+  EXPECT_EQ(sent[1][field("system.memory.available")], 5 * kGiB);
+  EXPECT_TRUE(p->drainDecisions().empty());
+}
+
+}  // namespace
+}  // namespace mmp::test
