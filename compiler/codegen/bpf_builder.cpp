@@ -31,6 +31,10 @@ void BpfBuilder::ringbufSubmit(llvm::Value* record) {
 
 llvm::Value* BpfBuilder::currentTask() { return helper(kGetCurrentTaskBtf, ptrTy(), {}); }
 
+llvm::Value* BpfBuilder::probeReadKernel(llvm::Value* dst, uint32_t size, llvm::Value* src) {
+  return helper(kProbeReadKernel, b_.getInt64Ty(), {dst, b_.getInt32(size), src});
+}
+
 llvm::AllocaInst* BpfBuilder::slot(llvm::Type* t, const llvm::Twine& name) {
   llvm::Function* f = b_.GetInsertBlock()->getParent();
   llvm::IRBuilder<> entry(&f->getEntryBlock(), f->getEntryBlock().begin());

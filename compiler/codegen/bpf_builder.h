@@ -12,6 +12,7 @@ enum BpfHelper : int {
   kMapLookupElem = 1,
   kMapUpdateElem = 2,
   kKtimeGetNs = 5,
+  kProbeReadKernel = 113,
   kRingbufReserve = 131,
   kRingbufSubmit = 132,
   kGetCurrentTaskBtf = 158,
@@ -33,6 +34,8 @@ public:
   llvm::Value* ringbufReserve(llvm::GlobalVariable* map, uint64_t size);
   void ringbufSubmit(llvm::Value* record);
   llvm::Value* currentTask();
+  // bpf_probe_read_kernel(dst, size, src): 0, or a negative errno (dst zeroed).
+  llvm::Value* probeReadKernel(llvm::Value* dst, uint32_t size, llvm::Value* src);
 
   // A stack slot in the function's entry block.
   llvm::AllocaInst* slot(llvm::Type* t, const llvm::Twine& name);
