@@ -1,6 +1,7 @@
 // `mmrun load POLICY.bpf.o...`: the foreground daemon. Load and attach
 // each policy, then every interval of each: refresh the cgroups and their
-// scopes, the system fields, run the walk; in between, enact the decisions
+// scopes (and forget the state rows of cgroups that are gone), the system
+// fields, run the walk; in between, enact the decisions
 // the ring buffers bring, the earlier policy winning where two meet.
 // SIGHUP reloads the objects (new attached before old detached). SIGINT/
 // SIGTERM detach everything and exit 0; if mmrun dies, the kernel drops
@@ -22,6 +23,7 @@
 #include "commands.h"
 #include "enactor.h"
 #include "policy.h"
+#include "state_rows.h"
 #include "status.h"
 #include "system_fields.h"
 
@@ -211,7 +213,9 @@ int runLoad(const LoadOptions& o) {
     for (auto& r : running) {
       if (now >= r->next) {
         const Manifest& m = r->policy->manifest();
+        auto rows = stateKeys(r->policy->map(MMP_MAP_STATE));
         auto cgroups = listCgroups(*h);
+        forgetGoneCgroups(r->policy->map(MMP_MAP_STATE), rows, cgroups);
         r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), cgroups);
         r->enactor->setCgroups(std::move(cgroups));
         refreshSystemFields(m, r->policy->map("mmp_system"));
