@@ -376,10 +376,14 @@ def psi(s):
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     s.hog(p, 32, "loop", wait=False)
-    fired = m.wait_for(lambda r: r.get("cgroup") == "/mmp/psi/p" and r.get("outcome") == "logged", 40)
+    fired = m.wait_for(lambda r: r.get("cgroup") == "/mmp/psi/p" and r.get("outcome") == "logged"
+                       and r.get("message", "").startswith("pressure "), 40)
     stop.set()
     sampler.join()
     m.stop()
+    triggered = [r for r in m.select(cgroup="/mmp/psi/p", outcome="logged") if r["message"].startswith("trigger ")]
+    s.known_bug(triggered, "the `on pressure` rule fired too (a PSI trigger on memory.pressure)",
+                "mmrun registers no PSI trigger and never sets mmp_trigger, so `on pressure` rules never fire")
     if not s.check(fired, "the PSI rule fired"):
         s.figure("some avg10 seen", max((v for _, v in samples), default=None))
         return
