@@ -37,6 +37,7 @@ const std::vector<Cgroup>& CgroupWatch::current() {
   if (!stale_ && reliable_) return cgroups_;
   cgroups_ = listCgroups(h_);
   stale_ = false;
+  ++generation_;
   // Watching a directory twice is harmless (same watch); a removed one's
   // watch goes with it. A watch that cannot be added (the user's inotify
   // limit) makes every interval list again.

@@ -23,12 +23,15 @@ public:
   const std::vector<Cgroup>& current();
   // Reads the pending events; true if a cgroup came or went.
   bool drain();
+  // Which listing current() returns: a new number each time it lists.
+  uint64_t generation() const { return generation_; }
 
 private:
   const Hierarchy& h_;
   int fd_ = -1;
   bool stale_ = true;
   bool reliable_ = true;
+  uint64_t generation_ = 0;
   std::vector<Cgroup> cgroups_;
 };
 

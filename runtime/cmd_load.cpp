@@ -1,6 +1,7 @@
 // `mmrun load POLICY.bpf.o...`: the foreground daemon. Load and attach
 // each policy, then every interval of each: refresh the cgroups and their
-// scopes, the system fields, run the walk; in between, enact the decisions
+// scopes (and forget the state rows of cgroups that are gone), the system
+// fields, run the walk; in between, enact the decisions
 // the ring buffers bring, the earlier policy winning where two meet.
 // SIGHUP reloads the objects (new attached before old detached). SIGINT/
 // SIGTERM detach everything and exit 0; if mmrun dies, the kernel drops
@@ -24,6 +25,7 @@
 #include "enactor.h"
 #include "policy.h"
 #include "snapshot_channel.h"
+#include "state_rows.h"
 #include "status.h"
 #include "system_fields.h"
 
@@ -86,6 +88,7 @@ struct Running {
   std::unique_ptr<Enactor> enactor;
   struct ring_buffer* rb = nullptr;
   std::unique_ptr<TraceFile> trace;  // --record
+  uint64_t cleaned = ~0ULL;          // the listing whose gone cgroups' rows were deleted
   std::chrono::nanoseconds interval{0};
   std::chrono::steady_clock::time_point next, started;
   ~Running() {
@@ -242,6 +245,11 @@ int runLoad(const LoadOptions& o) {
       if (now >= r->next) {
         const Manifest& m = r->policy->manifest();
         const auto& list = cgroups.current();
+        // Rows of cgroups that are gone: only when the listing changed.
+        if (struct bpf_map* state = r->policy->map(MMP_MAP_STATE); state && r->cleaned != cgroups.generation()) {
+          forgetGoneCgroups(state, stateKeys(state), list);
+          r->cleaned = cgroups.generation();
+        }
         r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), list);
         r->enactor->setCgroups(list);
         refreshSystemFields(m, r->policy->map("mmp_system"));

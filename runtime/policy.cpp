@@ -31,13 +31,18 @@ std::string& lastLibbpfLog() {
 }
 
 int captureLog(enum libbpf_print_level level, const char* fmt, va_list args) {
-  char buf[1024];
-  vsnprintf(buf, sizeof buf, fmt, args);
-  std::string line(buf);
+  // Whole: the verifier's log comes as one message, with the failed
+  // relocation at its end.
+  va_list again;
+  va_copy(again, args);
+  int n = vsnprintf(nullptr, 0, fmt, args);
+  std::string line(n > 0 ? static_cast<size_t>(n) : 0, '\0');
+  if (n > 0) vsnprintf(line.data(), line.size() + 1, fmt, again);
+  va_end(again);
   if (line.find("CO-RE") != std::string::npos || line.find("relo") != std::string::npos ||
       level == LIBBPF_WARN)
     lastLibbpfLog() += line;
-  if (level == LIBBPF_WARN && getenv("MMRUN_VERBOSE")) fputs(buf, stderr);
+  if (level == LIBBPF_WARN && getenv("MMRUN_VERBOSE")) fputs(line.c_str(), stderr);
   return 0;
 }
 
@@ -88,7 +93,10 @@ llvm::Expected<std::unique_ptr<Policy>> Policy::openObject(const std::string& pa
     std::string log = lastLibbpfLog();
     std::string field;
     // "failed to resolve CO-RE relocation <byte_off> [12] struct mem_cgroup.memory_events ..."
-    if (size_t at = log.find("struct "); at != std::string::npos && log.find("CO-RE") != std::string::npos)
+    // (earlier lines name the candidates libbpf tried: "[197] struct mm_struct (0:0 ...")
+    size_t failed = log.find("failed to resolve CO-RE relocation");
+    if (size_t at = log.find("struct ", failed == std::string::npos ? 0 : failed);
+        at != std::string::npos && log.find("CO-RE") != std::string::npos)
       field = log.substr(at, log.find_first_of(" (\n", at + 7) - at);
     return fail(field.empty()
                     ? fmt::format("the kernel refused '{}': {}", path, std::strerror(-err))

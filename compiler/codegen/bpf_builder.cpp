@@ -35,6 +35,10 @@ llvm::Value* BpfBuilder::ringbufOutput(llvm::GlobalVariable* map, llvm::Value* d
 
 llvm::Value* BpfBuilder::currentTask() { return helper(kGetCurrentTaskBtf, ptrTy(), {}); }
 
+llvm::Value* BpfBuilder::probeReadKernel(llvm::Value* dst, uint32_t size, llvm::Value* src) {
+  return helper(kProbeReadKernel, b_.getInt64Ty(), {dst, b_.getInt32(size), src});
+}
+
 llvm::AllocaInst* BpfBuilder::slot(llvm::Type* t, const llvm::Twine& name) {
   llvm::Function* f = b_.GetInsertBlock()->getParent();
   llvm::IRBuilder<> entry(&f->getEntryBlock(), f->getEntryBlock().begin());

@@ -13,6 +13,7 @@ enum BpfHelper : int {
   kMapUpdateElem = 2,
   kKtimeGetNs = 5,
   kRingbufOutput = 130,
+  kProbeReadKernel = 113,
   kRingbufReserve = 131,
   kRingbufSubmit = 132,
   kGetCurrentTaskBtf = 158,
@@ -36,6 +37,8 @@ public:
   // Copies `size` bytes at `data` into a new record; 0 or a negative errno.
   llvm::Value* ringbufOutput(llvm::GlobalVariable* map, llvm::Value* data, uint64_t size);
   llvm::Value* currentTask();
+  // bpf_probe_read_kernel(dst, size, src): 0, or a negative errno (dst zeroed).
+  llvm::Value* probeReadKernel(llvm::Value* dst, uint32_t size, llvm::Value* src);
 
   // A stack slot in the function's entry block.
   llvm::AllocaInst* slot(llvm::Type* t, const llvm::Twine& name);

@@ -1,7 +1,6 @@
 // Reading kernel data into the snapshot: cgroup and memcg fields through
 // CO-RE access paths, system fields from the map mmrun fills each tick.
 #include <fmt/format.h>
-#include <llvm/IR/IntrinsicsBPF.h>
 
 #include "../../runtime/abi/mmp_abi.h"
 #include "codegen/emitter.h"
@@ -86,26 +85,15 @@ llvm::Value* Emitter::cgroupIdOf(llvm::Value* cgroup) {
 }
 
 llvm::Value* Emitter::memcgOf(llvm::Value* cgroup, llvm::BasicBlock* onNull) {
-  // No memory controller: a NULL css, and the cast view of it reads 0.
+  // No memory controller: a NULL css, and the probing reads from it give 0.
   (void)onNull;
-  llvm::Value* css = kernel_.emitRead(ir_, cgroup, *cssPath_, nullptr);
-  // bpf_rdonly_cast(css, btf id of struct mem_cgroup): a direct-load view.
-  llvm::Function* typeId = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::bpf_btf_type_id);
-  auto* id = ir_.CreateCall(typeId, {ir_.getInt32(typeIdSeq_++), ir_.getInt64(1)});
-  id->setMetadata(llvm::LLVMContext::MD_preserve_access_index, kernel_.diStruct(memcgStruct_));
-  if (!rdonlyCast_) {
-    auto* fnTy = llvm::FunctionType::get(bpf_.ptrTy(), {bpf_.ptrTy(), ir_.getInt32Ty()}, false);
-    rdonlyCast_ = llvm::Function::Create(fnTy, llvm::GlobalValue::ExternalLinkage, "bpf_rdonly_cast", m_);
-    rdonlyCast_->setSection(".ksyms");
-    rdonlyCast_->setDSOLocal(true);
-    auto* sp = di_.builder().createFunction(
-        di_.file(), "bpf_rdonly_cast", "bpf_rdonly_cast", di_.file(), 0,
-        di_.builder().createSubroutineType(di_.builder().getOrCreateTypeArray(
-            {di_.pointerTo(nullptr), di_.pointerTo(nullptr), di_.intType(32, false)})),
-        0, llvm::DINode::FlagPrototyped, llvm::DISubprogram::SPFlagZero);
-    rdonlyCast_->setSubprogram(sp);
-  }
-  return ir_.CreateCall(rdonlyCast_, {css, ir_.CreateTrunc(id, ir_.getInt32Ty())});
+  // The memcg is the css's container, and `css` is struct mem_cgroup's first
+  // member on every kernel, so the css pointer is the memcg pointer. The
+  // verifier types it as a css, so the memcg's fields are read with
+  // bpf_probe_read_kernel (fillMemcgFields): the kfunc bpf_rdonly_cast,
+  // which would allow direct loads, only exists from Linux 6.2 on, and an
+  // object that needs it cannot load on 6.1 (Debian 12's kernel).
+  return kernel_.emitRead(ir_, cgroup, *cssPath_, nullptr);
 }
 
 llvm::Value* Emitter::convert(llvm::Value* raw, const Binding& b) {
@@ -134,14 +122,23 @@ void Emitter::storeField(llvm::Value* snapshot, uint32_t index, llvm::Value* v) 
 
 // Reads the fields `which` selects from `base` (their root struct); a null
 // pointer on a field's way leaves that field 0.
-void Emitter::fillFields(llvm::Value* base, llvm::Value* snapshot, const std::function<bool(const Binding&)>& which) {
+void Emitter::fillFields(llvm::Value* base, llvm::Value* snapshot, const std::function<bool(const Binding&)>& which,
+                         bool probe) {
+  // Probing reads share one stack slot: each is loaded before the next.
+  llvm::AllocaInst* slot = probe ? bpf_.slot(ir_.getInt64Ty(), "probe") : nullptr;
+  KernelTypes::Loader load;
+  if (probe)
+    load = [&](llvm::Value* at, llvm::Type* ty) -> llvm::Value* {
+      bpf_.probeReadKernel(slot, static_cast<uint32_t>(m_.getDataLayout().getTypeStoreSize(ty)), at);
+      return ir_.CreateAlignedLoad(ty, slot, llvm::Align(8));
+    };
   for (uint32_t i = 0; i < plan_.snapshot.size(); ++i) {
     const Binding* b = plan_.snapshot[i];
     auto it = fieldPaths_.find(b);
     if (it == fieldPaths_.end() || !which(*b)) continue;
     llvm::Value* sum = nullptr;
     for (const auto& path : it->second) {
-      llvm::Value* v = kernel_.emitRead(ir_, base, path, nullptr);  // NULL on the way: 0
+      llvm::Value* v = kernel_.emitRead(ir_, base, path, nullptr, load);  // NULL on the way: 0
       sum = sum ? ir_.CreateAdd(sum, v) : v;
     }
     storeField(snapshot, i, convert(sum, *b));
@@ -156,7 +153,7 @@ void Emitter::fillMemcgFields(llvm::Value* cgroup, llvm::Value* snapshot) {
   if (!anyMemcg) return;
   // A cgroup without a memory controller reads its memcg fields as 0.
   llvm::Value* memcg = memcgOf(cgroup, nullptr);
-  fillFields(memcg, snapshot, [&](const Binding& b) { return from(b) == "mem_cgroup"; });
+  fillFields(memcg, snapshot, [&](const Binding& b) { return from(b) == "mem_cgroup"; }, true);
 }
 
 void Emitter::fillTaskFields(llvm::Value* task, llvm::Value* snapshot, const std::string& event) {

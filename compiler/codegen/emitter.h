@@ -46,7 +46,9 @@ private:
   void fillMemcgFields(llvm::Value* cgroup, llvm::Value* snapshot);
   void fillTaskFields(llvm::Value* task, llvm::Value* snapshot, const std::string& event);
   void fillEventArgs(llvm::Value* ctx, llvm::Value* snapshot, const std::string& event);
-  void fillFields(llvm::Value* base, llvm::Value* snapshot, const std::function<bool(const Binding&)>& which);
+  // probe: read with bpf_probe_read_kernel instead of direct loads.
+  void fillFields(llvm::Value* base, llvm::Value* snapshot, const std::function<bool(const Binding&)>& which,
+                  bool probe = false);
   void storeField(llvm::Value* snapshot, uint32_t index, llvm::Value* v);
   const Binding* bindingNamed(const std::string& name) const;
   void fillSystemFields(llvm::Value* snapshot, llvm::BasicBlock* out);
@@ -138,12 +140,10 @@ private:
   std::map<const Binding*, std::vector<AccessPath>> fieldPaths_;
   std::optional<AccessPath> cgroupIdPath_, cssPath_, seqNumPath_, taskCgroupPath_;
   uint32_t memcgStruct_ = 0;
-  llvm::Function* rdonlyCast_ = nullptr;
   llvm::Function* evalMemcg_ = nullptr;
   llvm::Function* evalSystem_ = nullptr;
   std::map<std::string, llvm::Function*> evalEvent_;
   llvm::GlobalVariable* trigger_ = nullptr;  // what woke the walk: 0 tick, 1 pressure
-  unsigned typeIdSeq_ = 0;
   unsigned passthroughSeq_ = 1000;  // distinct from the BPF passes' own numbers
   // Scratch stack slots shared by every rule of the function being built:
   // the BPF stack is 512 bytes, so per-rule slots would cap the rule count.

@@ -179,9 +179,12 @@ llvm::Value* KernelTypes::memberAddress(llvm::IRBuilder<>& b, llvm::Value* base,
 }
 
 llvm::Value* KernelTypes::emitRead(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path,
-                                   llvm::BasicBlock* onNull) {
+                                   llvm::BasicBlock* onNull, const Loader& load) {
   auto& ctx = m_.getContext();
   auto* ptrTy = llvm::PointerType::get(ctx, 0);
+  auto loadAt = [&](llvm::Type* ty, llvm::Value* at, unsigned align) -> llvm::Value* {
+    return load ? load(at, ty) : b.CreateAlignedLoad(ty, at, llvm::Align(align));
+  };
   llvm::Value* cur = base;
   for (size_t i = 0; i < path.steps.size(); ++i) {
     const BtfStep& s = path.steps[i];
@@ -191,7 +194,7 @@ llvm::Value* KernelTypes::emitRead(llvm::IRBuilder<>& b, llvm::Value* base, cons
         // A read through a NULL kernel pointer yields 0 (the verifier makes
         // these probing loads), so a branch is only needed where the caller
         // asks for one; each branch doubles what the verifier walks.
-        llvm::Value* p = b.CreateAlignedLoad(ptrTy, cur, llvm::Align(8));
+        llvm::Value* p = loadAt(ptrTy, cur, 8);
         if (onNull) {
           llvm::BasicBlock* next = llvm::BasicBlock::Create(ctx, "deref", b.GetInsertBlock()->getParent());
           b.CreateCondBr(b.CreateIsNull(p), onNull, next);
@@ -223,10 +226,10 @@ llvm::Value* KernelTypes::emitRead(llvm::IRBuilder<>& b, llvm::Value* base, cons
     }
   }
   uint32_t type = btf_.resolve(path.resultType);
-  if (btf_.isPointer(type)) return b.CreateAlignedLoad(ptrTy, cur, llvm::Align(8));
+  if (btf_.isPointer(type)) return loadAt(ptrTy, cur, 8);
   uint32_t size = btf_.size(type);
   auto* intTy = llvm::IntegerType::get(ctx, size * 8);
-  llvm::Value* v = b.CreateAlignedLoad(intTy, cur, llvm::Align(size));
+  llvm::Value* v = loadAt(intTy, cur, size);
   const struct btf_type* t = btf__type_by_id(btf_.raw(), type);
   bool isSigned = btf_is_int(t) && (btf_int_encoding(t) & BTF_INT_SIGNED);
   if (size == 8) return v;

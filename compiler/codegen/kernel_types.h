@@ -7,6 +7,7 @@
 
 #include <llvm/IR/IRBuilder.h>
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -43,11 +44,17 @@ public:
   std::optional<uint32_t> structId(const std::string& name) const { return btf_.findStruct(name); }
   llvm::DICompositeType* diEnum(const std::string& name, const std::string& enumerator, int64_t value);
 
+  // Makes one load of `type` from `address`: a direct load by default;
+  // bpf_probe_read_kernel for memory the verifier does not let a program
+  // load directly (the memcg around a css, see Emitter::memcgOf).
+  using Loader = std::function<llvm::Value*(llvm::Value* address, llvm::Type* type)>;
   // Emits the reads of `path` from `base` (a pointer to its root struct).
   // A null pointer met on the way branches to `onNull` when given, and
   // reads as 0 otherwise. Returns the integer read, zero-extended (or
-  // sign-extended) to 64 bits, or the pointer read.
-  llvm::Value* emitRead(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path, llvm::BasicBlock* onNull);
+  // sign-extended) to 64 bits, or the pointer read. Every load goes
+  // through `load` when given.
+  llvm::Value* emitRead(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path, llvm::BasicBlock* onNull,
+                        const Loader& load = nullptr);
   // The address of member `name` of struct `id` from `base`, relocatable.
   llvm::Value* memberAddress(llvm::IRBuilder<>& b, llvm::Value* base, uint32_t id, uint32_t memberIndex);
 

@@ -3,7 +3,10 @@
 // With MORE, it then waits for a line on stdin, prints "go NS" (the
 // CLOCK_MONOTONIC time it starts) and touches MORE MiB: the latency
 // benchmark's controlled threshold crossing.
-//   mmp_hog CGROUP_DIR MIB [MORE]
+// With `loop`, it touches its N MiB again and again instead of sleeping:
+// under memory.high with swap it keeps faulting pages back in, which makes
+// memory pressure (the VM tests' PSI rules).
+//   mmp_hog CGROUP_DIR MIB [MORE|loop]
 #include <time.h>
 #include <unistd.h>
 
@@ -15,7 +18,7 @@
 
 int main(int argc, char** argv) {
   if (argc != 3 && argc != 4) {
-    std::fprintf(stderr, "usage: mmp_hog CGROUP_DIR MIB [MORE]\n");
+    std::fprintf(stderr, "usage: mmp_hog CGROUP_DIR MIB [MORE|loop]\n");
     return 2;
   }
   std::ofstream(std::string(argv[1]) + "/cgroup.procs") << getpid() << std::flush;
@@ -24,6 +27,11 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < bytes; i += 4096) mem[i] = 1;  // make it resident
   std::printf("ready %d\n", getpid());
   std::fflush(stdout);
+  if (argc == 4 && std::strcmp(argv[3], "loop") == 0) {
+    volatile char* p = mem.data();  // stores the compiler must keep
+    for (char round = 2;; ++round)
+      for (size_t i = 0; i < bytes; i += 4096) p[i] = round;
+  }
   std::vector<char> extra;  // lives until the hog is killed, like `mem`
   if (argc == 4) {
     char line[16];
