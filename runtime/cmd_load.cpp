@@ -24,6 +24,7 @@
 #include "commands.h"
 #include "enactor.h"
 #include "policy.h"
+#include "psi_triggers.h"
 #include "snapshot_channel.h"
 #include "state_rows.h"
 #include "status.h"
@@ -47,7 +48,11 @@ int onRingbuf(void* ctx, void* data, size_t size) {
 
 // Actions a v1 memory controller cannot carry out, refused at load.
 std::optional<std::string> v1Refusal(const Manifest& m) {
-  for (const auto& rule : m.json["rules"])
+  for (const auto& rule : m.json["rules"]) {
+    if (rule.value("event", "") == "pressure")
+      return fmt::format("rule {} is `on pressure`, which needs cgroup v2 (a PSI trigger on memory.pressure); this "
+                         "host's memory controller is cgroup v1, where only fields, `limit`, `kill` and `log` work",
+                         rule.value("location", "?"));
     for (const auto& a : rule["actions"]) {
       std::string kind = a.value("kind", "");
       if (kind == "reclaim" || kind == "throttle" || kind == "unthrottle")
@@ -55,6 +60,7 @@ std::optional<std::string> v1Refusal(const Manifest& m) {
                            "cgroup v1, where only fields, `limit`, `kill` and `log` work",
                            rule.value("location", "?"), kind, kind == "reclaim" ? "memory.reclaim" : "memory.high");
     }
+  }
   return std::nullopt;
 }
 
@@ -89,6 +95,8 @@ struct Running {
   struct ring_buffer* rb = nullptr;
   std::unique_ptr<TraceFile> trace;  // --record
   uint64_t cleaned = ~0ULL;          // the listing whose gone cgroups' rows were deleted
+  std::unique_ptr<PsiTriggers> psi;  // `on pressure` rules
+  uint64_t triggered = ~0ULL;        // the listing the triggers follow
   std::chrono::nanoseconds interval{0};
   std::chrono::steady_clock::time_point next, started;
   ~Running() {
@@ -117,6 +125,7 @@ llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, size_t rank
   r->policy = std::move(*policy);
   const Manifest& m = r->policy->manifest();
   r->scopes = std::make_unique<Scopes>(m, h);
+  if (auto psi = std::make_unique<PsiTriggers>(m); psi->wanted()) r->psi = std::move(psi);
   r->enactor = std::make_unique<Enactor>(m, h, *r->scopes, EnactOptions{.dryRun = o.dryRun, .format = o.format, .arbiter = arbiter, .rank = rank});
   r->rb = ring_buffer__new(r->policy->decisionsFd(), onRingbuf, r->enactor.get(), nullptr);
   if (!r->rb)
@@ -185,9 +194,9 @@ int runLoad(const LoadOptions& o) {
   // buffer's epoll fd is tagged with its policy's rank.
   StatusServer status(running[0]->policy->manifest().policy, o.statusSocket);
   int ep = epoll_create1(EPOLL_CLOEXEC);
-  auto watch = [&](int fd, uint64_t tag, int op) {
+  auto watch = [&](int fd, uint64_t tag, int op, uint32_t events = EPOLLIN) {
     struct epoll_event ev {};
-    ev.events = EPOLLIN;
+    ev.events = events;
     ev.data.u64 = tag;
     epoll_ctl(ep, op, fd, &ev);
   };
@@ -196,6 +205,17 @@ int runLoad(const LoadOptions& o) {
   if (status.fd() >= 0) watch(status.fd(), kStatusTag, EPOLL_CTL_ADD);
   CgroupWatch cgroups(*h);
   if (cgroups.fd() >= 0) watch(cgroups.fd(), kCgroupsTag, EPOLL_CTL_ADD);
+  // A PSI trigger's tag: this bit, its policy's rank, its fd.
+  constexpr uint64_t kPsiTag = 1ULL << 62;
+  auto psiSync = [&](Running& r, const std::vector<Cgroup>& list) {
+    if (!r.psi || r.triggered == cgroups.generation()) return;
+    r.triggered = cgroups.generation();
+    auto errors = r.psi->sync(list, *r.scopes, [&](int fd, uint64_t, bool add) {
+      watch(fd, kPsiTag | (r.rank << 32) | static_cast<uint32_t>(fd), add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, EPOLLPRI);
+    });
+    for (const auto& e : errors)
+      writeLog({"error", r.policy->manifest().policy, "", "", "", "", "failed", "PSI trigger: " + e, "", {}}, o.format);
+  };
   // A cgroup made or removed: every policy's scopes at once, not at its
   // next walk.
   auto rescope = [&] {
@@ -203,6 +223,7 @@ int runLoad(const LoadOptions& o) {
     for (auto& r : running) {
       r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), now);
       r->enactor->setCgroups(now);
+      psiSync(*r, now);
     }
   };
   auto report = [&] {
@@ -252,6 +273,7 @@ int runLoad(const LoadOptions& o) {
         }
         r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), list);
         r->enactor->setCgroups(list);
+        psiSync(*r, list);
         refreshSystemFields(m, r->policy->map("mmp_system"));
         if (!r->policy->tick())
           writeLog({"error", m.policy, "", "", "", "", "failed", "the periodic walk failed", "", {}}, o.format);
@@ -265,9 +287,16 @@ int runLoad(const LoadOptions& o) {
     int n = epoll_wait(ep, ready, 8, static_cast<int>(std::max<int64_t>(0, wait.count())));
     bool decisions = false;
     for (int i = 0; i < n; ++i) {
-      if (ready[i].data.u64 == kStatusTag) status.serve(report);
-      else if (ready[i].data.u64 == kCgroupsTag) {
+      uint64_t tag = ready[i].data.u64;
+      if (tag == kStatusTag) status.serve(report);
+      else if (tag == kCgroupsTag) {
         if (cgroups.drain()) rescope();
+      } else if (tag != kCgroupsTag && (tag & kPsiTag) && ((tag >> 32) & 0x3fffffff) < running.size()) {
+        // Pressure crossed the trigger in one cgroup: its `on pressure` rules now.
+        Running& r = *running[(tag >> 32) & 0x3fffffff];
+        uint64_t id = r.psi ? r.psi->cgroupOf(static_cast<int>(tag & 0xffffffff)) : 0;
+        if (id) PsiTriggers::fire(r.policy->map(MMP_MAP_TRIGGER), id, [&] { return r.policy->tick(); });
+        decisions = true;
       } else decisions = true;
     }
     // In the policies' order, so that where two meet the earlier claims first.

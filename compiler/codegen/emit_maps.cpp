@@ -100,7 +100,7 @@ void Emitter::defineMaps() {
                          di_.structType("mmp_rule_window", 16, {{"start", u64_, 0, 8}, {"count", u64_, 8, 8}}));
   bool pressure = false;
   for (const auto& r : plan_.rules) pressure |= r.event && *r.event == "pressure";
-  if (pressure) trigger_ = defineMap("mmp_trigger", kMapArray, 1, u32, u64_);
+  if (pressure) trigger_ = defineMap(MMP_MAP_TRIGGER, kMapArray, 1, u32, u64_);
   // System fields come from mmrun, written once per tick (docs/architecture.md).
   unsigned systemFields = 0;
   for (const Binding* b : plan_.snapshot)

@@ -213,13 +213,16 @@ void Emitter::emitTick() {
       ir_.CreateCall(evalMemcg_, {snap});
     }
     if (pressure) {
-      // A walk that mmrun started for a PSI trigger also runs `on pressure`.
+      // A walk that mmrun started for a PSI trigger also runs `on pressure`
+      // at the cgroup whose trigger fired (its id in mmp_trigger; 0: a tick).
       llvm::AllocaInst* zero = bpf_.slot(ir_.getInt32Ty(), "zero");
       ir_.CreateStore(ir_.getInt32(0), zero);
       llvm::Value* t = bpf_.mapLookup(trigger_, zero);
       bpf_.require(ir_.CreateIsNotNull(t), out, "trigger");
-      llvm::Value* kind = ir_.CreateAlignedLoad(ir_.getInt64Ty(), t, llvm::Align(8));
-      bpf_.require(ir_.CreateICmpEQ(kind, ir_.getInt64(1)), out, "pressure");
+      llvm::Value* fired = ir_.CreateAlignedLoad(ir_.getInt64Ty(), t, llvm::Align(8));
+      llvm::Value* id = ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8)),
+                                              llvm::Align(8));
+      bpf_.require(ir_.CreateICmpEQ(fired, id), out, "pressure");
       ir_.CreateCall(evalEvent_["pressure"], {snap});
     }
   }

@@ -143,7 +143,7 @@ private:
   llvm::Function* evalMemcg_ = nullptr;
   llvm::Function* evalSystem_ = nullptr;
   std::map<std::string, llvm::Function*> evalEvent_;
-  llvm::GlobalVariable* trigger_ = nullptr;  // what woke the walk: 0 tick, 1 pressure
+  llvm::GlobalVariable* trigger_ = nullptr;  // what woke the walk: 0 a tick, else the cgroup whose PSI trigger fired
   unsigned passthroughSeq_ = 1000;  // distinct from the BPF passes' own numbers
   // Scratch stack slots shared by every rule of the function being built:
   // the BPF stack is 512 bytes, so per-rule slots would cap the rule count.
