@@ -1,6 +1,10 @@
 #include "enactor.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
 
 #include "actions/actions.h"
 
@@ -121,18 +125,32 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
       case MMP_ACTION_UNTHROTTLE: add(setHigh(t->dir, MMP_UNLIMITED)); break;
       case MMP_ACTION_LIMIT: add(setMax(h_, t->dir, d.arg)); break;
       case MMP_ACTION_KILL: {
-        // The largest leaf below the target (the target if it has none).
-        const Cgroup* victim = t;
-        uint64_t most = 0;
+        // A leaf below the target (the target if it has none), by the
+        // rule's pick: largest usage; oldest or youngest by the directory's
+        // creation (its ctime: kernfs sets it when the cgroup is made);
+        // growing: usage per second of age.
+        const Cgroup* victim = nullptr;
+        double best = 0;
+        auto now = std::chrono::system_clock::now();
         for (const Cgroup* c : subtree(*t)) {
           bool leaf = true;
           for (const Cgroup* o : subtree(*c)) leaf &= o == c;
-          if (leaf && cgroupUsage(h_, c->dir) >= most) {
-            most = cgroupUsage(h_, c->dir);
+          if (!leaf) continue;
+          double usage = static_cast<double>(cgroupUsage(h_, c->dir));
+          struct stat st {};
+          stat(c->dir.c_str(), &st);
+          double born = static_cast<double>(st.st_ctim.tv_sec) + st.st_ctim.tv_nsec / 1e9;
+          double age = std::max(1.0, std::chrono::duration<double>(now.time_since_epoch()).count() - born);
+          double score = d.flags & MMP_KILL_OLDEST     ? age
+                         : d.flags & MMP_KILL_YOUNGEST ? -age
+                         : d.flags & MMP_KILL_GROWING  ? usage / age
+                                                       : usage;
+          if (!victim || score > best) {
+            best = score;
             victim = c;
           }
         }
-        add(killCgroup(h_, victim->dir));
+        add(killCgroup(h_, (victim ? victim : t)->dir));
         break;
       }
     }

@@ -3,6 +3,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -50,6 +51,14 @@ bool readProcess(pid_t pid, Process& p) {
   return true;
 }
 
+// Clock ticks since boot, the unit of /proc/PID/stat's start time.
+double uptimeTicks() {
+  std::ifstream in("/proc/uptime");
+  double seconds = 0;
+  in >> seconds;
+  return seconds * static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 ActionResult signalPid(pid_t pid) {
   int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (fd < 0) return {false, fmt::format("pidfd_open({}): {}", pid, std::strerror(errno))};
@@ -70,16 +79,28 @@ ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags) {
       if (pid != getpid() && readProcess(pid, p)) candidates.push_back(p);
     }
   if (candidates.empty()) return {false, "no process to kill in the subject"};
+  // growing: the fastest average growth over the process's life (RSS per
+  // second of age; at least one second), which needs no history.
+  double now = uptimeTicks();
+  auto growth = [&](const Process& p) {
+    double age = std::max(1.0, (now - static_cast<double>(p.startTicks)) / static_cast<double>(sysconf(_SC_CLK_TCK)));
+    return static_cast<double>(p.rssBytes) / age;
+  };
   auto better = [&](const Process& a, const Process& b) {
     if (flags & MMP_KILL_OLDEST) return a.startTicks < b.startTicks;
     if (flags & MMP_KILL_YOUNGEST) return a.startTicks > b.startTicks;
-    return a.rssBytes > b.rssBytes;  // largest (growing falls back to largest)
+    if (flags & MMP_KILL_GROWING) return growth(a) > growth(b);
+    return a.rssBytes > b.rssBytes;  // largest
   };
   const Process* victim = &candidates[0];
   for (const auto& p : candidates)
     if (better(p, *victim)) victim = &p;
   ActionResult r = signalPid(victim->pid);
-  if (r.ok) r.detail += fmt::format(" (rss {})", formatValue("bytes", victim->rssBytes));
+  if (r.ok)
+    r.detail += flags & MMP_KILL_GROWING
+                    ? fmt::format(" (rss {}, {}/s over its life)", formatValue("bytes", victim->rssBytes),
+                                  formatValue("bytes", static_cast<uint64_t>(growth(*victim))))
+                    : fmt::format(" (rss {})", formatValue("bytes", victim->rssBytes));
   return r;
 }
 

@@ -7,7 +7,10 @@ On this machine's cgroup v1 memory controller:
   rate, and logs the rest as rate-limited, each counted in `mmrun status`;
 - a write the kernel refuses (a v1 limit below what the cgroup uses,
   without swap: EBUSY) is logged as failed with its errno text, counted,
-  and mmrun goes on.
+  and mmrun goes on;
+- the kill picks: of an old large hog and a young smaller one in one
+  cgroup, `kill largest` kills the old one, `kill youngest` and `kill
+  growing` (RSS per second of life) the young one.
 Prints SKIPPED: reason where the process may not load BPF or write cgroups.
 usage: run_e2e_actions.py BIN_DIR
 """
@@ -64,7 +67,8 @@ def main():
         skip(f"cannot make a memory cgroup: {e}")
     dirs = [os.path.join(base, f"storm-{i}") for i in range(12)]
     stuck = os.path.join(base, "stuck")
-    for d in dirs + [stuck]:
+    picks = {k: os.path.join(base, f"pick-{k}") for k in ("largest", "youngest", "growing")}
+    for d in dirs + [stuck] + list(picks.values()):
         os.makedirs(d)
     tmp = tempfile.mkdtemp()
     hogs = []
@@ -104,12 +108,30 @@ def main():
         check(any("busy" in r.get("detail", "").lower() for r in failed), "refused write: the errno's text is logged")
         check(rule_counter(status, "refused", "failed") > 0, "refused write: counted as failed in mmrun status")
         check(alive(hogs[-1]), "refused write: the hog was not touched")
+
+        # 3. Kill picks: an old hog of 48 MiB, then (3 s or more later) a young one of 24 MiB.
+        pairs = {k: [start_hog(d, 48)] for k, d in picks.items()}
+        for pair in pairs.values():
+            hogs.extend(pair)
+        time.sleep(3.0)
+        for k, d in picks.items():
+            obj = compile_policy(tmp, f"pick_{k}", f'policy pick_{k}\n'
+                                 f'in "{base_rel}/pick-{k}" {{\n  when memcg.usage > 60MiB kill {k} process cooldown 10s\n}}\n')
+            pairs[k].append(start_hog(d, 24))  # young: about 1 s old when the rule fires
+            hogs.append(pairs[k][-1])
+            records, status, rc = run(obj, 1.5, "500ms")
+            old, young = pairs[k]
+            time.sleep(0.2)
+            want_old_dead = k == "largest"
+            check(alive(old) != want_old_dead and alive(young) == want_old_dead,
+                  f"kill {k} process: the {'old large' if want_old_dead else 'young'} hog dies, the other lives "
+                  f"({[r.get('detail') for r in records if r.get('outcome') == 'enacted']})")
     finally:
         for h in hogs:
             if alive(h):
                 h.kill()
             h.wait()
-        for d in dirs + [stuck, base]:
+        for d in dirs + [stuck] + list(picks.values()) + [base]:
             for _ in range(20):
                 try:
                     os.rmdir(d)
