@@ -34,7 +34,8 @@ static __always_inline void run(struct cgroup *cgrp)
 	if (!mask)
 		return;
 	struct mem_cgroup *memcg = memcg_of(cgrp);
-	eval(now, id, *mask, pages(memcg->memory.usage.counter), limit_pages(memcg->memory.max),
+	eval(now, id, *mask, pages(BPF_CORE_READ(memcg, memory.usage.counter)),
+	     limit_pages(BPF_CORE_READ(memcg, memory.max)),
 	     psi(cgrp->psi->avg[9]));
 }
 

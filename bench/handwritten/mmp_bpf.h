@@ -68,16 +68,15 @@ struct {
 } mmp_system SEC(".maps");
 #endif
 
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
-/* The memory controller's css of a cgroup, as a struct mem_cgroup to load
- * from directly. Loads through a NULL css read 0 (BPF_PROBE_MEM), which is
- * what a cgroup without the controller must see. */
+/* The memory controller's css of a cgroup, as a struct mem_cgroup (css is
+ * its first member). Its fields are read with BPF_CORE_READ, i.e.
+ * bpf_probe_read_kernel: the kfunc bpf_rdonly_cast, which would allow
+ * direct loads, only exists from Linux 6.2, and this object must load on
+ * Debian 12's 6.1 as mmpc's does. A NULL css reads 0. */
 static __always_inline struct mem_cgroup *memcg_of(struct cgroup *cgrp)
 {
-	struct cgroup_subsys_state *css =
-		cgrp->subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)];
-	return bpf_rdonly_cast(css, bpf_core_type_id_kernel(struct mem_cgroup));
+	return (struct mem_cgroup *)cgrp->subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)];
 }
 
 /* The cgroup the current task is charged to (memory controller). */
