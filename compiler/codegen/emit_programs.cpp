@@ -199,19 +199,23 @@ void Emitter::emitTick() {
     ir_.CreateAlignedStore(bpf_.ktimeNs(), snap, llvm::Align(8));
     ir_.CreateAlignedStore(ir_.getInt64(~0ULL), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(16)),
                            llvm::Align(8));
-    fillSystemFields(snap, out);
-    sendSnapshot(snap);
-    ir_.CreateCall(evalSystem_, {snap});
+    recordSplit([&, snap = snap, out = out] {
+      fillSystemFields(snap, out);
+      sendSnapshot(snap);
+      ir_.CreateCall(evalSystem_, {snap});
+    });
     ir_.CreateBr(memcgPart);
     ir_.SetInsertPoint(memcgPart);
   }
   bool pressure = evalEvent_.count("pressure");
   if (hasRules(plan_, false) || pressure) {
-    subjectSnapshot(cgroup, snap, out, true);
-    if (hasRules(plan_, false)) {
-      sendSnapshot(snap);
-      ir_.CreateCall(evalMemcg_, {snap});
-    }
+    recordSplit([&, snap = snap, out = out] {
+      subjectSnapshot(cgroup, snap, out, true);
+      if (hasRules(plan_, false)) {
+        sendSnapshot(snap);
+        ir_.CreateCall(evalMemcg_, {snap});
+      }
+    });
     if (pressure) {
       // A walk that mmrun started for a PSI trigger also runs `on pressure`
       // at the cgroup whose trigger fired (its id in mmp_trigger; 0: a tick).
@@ -243,13 +247,15 @@ void Emitter::emitReclaim(plan::Hook hook) {
   bpf_.require(ir_.CreateIsNotNull(task), out, "task");
   llvm::Value* cgroup = kernel_.emitRead(ir_, task, *taskCgroupPath_, out);
   bpf_.require(ir_.CreateIsNotNull(cgroup), out, "cgroup");
-  subjectSnapshot(cgroup, snap, out, true);
-  fillEventArgs(f->getArg(0), snap, "reclaim");
-  if (whenRules) {
-    sendSnapshot(snap);
-    ir_.CreateCall(evalMemcg_, {snap});
-  }
-  if (onRules) ir_.CreateCall(evalEvent_["reclaim"], {snap});
+  recordSplit([&, f = f, snap = snap, out = out] {
+    subjectSnapshot(cgroup, snap, out, true);
+    fillEventArgs(f->getArg(0), snap, "reclaim");
+    if (whenRules) {
+      sendSnapshot(snap);
+      ir_.CreateCall(evalMemcg_, {snap});
+    }
+    if (onRules) ir_.CreateCall(evalEvent_["reclaim"], {snap});
+  });
   endHook(frame);
 }
 

@@ -7,14 +7,38 @@
 
 namespace mmp::codegen {
 
+// A part of a hook twice, after one test of the recording switch: a part
+// that sends its snapshot must build it in memory on every path, which
+// would cost the plain part (up to 14 verified instructions on bench/'s
+// policies) were it not a copy of its own. The switch is a constant to
+// the verifier, which walks one copy only. `part` leaves the insert point
+// where it ends; both copies join after it.
+void Emitter::recordSplit(const std::function<void()>& part) {
+  if (!recording_) {
+    part();
+    return;
+  }
+  llvm::BasicBlock* rec = bpf_.block("record");
+  llvm::BasicBlock* plain = bpf_.block("plain");
+  llvm::BasicBlock* join = bpf_.block("recorded_or_not");
+  llvm::LoadInst* on = ir_.CreateAlignedLoad(ir_.getInt64Ty(), recording_, llvm::Align(8));
+  on->setVolatile(true);
+  ir_.CreateCondBr(ir_.CreateICmpNE(on, ir_.getInt64(0)), rec, plain);
+  ir_.SetInsertPoint(rec);
+  recordPass_ = true;
+  part();
+  recordPass_ = false;
+  ir_.CreateBr(join);
+  ir_.SetInsertPoint(plain);
+  part();
+  ir_.CreateBr(join);
+  ir_.SetInsertPoint(join);
+}
+
 void Emitter::sendSnapshot(llvm::Value* snap) {
-  if (!recording_) return;
+  if (!recording_ || !recordPass_) return;
   auto* i64 = ir_.getInt64Ty();
   llvm::BasicBlock* done = bpf_.block("recorded");
-  // A constant to the verifier: off, this branch is all it walks.
-  llvm::LoadInst* on = ir_.CreateAlignedLoad(i64, recording_, llvm::Align(8));
-  on->setVolatile(true);
-  bpf_.require(ir_.CreateICmpNE(on, ir_.getInt64(0)), done, "recording");
   uint64_t words = 3 + plan_.snapshot.size();
   llvm::BasicBlock* lost = bpf_.block("lost");
   if (snapshotMap_) {

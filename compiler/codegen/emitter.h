@@ -79,6 +79,7 @@ private:
 
   // emit_record.cpp
   void sendSnapshot(llvm::Value* snapshot);
+  void recordSplit(const std::function<void()>& part);
 
   // emit_programs.cpp
   llvm::Function* program(plan::Hook hook, const std::string& name);
@@ -133,6 +134,7 @@ private:
   llvm::GlobalVariable* snapshots_ = nullptr;
   llvm::GlobalVariable* snapshotsLost_ = nullptr;
   llvm::GlobalVariable* recording_ = nullptr;
+  bool recordPass_ = false;  // emitting the recording copy of a hook's body
   std::vector<llvm::Constant*> used_;
 
   // Kernel access paths.

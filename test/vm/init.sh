@@ -26,6 +26,13 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose host0 /
 for d in run tmp var/tmp; do
   mount -t tmpfs -o mode=1777 tmpfs "/newroot/$d" || fail "cannot mount a tmpfs on /$d"
 done
+# Host trees the tmpfs mounts hid (a CI clone below /tmp): their own shares,
+# at their own paths ($mmp_binds: TAG:PATH,...).
+for b in $(echo "$mmp_binds" | tr ',' ' '); do
+  tag=${b%%:*} path=${b#*:}
+  mkdir -p "/newroot$path"
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose "$tag" "/newroot$path" || fail "cannot mount $path"
+done
 mkdir -p "/newroot$mmp_out"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out0 "/newroot$mmp_out" || fail "cannot mount the results share"
 for d in proc sys dev; do

@@ -165,16 +165,35 @@ def compile_policies(mmpc, objdir):
     return ok
 
 
-def boot(qemu, vmlinux, initrd, outdir, timeout):
+# The guest mounts a tmpfs on these: a source or build tree below one of
+# them (a CI clone in /tmp) would vanish, so it is shared on its own.
+TMPFS_DIRS = ("/run", "/tmp", "/var/tmp")
+
+
+def hidden_trees(paths):
+    """The trees among `paths` that the guest's tmpfs mounts would hide."""
+    out = []
+    for p in paths:
+        p = os.path.realpath(p)
+        if any(p == d or p.startswith(d + "/") for d in TMPFS_DIRS) and not any(
+                p == q or p.startswith(q + "/") for q in out):
+            out.append(p)
+    return out
+
+
+def boot(qemu, vmlinux, initrd, outdir, timeout, trees=()):
     """Boots the guest; returns (QEMU's exit status or None on timeout, seconds)."""
+    binds = " ".join(f"bind{i}:{t}" for i, t in enumerate(trees))
     append = ("console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off "
-              f"mmp_init={HERE}/guest-init.sh mmp_out=/run/mmp-out")
+              f"mmp_init={HERE}/guest-init.sh mmp_out=/run/mmp-out" + (f" mmp_binds={binds.replace(' ', ',')}" if trees else ""))
     args = [qemu, "-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", "2",
             "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
             "-kernel", vmlinux, "-initrd", initrd, "-append", append,
             "-virtfs", "local,path=/,mount_tag=host0,security_model=none,readonly=on,multidevs=remap",
             "-virtfs", f"local,path={outdir},mount_tag=out0,security_model=none,multidevs=remap",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    for i, t in enumerate(trees):
+        args[-2:-2] = ["-virtfs", f"local,path={t},mount_tag=bind{i},security_model=none,readonly=on,multidevs=remap"]
     start = time.monotonic()
     console = open(os.path.join(outdir, "console.log"), "wb")
     p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -234,7 +253,8 @@ def main():
     print(f"booting {kver} under QEMU TCG (host {platform.release()}), {len(scenarios) or 'every'} scenario(s)",
           flush=True)
     timeout = float(os.environ.get("MMP_VM_TIMEOUT", "480"))
-    rc, seconds = boot(qemu, vmlinux, initrd, outdir, timeout)
+    rc, seconds = boot(qemu, vmlinux, initrd, outdir, timeout,
+                       hidden_trees([os.path.dirname(HERE), os.path.dirname(bindir)]))
     result_path = os.path.join(outdir, "result.json")
     result = json.load(open(result_path)) if os.path.exists(result_path) else None
     print(f"guest ran {seconds:.1f} s; whole VM suite {time.monotonic() - started:.1f} s")
