@@ -141,6 +141,12 @@ def latency(bin_dir, base_rel, tmp, trials):
     other = [r for r in records if r.get("kind") != "info" and r.get("outcome") != "enacted"]
     if other:
         print("event-driven: records other than enacted:", other[:3])
+    # A trial with no reaction: what mmrun logged about its cgroup, and what
+    # the kernel counted there (did it reclaim at all?), to find out why.
+    for i, x in enumerate(lat):
+        if x is None:
+            mine = [r for r in records if r.get("cgroup", "").endswith(f"/ev-{i}")]
+            print(f"event-driven trial {i}: no reaction in 10 s; mmrun logged {mine or 'nothing'} for it")
 
     obj = compile_policy(bin_dir, tmp, "lat_tick", f'policy lat_tick\nin "{base_rel}/tk-*" {{\n'
                          '  when memcg.usage > 40MiB kill largest process cooldown 1s\n}\n')
