@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "manifest.h"
+#include "verifier_log.h"
 
 namespace mmp::runtime {
 
@@ -17,9 +18,16 @@ namespace {
 // libbpf's own messages go to stderr only with --verbose: the verifier log
 // of a failed load is printed in full either way.
 bool verbose = false;
+std::string warnings;  // for the one-line verdict
 int libbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
   if (level == LIBBPF_DEBUG && !verbose) return 0;
   if (level == LIBBPF_INFO && !verbose) return 0;
+  va_list again;
+  va_copy(again, args);
+  char buf[4096];
+  vsnprintf(buf, sizeof buf, fmt, again);
+  va_end(again);
+  if (level == LIBBPF_WARN) warnings += buf;
   return vfprintf(stderr, fmt, args);
 }
 
@@ -39,7 +47,7 @@ int runCheck(const std::string& path, bool beVerbose) {
     return 1;
   }
   if (int err = bpf_object__load(obj)) {
-    std::cerr << fmt::format("mmrun: error: the kernel refused '{}': {}\n", path, std::strerror(-err));
+    std::cerr << fmt::format("mmrun: error: the kernel refused '{}': {}\n", path, verifierVerdict(warnings, -err));
     bpf_object__close(obj);
     return 1;
   }

@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 #include <filesystem>
 
 #include "abi/mmp_abi.h"
+#include "verifier_log.h"
 #include "abi/mmp_record.h"
 
 namespace mmp::runtime {
@@ -95,14 +97,14 @@ llvm::Expected<std::unique_ptr<Policy>> Policy::openObject(const std::string& pa
     // "failed to resolve CO-RE relocation <byte_off> [12] struct mem_cgroup.memory_events ..."
     // (earlier lines name the candidates libbpf tried: "[197] struct mm_struct (0:0 ...")
     size_t failed = log.find("failed to resolve CO-RE relocation");
-    if (size_t at = log.find("struct ", failed == std::string::npos ? 0 : failed);
-        at != std::string::npos && log.find("CO-RE") != std::string::npos)
+    if (size_t at = failed == std::string::npos ? std::string::npos : log.find("struct ", failed);
+        at != std::string::npos)
       field = log.substr(at, log.find_first_of(" (\n", at + 7) - at);
-    return fail(field.empty()
-                    ? fmt::format("the kernel refused '{}': {}", path, std::strerror(-err))
-                    : fmt::format("'{}' reads `{}`, which the running kernel does not have (CO-RE relocation failed); "
-                                  "compile the policy for this kernel",
-                                  path, field));
+    if (!field.empty())
+      return fail(fmt::format("'{}' reads `{}`, which the running kernel does not have (CO-RE relocation failed); "
+                              "compile the policy for this kernel",
+                              path, field));
+    return fail(fmt::format("the kernel refused '{}': {}", path, verifierVerdict(log, -err)));
   }
   return p;
 }
