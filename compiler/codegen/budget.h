@@ -1,7 +1,9 @@
-// E0400: the instruction budget. Generated programs have no loops, so an
-// invocation executes each instruction at most once: the program's
-// instruction count is its worst case. Each instruction is charged to the
-// rule whose source line it carries, to name the costliest rules.
+// E0400: the instruction budget. Generated code has no loops, so a call of
+// a function executes each of its instructions at most once: a program's
+// worst case is its own instructions and, per call it makes, the worst case
+// of the static subprogram it calls (rules in subprograms, the compact
+// form's shared subprograms). Each instruction is charged to the rule whose
+// source line it carries, to name the costliest rules.
 #pragma once
 
 #include <string>
@@ -13,7 +15,7 @@ namespace mmp {
 
 struct ProgramCost {
   std::string section;
-  uint64_t instructions = 0;
+  uint64_t instructions = 0;  // the worst case, subprograms included
   std::vector<std::pair<uint32_t, uint64_t>> byRule;  // rule id, instructions; costliest first
 };
 

@@ -43,6 +43,7 @@ bool Emitter::run() {
   kernel_.finalize();
   defineMaps();
   defineLicenseAndManifest();
+  rulesPerGroup_ = rulesPerGroup();
   evalMemcg_ = evaluator("mmp_eval_memcg", [](const plan::Rule& r) { return !r.event && !r.system; });
   evalSystem_ = evaluator("mmp_eval_system", [](const plan::Rule& r) { return !r.event && r.system; });
   for (const auto& r : plan_.rules) {

@@ -3,6 +3,8 @@
 // program runs the same rules on a snapshot passed in by user space.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "../../runtime/abi/mmp_abi.h"
 #include "codegen/emitter.h"
 
@@ -55,7 +57,9 @@ llvm::Function* Emitter::snapshotFunction(const std::string& name, llvm::Attribu
 // When one of them needs state whatever its condition, the cgroup's state
 // row is fetched once here for all of them, if the cgroup is in the scope
 // of any; a row the LRU map cannot make (it evicts rather than fails)
-// skips the evaluation.
+// skips the evaluation. Its rules are inlined (up to kInlineRules), or one
+// static BPF subprogram each, or in the compact form (rulesPerGroup) in
+// groups, one subprogram per group.
 llvm::Function* Emitter::evaluator(const std::string& name, const std::function<bool(const plan::Rule&)>& which) {
   llvm::Function* f = snapshotFunction(name, llvm::Attribute::AlwaysInline, false);
   std::vector<const plan::Rule*> rules;
@@ -81,7 +85,14 @@ llvm::Function* Emitter::evaluator(const std::string& name, const std::function<
     bpf_.require(ir_.CreateIsNotNull(row), done, "row");
     args.push_back(row);
   }
-  for (const plan::Rule* r : rules) ir_.CreateCall(ruleFunction(*r, rules.size(), eager), args);
+  if (rules.size() <= kInlineRules || rulesPerGroup_ == 1) {
+    for (const plan::Rule* r : rules) ir_.CreateCall(ruleFunction(*r, rules.size(), eager), args);
+  } else {
+    for (size_t i = 0; i < rules.size(); i += rulesPerGroup_) {
+      std::span<const plan::Rule* const> group(rules.data() + i, std::min(rules.size() - i, rulesPerGroup_));
+      ir_.CreateCall(groupFunction(group, eager), args);
+    }
+  }
   ir_.CreateBr(done);
   ir_.SetInsertPoint(done);
   ir_.CreateRetVoid();
@@ -97,17 +108,61 @@ llvm::Function* Emitter::ruleFunction(const plan::Rule& r, size_t rulesInEvaluat
   llvm::Function* f = snapshotFunction(fmt::format("mmp_rule{}", r.id),
                                        rulesInEvaluator <= kInlineRules ? llvm::Attribute::AlwaysInline : llvm::Attribute::NoInline,
                                        withRow);
-  llvm::Value* snap = f->getArg(0);
-  auto header = [&](unsigned i) {
-    return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)),
-                                 llvm::Align(8));
-  };
-  EvalContext ctx{snap, header(0), header(1), header(2), withRow ? f->getArg(1) : nullptr, {}, {}};
-  rule(r, ctx);
+  emitRule(r, f->getArg(0), withRow ? f->getArg(1) : nullptr);
   ir_.CreateRetVoid();
   ir_.SetInsertPoint(resume);
   ir_.SetCurrentDebugLocation(resumeLoc);
   return f;
+}
+
+// Rules per group of the compact form, or 1 for none. Up to kCompactFrom
+// rules in the program that runs the most, none: each rule is inlined or
+// its own subprogram, with all its code inline, which the verifier walks
+// least (bench/RESULTS.md). Past it, evaluators of more than kInlineRules
+// rules take the compact form: groups of at least kGroupRules consecutive
+// rules, one static subprogram per group (LLVM pays for each function),
+// whose rules call the subprograms of emit_shared.cpp for what every rule
+// does alike (LLVM pays for each instruction); more rules per group when
+// needed to keep a program under kMaxGroups groups, since the kernel allows
+// 256 subprograms per program (BPF_MAX_SUBPROGS), the shared ones
+// included. Either way the verifier's work grows linearly with the rules:
+// a rule's paths meet again at its end.
+size_t Emitter::rulesPerGroup() const {
+  constexpr size_t kCompactFrom = 32, kGroupRules = 16, kMaxGroups = 192;
+  size_t most = 0;
+  for (plan::Hook h : plan_.hooks)
+    most = std::max<size_t>(most, std::count_if(plan_.rules.begin(), plan_.rules.end(),
+                                                 [&](const plan::Rule& r) { return r.hooks.count(h); }));
+  if (most <= kCompactFrom) return 1;
+  return std::max<size_t>(kGroupRules, (most + kMaxGroups - 1) / kMaxGroups);
+}
+
+// Consecutive rules of the compact form as one BPF subprogram,
+// mmp_rules<first>_<last>, taking the evaluator's arguments. The rules are
+// emitted in place, not as functions to inline: LLVM handles each once.
+llvm::Function* Emitter::groupFunction(std::span<const plan::Rule* const> rules, bool withRow) {
+  llvm::BasicBlock* resume = ir_.GetInsertBlock();
+  llvm::DebugLoc resumeLoc = ir_.getCurrentDebugLocation();
+  llvm::Function* f = snapshotFunction(fmt::format("mmp_rules{}_{}", rules.front()->id, rules.back()->id),
+                                       llvm::Attribute::NoInline, withRow);
+  compact_ = true;
+  for (const plan::Rule* r : rules) emitRule(*r, f->getArg(0), withRow ? f->getArg(1) : nullptr);
+  compact_ = false;
+  ir_.CreateRetVoid();
+  ir_.SetInsertPoint(resume);
+  ir_.SetCurrentDebugLocation(resumeLoc);
+  return f;
+}
+
+// One rule at the insertion point, on the snapshot `snap` (and the state
+// row `row` when the evaluator fetched it); it reads the header afresh.
+void Emitter::emitRule(const plan::Rule& r, llvm::Value* snap, llvm::Value* row) {
+  auto header = [&](unsigned i) {
+    return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)),
+                                 llvm::Align(8));
+  };
+  EvalContext ctx{snap, header(0), header(1), header(2), row, {}, {}};
+  rule(r, ctx);
 }
 
 // A hook program's frame: its function, a zeroed snapshot, and the block

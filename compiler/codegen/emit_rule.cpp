@@ -58,7 +58,7 @@ llvm::Value* Emitter::lookupRow(llvm::Value* cgroupId) {
 // checked) when it fetched one for every rule, else looked up now.
 llvm::Value* Emitter::stateRow(EvalContext& ctx, llvm::BasicBlock* onFail) {
   if (ctx.row) return ctx.row;
-  llvm::Value* row = lookupRow(ctx.cgroupId);
+  llvm::Value* row = compact_ ? sharedRow(ctx.snapshot) : lookupRow(ctx.cgroupId);
   bpf_.require(ir_.CreateIsNotNull(row), onFail, "row");
   return row;
 }
@@ -90,11 +90,17 @@ void Emitter::rule(const plan::Rule& r, EvalContext& ctx) {
   // Line info for the verifier's log: the rule's line.
   ir_.SetCurrentDebugLocation(llvm::DILocation::get(m_.getContext(), r.line, 1,
                                                     ir_.GetInsertBlock()->getParent()->getSubprogram()));
-  // In scope?
-  llvm::Value* bit = ir_.getInt64(1ULL << r.scopeBit);
-  bpf_.require(ir_.CreateICmpNE(ir_.CreateAnd(ctx.mask, bit), ir_.getInt64(0)), next, fmt::format("rule{}", r.id));
-  llvm::Value* counters = countersFor(r.id, next);
-  bump(counters, 0);
+  // In scope? Then one more evaluation.
+  llvm::Value* counters;
+  if (compact_) {
+    counters = sharedEnter(ctx.snapshot, r);
+    bpf_.require(ir_.CreateIsNotNull(counters), next, fmt::format("rule{}", r.id));
+  } else {
+    llvm::Value* bit = ir_.getInt64(1ULL << r.scopeBit);
+    bpf_.require(ir_.CreateICmpNE(ir_.CreateAnd(ctx.mask, bit), ir_.getInt64(0)), next, fmt::format("rule{}", r.id));
+    counters = countersFor(r.id, next);
+    bump(counters, 0);
+  }
 
   // rate() samples at every evaluation, whatever the short-circuits skip.
   for (const ast::CallExpr* c : r.rates) rate(*c, ctx, r);
@@ -174,6 +180,14 @@ void Emitter::action(const plan::Rule& r, const plan::Action& a, EvalContext& ct
   } else {
     for (const ast::Expr* v : r.values) values.push_back(expr(*v, ctx, r));
   }
+  auto flagsOf = [&] {
+    llvm::Value* flags = ir_.getInt32(a.flags | (a.kind == MMP_ACTION_UNTHROTTLE ? MMP_ARG_UNLIMITED : 0));
+    if (a.amount)
+      flags = ir_.CreateOr(flags, ir_.CreateSelect(ir_.CreateICmpEQ(arg, ir_.getInt64(MMP_UNLIMITED)),
+                                                   ir_.getInt32(MMP_ARG_UNLIMITED), ir_.getInt32(0)));
+    return flags;
+  };
+  if (compact_ && sharedDecision(r, a, ctx, counters, arg, flagsOf(), values)) return;
   llvm::Value* d = bpf_.ringbufReserve(decisions_, sizeof(struct mmp_decision));
   llvm::BasicBlock* full = bpf_.block("ringbuf_full");
   llvm::BasicBlock* done = bpf_.block("action_done");
@@ -197,11 +211,7 @@ void Emitter::action(const plan::Rule& r, const plan::Action& a, EvalContext& ct
   store(3, ctx.cgroupId, 8);
   store(4, ctx.now, 8);
   store(5, arg, 8);
-  llvm::Value* flags = ir_.getInt32(a.flags | (a.kind == MMP_ACTION_UNTHROTTLE ? MMP_ARG_UNLIMITED : 0));
-  if (a.amount)
-    flags = ir_.CreateOr(flags, ir_.CreateSelect(ir_.CreateICmpEQ(arg, ir_.getInt64(MMP_UNLIMITED)),
-                                                 ir_.getInt32(MMP_ARG_UNLIMITED), ir_.getInt32(0)));
-  store(6, flags, 4);
+  store(6, flagsOf(), 4);
   store(7, ir_.getInt32(a.index), 4);
   llvm::Value* arr = ir_.CreateStructGEP(decisionTy_, d, 8);
   for (unsigned i = 0; i < MMP_MAX_VALUES; ++i) {

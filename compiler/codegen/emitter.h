@@ -1,7 +1,8 @@
 // The module emitter's shared state. Internal to codegen/; each family of
 // code has its file: maps and ABI types (emit_maps.cpp), kernel reads
 // (emit_reads.cpp), expressions (emit_expr.cpp), rules and actions
-// (emit_rule.cpp), programs per hook (emit_programs.cpp), the snapshot
+// (emit_rule.cpp), programs per hook and rule groups (emit_programs.cpp),
+// the subprograms grouped rules share (emit_shared.cpp), the snapshot
 // channel (emit_record.cpp).
 #pragma once
 
@@ -9,6 +10,7 @@
 
 #include <functional>
 #include <map>
+#include <span>
 
 #include "codegen/bpf_builder.h"
 #include "codegen/codegen.h"
@@ -77,6 +79,13 @@ private:
   void bump(llvm::Value* counters, unsigned field);
   void action(const plan::Rule& r, const plan::Action& a, EvalContext& ctx, llvm::Value* counters);
 
+  // emit_shared.cpp: the compact form's shared subprograms.
+  llvm::Function* sharedFunction(const std::string& name, llvm::Type* ret, const std::vector<llvm::Type*>& params);
+  llvm::Value* sharedEnter(llvm::Value* snapshot, const plan::Rule& r);
+  llvm::Value* sharedRow(llvm::Value* snapshot);
+  bool sharedDecision(const plan::Rule& r, const plan::Action& a, EvalContext& ctx, llvm::Value* counters,
+                      llvm::Value* arg, llvm::Value* flags, const std::vector<llvm::Value*>& values);
+
   // emit_record.cpp
   void sendSnapshot(llvm::Value* snapshot);
   void recordSplit(const std::function<void()>& part);
@@ -86,6 +95,9 @@ private:
   llvm::Function* snapshotFunction(const std::string& name, llvm::Attribute::AttrKind inlining, bool withRow);
   llvm::Function* evaluator(const std::string& name, const std::function<bool(const plan::Rule&)>& which);
   llvm::Function* ruleFunction(const plan::Rule& r, size_t rulesInEvaluator, bool withRow);
+  size_t rulesPerGroup() const;
+  llvm::Function* groupFunction(std::span<const plan::Rule* const> rules, bool withRow);
+  void emitRule(const plan::Rule& r, llvm::Value* snap, llvm::Value* row);
   struct HookFrame {
     llvm::Function* f;
     llvm::Value* snap;
@@ -145,6 +157,13 @@ private:
   llvm::Function* evalMemcg_ = nullptr;
   llvm::Function* evalSystem_ = nullptr;
   std::map<std::string, llvm::Function*> evalEvent_;
+  // Rules per group of the compact form; 1: no compact form (small policies).
+  size_t rulesPerGroup_ = 1;
+  bool compact_ = false;  // emitting a group of the compact form: call the shared subprograms
+  llvm::Function* enter_ = nullptr;   // mmp_enter
+  llvm::Function* rowGet_ = nullptr;  // mmp_row_get
+  llvm::Function* decide_ = nullptr;  // mmp_decide
+  std::pair<llvm::Function*, llvm::AllocaInst*> decisionValues_{};  // the group whose buffer it is
   llvm::GlobalVariable* trigger_ = nullptr;  // what woke the walk: 0 a tick, else the cgroup whose PSI trigger fired
   unsigned passthroughSeq_ = 1000;  // distinct from the BPF passes' own numbers
   // Scratch stack slots shared by every rule of the function being built:
