@@ -2,8 +2,10 @@
 
 #include <bpf/btf.h>
 #include <fmt/format.h>
+#include <llvm/Object/ObjectFile.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace mmp {
@@ -18,59 +20,172 @@ bool isDecimal(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
-}  // namespace
+// The BTF in an ELF file (a vmlinux): its .BTF section.
+llvm::Expected<llvm::StringRef> btfSection(llvm::MemoryBufferRef file) {
+  auto obj = llvm::object::ObjectFile::createObjectFile(file);
+  if (!obj) return obj.takeError();
+  for (const auto& section : (*obj)->sections()) {
+    auto name = section.getName();
+    if (name && *name == ".BTF") return section.getContents();
+  }
+  return fail("it has no .BTF section");
+}
 
-KernelBtf::~KernelBtf() { btf__free(btf_); }
+// The size of a type record: the common header and its kind's data.
+uint64_t recordSize(const struct btf_type* t) {
+  uint64_t n = sizeof(struct btf_type), vlen = btf_vlen(t);
+  switch (btf_kind(t)) {
+    case BTF_KIND_INT: return n + sizeof(uint32_t);
+    case BTF_KIND_ARRAY: return n + sizeof(struct btf_array);
+    case BTF_KIND_STRUCT:
+    case BTF_KIND_UNION: return n + vlen * sizeof(struct btf_member);
+    case BTF_KIND_ENUM: return n + vlen * sizeof(struct btf_enum);
+    case BTF_KIND_ENUM64: return n + vlen * sizeof(struct btf_enum64);
+    case BTF_KIND_FUNC_PROTO: return n + vlen * sizeof(struct btf_param);
+    case BTF_KIND_VAR: return n + sizeof(struct btf_var);
+    case BTF_KIND_DATASEC: return n + vlen * sizeof(struct btf_var_secinfo);
+    case BTF_KIND_DECL_TAG: return n + sizeof(struct btf_decl_tag);
+    case BTF_KIND_PTR:
+    case BTF_KIND_FWD:
+    case BTF_KIND_TYPEDEF:
+    case BTF_KIND_VOLATILE:
+    case BTF_KIND_CONST:
+    case BTF_KIND_RESTRICT:
+    case BTF_KIND_FUNC:
+    case BTF_KIND_FLOAT:
+    case BTF_KIND_TYPE_TAG: return n;
+    default: return 0;  // a kind this reader does not know: its size is unknown
+  }
+}
+
+constexpr struct btf_type kVoid = {};
+
+}  // namespace
 
 llvm::Expected<std::unique_ptr<KernelBtf>> KernelBtf::load(const std::string& path) {
   std::string p = path.empty() ? "/sys/kernel/btf/vmlinux" : path;
-  struct btf* b = btf__parse(p.c_str(), nullptr);
-  if (!b) return fail(fmt::format("cannot read kernel BTF from {}: {}", p, std::strerror(errno)));
-  return std::unique_ptr<KernelBtf>(new KernelBtf(b, p));
+  // Not volatile, no terminator: LLVM maps the file when it can.
+  auto file = llvm::MemoryBuffer::getFile(p, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!file) return fail(fmt::format("cannot read kernel BTF from {}: {}", p, file.getError().message()));
+  std::unique_ptr<KernelBtf> btf(new KernelBtf());
+  btf->file_ = std::move(*file);
+  btf->path_ = p;
+  llvm::StringRef data = btf->file_->getBuffer();
+  if (data.starts_with("\x7f" "ELF")) {
+    auto section = btfSection(btf->file_->getMemBufferRef());
+    if (!section) return fail(fmt::format("cannot read kernel BTF from {}: {}", p, llvm::toString(section.takeError())));
+    data = *section;
+  }
+  if (reinterpret_cast<uintptr_t>(data.data()) % 8) {  // an ELF section need not be aligned
+    btf->copy_.resize((data.size() + 7) / 8);
+    std::memcpy(btf->copy_.data(), data.data(), data.size());
+    data = llvm::StringRef(reinterpret_cast<const char*>(btf->copy_.data()), data.size());
+  }
+  if (auto err = btf->init(data))
+    return fail(fmt::format("cannot read kernel BTF from {}: {}", p, llvm::toString(std::move(err))));
+  return btf;
+}
+
+// Checks the header and that both sections lie inside the data.
+llvm::Error KernelBtf::init(llvm::StringRef data) {
+  struct btf_header h;
+  if (data.size() < sizeof h) return fail("not BTF (too short)");
+  std::memcpy(&h, data.data(), sizeof h);
+  if (h.magic == 0x9FEB) return fail("BTF of a big-endian machine");
+  if (h.magic != BTF_MAGIC || h.version != BTF_VERSION) return fail("not BTF (bad magic or version)");
+  uint64_t base = h.hdr_len;
+  if (h.hdr_len < sizeof h || base + h.type_off + h.type_len > data.size() ||
+      base + h.str_off + h.str_len > data.size() || (base + h.type_off) % 4 || h.str_len == 0 ||
+      data[base + h.str_off + h.str_len - 1] != '\0')
+    return fail("malformed BTF header");
+  types_ = data.data() + base + h.type_off;
+  typesLen_ = h.type_len;
+  strings_ = data.data() + base + h.str_off;
+  stringsLen_ = h.str_len;
+  offsets_.reserve(1 << 15);
+  offsets_.push_back(0);  // id 0, void: never read through offsets_
+  return llvm::Error::success();
+}
+
+bool KernelBtf::indexNext() const {
+  if (typesLen_ - scanned_ < sizeof(struct btf_type)) return false;
+  auto* t = reinterpret_cast<const struct btf_type*>(types_ + scanned_);
+  uint64_t n = recordSize(t);
+  // A truncated record, or one of an unknown kind, ends the types.
+  if (n == 0 || n > typesLen_ - scanned_) return false;
+  offsets_.push_back(scanned_);
+  scanned_ += n;
+  return true;
+}
+
+const struct btf_type* KernelBtf::type(uint32_t id) const {
+  if (id == 0) return &kVoid;
+  while (offsets_.size() <= id)
+    if (!indexNext()) return &kVoid;
+  return reinterpret_cast<const struct btf_type*>(types_ + offsets_[id]);
+}
+
+const char* KernelBtf::str(uint32_t offset) const { return offset < stringsLen_ ? strings_ + offset : ""; }
+
+std::optional<uint32_t> KernelBtf::findByName(const std::string& name, unsigned kind) const {
+  if (name.empty()) return std::nullopt;
+  for (uint32_t id = 1;; ++id) {
+    const struct btf_type* t = type(id);
+    if (t == &kVoid) return std::nullopt;
+    if (btf_kind(t) != kind) continue;
+    const char* n = str(t->name_off);
+    if (n[0] == name[0] && name == n) return id;
+  }
 }
 
 std::optional<uint32_t> KernelBtf::findStruct(const std::string& name) const {
-  int id = btf__find_by_name_kind(btf_, name.c_str(), BTF_KIND_STRUCT);
-  if (id < 0) id = btf__find_by_name_kind(btf_, name.c_str(), BTF_KIND_UNION);
-  if (id < 0) return std::nullopt;
-  return static_cast<uint32_t>(id);
+  if (auto id = findByName(name, BTF_KIND_STRUCT)) return id;
+  return findByName(name, BTF_KIND_UNION);
 }
 
 uint32_t KernelBtf::resolve(uint32_t id) const {
   for (int guard = 0; guard < 32; ++guard) {
-    const struct btf_type* t = btf__type_by_id(btf_, id);
-    if (!t) return id;
+    const struct btf_type* t = type(id);
     if (!btf_is_typedef(t) && !btf_is_mod(t)) return id;
     id = t->type;
   }
   return id;
 }
 
-bool KernelBtf::isPointer(uint32_t id) const { return btf_is_ptr(btf__type_by_id(btf_, resolve(id))); }
-bool KernelBtf::isComposite(uint32_t id) const { return btf_is_composite(btf__type_by_id(btf_, resolve(id))); }
+bool KernelBtf::isPointer(uint32_t id) const { return btf_is_ptr(type(resolve(id))); }
+bool KernelBtf::isComposite(uint32_t id) const { return btf_is_composite(type(resolve(id))); }
 bool KernelBtf::isInteger(uint32_t id) const {
-  const struct btf_type* t = btf__type_by_id(btf_, resolve(id));
+  const struct btf_type* t = type(resolve(id));
   return btf_is_int(t) || btf_is_enum(t) || btf_is_enum64(t);
 }
-uint32_t KernelBtf::pointee(uint32_t id) const { return resolve(btf__type_by_id(btf_, resolve(id))->type); }
+uint32_t KernelBtf::pointee(uint32_t id) const { return resolve(type(resolve(id))->type); }
+// Bytes of a type (0 when it has no size); pointers are 8 (BPF is 64-bit).
 uint32_t KernelBtf::size(uint32_t id) const {
-  long s = btf__resolve_size(btf_, id);
-  return s < 0 ? 0 : static_cast<uint32_t>(s);
+  uint64_t count = 1;
+  for (int guard = 0; guard < 32; ++guard) {
+    const struct btf_type* t = type(resolve(id));
+    if (btf_is_ptr(t)) return static_cast<uint32_t>(std::min<uint64_t>(count * 8, UINT32_MAX));
+    if (btf_is_array(t)) {
+      count *= btf_array(t)->nelems;
+      id = btf_array(t)->type;
+      continue;
+    }
+    if (btf_is_int(t) || btf_is_composite(t) || btf_is_any_enum(t) || btf_is_float(t) || btf_is_datasec(t))
+      return static_cast<uint32_t>(std::min<uint64_t>(count * t->size, UINT32_MAX));
+    return 0;
+  }
+  return 0;
 }
-std::string KernelBtf::name(uint32_t id) const {
-  const struct btf_type* t = btf__type_by_id(btf_, id);
-  const char* n = t ? btf__name_by_offset(btf_, t->name_off) : nullptr;
-  return n ? n : "";
-}
+std::string KernelBtf::name(uint32_t id) const { return str(type(id)->name_off); }
 
 // Finds member `name` of composite `id`, looking inside anonymous struct
 // and union members too (`union { struct page_counter swap; ... }`): the
 // steps lead from `id` to the member.
 bool KernelBtf::findMember(uint32_t id, const std::string& wanted, std::vector<BtfStep>& out) const {
-  const struct btf_type* t = btf__type_by_id(btf_, id);
+  const struct btf_type* t = type(id);
   const struct btf_member* m = btf_members(t);
   for (uint32_t i = 0; i < btf_vlen(t); ++i) {
-    const char* n = btf__name_by_offset(btf_, m[i].name_off);
+    const char* n = str(m[i].name_off);
     uint32_t bits = btf_member_bit_offset(t, i);
     bool bitfield = btf_member_bitfield_size(t, i) || bits % 8;
     uint32_t type = resolve(m[i].type);
@@ -87,7 +202,7 @@ bool KernelBtf::findMember(uint32_t id, const std::string& wanted, std::vector<B
   return false;
 }
 
-bool KernelBtf::isUnion(uint32_t id) const { return btf_is_union(btf__type_by_id(btf_, resolve(id))); }
+bool KernelBtf::isUnion(uint32_t id) const { return btf_is_union(type(resolve(id))); }
 
 llvm::Expected<std::vector<BtfStep>> KernelBtf::resolvePath(const std::string& root,
                                                              const std::vector<std::string>& path) const {
@@ -101,7 +216,7 @@ llvm::Expected<std::vector<BtfStep>> KernelBtf::resolvePath(const std::string& r
       cur = pointee(cur);
       steps.push_back({BtfStep::Deref, 0, 0, "", 0, cur});
     }
-    const struct btf_type* t = btf__type_by_id(btf_, cur);
+    const struct btf_type* t = type(cur);
     if (isDecimal(elem)) {
       if (!btf_is_array(t)) return fail(fmt::format("`{}` is not an array", where));
       const struct btf_array* a = btf_array(t);
@@ -128,16 +243,16 @@ llvm::Expected<std::vector<BtfStep>> KernelBtf::resolvePath(const std::string& r
 
 std::optional<int64_t> KernelBtf::enumValue(const std::string& enumName, const std::string& enumerator) const {
   for (int kind : {static_cast<int>(BTF_KIND_ENUM), static_cast<int>(BTF_KIND_ENUM64)}) {
-    int id = btf__find_by_name_kind(btf_, enumName.c_str(), kind);
-    if (id < 0) continue;
-    const struct btf_type* t = btf__type_by_id(btf_, id);
+    auto id = findByName(enumName, kind);
+    if (!id) continue;
+    const struct btf_type* t = type(*id);
     for (uint32_t i = 0; i < btf_vlen(t); ++i) {
       if (btf_is_enum(t)) {
         const struct btf_enum* e = btf_enum(t) + i;
-        if (enumerator == btf__name_by_offset(btf_, e->name_off)) return e->val;
+        if (enumerator == str(e->name_off)) return e->val;
       } else {
         const struct btf_enum64* e = btf_enum64(t) + i;
-        if (enumerator == btf__name_by_offset(btf_, e->name_off)) return btf_enum64_value(e);
+        if (enumerator == str(e->name_off)) return btf_enum64_value(e);
       }
     }
   }
@@ -145,10 +260,10 @@ std::optional<int64_t> KernelBtf::enumValue(const std::string& enumName, const s
 }
 
 std::optional<std::vector<uint32_t>> KernelBtf::tracepointArgs(const std::string& tp) const {
-  int id = btf__find_by_name_kind(btf_, ("btf_trace_" + tp).c_str(), BTF_KIND_TYPEDEF);
-  if (id < 0) return std::nullopt;
-  uint32_t ptr = resolve(static_cast<uint32_t>(id));
-  const struct btf_type* fn = btf__type_by_id(btf_, btf__type_by_id(btf_, ptr)->type);
+  auto id = findByName("btf_trace_" + tp, BTF_KIND_TYPEDEF);
+  if (!id) return std::nullopt;
+  uint32_t ptr = resolve(*id);
+  const struct btf_type* fn = type(type(ptr)->type);
   if (!btf_is_func_proto(fn)) return std::nullopt;
   std::vector<uint32_t> args;
   const struct btf_param* p = btf_params(fn);

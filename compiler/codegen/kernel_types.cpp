@@ -59,7 +59,7 @@ void KernelTypes::useStruct(uint32_t id) { structs_[btf_.resolve(id)]; }
 llvm::Type* KernelTypes::llvmType(uint32_t id) {
   id = btf_.resolve(id);
   auto& ctx = m_.getContext();
-  const struct btf_type* t = btf__type_by_id(btf_.raw(), id);
+  const struct btf_type* t = btf_.type(id);
   if (btf_is_ptr(t)) return llvm::PointerType::get(ctx, 0);
   if (btf_is_array(t)) {
     const struct btf_array* a = btf_array(t);
@@ -74,11 +74,11 @@ llvm::Type* KernelTypes::llvmType(uint32_t id) {
 llvm::DIType* KernelTypes::diType(uint32_t id) {
   id = btf_.resolve(id);
   if (auto it = diCache_.find(id); it != diCache_.end()) return it->second;
-  const struct btf_type* t = btf__type_by_id(btf_.raw(), id);
+  const struct btf_type* t = btf_.type(id);
   llvm::DIType* d;
   if (btf_is_ptr(t)) {
     uint32_t target = btf_.resolve(t->type);
-    const struct btf_type* tt = btf__type_by_id(btf_.raw(), target);
+    const struct btf_type* tt = btf_.type(target);
     if (structs_.count(target) && structs_[target].di) d = di_.pointerTo(structs_[target].di);
     else if (btf_is_composite(tt) && !btf_.name(target).empty()) d = di_.pointerTo(di_.forwardStruct(btf_.name(target)));
     else d = di_.pointerTo(di_.intType(8, false));
@@ -111,7 +111,7 @@ void KernelTypes::finalize() {
 }
 
 void KernelTypes::buildBody(uint32_t id, Local& s) {
-  const struct btf_type* t = btf__type_by_id(btf_.raw(), id);
+  const struct btf_type* t = btf_.type(id);
   if (btf_is_union(t)) {
     buildUnionBody(id, s);
     return;
@@ -130,7 +130,7 @@ void KernelTypes::buildBody(uint32_t id, Local& s) {
     s.index[i] = {static_cast<unsigned>(fields.size()), static_cast<unsigned>(members.size())};
     fields.push_back(llvmType(m[i].type));
     uint64_t size = btf_.size(m[i].type);
-    members.push_back({btf__name_by_offset(btf_.raw(), m[i].name_off), diType(m[i].type), offset, size});
+    members.push_back({btf_.str(m[i].name_off), diType(m[i].type), offset, size});
     at = offset + size;
   }
   uint64_t total = btf_.size(id);
@@ -140,12 +140,12 @@ void KernelTypes::buildBody(uint32_t id, Local& s) {
 }
 
 void KernelTypes::buildUnionBody(uint32_t id, Local& s) {
-  const struct btf_type* t = btf__type_by_id(btf_.raw(), id);
+  const struct btf_type* t = btf_.type(id);
   const struct btf_member* m = btf_members(t);
   std::vector<DIMember> members;
   for (uint32_t i : s.members) {
     s.index[i] = {0, static_cast<unsigned>(members.size())};
-    members.push_back({btf__name_by_offset(btf_.raw(), m[i].name_off), diType(m[i].type), 0, btf_.size(m[i].type)});
+    members.push_back({btf_.str(m[i].name_off), diType(m[i].type), 0, btf_.size(m[i].type)});
   }
   s.llvm->setBody({llvm::ArrayType::get(llvm::Type::getInt8Ty(m_.getContext()), btf_.size(id))});
   di_.setMembers(s.di, members);
@@ -230,7 +230,7 @@ llvm::Value* KernelTypes::emitRead(llvm::IRBuilder<>& b, llvm::Value* base, cons
   uint32_t size = btf_.size(type);
   auto* intTy = llvm::IntegerType::get(ctx, size * 8);
   llvm::Value* v = loadAt(intTy, cur, size);
-  const struct btf_type* t = btf__type_by_id(btf_.raw(), type);
+  const struct btf_type* t = btf_.type(type);
   bool isSigned = btf_is_int(t) && (btf_int_encoding(t) & BTF_INT_SIGNED);
   if (size == 8) return v;
   return isSigned ? b.CreateSExt(v, b.getInt64Ty()) : b.CreateZExt(v, b.getInt64Ty());
