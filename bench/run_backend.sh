@@ -9,6 +9,8 @@
 #   3. run time: the replay program's in-kernel time per evaluation.
 # Needs root (it loads BPF programs; nothing is attached) and a kernel with
 # BTF. usage: bench/run_backend.sh [BUILD_DIR]   (default: build-bench)
+# MMP_BASE_MMPC=PATH also times that mmpc (say main's, before a change) in
+# the same run: compile time (card and fleet) and ten.mmp's run time.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-$ROOT/build-bench}
@@ -41,12 +43,18 @@ echo
 echo "== 2. Compile time"
 python3 "$ROOT/bench/compile_time.py" --mmpc "$B/bin/mmpc" --mmrun "$B/bin/mmrun" --clang clang-19 \
   --card "$ROOT/bench/handwritten/card.mmp" --hand "$ROOT/bench/handwritten/card.bpf.c" \
-  --include "$D" --include "$ROOT/runtime/abi" --out "$OUT" --runs 20 --sizes 10,20,50,100,500,1000
+  --include "$D" --include "$ROOT/runtime/abi" --out "$OUT" --runs 20 --sizes 10,20,50,100,500,1000 \
+  ${MMP_BASE_MMPC:+--base-mmpc "$MMP_BASE_MMPC"}
 echo
 
 echo "== 3. Run time: mmp_replay per evaluation"
 echo "-- bench/policies/ten.mmp (10 memcg rules)"
-"$T" replay "$D/ten.manifest.json" "$D/ten.mmpc.o"
+TEN_BASE=
+if [ -n "${MMP_BASE_MMPC:-}" ]; then
+  TEN_BASE=$OUT/ten.base.o
+  "$MMP_BASE_MMPC" compile "$ROOT/bench/policies/ten.mmp" -o "$TEN_BASE"
+fi
+"$T" replay "$D/ten.manifest.json" "$D/ten.mmpc.o" $TEN_BASE
 echo "-- bench/gen_policy.py 10 (7 memcg rules and 3 event rules, which replay does not run)"
 "$B/bin/mmpc" compile "$OUT/fleet_10.mmp" --emit=manifest -o "$OUT/fleet_10.json"
 "$T" replay "$OUT/fleet_10.json" "$OUT/fleet_10.o" | tail -n +3
