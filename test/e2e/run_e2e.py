@@ -60,6 +60,54 @@ def start_hog(cgdir, mib):
     return p
 
 
+def compile_policy(tmp, name, text):
+    """Writes `text` to TMP/NAME.mmp and compiles it; returns the object's path."""
+    src = os.path.join(tmp, f"{name}.mmp")
+    with open(src, "w") as f:
+        f.write(text)
+    obj = os.path.join(tmp, f"{name}.bpf.o")
+    r = subprocess.run([MMPC, "compile", src, "-o", obj], capture_output=True, text=True)
+    check(r.returncode == 0, f"policy {name} compiles" + (": " + r.stderr if r.returncode else ""))
+    return obj
+
+
+def test_cgroup(tag):
+    """A fresh memory cgroup below this process's own: (path below the
+    hierarchy's root, directory). Skips where that cannot be had."""
+    if os.geteuid() != 0:
+        skip("not root: loading BPF and writing cgroups need root")
+    root, own = memory_root()
+    if not root:
+        skip("no cgroup v1 memory hierarchy here (the v2 guest tests cover v2)")
+    base_rel = f"{own.rstrip('/')}/{tag}-{os.getpid()}"
+    try:
+        os.makedirs(root + base_rel)
+    except OSError as e:
+        skip(f"cannot make a memory cgroup: {e}")
+    return base_rel, root + base_rel
+
+
+def stop_hogs(hogs):
+    for h in hogs:
+        if alive(h):
+            h.kill()
+        h.wait()
+
+
+def remove_cgroups(dirs, tries=20):
+    """Removes each cgroup (children first, as listed), waiting for killed
+    processes to leave it."""
+    for d in dirs:
+        for _ in range(tries):
+            try:
+                os.rmdir(d)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.1)
+
+
 def bpf_progs():
     """The loaded BPF programs, as (id, name) pairs."""
     out = subprocess.run(["bpftool", "prog", "show", "--json"], capture_output=True, text=True).stdout
@@ -137,17 +185,7 @@ def record_and_replay(tmp, base_rel, kill_obj):
 
 
 def main():
-    if os.geteuid() != 0:
-        skip("not root: loading BPF and writing cgroups need root")
-    root, own = memory_root()
-    if not root:
-        skip("no cgroup v1 memory hierarchy here (the v2 guest tests cover v2)")
-    base_rel = f"{own.rstrip('/')}/mmp-e2e-{os.getpid()}"
-    base = root + base_rel
-    try:
-        os.makedirs(base)
-    except OSError as e:
-        skip(f"cannot make a memory cgroup: {e}")
+    base_rel, base = test_cgroup("mmp-e2e")
     dirs = {n: os.path.join(base, n) for n in ("victim", "protected", "bystander")}
     for d in dirs.values():
         os.makedirs(d)
@@ -217,17 +255,8 @@ def main():
         check(any(name == "mmp_tick" for _, name in mine), "while mmrun runs, its programs are loaded")
         check(not left, f"after kill -9, none of its programs is left (left: {sorted(left)})")
     finally:
-        for h in hogs:
-            if alive(h):
-                h.kill()
-            h.wait()
-        for d in list(dirs.values()) + [base]:
-            for _ in range(20):
-                try:
-                    os.rmdir(d)
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        stop_hogs(hogs)
+        remove_cgroups(list(dirs.values()) + [base])
     print(f"{len(failures)} failures")
     return 1 if failures else 0
 

@@ -23,17 +23,9 @@ import sys
 import tempfile
 import time
 
-from run_e2e import MMPC, MMRUN, alive, check, failures, memory_root, skip, start_hog
+from run_e2e import (MMRUN, alive, check, compile_policy, failures, remove_cgroups, start_hog, stop_hogs,
+                     test_cgroup)
 
-
-def compile_policy(tmp, name, text):
-    src = os.path.join(tmp, f"{name}.mmp")
-    with open(src, "w") as f:
-        f.write(text)
-    obj = os.path.join(tmp, f"{name}.bpf.o")
-    r = subprocess.run([MMPC, "compile", src, "-o", obj], capture_output=True, text=True)
-    check(r.returncode == 0, f"policy {name} compiles" + (": " + r.stderr if r.returncode else ""))
-    return obj
 
 
 def run(obj, seconds, interval):
@@ -54,17 +46,7 @@ def rule_counter(status, policy, key):
 
 
 def main():
-    if os.geteuid() != 0:
-        skip("not root: loading BPF and writing cgroups need root")
-    root, own = memory_root()
-    if not root:
-        skip("no cgroup v1 memory hierarchy here (the v2 guest tests cover v2)")
-    base_rel = f"{own.rstrip('/')}/mmp-e2e-act-{os.getpid()}"
-    base = root + base_rel
-    try:
-        os.makedirs(base)
-    except OSError as e:
-        skip(f"cannot make a memory cgroup: {e}")
+    base_rel, base = test_cgroup("mmp-e2e-act")
     dirs = [os.path.join(base, f"storm-{i}") for i in range(12)]
     stuck = os.path.join(base, "stuck")
     picks = {k: os.path.join(base, f"pick-{k}") for k in ("largest", "youngest", "growing")}
@@ -127,19 +109,8 @@ def main():
                   f"kill {k} process: the {'old large' if want_old_dead else 'young'} hog dies, the other lives "
                   f"({[r.get('detail') for r in records if r.get('outcome') == 'enacted']})")
     finally:
-        for h in hogs:
-            if alive(h):
-                h.kill()
-            h.wait()
-        for d in dirs + [stuck] + list(picks.values()) + [base]:
-            for _ in range(20):
-                try:
-                    os.rmdir(d)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        stop_hogs(hogs)
+        remove_cgroups(dirs + [stuck] + list(picks.values()) + [base])
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{len(failures)} failures")
     return 1 if failures else 0

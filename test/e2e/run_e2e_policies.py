@@ -25,17 +25,9 @@ import sys
 import tempfile
 import time
 
-from run_e2e import MMPC, MMRUN, alive, bpf_progs, check, failures, memory_root, skip, start_hog
+from run_e2e import (MMRUN, alive, bpf_progs, check, compile_policy, failures, remove_cgroups, start_hog, stop_hogs,
+                     test_cgroup)
 
-
-def compile_policy(tmp, name, text):
-    src = os.path.join(tmp, f"{name}.mmp")
-    with open(src, "w") as f:
-        f.write(text)
-    obj = os.path.join(tmp, f"{name}.bpf.o")
-    r = subprocess.run([MMPC, "compile", src, "-o", obj], capture_output=True, text=True)
-    check(r.returncode == 0, f"policy {name} compiles" + (": " + r.stderr if r.returncode else ""))
-    return obj
 
 
 def start_mmrun(args):
@@ -67,17 +59,7 @@ def wait_gone(ids, seconds=4.0):
 
 
 def main():
-    if os.geteuid() != 0:
-        skip("not root: loading BPF and writing cgroups need root")
-    root, own = memory_root()
-    if not root:
-        skip("no cgroup v1 memory hierarchy here (the v2 guest tests cover v2)")
-    base_rel = f"{own.rstrip('/')}/mmp-e2e-pol-{os.getpid()}"
-    base = root + base_rel
-    try:
-        os.makedirs(base)
-    except OSError as e:
-        skip(f"cannot make a memory cgroup: {e}")
+    base_rel, base = test_cgroup("mmp-e2e-pol")
     victim_dir = os.path.join(base, "victim")
     doomed_dir = os.path.join(base, "doomed")
     os.makedirs(victim_dir)
@@ -178,12 +160,7 @@ def main():
         if doomed.poll() is None:
             doomed.kill()
         doomed.wait()
-        for _ in range(50):
-            try:
-                os.rmdir(doomed_dir)
-                break
-            except OSError:
-                time.sleep(0.1)
+        remove_cgroups([doomed_dir], tries=50)
         gone = not os.path.exists(doomed_dir)
         p.send_signal(signal.SIGCONT)
         time.sleep(1.0)
@@ -200,20 +177,9 @@ def main():
         check(failed >= len(lost) > 0, f"vanishing cgroup: counted as failed in mmrun status ({failed})")
         check(rc == 0, f"vanishing cgroup: mmrun goes on and exits 0 (got {rc})")
     finally:
-        if hog is not None:
-            if alive(hog):
-                hog.kill()
-            hog.wait()
+        stop_hogs([hog] if hog is not None else [])
         shutil.rmtree(pin_dir, ignore_errors=True)
-        for d in (victim_dir, doomed_dir, base):
-            for _ in range(20):
-                try:
-                    os.rmdir(d)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        remove_cgroups((victim_dir, doomed_dir, base))
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{len(failures)} failures")
     return 1 if failures else 0
