@@ -116,54 +116,50 @@ def percentile(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
-def latency(bin_dir, base_rel, tmp, trials):
+def latency_path(bin_dir, base_rel, tmp, trials, prefix, rule, interval, limit, pre, more, jitter):
+    """One path's trials: a cgroup per trial made before mmrun starts (so
+    that the first walk puts it in scope), a hog crossing `rule`'s
+    threshold in each. Returns (latencies in ms or None, mmrun's records)."""
     base = V1 + base_rel
-    results = {}
-    # Event-driven: every trial's cgroup exists before mmrun starts, so the
-    # first walk puts it in scope; the walk then runs only once a minute.
-    obj = compile_policy(bin_dir, tmp, "lat_event", f'policy lat_event\nin "{base_rel}/ev-*" {{\n'
-                         '  when memcg.usage > 95% kill largest process cooldown 1s\n}\n')
+    obj = compile_policy(bin_dir, tmp, f"lat_{prefix}", f'policy lat_{prefix}\nin "{base_rel}/{prefix}-*" {{\n'
+                         f'  when {rule} kill largest process cooldown 1s\n}}\n')
     dirs = []
     for i in range(trials):
-        d = os.path.join(base, f"ev-{i}")
+        d = os.path.join(base, f"{prefix}-{i}")
         os.makedirs(d)
-        write(os.path.join(d, "memory.limit_in_bytes"), 64 * MIB)
-        write(os.path.join(d, "memory.oom_control"), 1)
+        if limit:
+            write(os.path.join(d, "memory.limit_in_bytes"), limit)
+            write(os.path.join(d, "memory.oom_control"), 1)  # mmrun kills, not the kernel
         dirs.append(d)
-    p = start_mmrun(bin_dir, obj, "60s")
-    time.sleep(1.5)
-    lat = [trial(bin_dir, d, 56, 16, 10) for d in dirs]
-    records = stop_mmrun(p)
-    for d in dirs:
-        rmdir_retry(d)
-    kills = sum(1 for r in records if r.get("outcome") == "enacted" and r.get("action") == "kill")
-    results["event-driven"] = (lat, kills)
-    other = [r for r in records if r.get("kind") != "info" and r.get("outcome") != "enacted"]
-    if other:
-        print("event-driven: records other than enacted:", other[:3])
-    # A trial with no reaction: what mmrun logged about its cgroup, and what
-    # the kernel counted there (did it reclaim at all?), to find out why.
-    for i, x in enumerate(lat):
-        if x is None:
-            mine = [r for r in records if r.get("cgroup", "").endswith(f"/ev-{i}")]
-            print(f"event-driven trial {i}: no reaction in 10 s; mmrun logged {mine or 'nothing'} for it")
-
-    obj = compile_policy(bin_dir, tmp, "lat_tick", f'policy lat_tick\nin "{base_rel}/tk-*" {{\n'
-                         '  when memcg.usage > 40MiB kill largest process cooldown 1s\n}\n')
-    dirs = []
-    for i in range(trials):
-        d = os.path.join(base, f"tk-{i}")
-        os.makedirs(d)
-        dirs.append(d)
-    p = start_mmrun(bin_dir, obj, "1s")
+    p = start_mmrun(bin_dir, obj, interval)
     time.sleep(1.5)
     rng = random.Random(20261122)
-    lat = [trial(bin_dir, d, 32, 16, 10, rng.uniform(0, 1.0)) for d in dirs]
+    lat = [trial(bin_dir, d, pre, more, 10, rng.uniform(0, 1.0) if jitter else 0.0) for d in dirs]
     records = stop_mmrun(p)
     for d in dirs:
         rmdir_retry(d)
-    kills = sum(1 for r in records if r.get("outcome") == "enacted" and r.get("action") == "kill")
-    results["periodic (1 s)"] = (lat, kills)
+    other = [r for r in records if r.get("kind") != "info" and r.get("outcome") != "enacted"]
+    if other:
+        print(f"{prefix}: records other than enacted:", other[:3])
+    # A trial with no reaction: what mmrun logged about its cgroup, to find out why.
+    for i, x in enumerate(lat):
+        if x is None:
+            mine = [r for r in records if r.get("cgroup", "").endswith(f"/{prefix}-{i}")]
+            print(f"{prefix} trial {i}: no reaction in 10 s; mmrun logged {mine or 'nothing'} for it")
+    return lat, records
+
+
+def latency(bin_dir, base_rel, tmp, trials):
+    kills = lambda records: sum(1 for r in records if r.get("outcome") == "enacted" and r.get("action") == "kill")
+    results = {}
+    # Event-driven: the walk runs once a minute; the memcg reclaim hook decides.
+    lat, records = latency_path(bin_dir, base_rel, tmp, trials, "ev", "memcg.usage > 95%", "60s", 64 * MIB, 56, 16,
+                                jitter=False)
+    results["event-driven"] = (lat, kills(records))
+    # Periodic: no limit, so no reclaim; the next walk decides.
+    lat, records = latency_path(bin_dir, base_rel, tmp, trials, "tk", "memcg.usage > 40MiB", "1s", 0, 32, 16,
+                                jitter=True)
+    results["periodic (1 s)"] = (lat, kills(records))
 
     print(f"reaction latency, {trials} trials per path (threshold crossed -> victim's exit seen), ms")
     print(f"  {'path':<16} {'median':>8} {'p90':>8} {'p99':>8} {'max':>8} {'missed':>7} {'kills':>6}")
