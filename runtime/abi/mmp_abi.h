@@ -9,7 +9,7 @@
 
 #include <linux/types.h>
 
-#define MMP_MANIFEST_FORMAT 2      /* version of the .mmp.manifest JSON */
+#define MMP_MANIFEST_FORMAT 3      /* version of the .mmp.manifest JSON */
 #define MMP_DECISION_VERSION 1     /* version of struct mmp_decision */
 #define MMP_MANIFEST_SECTION ".mmp.manifest"
 
@@ -56,7 +56,18 @@ enum mmp_flags {
 	MMP_ARG_UNLIMITED = 1 << 10,  /* arg is unlimited ("max") */
 	MMP_ARG_SHARE = 1 << 11,      /* arg is thousandths of a percent of the target's usage */
 	MMP_ARG_DEFAULT = 1 << 12,    /* no amount written: the policy's reclaim_step */
+	/* kill ... by KEY: what "largest" measures (none of these: RSS of a
+	 * process, usage of a cgroup) */
+	MMP_KILL_OOM_SCORE = 1 << 13, /* process: the highest /proc/PID/oom_score */
+	MMP_KILL_SWAP = 1 << 14,      /* VmSwap of a process, memory.swap.current of a cgroup */
+	MMP_KILL_RECLAIM = 1 << 15,   /* cgroup: the most reclaim activity (memory.stat pgscan per second), then usage */
+	MMP_KILL_SIZE_OR_GROWTH = 1 << 16, /* cgroup: oomd's kill_by_memory_size_or_growth */
+	MMP_KILL_ABOVE = 1 << 17,     /* only candidates whose key is above arg (bytes, or an oom_score) */
 };
+
+/* Bits 24..31 of a process kill's flags: the signal number; 0 = SIGKILL. */
+#define MMP_KILL_SIGNAL_SHIFT 24
+#define MMP_KILL_SIGNAL(flags) (((flags) >> MMP_KILL_SIGNAL_SHIFT) & 0xff)
 
 /* One suggestion from a BPF program to the runtime. */
 struct mmp_decision {
