@@ -94,6 +94,9 @@ public:
     }
     for (const auto& r : plan_.rules) plan_.hooks.insert(r.hooks.begin(), r.hooks.end());
     plan_.hooks.insert(Hook::Replay);
+    // A field the reclaim hooks observe needs them, whatever the rules' events.
+    for (const Binding* b : plan_.snapshot)
+      if (b->kernel.value("observed", "") == "reclaim") plan_.hooks.insert({Hook::MemcgReclaim, Hook::DirectReclaim});
     return std::move(plan_);
   }
 
