@@ -34,7 +34,7 @@ action
   | 'unthrottle'                                                                    # unthrottleAction
   | 'limit' 'to' amount=sum                                                         # limitAction
   | 'kill' pick=('largest' | 'oldest' | 'youngest' | 'growing')? target=('process' | 'cgroup')?
-    ('by' key=(IDENT | 'reclaim') ('>' above=sum)?)? ('with' signal=IDENT)?       # killAction
+    ('among' STRING (',' STRING)*)? ('by' key=(IDENT | 'reclaim') ('>' above=sum)?)? ('with' signal=IDENT)?       # killAction
   | 'log' STRING                                                                    # logAction
   ;
 

@@ -84,6 +84,7 @@ std::string dumpAction(const Action& a) {
     static const char* picks[] = {"largest", "oldest", "youngest", "growing"};
     s += fmt::format(" {} {}", picks[static_cast<int>(a.pick)],
                      a.target == KillTarget::Process ? "process" : "cgroup");
+    if (!a.among.empty()) s += " among " + dumpStrings(a.among);
     if (!a.key.empty()) s += " by " + a.key;
     if (a.amount) s += " > " + dump(*a.amount);
     if (!a.signal.empty()) s += " with " + a.signal;

@@ -131,6 +131,8 @@ struct Action {
   KillPick pick = KillPick::Largest;
   KillTarget target = KillTarget::Process;
   bool pickWritten = false, targetWritten = false;
+  std::vector<StringLit> among;  // kill cgroup among PATTERNS: the candidates
+  std::vector<std::string> amongPatterns;  // set by the checker: the patterns, normalised
   std::string key, signal;     // kill: `by KEY`, `with SIGNAL` as written ("" when not)
   SourceRange keyRange, signalRange;
   KillKey killKey = KillKey::Default;  // set by the checker from `key`

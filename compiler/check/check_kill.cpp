@@ -58,6 +58,13 @@ std::string keysFor(KillTarget t) {
 
 void Checker::checkKill(Action& a, Rule& r) {
   const char* target = a.target == KillTarget::Process ? "process" : "cgroup";
+  if (!a.among.empty()) {
+    if (a.target != KillTarget::Cgroup)
+      diags_.report(DiagCode::E0305, a.among.front().range, "`among` names the cgroups a cgroup kill chooses from")
+          .note("a process kill chooses among the processes of the rule's subject")
+          .help("write `kill cgroup among ...`");
+    for (const auto& p : checkPatterns(a.among, true)) a.amongPatterns.push_back(p.text());
+  }
   if (!a.key.empty() && !findKey(a.key)) {
     std::vector<std::string> names;
     for (const auto& k : kKeys) names.push_back(k.name);

@@ -103,15 +103,21 @@ void Checker::checkProtects(const Policy& p, CheckedPolicy& out) {
   }
 }
 
-std::vector<ScopePattern> Checker::checkScopePatterns(const Scope& s) {
+std::vector<ScopePattern> Checker::checkScopePatterns(const Scope& s) { return checkPatterns(s.patterns, false); }
+
+// Scope patterns, or a kill's `among` patterns: well-formed, not the root.
+std::vector<ScopePattern> Checker::checkPatterns(const std::vector<StringLit>& lits, bool among) {
   std::vector<ScopePattern> out;
-  for (const auto& lit : s.patterns) {
+  for (const auto& lit : lits) {
     auto p = parsePattern(lit, diags_);
     if (!p) continue;
     if (p->isRoot()) {
-      diags_.report(DiagCode::E0300, lit.range, "this scope is the root cgroup, which no rule may act on")
+      diags_.report(DiagCode::E0300, lit.range,
+                    among ? "`among` names the root cgroup, which no rule may kill"
+                          : "this scope is the root cgroup, which no rule may act on")
           .note("acting on the root would reclaim, throttle or kill across the whole machine")
-          .help("name the cgroups below it, such as \"/workload.slice/*\", or drop `in` to cover every cgroup");
+          .help(among ? "name the cgroups below it, such as \"/user.slice/*\""
+                      : "name the cgroups below it, such as \"/workload.slice/*\", or drop `in` to cover every cgroup");
       continue;
     }
     out.push_back(*p);

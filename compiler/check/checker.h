@@ -62,6 +62,7 @@ private:
   // check_scope.cpp
   void checkProtects(const ast::Policy& p, CheckedPolicy& out);
   std::vector<ScopePattern> checkScopePatterns(const ast::Scope& s);
+  std::vector<ScopePattern> checkPatterns(const std::vector<ast::StringLit>& lits, bool among);
   void checkReach(const std::vector<CheckedRule>& rules, const std::vector<ProtectEntry>& protects);
   void checkContradictions(const std::vector<CheckedRule>& rules);
 

@@ -182,7 +182,7 @@ void AstBuilder::buildActions(P::ActionListContext* ctx, std::vector<Action>& ou
 }
 
 // action := 'reclaim' sum? ('anon'|'file')? ('first'|'only')? | 'throttle' 'to' sum
-//         | 'unthrottle' | 'limit' 'to' sum | 'kill' pick? target? ('by' KEY ('>' sum)?)? ('with' SIGNAL)?
+//         | 'unthrottle' | 'limit' 'to' sum | 'kill' pick? target? ('among' STRING,...)? ('by' KEY ('>' sum)?)? ('with' SIGNAL)?
 //         | 'log' STRING
 Action AstBuilder::buildAction(P::ActionContext* ctx) {
   Action a{};
@@ -212,6 +212,7 @@ Action AstBuilder::buildAction(P::ActionContext* ctx) {
       a.target = k->target->getText() == "cgroup" ? KillTarget::Cgroup : KillTarget::Process;
       a.targetWritten = true;
     }
+    for (auto* s : k->STRING()) a.among.push_back(buildString(s));
     if (k->key) {
       a.key = k->key->getText();
       a.keyRange = range(k->key);
