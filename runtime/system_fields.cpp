@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -26,7 +27,9 @@ std::map<std::string, uint64_t> meminfo() {
   return out;
 }
 
-// "some avg10=1.23 avg60=..." → {"some:avg10": 1230} in thousandths of a percent
+// "some avg10=1.23 avg60=... total=456" → {"some:avg10": 1230} in thousandths
+// of a percent, {"some:total": 456000}: the total stall time, from
+// microseconds to nanoseconds.
 std::map<std::string, uint64_t> pressure() {
   std::map<std::string, uint64_t> out;
   std::ifstream in("/proc/pressure/memory");
@@ -37,9 +40,15 @@ std::map<std::string, uint64_t> pressure() {
     words >> kind;
     while (words >> item) {
       size_t eq = item.find('=');
-      if (eq == std::string::npos || item.rfind("avg", 0) != 0) continue;
-      double v = std::stod(item.substr(eq + 1));
-      out[kind + ":" + item.substr(0, eq)] = static_cast<uint64_t>(v * 1000 + 0.5);
+      if (eq == std::string::npos) continue;
+      std::string name = item.substr(0, eq), value = item.substr(eq + 1);
+      if (name == "total") {
+        out[kind + ":total"] = std::strtoull(value.c_str(), nullptr, 10) * 1000;
+        continue;
+      }
+      if (name.rfind("avg", 0) != 0) continue;
+      double v = std::stod(value);
+      out[kind + ":" + name] = static_cast<uint64_t>(v * 1000 + 0.5);
     }
   }
   return out;

@@ -29,6 +29,12 @@ const Binding* fieldOf(const Expr& e) {
 
 std::string backticked(Type t) { return fmt::format("`{}`", typeName(t)); }
 
+// `rate(memcg.pressure.some.total)`: the rate of a duration field, a percent.
+bool shareOfTime(const Expr& e) {
+  auto* c = llvm::dyn_cast<CallExpr>(&e);
+  return c && c->callee == "rate" && c->type == Type::Percent;
+}
+
 }  // namespace
 
 Type Checker::checkExpr(Expr& e, const ExprContext& ctx) {
@@ -248,6 +254,10 @@ Type Checker::checkComparison(BinaryExpr& e) {
       if (whole == bytesField->name) d.help("compare it with bytes, such as `> 8GiB`");
       else d.help(fmt::format("name the whole: `{} > 90% of {}`", bytesField->name, whole));
     }
+    else if (const Expr* share = shareOfTime(*e.lhs) ? e.lhs.get() : shareOfTime(*e.rhs) ? e.rhs.get() : nullptr;
+             share && (l == Type::Duration || r == Type::Duration))
+      d.note(share->range, "`rate` of a duration field is the share of time it grew by, a percentage")
+          .help("compare it with a percentage: `rate(memcg.pressure.some.total) < 0.2%`");
     else if (l == Type::Bool || r == Type::Bool)
       d.help("conditions are joined with `and` / `or`, not compared");
     else
@@ -277,11 +287,12 @@ Type Checker::checkArithmetic(BinaryExpr& e) {
     auto& d = diags_.report(DiagCode::E0200, e.opRange,
                             fmt::format("cannot apply `{}` to {} and {}", spelling(e.op), backticked(l), backticked(r)));
     if (e.op == BinaryOp::Of)
-      d.help("`of` takes a percentage of bytes: `90% of memcg.max`");
+      d.help("`of` takes a percentage of bytes or of a percentage: `90% of memcg.max`, `50% of 10%`");
     else if ((l == Type::Bytes && r == Type::Percent) || (l == Type::Percent && r == Type::Bytes))
       d.help("turn the percentage into bytes first: `10% of memcg.max`");
     else if (e.op == BinaryOp::Mul || e.op == BinaryOp::Div)
-      d.help("bytes can be scaled by a plain number (`2 * 64MiB`); bytes / bytes is a percentage; bytes / duration a rate");
+      d.help("bytes and percentages can be scaled by a plain number (`2 * 64MiB`, `5% / 2`); bytes / bytes and "
+             "percent / percent are percentages; bytes / duration a rate");
     else
       d.help("add and subtract values of the same unit");
     return Type::Error;
@@ -323,12 +334,14 @@ void Checker::foldBinary(BinaryExpr& e) {
   e.constant = r.value;
 }
 
-// IDENT '(' expr (',' expr)* ')': only `rate(field)` so far.
+// IDENT '(' expr (',' expr)* ')': `rate(field)`, `min(a, b)`, `max(a, b)`.
 Type Checker::checkCall(CallExpr& e, const ExprContext& ctx) {
+  static const std::vector<std::string> kFunctions = {"rate", "min", "max"};
+  if (e.callee == "min" || e.callee == "max") return checkMinMax(e, ctx);
   if (e.callee != "rate") {
     auto& d = diags_.report(DiagCode::E0100, e.calleeRange, fmt::format("unknown function `{}`", e.callee));
-    if (auto best = closestMatch(e.callee, {"rate"})) d.help(fmt::format("did you mean `{}`?", *best));
-    else d.help("the only function is `rate(FIELD)`, a field's growth per second");
+    if (auto best = closestMatch(e.callee, kFunctions)) d.help(fmt::format("did you mean `{}`?", *best));
+    else d.help("the functions are `rate(FIELD)`, a field's growth per second, and `min(A, B)`, `max(A, B)`");
     return Type::Error;
   }
   if (e.args.size() != 1) {
@@ -339,13 +352,52 @@ Type Checker::checkCall(CallExpr& e, const ExprContext& ctx) {
   Type t = checkExpr(*e.args[0], ctx);
   if (t == Type::Error) return t;
   const Binding* f = fieldOf(*e.args[0]);
-  if (!f || t != Type::Bytes) {
+  if (!f || (t != Type::Bytes && t != Type::Duration)) {
     diags_.report(DiagCode::E0200, e.args[0]->range,
-                  fmt::format("`rate` takes a bytes field, found {}", f ? backticked(t) : "an expression"))
-        .help("write `rate(memcg.usage)`: the growth per second since the last evaluation");
+                  fmt::format("`rate` takes a bytes or duration field, found {}", f ? backticked(t) : "an expression"))
+        .help("write `rate(memcg.usage)`: the growth per second since the last evaluation; of a duration field, "
+              "the share of time it grew by: `rate(memcg.pressure.some.total)`");
     return Type::Error;
   }
-  return Type::Rate;
+  // A duration's growth per second is a share of time.
+  return t == Type::Duration ? Type::Percent : Type::Rate;
+}
+
+// min(a, b), max(a, b): two values of one quantity type; unlimited is +infinity.
+Type Checker::checkMinMax(CallExpr& e, const ExprContext& ctx) {
+  Type types[2] = {Type::Error, Type::Error};
+  bool broken = false;
+  for (size_t i = 0; i < e.args.size(); ++i) {
+    Type t = checkExpr(*e.args[i], ctx);
+    if (i < 2) types[i] = t;
+    broken |= t == Type::Error;
+  }
+  if (e.args.size() != 2) {
+    diags_.report(DiagCode::E0200, e.range, fmt::format("`{}` takes two values, found {} argument{}", e.callee,
+                                                        e.args.size(), e.args.size() == 1 ? "" : "s"))
+        .help(fmt::format("write `{}(A, B)`; nest it for more: `{}(A, {}(B, C))`", e.callee, e.callee, e.callee));
+    return Type::Error;
+  }
+  if (broken) return Type::Error;
+  Type t = minMaxType(types[0], types[1]);
+  if (t == Type::Error) {
+    auto& d = diags_.report(DiagCode::E0200, e.range, fmt::format("`{}` of {} and {}", e.callee,
+                                                                  backticked(types[0]), backticked(types[1])));
+    if (types[0] == types[1])
+      d.help(fmt::format("`{}` takes quantities: bytes, percentages, durations, counts or rates", e.callee));
+    else if ((types[0] == Type::Bytes && types[1] == Type::Percent) ||
+             (types[0] == Type::Percent && types[1] == Type::Bytes))
+      d.help("turn the percentage into bytes first: `10% of memcg.usage`");
+    else
+      d.help(fmt::format("`{}` takes two values of the same unit", e.callee));
+    return Type::Error;
+  }
+  if (e.args[0]->constant && e.args[1]->constant) {
+    ArithResult r = e.callee == "min" ? minimum(*e.args[0]->constant, *e.args[1]->constant)
+                                      : maximum(*e.args[0]->constant, *e.args[1]->constant);
+    if (r.ok()) e.constant = r.value;
+  }
+  return t;
 }
 
 }  // namespace mmp

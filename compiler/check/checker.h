@@ -45,6 +45,7 @@ private:
   Type checkComparison(ast::BinaryExpr& e);
   Type checkArithmetic(ast::BinaryExpr& e);
   Type checkCall(ast::CallExpr& e, const ExprContext& ctx);
+  Type checkMinMax(ast::CallExpr& e, const ExprContext& ctx);
   void foldBinary(ast::BinaryExpr& e);
   void checkShareRange(const ast::Expr& share, const char* where);
   void reportUnknownName(const ast::PathExpr& e);

@@ -41,7 +41,11 @@ llvm::Value* Emitter::expr(const Expr& e, EvalContext& ctx, const plan::Rule& ru
       break;
     }
     case ExprKind::Binary: v = binary(llvm::cast<BinaryExpr>(e), ctx, rule); break;
-    case ExprKind::Call: v = rate(llvm::cast<CallExpr>(e), ctx, rule); break;
+    case ExprKind::Call: {
+      auto& c = llvm::cast<CallExpr>(e);
+      v = c.callee == "rate" ? rate(c, ctx, rule) : minMax(c, ctx, rule);
+      break;
+    }
     case ExprKind::Quantity:
     case ExprKind::Bool:
     case ExprKind::Invalid: v = ir_.getInt64(0); break;  // folded by sema
@@ -81,7 +85,11 @@ llvm::Value* Emitter::percentOf(llvm::Value* share, llvm::Value* whole, const Ex
   llvm::Value* hi = ir_.CreateMul(ir_.CreateUDiv(whole, d), s);
   llvm::Value* lo = ir_.CreateUDiv(ir_.CreateMul(ir_.CreateURem(whole, d), s), d);
   llvm::Value* v = den == 1 ? ir_.CreateMul(whole, s) : ir_.CreateAdd(hi, lo);
-  return ir_.CreateSelect(ir_.CreateICmpEQ(whole, ir_.getInt64(MMP_UNLIMITED)), whole, v);
+  llvm::Value* unlimited = ir_.getInt64(MMP_UNLIMITED);
+  // A share computed at run time may be unlimited itself (a ratio's
+  // division by zero): unlimited, as X% of unlimited is.
+  if (!(shareExpr && shareExpr->constant)) v = ir_.CreateSelect(ir_.CreateICmpEQ(share, unlimited), unlimited, v);
+  return ir_.CreateSelect(ir_.CreateICmpEQ(whole, unlimited), whole, v);
 }
 
 // a / b as thousandths of a percent; b == 0 or a unlimited give unlimited,
@@ -153,7 +161,9 @@ llvm::Value* Emitter::binary(const BinaryExpr& e, EvalContext& ctx, const plan::
       return ir_.CreateSelect(over, unlimited, ir_.CreateMul(l, r));
     }
     case BinaryOp::Div: {
-      if (e.lhs->type == Type::Bytes && e.rhs->type == Type::Bytes) return ratio(l, r);
+      // bytes / bytes and percent / percent: a ratio, in thousandths of a percent.
+      if (e.lhs->type == e.rhs->type && (e.lhs->type == Type::Bytes || e.lhs->type == Type::Percent))
+        return ratio(l, r);
       llvm::Value* zero = ir_.CreateICmpEQ(r, ir_.getInt64(0));
       llvm::Value* safeR = ir_.CreateSelect(zero, ir_.getInt64(1), r);
       if (e.rhs->type == Type::Duration) {
@@ -169,6 +179,17 @@ llvm::Value* Emitter::binary(const BinaryExpr& e, EvalContext& ctx, const plan::
     case BinaryOp::Of: return percentOf(l, r, e.lhs.get());
   }
   return l;
+}
+
+// min(a, b), max(a, b): unsigned order for quantities, where unlimited (all
+// ones) is the largest value, so min(x, unlimited) = x; signed for rates.
+llvm::Value* Emitter::minMax(const CallExpr& call, EvalContext& ctx, const plan::Rule& rule) {
+  llvm::Value* a = expr(*call.args[0], ctx, rule);
+  llvm::Value* b = expr(*call.args[1], ctx, rule);
+  bool sign = call.type == Type::Rate;
+  llvm::Value* takeA = call.callee == "min" ? (sign ? ir_.CreateICmpSLE(a, b) : ir_.CreateICmpULE(a, b))
+                                            : (sign ? ir_.CreateICmpSGE(a, b) : ir_.CreateICmpUGE(a, b));
+  return ir_.CreateSelect(takeA, a, b);
 }
 
 // A condition as control flow: `and`, `or` and `not` short-circuit, so no
@@ -199,7 +220,8 @@ void Emitter::branchOn(const Expr& e, EvalContext& ctx, const plan::Rule& rule, 
 }
 
 // rate(field): growth per second since the last evaluation of this rule
-// for this cgroup, its sample kept in the rule's words of the state row.
+// for this cgroup, its sample kept in the rule's words of the state row; of
+// a duration field, the share of that time it grew by (a percent).
 llvm::Value* Emitter::rate(const CallExpr& call, EvalContext& ctx, const plan::Rule& rule) {
   uint32_t slot = rule.rateSlot(call);
   // One sample per evaluation and field: a second `rate(F)` in the rule
@@ -219,11 +241,21 @@ llvm::Value* Emitter::rate(const CallExpr& call, EvalContext& ctx, const plan::R
   llvm::Value* valid = ir_.CreateAnd(ir_.CreateICmpNE(prevTime, ir_.getInt64(0)),
                                      ir_.CreateICmpNE(dtMs, ir_.getInt64(0)));
   llvm::Value* safeMs = ir_.CreateSelect(valid, dtMs, ir_.getInt64(1));
-  // BPF (cpu v3) divides unsigned only: divide the magnitude, restore the sign.
   llvm::Value* shrinking = ir_.CreateICmpULT(cur, prev);
-  llvm::Value* magnitude = ir_.CreateSelect(shrinking, ir_.CreateSub(prev, cur), ir_.CreateSub(cur, prev));
-  llvm::Value* perSecond = ir_.CreateUDiv(ir_.CreateMul(magnitude, ir_.getInt64(1000)), safeMs);
-  llvm::Value* growth = ir_.CreateSelect(shrinking, ir_.CreateNeg(perSecond), perSecond);
+  llvm::Value* growth;
+  if (call.type == Type::Percent) {
+    // A duration field (a PSI total): the share of the time since the last
+    // sample that it grew by, delta / dt in thousandths of a percent, exact
+    // while dt < 2^47 ns (39 hours; ratio()). Totals only grow: a smaller
+    // one (a counter that restarted) gives 0%.
+    llvm::Value* grown = ir_.CreateSelect(shrinking, ir_.getInt64(0), ir_.CreateSub(cur, prev));
+    growth = ratio(grown, ir_.CreateSelect(valid, dt, ir_.getInt64(1)));
+  } else {
+    // BPF (cpu v3) divides unsigned only: divide the magnitude, restore the sign.
+    llvm::Value* magnitude = ir_.CreateSelect(shrinking, ir_.CreateSub(prev, cur), ir_.CreateSub(cur, prev));
+    llvm::Value* perSecond = ir_.CreateUDiv(ir_.CreateMul(magnitude, ir_.getInt64(1000)), safeMs);
+    growth = ir_.CreateSelect(shrinking, ir_.CreateNeg(perSecond), perSecond);
+  }
   llvm::Value* v = ir_.CreateSelect(valid, growth, ir_.getInt64(0));
   llvm::Value* take = ir_.CreateOr(ir_.CreateICmpEQ(prevTime, ir_.getInt64(0)), valid);
   ir_.CreateAlignedStore(ir_.CreateSelect(take, cur, prev), samplePtr, llvm::Align(8));

@@ -14,11 +14,22 @@ namespace {
 constexpr uint64_t kPageSize = 4096;  // x86-64 and the common arm64 configuration
 constexpr uint64_t kPageCounterMax = INT64_MAX / kPageSize;  // PAGE_COUNTER_MAX: "max"
 
-std::vector<std::string> pathOf(const nlohmann::json& k) {
-  std::vector<std::string> out;
+// A binding's `path`: strings, and `{"index": [ROW, COLUMN], "rows": ROWS}`
+// for an element of a two-dimensional array.
+std::vector<PathElement> pathOf(const nlohmann::json& k) {
+  std::vector<PathElement> out;
+  auto text = [](const nlohmann::json& j) {
+    return j.is_string() ? j.get<std::string>() : j.is_number_unsigned() ? std::to_string(j.get<uint64_t>()) : "";
+  };
   if (k.contains("path") && k["path"].is_array())
-    for (const auto& e : k["path"])
-      if (e.is_string()) out.push_back(e.get<std::string>());
+    for (const auto& e : k["path"]) {
+      if (e.is_string()) out.emplace_back(e.get<std::string>());
+      if (e.is_object() && e.contains("index") && e["index"].is_array()) {
+        std::vector<std::string> index;
+        for (const auto& i : e["index"]) index.push_back(text(i));
+        out.emplace_back(std::move(index), e.contains("rows") ? text(e["rows"]) : "");
+      }
+    }
   return out;
 }
 
@@ -31,7 +42,7 @@ bool Emitter::resolveFields() {
     const Binding* b = plan_.snapshot[i];
     if (!b->kernel.contains("from")) continue;
     std::string from = b->kernel.value("from", "");
-    std::vector<std::vector<std::string>> paths;
+    std::vector<std::vector<PathElement>> paths;
     if (b->kernel.contains("sum"))
       for (const auto& p : b->kernel["sum"]) paths.push_back(pathOf({{"path", p}}));
     else

@@ -69,6 +69,7 @@ private:
   llvm::Value* percentOf(llvm::Value* share, llvm::Value* whole, const ast::Expr* shareExpr);
   llvm::Value* ratio(llvm::Value* a, llvm::Value* b);
   llvm::Value* rate(const ast::CallExpr& call, EvalContext& ctx, const plan::Rule& rule);
+  llvm::Value* minMax(const ast::CallExpr& call, EvalContext& ctx, const plan::Rule& rule);
   void branchOn(const ast::Expr& e, EvalContext& ctx, const plan::Rule& rule, llvm::BasicBlock* t,
                 llvm::BasicBlock* f);
 

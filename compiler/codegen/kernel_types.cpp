@@ -14,23 +14,72 @@ llvm::Error fail(const std::string& what) {
 
 }  // namespace
 
-llvm::Expected<AccessPath> KernelTypes::resolve(const std::string& root, const std::vector<std::string>& path) {
+llvm::Expected<AccessPath> KernelTypes::resolve(const std::string& root, const std::vector<PathElement>& path) {
   AccessPath out;
   out.root = root;
   std::vector<std::string> plain;
-  std::map<size_t, std::tuple<std::string, std::string, int64_t>> byElement;
-  for (const auto& e : path) {
-    if (e.empty() || e[0] != '@') {
-      plain.push_back(e);
-      continue;
-    }
+  std::map<size_t, std::vector<IndexTerm>> byElement;
+  // A decimal or `@ENUM:ENUMERATOR`, as a term of an index.
+  auto term = [&](const std::string& e) -> llvm::Expected<IndexTerm> {
+    if (!e.empty() && e.find_first_not_of("0123456789") == std::string::npos && e.size() < 10)
+      return IndexTerm{"", "", std::stoll(e), 1};
+    if (e.empty() || e[0] != '@') return fail(fmt::format("`{}` is not an index (a number or `@ENUM:ENUMERATOR`)", e));
     size_t colon = e.find(':');
     if (colon == std::string::npos) return fail(fmt::format("`{}` is not `@ENUM:ENUMERATOR`", e));
     std::string en = e.substr(1, colon - 1), name = e.substr(colon + 1);
     auto v = btf_.enumValue(en, name);
     if (!v) return fail(fmt::format("the kernel has no enumerator `{}` in `enum {}`", name, en));
-    byElement[plain.size()] = {en, name, *v};
-    plain.push_back(std::to_string(*v));
+    return IndexTerm{en, name, *v, 1};
+  };
+  for (const auto& e : path) {
+    if (!e.index.empty()) {
+      // A two-dimensional index: check it against the array the path has
+      // reached, nested or flattened in BTF.
+      if (e.index.size() != 2) return fail("a multi-dimensional index has two elements: [ROW, COLUMN]");
+      auto row = term(e.index[0]);
+      if (!row) return row.takeError();
+      auto column = term(e.index[1]);
+      if (!column) return column.takeError();
+      auto rows = term(e.rows);
+      if (!rows) return rows.takeError();
+      auto prefix = btf_.resolvePath(root, plain);
+      if (!prefix) return prefix.takeError();
+      uint32_t at = btf_.resolve(prefix->empty() ? *btf_.findStruct(root) : prefix->back().resultType);
+      const struct btf_type* t = btf_.type(at);
+      std::string where = plain.empty() ? root : plain.back();
+      if (!btf_is_array(t)) return fail(fmt::format("`{}` is not an array", where));
+      uint32_t n = btf_array(t)->nelems;
+      if (rows->value <= 0 || row->value < 0 || column->value < 0 || row->value >= rows->value)
+        return fail(fmt::format("`{}`: row {} of {} is out of bounds", where, row->value, rows->value));
+      if (btf_is_array(btf_.type(btf_.resolve(btf_array(t)->type)))) {
+        // Nested in BTF: one index per dimension.
+        if (static_cast<int64_t>(n) != rows->value)
+          return fail(fmt::format("`{}` has {} rows, not {}", where, n, rows->value));
+        byElement[plain.size()] = {*row};
+        plain.push_back(std::to_string(row->value));
+        byElement[plain.size()] = {*column};
+        plain.push_back(std::to_string(column->value));
+        continue;
+      }
+      // Flattened: ROWS rows of n / ROWS elements.
+      if (n % rows->value != 0)
+        return fail(fmt::format("`{}` has {} elements: not {} rows of equal length", where, n, rows->value));
+      uint64_t width = n / rows->value;
+      if (static_cast<uint64_t>(column->value) >= width)
+        return fail(fmt::format("`{}`: column {} is out of bounds (rows of {})", where, column->value, width));
+      row->scale = width;
+      byElement[plain.size()] = {*row, *column};
+      plain.push_back(std::to_string(row->value * static_cast<int64_t>(width) + column->value));
+      continue;
+    }
+    if (e.name.empty() || e.name[0] != '@') {
+      plain.push_back(e.name);
+      continue;
+    }
+    auto t = term(e.name);
+    if (!t) return t.takeError();
+    byElement[plain.size()] = {*t};
+    plain.push_back(std::to_string(t->value));
   }
   auto steps = btf_.resolvePath(root, plain);
   if (!steps) return steps.takeError();
@@ -206,13 +255,23 @@ llvm::Value* KernelTypes::emitRead(llvm::IRBuilder<>& b, llvm::Value* base, cons
       case BtfStep::Index: {
         llvm::Type* arrayTy = llvmType(s.ownerType);
         if (auto it = path.enumIndex.find(i); it != path.enumIndex.end()) {
-          const auto& [en, name, value] = it->second;
-          // The index is the running kernel's value of the enumerator.
-          auto* str = b.CreateGlobalString(name + ":" + std::to_string(value), "", 0, &m_);
-          llvm::Function* fn = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::bpf_preserve_enum_value);
-          auto* v = b.CreateCall(fn, {b.getInt32(nextSeq()), str, b.getInt64(1)});
-          v->setMetadata(llvm::LLVMContext::MD_preserve_access_index, diEnum(en, name, value));
-          cur = b.CreateInBoundsGEP(arrayTy, cur, {b.getInt64(0), v});
+          // The index is the running kernel's value of each enumerator (a
+          // constant to the verifier), times its scale, summed.
+          llvm::Value* index = nullptr;
+          for (const IndexTerm& term : it->second) {
+            llvm::Value* v = b.getInt64(static_cast<uint64_t>(term.value));
+            if (!term.enumName.empty()) {
+              auto* str = b.CreateGlobalString(term.enumerator + ":" + std::to_string(term.value), "", 0, &m_);
+              llvm::Function* fn = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::bpf_preserve_enum_value);
+              auto* call = b.CreateCall(fn, {b.getInt32(nextSeq()), str, b.getInt64(1)});
+              call->setMetadata(llvm::LLVMContext::MD_preserve_access_index,
+                                diEnum(term.enumName, term.enumerator, term.value));
+              v = call;
+            }
+            if (term.scale != 1) v = b.CreateMul(v, b.getInt64(term.scale));
+            index = index ? b.CreateAdd(index, v) : v;
+          }
+          cur = b.CreateInBoundsGEP(arrayTy, cur, {b.getInt64(0), index});
         } else {
           llvm::Function* fn =
               llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::preserve_array_access_index, {ptrTy, ptrTy});

@@ -18,13 +18,36 @@
 
 namespace mmp::codegen {
 
+// One element of an access path as the bindings write it: a member name, a
+// decimal index or `@ENUM:ENUMERATOR`; or an index into a two-dimensional
+// array, `{"index": [ROW, COLUMN], "rows": ROWS}` in the bindings (each a
+// decimal or `@ENUM:ENUMERATOR`), which BTF may describe flattened (pahole
+// writes `u64 total[2][6]` as `total[12]`): then the element is
+// ROW * (elements / ROWS) + COLUMN.
+struct PathElement {
+  std::string name;                // a plain element
+  std::vector<std::string> index;  // a two-dimensional index: row, column
+  std::string rows;                // its number of rows
+  PathElement(std::string n) : name(std::move(n)) {}
+  PathElement(const char* n) : name(n) {}
+  PathElement(std::vector<std::string> i, std::string r) : index(std::move(i)), rows(std::move(r)) {}
+};
+
+// A term of an index: an enum value of the running kernel (relocated), or a
+// constant when `enumName` is empty, times `scale`.
+struct IndexTerm {
+  std::string enumName, enumerator;
+  int64_t value = 0;  // in the BTF compiled against
+  uint64_t scale = 1;
+};
+
 // An access path resolved against BTF: steps, with enum-indexed steps
 // (`@memcg_memory_event:MEMCG_OOM`) kept aside.
 struct AccessPath {
   std::string root;  // struct name
   std::vector<BtfStep> steps;
-  // Index steps whose index is an enum value: step position → (enum, enumerator, value).
-  std::map<size_t, std::tuple<std::string, std::string, int64_t>> enumIndex;
+  // Index steps whose index is computed from enum values: step position → its terms, summed.
+  std::map<size_t, std::vector<IndexTerm>> enumIndex;
   uint32_t resultType = 0;  // BTF id of the integer read at the end
 };
 
@@ -33,7 +56,7 @@ public:
   KernelTypes(const KernelBtf& btf, DebugTypes& di, llvm::Module& m) : btf_(btf), di_(di), m_(m) {}
 
   // Resolves and registers a path; the error names the missing member.
-  llvm::Expected<AccessPath> resolve(const std::string& root, const std::vector<std::string>& path);
+  llvm::Expected<AccessPath> resolve(const std::string& root, const std::vector<PathElement>& path);
   // Registers a struct used as a whole (a cast target, a root).
   void useStruct(uint32_t id);
   // Builds the LLVM and DI types of everything registered.

@@ -135,7 +135,7 @@ private:
         }
       }
       if (auto* b = llvm::dyn_cast<BinaryExpr>(n); b && b->impliedWhole) useField(b->impliedWhole, b->range);
-      if (auto* c = llvm::dyn_cast<CallExpr>(n)) {
+      if (auto* c = llvm::dyn_cast<CallExpr>(n); c && c->callee == "rate") {
         rule.rates.push_back(c);
         if (values && values->size() < MMP_MAX_VALUES) values->push_back(c);
       }

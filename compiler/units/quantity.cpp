@@ -100,6 +100,8 @@ Type mulType(Type a, Type b) {
   if (a == Type::Bytes && b == Type::Count) return Type::Bytes;
   if (a == Type::Count && b == Type::Bytes) return Type::Bytes;
   if (a == Type::Count && b == Type::Count) return Type::Count;
+  if (a == Type::Percent && b == Type::Count) return Type::Percent;
+  if (a == Type::Count && b == Type::Percent) return Type::Percent;
   return Type::Error;
 }
 
@@ -107,12 +109,20 @@ Type divType(Type a, Type b) {
   if (a == Type::Bytes && b == Type::Count) return Type::Bytes;
   if (a == Type::Bytes && b == Type::Bytes) return Type::Percent;
   if (a == Type::Bytes && b == Type::Duration) return Type::Rate;
+  if (a == Type::Percent && b == Type::Percent) return Type::Percent;
+  if (a == Type::Percent && b == Type::Count) return Type::Percent;
   return Type::Error;
 }
 
 Type ofType(Type a, Type b) {
   if (a == Type::Percent && b == Type::Bytes) return Type::Bytes;
+  if (a == Type::Percent && b == Type::Percent) return Type::Percent;
   return Type::Error;
+}
+
+Type minMaxType(Type a, Type b) {
+  if (a != b || !isQuantity(a)) return Type::Error;
+  return a;
 }
 
 ArithResult add(const Value& a, const Value& b) {
@@ -148,7 +158,8 @@ ArithResult divide(const Value& a, const Value& b) {
   if (b.unlimited) return {Value::of(t, 0)};
   if (a.unlimited) return {Value::unlimitedOf(t)};
   if (b.raw == 0) return {Value::of(t, 0), ArithError::DivideByZero};
-  if (a.type == Type::Bytes && b.type == Type::Bytes)
+  // A ratio of two like quantities: bytes / bytes, percent / percent.
+  if (a.type == b.type && (a.type == Type::Bytes || a.type == Type::Percent))
     return checked(t, a.raw * static_cast<__int128>(kPercentWhole) / b.raw);
   if (b.type == Type::Duration) return checked(t, a.raw * static_cast<__int128>(kNanosPerSecond) / b.raw);
   return checked(t, a.raw / b.raw);
@@ -164,6 +175,26 @@ ArithResult percentOf(const Value& share, const Value& whole) {
   return checked(t, static_cast<__int128>(p));
 }
 
+namespace {
+
+// The order of two values of one type, unlimited as +infinity.
+int order(const Value& a, const Value& b) {
+  if (a.unlimited || b.unlimited) return a.unlimited == b.unlimited ? 0 : (a.unlimited ? 1 : -1);
+  return a.raw < b.raw ? -1 : (a.raw > b.raw ? 1 : 0);
+}
+
+}  // namespace
+
+ArithResult minimum(const Value& a, const Value& b) {
+  if (minMaxType(a.type, b.type) == Type::Error) return typeError();
+  return {order(a, b) <= 0 ? a : b};
+}
+
+ArithResult maximum(const Value& a, const Value& b) {
+  if (minMaxType(a.type, b.type) == Type::Error) return typeError();
+  return {order(a, b) >= 0 ? a : b};
+}
+
 ArithResult negate(const Value& a) {
   if (!isQuantity(a.type)) return typeError();
   if (a.unlimited) return typeError();
@@ -173,18 +204,14 @@ ArithResult negate(const Value& a) {
 
 bool compare(const Value& a, CompareOp op, const Value& b) {
   // Unlimited is +infinity: two unlimited values are equal.
-  int order;
-  if (a.unlimited || b.unlimited)
-    order = a.unlimited == b.unlimited ? 0 : (a.unlimited ? 1 : -1);
-  else
-    order = a.raw < b.raw ? -1 : (a.raw > b.raw ? 1 : 0);
+  int o = order(a, b);
   switch (op) {
-    case CompareOp::Lt: return order < 0;
-    case CompareOp::Le: return order <= 0;
-    case CompareOp::Gt: return order > 0;
-    case CompareOp::Ge: return order >= 0;
-    case CompareOp::Eq: return order == 0;
-    case CompareOp::Ne: return order != 0;
+    case CompareOp::Lt: return o < 0;
+    case CompareOp::Le: return o <= 0;
+    case CompareOp::Gt: return o > 0;
+    case CompareOp::Ge: return o >= 0;
+    case CompareOp::Eq: return o == 0;
+    case CompareOp::Ne: return o != 0;
   }
   return false;
 }

@@ -53,6 +53,8 @@ Type addType(Type a, Type b);
 Type mulType(Type a, Type b);
 Type divType(Type a, Type b);
 Type ofType(Type a, Type b);
+// min(a, b) and max(a, b): two quantities of one type.
+Type minMaxType(Type a, Type b);
 
 ArithResult add(const Value& a, const Value& b);
 ArithResult subtract(const Value& a, const Value& b);
@@ -60,6 +62,9 @@ ArithResult multiply(const Value& a, const Value& b);
 ArithResult divide(const Value& a, const Value& b);
 ArithResult percentOf(const Value& share, const Value& whole);
 ArithResult negate(const Value& a);
+// Unlimited is +infinity: min(x, unlimited) = x, max(x, unlimited) = unlimited.
+ArithResult minimum(const Value& a, const Value& b);
+ArithResult maximum(const Value& a, const Value& b);
 bool compare(const Value& a, CompareOp op, const Value& b);
 
 // Whether `raw` fits the range of type `t` (u64 for quantities, i64 for rate).

@@ -93,6 +93,11 @@ const std::vector<Field>& allFields() {
         {"oom.victim.pid", Ty::Count, Where::Oom, false},
         {"oom.victim.rss", Ty::Bytes, Where::Oom, false},
         {"reclaim.order", Ty::Count, Where::Reclaim, false},
+        // Durations: read only through rate(), a share of time.
+        {"memcg.pressure.some.total", Ty::Duration, Where::Memcg, false},
+        {"memcg.pressure.full.total", Ty::Duration, Where::Memcg, false},
+        {"system.pressure.some.total", Ty::Duration, Where::System, false},
+        {"system.pressure.full.total", Ty::Duration, Where::System, false},
     };
     for (const char* line : {"some", "full"})
       for (const char* avg : {"avg10", "avg60", "avg300"}) {
@@ -127,6 +132,8 @@ const std::vector<std::string>& featureList() {
         "arith.percent+percent", "arith.percent-percent", "arith.duration+duration", "arith.duration-duration",
         "arith.count+count", "arith.count-count", "arith.count*count", "arith.rate()", "arith.bytes/duration",
         "arith.rate+rate", "arith.rate-rate", "arith.negate_rate", "arith.negate_zero",
+        "arith.rate(duration)", "arith.min", "arith.max", "arith.percent/percent", "arith.percent_of_percent",
+        "arith.percent*count", "arith.count*percent", "arith.percent/count",
         "literal.decimal", "literal.separator", "unit.B", "unit.KiB", "unit.MiB", "unit.GiB", "unit.TiB",
         "unit.%", "unit.ms", "unit.s", "unit.min", "unit.h",
         "for", "action.several", "reclaim", "reclaim.amount.bytes", "reclaim.amount.percent", "reclaim.anon",
@@ -384,6 +391,19 @@ Ex Gen::leaf(Ty t, const Ctx& c) {
       return e;
     }
   }
+  if (t == Ty::Percent && !c.constant && !excluded(opts_, "rate()") && chance(0.15)) {
+    // rate(F) of a duration field (a PSI total): the share of time it grew by.
+    auto fs = fieldsOf(c, Ty::Duration);
+    if (!fs.empty()) {
+      Ex f = fieldLeaf(*pick(fs));
+      feat("arith.rate(duration)");
+      Ex e;
+      e.text = "rate(" + f.text + ")";
+      e.type = Ty::Percent;
+      e.memcg = f.memcg;
+      return e;
+    }
+  }
   if (t != Ty::Rate && t != Ty::Duration && t != Ty::Bool) {
     auto fs = fieldsOf(c, t);
     if (!fs.empty() && chance(c.memcg || !c.event.empty() ? 0.6 : 0.5)) return fieldLeaf(*pick(fs));
@@ -418,6 +438,20 @@ Ex Gen::binary(const Ex& l, const std::string& op, const Ex& r, int level, Ty t,
 std::optional<Ex> Gen::attempt(Ty t, const Ctx& c, int d) {
   if (d <= 0) return leaf(t, c);
   auto sub = [&](Ty u) { return gen(u, c, d - 1); };
+  if (t != Ty::Bool && chance(0.08)) {
+    // min(a, b) / max(a, b): two operands of the type, the value of one.
+    Ex a = sub(t);
+    Ex b = sub(t);
+    bool isMin = chance(0.5);
+    feat(isMin ? "arith.min" : "arith.max");
+    Ex e;
+    e.text = std::string(isMin ? "min(" : "max(") + a.text + ", " + b.text + ")";
+    e.type = t;
+    e.constant = a.constant && b.constant;
+    e.memcg = a.memcg || b.memcg;
+    e.value = isMin ? std::min(a.value, b.value) : std::max(a.value, b.value);
+    return e;
+  }
   switch (t) {
     case Ty::Bytes: {
       size_t k = weighted({3, 1, 1, 0.6, 0.4, 0.6, 1.2});
@@ -451,8 +485,31 @@ std::optional<Ex> Gen::attempt(Ty t, const Ctx& c, int d) {
       return e;
     }
     case Ty::Percent: {
-      size_t k = weighted({3, 1, 1, 1.5});
+      size_t k = weighted({3, 1, 1, 1.5, 0.4, 0.4, 0.3, 0.3, 0.3});
       if (k == 0) return leaf(t, c);
+      if (k == 4 || k == 5) {
+        // percent / percent (a ratio) and percent of percent.
+        Ex a = k == 5 && !c.constant && chance(0.5) ? leaf(Ty::Percent, Ctx{true, false, ""}) : sub(Ty::Percent);
+        Ex b = sub(Ty::Percent);
+        if (k == 4 && b.constant && b.value == 0) return std::nullopt;  // division by zero
+        Ex e = k == 4 ? binary(a, "/", b, kMul, t) : binary(a, "of", b, kOf, t, /*rightAssoc=*/true);
+        feat(k == 4 ? "arith.percent/percent" : "arith.percent_of_percent");
+        e.value = k == 4 ? (b.value == 0 ? 0 : std::floor(a.value * 100000 / b.value) / 1000)
+                         : std::floor(a.value * b.value * 10) / 1000;
+        if (e.constant && e.value > 100) return std::nullopt;
+        return e;
+      }
+      if (k >= 6) {
+        // percent * count, count * percent, percent / count.
+        Ex p = sub(Ty::Percent);
+        Ex n = sub(Ty::Count);
+        if (k == 8 && n.constant && n.value == 0) return std::nullopt;
+        Ex e = k == 6 ? binary(p, "*", n, kMul, t) : k == 7 ? binary(n, "*", p, kMul, t) : binary(p, "/", n, kMul, t);
+        feat(k == 6 ? "arith.percent*count" : k == 7 ? "arith.count*percent" : "arith.percent/count");
+        e.value = k == 8 ? std::floor(p.value * 1000 / (n.value == 0 ? 1 : n.value)) / 1000 : p.value * n.value;
+        if (e.constant && e.value > 100) return std::nullopt;
+        return e;
+      }
       if (k == 3) {
         Ex a = sub(Ty::Bytes);
         Ex b = sub(Ty::Bytes);

@@ -126,6 +126,7 @@ TEST_F(ShippedBindings, EveryFieldOfTheSpec) {
       std::string base = std::string(owner) + ".pressure." + line;
       spec.push_back({base, Type::Percent, context});
       for (const char* avg : {".avg10", ".avg60", ".avg300"}) spec.push_back({base + avg, Type::Percent, context});
+      spec.push_back({base + ".total", Type::Duration, context});  // the cumulative stall time
     }
   }
   for (const char* ev : {"low", "high", "max", "oom", "oom_kill"})

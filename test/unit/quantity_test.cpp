@@ -258,6 +258,80 @@ TEST(Quantity, PercentOfUnlimitedIsUnlimitedForEveryShare) {
   }
 }
 
+// ---- percent arithmetic ---------------------------------------------------------------
+
+TEST(Quantity, PercentDividedByPercentIsARatio) {
+  expectValue(divide(percent(1), percent(2)), Type::Percent, 50 * kPercentScale);
+  expectValue(divide(percentRaw(100), percentRaw(300)), Type::Percent, 33333);  // 0.1% / 0.3% = 33.333%
+  expectValue(divide(percentRaw(200), percentRaw(300)), Type::Percent, 66666);  // truncated, like bytes
+  expectValue(divide(percent(150), percent(100)), Type::Percent, 150 * kPercentScale);
+  expectValue(divide(percentRaw(1), percent(100)), Type::Percent, 1);
+  expectValue(divide(percentRaw(1), percentRaw(200001)), Type::Percent, 0);
+  EXPECT_EQ(divide(percent(1), percent(0)).error, ArithError::DivideByZero);
+  // The raw result a * 100000 / b must fit 64 bits.
+  constexpr __int128 kLargest = kU64Max / kPercentWhole;
+  expectValue(divide(percentRaw(kLargest), percentRaw(1)), Type::Percent, kLargest * kPercentWhole);
+  EXPECT_EQ(divide(percentRaw(kLargest + 1), percentRaw(1)).error, ArithError::Overflow);
+}
+
+TEST(Quantity, PercentOfPercent) {
+  expectValue(percentOf(percent(50), percent(10)), Type::Percent, 5 * kPercentScale);
+  expectValue(percentOf(percent(1), percent(1)), Type::Percent, 10);           // 0.01%
+  expectValue(percentOf(percentRaw(1), percent(50)), Type::Percent, 0);        // 0.0005% truncates
+  expectValue(percentOf(percent(100), percentRaw(kU64Max)), Type::Percent, kU64Max);
+  EXPECT_EQ(percentOf(percent(200), percentRaw(kU64Max)).error, ArithError::Overflow);
+  ArithResult r = percentOf(percent(50), Value::unlimitedOf(Type::Percent));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r.value.unlimited);
+  EXPECT_EQ(r.value.type, Type::Percent);
+}
+
+TEST(Quantity, PercentScaledByACount) {
+  expectValue(multiply(percentRaw(1500), count(3)), Type::Percent, 4500);
+  expectValue(multiply(count(3), percentRaw(1500)), Type::Percent, 4500);
+  expectValue(multiply(percent(7), count(0)), Type::Percent, 0);
+  expectValue(divide(percent(10), count(4)), Type::Percent, 2500);
+  expectValue(divide(percentRaw(10), count(4)), Type::Percent, 2);  // truncates
+  EXPECT_EQ(divide(percent(1), count(0)).error, ArithError::DivideByZero);
+  EXPECT_EQ(multiply(percentRaw(__int128{1} << 32), count(__int128{1} << 32)).error, ArithError::Overflow);
+  expectValue(multiply(percentRaw(kU64Max), count(1)), Type::Percent, kU64Max);
+}
+
+// ---- min and max ---------------------------------------------------------------------
+
+TEST(Quantity, MinAndMaxOfEachQuantityType) {
+  expectValue(minimum(bytes(kGiB), bytes(kMiB)), Type::Bytes, kMiB);
+  expectValue(maximum(bytes(kGiB), bytes(kMiB)), Type::Bytes, kGiB);
+  expectValue(minimum(percent(1), percentRaw(999)), Type::Percent, 999);
+  expectValue(maximum(percent(1), percentRaw(999)), Type::Percent, 1000);
+  expectValue(minimum(seconds(2), nanos(5)), Type::Duration, 5);
+  expectValue(maximum(count(3), count(3)), Type::Count, 3);
+  expectValue(minimum(rate(-5), rate(3)), Type::Rate, -5);  // rates are signed
+  expectValue(maximum(rate(-5), rate(-7)), Type::Rate, -5);
+}
+
+TEST(Quantity, UnlimitedIsInfinityInMinAndMax) {
+  expectValue(minimum(bytes(kGiB), unlimited()), Type::Bytes, kGiB);
+  expectValue(minimum(unlimited(), bytes(kU64Max)), Type::Bytes, kU64Max);
+  ArithResult r = maximum(bytes(kU64Max), unlimited());
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r.value.unlimited);
+  r = minimum(unlimited(), unlimited());
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r.value.unlimited);
+}
+
+TEST(Quantity, MinAndMaxTakeTwoValuesOfOneQuantityType) {
+  for (Type a : kAllTypes)
+    for (Type b : kAllTypes) {
+      SCOPED_TRACE(std::string(typeName(a)) + ", " + typeName(b));
+      bool ok = a == b && a != Type::Bool && a != Type::String;
+      EXPECT_EQ(minMaxType(a, b), ok ? a : Type::Error);
+      EXPECT_EQ(minimum(sample(a), sample(b)).error, ok ? ArithError::None : ArithError::Type);
+      EXPECT_EQ(maximum(sample(a), sample(b)).error, ok ? ArithError::None : ArithError::Type);
+    }
+}
+
 // ---- negation -------------------------------------------------------------------------
 
 TEST(Quantity, NegateRates) {
@@ -357,6 +431,10 @@ Type specResult(Op op, Type a, Type b) {
       {Op::Sub, T::Count, T::Count, T::Count},          {Op::Mul, T::Count, T::Count, T::Count},
       {Op::Div, T::Bytes, T::Duration, T::Rate},        {Op::Add, T::Rate, T::Rate, T::Rate},
       {Op::Sub, T::Rate, T::Rate, T::Rate},
+      // Percent arithmetic (the feedback step of a senpai-like policy).
+      {Op::Div, T::Percent, T::Percent, T::Percent},    {Op::Of, T::Percent, T::Percent, T::Percent},
+      {Op::Mul, T::Percent, T::Count, T::Percent},      {Op::Mul, T::Count, T::Percent, T::Percent},
+      {Op::Div, T::Percent, T::Count, T::Percent},
   };
   for (const auto& r : rows)
     if (r.op == op && r.a == a && r.b == b) return r.result;

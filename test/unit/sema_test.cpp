@@ -67,6 +67,20 @@ const Case kCases[] = {
     {"disjoint_contradiction", "in \"/batch.slice/*\" {\n when memcg.pressure > 60% reclaim anon first\n}\nin \"/web.slice/*\" {\n when memcg.pressure > 60% reclaim file first\n}", V{}},
     {"any_vs_anon", "when memcg.pressure > 60% reclaim\nwhen memcg.pressure > 80% reclaim anon", V{}},
     {"bool_equality", "when (memcg.pressure > 10%) == (memcg.usage > 1GiB) reclaim", V{}},
+    // min, max, percent arithmetic, PSI totals and their rate (a share of time).
+    {"min_bytes", "when memcg.usage > min(memcg.high, 8GiB) reclaim", V{}},
+    {"max_of_each_type", "when max(memcg.pressure, 1%) > 2% and max(rate(memcg.usage), 0B / 1s) > 1MiB / 1s and min(memcg.events.oom, 3) > 1 and min(memcg.pressure.some.total, 1h) > 1s reclaim", V{}},
+    {"min_unlimited_limit", "when memcg.usage > min(memcg.max, memcg.high) - 64MiB reclaim", V{}},
+    {"min_as_amount", "when memcg.usage > 1GiB reclaim min(1% of memcg.usage, 64MiB)", V{}},
+    {"percent_ratio", "when memcg.pressure.some / memcg.pressure.full > 200% reclaim", V{}},
+    {"percent_of_percent", "when memcg.pressure > 50% of memcg.pressure.some.avg60 reclaim", V{}},
+    {"percent_times_count", "when memcg.pressure * 2 > 3 * memcg.pressure.full reclaim", V{}},
+    {"percent_by_count", "when memcg.pressure / 2 > 10% reclaim", V{}},
+    {"psi_total", "when memcg.pressure.some.total > 1min reclaim", V{}},
+    {"system_psi_total", "when system.pressure.full.total > 10s log \"{system.pressure.full.total}\"", V{}},
+    {"rate_of_psi_total", "when rate(memcg.pressure.some.total) < 0.2% reclaim", V{}},
+    {"rate_of_system_psi_total", "when rate(system.pressure.full.total) > 5% log \"stalled\"", V{}},
+    {"senpai_step", "let target = 0.2%\nwhen memcg.usage > 100MiB and rate(memcg.pressure.some.total) < target reclaim max(min(1% of (100% - rate(memcg.pressure.some.total) / target), 1%) of memcg.usage, 1MiB)", V{}},
 
     // E0001 / E0002 / E0003
     {"syntax", "when memcg.pressure > 60%", V{"E0001"}},
@@ -81,6 +95,7 @@ const Case kCases[] = {
     {"unknown_setting", "set intervall = 1s", V{"E0100"}},
     {"unknown_event", "on panic reclaim", V{"E0100"}},
     {"unknown_function", "when ratee(memcg.usage) > 1GiB reclaim", V{"E0100"}},
+    {"unknown_function_mix", "when mix(memcg.usage, 1GiB) > 1GiB reclaim", V{"E0100"}},
     {"unknown_in_log", "when memcg.pressure > 60% log \"{nope}\"", V{"E0100"}},
     {"unknown_import", "import \"std/nope\"", V{"E0100"}},
     // E0101
@@ -116,6 +131,19 @@ const Case kCases[] = {
     {"reclaim_duration", "when memcg.pressure > 60% reclaim 1s", V{"E0200"}},
     {"rate_of_percent", "when rate(memcg.pressure) > 1MiB / 1s reclaim", V{"E0200"}},
     {"rate_two_args", "when rate(memcg.usage, memcg.swap) > 1MiB / 1s reclaim", V{"E0200"}},
+    {"rate_of_psi_total_is_percent", "when rate(memcg.pressure.some.total) > 1ms reclaim", V{"E0200"}},
+    {"rate_of_count", "when rate(memcg.events.oom) > 1MiB / 1s reclaim", V{"E0200"}},
+    {"min_one_arg", "when min(memcg.usage) > 1GiB reclaim", V{"E0200"}},
+    {"max_three_args", "when max(memcg.usage, memcg.swap, 1GiB) > 1GiB reclaim", V{"E0200"}},
+    {"min_mixed_types", "when min(memcg.usage, 50%) > 1GiB reclaim", V{"E0200"}},
+    {"max_bool", "when max(true, false) reclaim", V{"E0200"}},
+    {"min_result_type", "when min(memcg.usage, 1GiB) > 50% reclaim", V{"E0200"}},
+    {"percent_times_percent", "when memcg.pressure * memcg.pressure > 1% reclaim", V{"E0200"}},
+    {"count_by_percent", "when 2 / memcg.pressure > 1% reclaim", V{"E0200"}},
+    {"percent_of_duration_total", "when 5% of memcg.pressure.some.total > 1s reclaim", V{"E0200"}},
+    {"percent_by_zero_percent", "when memcg.pressure / 0% > 1% reclaim", V{"E0203"}},
+    {"percent_of_percent_over_100", "when memcg.pressure > 150% of memcg.pressure.full reclaim", V{"E0201"}},
+    {"percent_product_overflow", "let big = 18446744073709551% * 2", V{"E0203"}},
     {"for_not_duration", "when memcg.pressure > 60% for 30 reclaim", V{"E0200"}},
     {"cooldown_not_duration", "when memcg.pressure > 60% reclaim cooldown 5%", V{"E0200"}},
     {"setting_type", "set interval = 1GiB", V{"E0200"}},
@@ -348,6 +376,58 @@ TEST(Sema, ConstantFolding) {
   expectConstant(*r, "cond", Type::Bool, 1, "true");
   expectConstant(*r, "back", Type::Rate, -50 * kMiB, "-52428800B/s");
   expectConstant(*r, "pct", Type::Percent, 49500, "49.5%");
+}
+
+TEST(Sema, ConstantFoldingOfMinMaxAndPercentArithmetic) {
+  auto r = check(
+      "let lo = min(64MiB, 1GiB)\n"
+      "let hi = max(64MiB, 1GiB)\n"
+      "let shortest = min(2s, 1500ms)\n"
+      "let fewest = min(3, 2)\n"
+      "let slower = max(-(1MiB / 1s), -(2MiB / 1s))\n"
+      "let ratio = 0.1% / 0.2%\n"
+      "let third = 1% / 3%\n"
+      "let part = 50% of 10%\n"
+      "let tiny = 1% of 0.1%\n"
+      "let triple = 1.5% * 3\n"
+      "let triple_left = 3 * 1.5%\n"
+      "let quarter = 10% / 4\n"
+      "let step = min(1% of (100% - 0.1% / 0.2%), 1%)\n"
+      "let floor = max(100% - 150%, 0.5%)\n"
+      "let nested = max(1%, min(5%, 3%))");
+  ASSERT_TRUE(r->ok) << r->listing();
+  constexpr __int128 kMiB = 1 << 20;
+  expectConstant(*r, "lo", Type::Bytes, 64 * kMiB, "64MiB");
+  expectConstant(*r, "hi", Type::Bytes, 1024 * kMiB, "1GiB");
+  expectConstant(*r, "shortest", Type::Duration, 1'500'000'000, "1500ms");
+  expectConstant(*r, "fewest", Type::Count, 2, "2");
+  expectConstant(*r, "slower", Type::Rate, -kMiB, "-1048576B/s");
+  expectConstant(*r, "ratio", Type::Percent, 50'000, "50%");
+  expectConstant(*r, "third", Type::Percent, 33'333, "33.333%");
+  expectConstant(*r, "part", Type::Percent, 5'000, "5%");
+  expectConstant(*r, "tiny", Type::Percent, 1, "0.001%");
+  expectConstant(*r, "triple", Type::Percent, 4'500, "4.5%");
+  expectConstant(*r, "triple_left", Type::Percent, 4'500, "4.5%");
+  expectConstant(*r, "quarter", Type::Percent, 2'500, "2.5%");
+  expectConstant(*r, "step", Type::Percent, 500, "0.5%");  // 1% of 50%
+  expectConstant(*r, "floor", Type::Percent, 500, "0.5%");  // 0% saturated, then the floor
+  expectConstant(*r, "nested", Type::Percent, 3'000, "3%");
+}
+
+TEST(Sema, RateOfADurationFieldIsAPercent) {
+  auto r = check("when rate(memcg.pressure.some.total) < 0.2% reclaim\nwhen rate(memcg.usage) > 1MiB / 1s reclaim");
+  ASSERT_TRUE(r->ok) << r->listing();
+  EXPECT_EQ(conditionOf(*r, 0).lhs->type, Type::Percent);
+  EXPECT_EQ(conditionOf(*r, 1).lhs->type, Type::Rate);
+}
+
+TEST(Sema, MinMaxDiagnosticsSayWhatTheyTake) {
+  auto arity = check("when min(memcg.usage) > 1GiB reclaim");
+  ASSERT_EQ(arity->codes(), std::vector<std::string>{"E0200"}) << arity->listing();
+  EXPECT_EQ(arity->diags.all()[0].message, "`min` takes two values, found 1 argument");
+  auto mixed = check("when max(memcg.usage, 50%) > 1GiB reclaim");
+  ASSERT_EQ(mixed->codes(), std::vector<std::string>{"E0200"}) << mixed->listing();
+  EXPECT_EQ(mixed->diags.all()[0].message, "`max` of `bytes` and `percent`");
 }
 
 TEST(Sema, LetUsesCarryTheConstant) {
