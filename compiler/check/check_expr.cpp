@@ -291,8 +291,8 @@ Type Checker::checkArithmetic(BinaryExpr& e) {
     else if ((l == Type::Bytes && r == Type::Percent) || (l == Type::Percent && r == Type::Bytes))
       d.help("turn the percentage into bytes first: `10% of memcg.max`");
     else if (e.op == BinaryOp::Mul || e.op == BinaryOp::Div)
-      d.help("bytes and percentages can be scaled by a plain number (`2 * 64MiB`, `5% / 2`); bytes / bytes and "
-             "percent / percent are percentages; bytes / duration a rate");
+      d.help("bytes and percentages can be scaled by a plain number (`2 * 64MiB`, `5% / 2`); bytes / bytes, "
+             "percent / percent and duration / duration are percentages; bytes / duration a rate");
     else
       d.help("add and subtract values of the same unit");
     return Type::Error;

@@ -161,8 +161,10 @@ llvm::Value* Emitter::binary(const BinaryExpr& e, EvalContext& ctx, const plan::
       return ir_.CreateSelect(over, unlimited, ir_.CreateMul(l, r));
     }
     case BinaryOp::Div: {
-      // bytes / bytes and percent / percent: a ratio, in thousandths of a percent.
-      if (e.lhs->type == e.rhs->type && (e.lhs->type == Type::Bytes || e.lhs->type == Type::Percent))
+      // bytes / bytes, percent / percent, duration / duration: a ratio, in
+      // thousandths of a percent.
+      if (e.lhs->type == e.rhs->type &&
+          (e.lhs->type == Type::Bytes || e.lhs->type == Type::Percent || e.lhs->type == Type::Duration))
         return ratio(l, r);
       llvm::Value* zero = ir_.CreateICmpEQ(r, ir_.getInt64(0));
       llvm::Value* safeR = ir_.CreateSelect(zero, ir_.getInt64(1), r);

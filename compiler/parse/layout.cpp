@@ -84,7 +84,16 @@ private:
       actions = o->actionList();
       modifiers = o->modifier();
     }
-    if (actions) at(actions->getStart());
+    if (actions) {
+      at(actions->getStart());
+      // A kill's candidate list and key are long: they start lines too.
+      for (auto* a : actions->action())
+        if (auto* kill = dynamic_cast<MmpParser::KillActionContext*>(a))
+          for (auto* child : kill->children)
+            if (auto* word = dynamic_cast<antlr4::tree::TerminalNode*>(child);
+                word && (word->getText() == "among" || word->getText() == "by"))
+              at(word->getSymbol());
+    }
     for (auto* m : modifiers) at(m->getStart());
   }
 

@@ -110,6 +110,7 @@ Type divType(Type a, Type b) {
   if (a == Type::Bytes && b == Type::Bytes) return Type::Percent;
   if (a == Type::Bytes && b == Type::Duration) return Type::Rate;
   if (a == Type::Percent && b == Type::Percent) return Type::Percent;
+  if (a == Type::Duration && b == Type::Duration) return Type::Percent;
   if (a == Type::Percent && b == Type::Count) return Type::Percent;
   return Type::Error;
 }
@@ -158,8 +159,9 @@ ArithResult divide(const Value& a, const Value& b) {
   if (b.unlimited) return {Value::of(t, 0)};
   if (a.unlimited) return {Value::unlimitedOf(t)};
   if (b.raw == 0) return {Value::of(t, 0), ArithError::DivideByZero};
-  // A ratio of two like quantities: bytes / bytes, percent / percent.
-  if (a.type == b.type && (a.type == Type::Bytes || a.type == Type::Percent))
+  // A ratio of two like quantities: bytes / bytes, percent / percent,
+  // duration / duration.
+  if (a.type == b.type && (a.type == Type::Bytes || a.type == Type::Percent || a.type == Type::Duration))
     return checked(t, a.raw * static_cast<__int128>(kPercentWhole) / b.raw);
   if (b.type == Type::Duration) return checked(t, a.raw * static_cast<__int128>(kNanosPerSecond) / b.raw);
   return checked(t, a.raw / b.raw);

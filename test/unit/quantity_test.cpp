@@ -260,6 +260,13 @@ TEST(Quantity, PercentOfUnlimitedIsUnlimitedForEveryShare) {
 
 // ---- percent arithmetic ---------------------------------------------------------------
 
+TEST(Quantity, DurationDividedByDurationIsAShareOfTime) {
+  Value ms10 = Value::of(Type::Duration, 10'000'000), s6 = Value::of(Type::Duration, 6'000'000'000);
+  expectValue(divide(ms10, s6), Type::Percent, 166);  // 0.1666...% truncated to 0.166%
+  expectValue(divide(s6, ms10), Type::Percent, 600 * 100 * kPercentScale);
+  EXPECT_EQ(divide(ms10, Value::of(Type::Duration, 0)).error, ArithError::DivideByZero);
+}
+
 TEST(Quantity, PercentDividedByPercentIsARatio) {
   expectValue(divide(percent(1), percent(2)), Type::Percent, 50 * kPercentScale);
   expectValue(divide(percentRaw(100), percentRaw(300)), Type::Percent, 33333);  // 0.1% / 0.3% = 33.333%
@@ -435,6 +442,8 @@ Type specResult(Op op, Type a, Type b) {
       {Op::Div, T::Percent, T::Percent, T::Percent},    {Op::Of, T::Percent, T::Percent, T::Percent},
       {Op::Mul, T::Percent, T::Count, T::Percent},      {Op::Mul, T::Count, T::Percent, T::Percent},
       {Op::Div, T::Percent, T::Count, T::Percent},
+      // A share of time (senpai's target: 10ms / 6s).
+      {Op::Div, T::Duration, T::Duration, T::Percent},
   };
   for (const auto& r : rows)
     if (r.op == op && r.a == a && r.b == b) return r.result;
