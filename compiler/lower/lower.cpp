@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "../../runtime/abi/mmp_abi.h"
@@ -86,7 +87,10 @@ public:
   Plan run() {
     plan_.name = policy_.name;
     plan_.settings = policy_.settings;
-    for (const auto& p : policy_.protects) plan_.protects.push_back(p.pattern.text());
+    // Imports may protect the same cgroups: each pattern once.
+    for (const auto& p : policy_.protects)
+      if (std::find(plan_.protects.begin(), plan_.protects.end(), p.pattern.text()) == plan_.protects.end())
+        plan_.protects.push_back(p.pattern.text());
     for (const auto& r : policy_.rules) {
       plan_.rules.push_back(lowerRule(r));
       plan_.rules.back().stateBase = plan_.stateWords;
