@@ -156,6 +156,10 @@ ActionResult Enactor::killCgroupIn(const struct mmp_decision& d, const std::vect
   if (leaves.empty())
     return {false, targets.empty() ? "no cgroup in the rule's scope"
                                    : "no cgroup to kill: every leaf below the subject is protected"};
+  // An empty leaf kills nothing (cgroup.kill of it succeeds all the same):
+  // the oldest of a set of cgroups must not be a finished one.
+  std::erase_if(leaves, [](const Cgroup* c) { return !hasProcesses(c->dir); });
+  if (leaves.empty()) return {false, "no cgroup to kill: no process runs in the leaves below the subject"};
   std::vector<CgroupCandidate> candidates;
   for (const Cgroup* c : leaves) {
     CgroupCandidate k{c->path, cgroupUsage(h_, c->dir), std::nullopt, cgroupAge(c->dir), std::nullopt, std::nullopt};
@@ -170,7 +174,9 @@ ActionResult Enactor::killCgroupIn(const struct mmp_decision& d, const std::vect
   if (!pick.victim) return {false, pick.detail};
   const Cgroup* victim = leaves[*pick.victim];
   ActionResult r = killCgroup(h_, victim->dir);
-  r.detail = fmt::format("{}: {} ({})", victim->path, r.detail, pick.detail);
+  // Name the victim where the detail does not (v1: the pids signalled).
+  if (r.detail.find(victim->dir) == std::string::npos) r.detail = victim->path + ": " + r.detail;
+  r.detail += " (" + pick.detail + ")";
   return r;
 }
 

@@ -39,6 +39,8 @@ uint64_t cgroupUsage(const Hierarchy& h, const std::string& dir);
 std::optional<uint64_t> cgroupSwap(const Hierarchy& h, const std::string& dir);
 // memory.stat's pgscan (pages scanned by reclaim, ever); none on v1.
 std::optional<uint64_t> cgroupPgscan(const Hierarchy& h, const std::string& dir);
+// Whether a process runs in the cgroup itself (not below it).
+bool hasProcesses(const std::string& dir);
 // Seconds since the cgroup was made.
 double cgroupAge(const std::string& dir);
 

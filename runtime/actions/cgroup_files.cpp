@@ -61,6 +61,12 @@ std::optional<uint64_t> cgroupPgscan(const Hierarchy& h, const std::string& dir)
   return std::nullopt;
 }
 
+bool hasProcesses(const std::string& dir) {
+  std::ifstream in(dir + "/cgroup.procs");
+  uint64_t pid;
+  return static_cast<bool>(in >> pid);
+}
+
 double cgroupAge(const std::string& dir) {
   // kernfs sets a directory's ctime when the cgroup is made.
   struct stat st {};

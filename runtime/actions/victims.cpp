@@ -48,7 +48,7 @@ size_t best(const std::vector<Scored>& in, uint32_t flags) {
 }
 
 std::string ageNote(uint32_t flags, double age) {
-  return flags & (MMP_KILL_OLDEST | MMP_KILL_YOUNGEST) ? fmt::format(", {:.0f}s old", age) : "";
+  return flags & (MMP_KILL_OLDEST | MMP_KILL_YOUNGEST) ? fmt::format(", {:.1f}s old", age) : "";
 }
 
 // oomd's kill_by_memory_size_or_growth over `in` (not empty; key = usage):
