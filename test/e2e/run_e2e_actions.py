@@ -14,7 +14,9 @@ On this machine's cgroup v1 memory controller:
 - the kill keys and signal: of a large hog and a smaller one with
   oom_score_adj=1000, `kill process by oom_score` kills the smaller one;
   `by oom_score > 1500` kills nothing and is logged and counted as failed,
-  saying why; `kill process with SIGTERM` ends a hog by SIGTERM, not SIGKILL.
+  saying why; `kill process with SIGTERM` ends a hog by SIGTERM, not SIGKILL;
+- a system rule's `kill largest cgroup` kills one cgroup of its whole scope,
+  the largest leaf, and never a protected leaf or its parent.
 Prints SKIPPED: reason where the process may not load BPF or write cgroups.
 usage: run_e2e_actions.py BIN_DIR
 """
@@ -100,13 +102,34 @@ def kill_keys(tmp, base_rel, keyed, hogs):
           f"kill process with SIGTERM: the log names SIGTERM ({enacted})")
 
 
+def system_kill(tmp, base_rel, system, hogs):
+    """The scope's cgroups sys-a, sys-b and sys-c are each a target of the
+    system rule; one decision kills the largest leaf of them all (sys-b),
+    not one per target; sys-c/kept, protected, is larger still but no
+    candidate, and neither is sys-c, whose child it is."""
+    running = {k: start_hog(d, mib) for (k, d), mib in zip(system.items(), (16, 32, 0, 64)) if mib}
+    hogs.extend(running.values())
+    obj = compile_policy(tmp, "system_kill", f'policy system_kill\nprotect "{base_rel}/sys-c/kept"\n'
+                         f'in "{base_rel}/sys-*" {{\n'
+                         f'  when system.memory.available > 1MiB kill largest cgroup cooldown 30s\n}}\n')
+    records, status, rc = run(obj, 1.5, "500ms")
+    time.sleep(0.2)
+    dead = sorted(k for k, h in running.items() if not alive(h))
+    kills = [r for r in records if r.get("action") == "kill" and r.get("outcome") not in ("dropped",)]
+    check(rc == 0 and dead == ["sys-b"], f"system kill cgroup: only the largest leaf of the scope dies ({dead})")
+    check(len(kills) == 1 and kills[0].get("outcome") == "enacted"
+          and kills[0].get("detail", "").startswith(f"{base_rel}/sys-b: SIGKILL to pid "),
+          f"system kill cgroup: one decision, one kill, naming the cgroup ({[r.get('detail') for r in kills]})")
+
+
 def main():
     base_rel, base = test_cgroup("mmp-e2e-act")
     dirs = [os.path.join(base, f"storm-{i}") for i in range(12)]
     stuck = os.path.join(base, "stuck")
     picks = {k: os.path.join(base, f"pick-{k}") for k in ("largest", "youngest", "growing")}
     keyed = {k: os.path.join(base, f"key-{k}") for k in ("oom", "above", "term")}
-    for d in dirs + [stuck] + list(picks.values()) + list(keyed.values()):
+    system = {k: os.path.join(base, k) for k in ("sys-a", "sys-b", "sys-c", "sys-c/kept")}
+    for d in dirs + [stuck] + list(picks.values()) + list(keyed.values()) + list(system.values()):
         os.makedirs(d)
     tmp = tempfile.mkdtemp()
     hogs = []
@@ -167,9 +190,13 @@ def main():
 
         # 4. Kill keys and the signal.
         kill_keys(tmp, base_rel, keyed, hogs)
+
+        # 5. A system rule kills one cgroup among the leaves of its whole scope.
+        system_kill(tmp, base_rel, system, hogs)
     finally:
         stop_hogs(hogs)
-        remove_cgroups(dirs + [stuck] + list(picks.values()) + list(keyed.values()) + [base])
+        remove_cgroups(dirs + [stuck] + list(picks.values()) + list(keyed.values())
+                       + [system[k] for k in ("sys-c/kept", "sys-a", "sys-b", "sys-c")] + [base])
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{len(failures)} failures")
     return 1 if failures else 0
