@@ -33,7 +33,8 @@ action
   | 'throttle' 'to' amount=sum                                                      # throttleAction
   | 'unthrottle'                                                                    # unthrottleAction
   | 'limit' 'to' amount=sum                                                         # limitAction
-  | 'kill' pick=('largest' | 'oldest' | 'youngest' | 'growing')? target=('process' | 'cgroup')?  # killAction
+  | 'kill' pick=('largest' | 'oldest' | 'youngest' | 'growing')? target=('process' | 'cgroup')?
+    ('by' key=(IDENT | 'reclaim') ('>' above=sum)?)? ('with' signal=IDENT)?       # killAction
   | 'log' STRING                                                                    # logAction
   ;
 

@@ -45,7 +45,7 @@ std::string formatValue(const std::string& type, uint64_t raw) {
     return decimal(raw * 1000 / scale, 1000, 3) + units[u];
   }
   if (type == "percent") return raw == MMP_UNLIMITED ? "unlimited" : decimal(raw, 1000, 3) + "%";
-  if (type == "duration") return decimal(raw / 1'000'000, 1000, 3) + "s";
+  if (type == "duration") return raw == MMP_UNLIMITED ? "never" : decimal(raw / 1'000'000, 1000, 3) + "s";
   if (type == "rate") return fmt::format("{}B/s", static_cast<int64_t>(raw));
   if (type == "bool") return raw ? "true" : "false";
   return fmt::format("{}", raw);

@@ -77,13 +77,16 @@ std::string dumpStrings(const std::vector<StringLit>& v) {
 
 std::string dumpAction(const Action& a) {
   std::string s = std::string("(") + spelling(a.kind);
-  if (a.amount) s += " " + dump(*a.amount);
+  if (a.amount && a.kind != ActionKind::Kill) s += " " + dump(*a.amount);
   if (a.which != ReclaimWhich::Any) s += a.which == ReclaimWhich::Anon ? " anon" : " file";
   if (a.order != ReclaimOrder::None) s += a.order == ReclaimOrder::First ? " first" : " only";
   if (a.kind == ActionKind::Kill) {
     static const char* picks[] = {"largest", "oldest", "youngest", "growing"};
     s += fmt::format(" {} {}", picks[static_cast<int>(a.pick)],
                      a.target == KillTarget::Process ? "process" : "cgroup");
+    if (!a.key.empty()) s += " by " + a.key;
+    if (a.amount) s += " > " + dump(*a.amount);
+    if (!a.signal.empty()) s += " with " + a.signal;
   }
   if (a.kind == ActionKind::Log) {
     for (const auto& p : a.parts) s += p.expr ? " {" + dump(*p.expr) + "}" : " " + quoted(p.text);

@@ -117,18 +117,24 @@ enum class ReclaimWhich { Any, Anon, File };
 enum class ReclaimOrder { None, First, Only };
 enum class KillPick { Largest, Oldest, Youngest, Growing };
 enum class KillTarget { Process, Cgroup };
+// `kill ... by KEY`: what the victim is chosen by (docs/language.md §7).
+enum class KillKey { Default, Rss, Usage, OomScore, Swap, Reclaim, SizeOrGrowth };
 
 const char* spelling(ActionKind k);
 
 struct Action {
   ActionKind kind;
   SourceRange range;
-  ExprPtr amount;  // reclaim (optional), throttle, limit
+  ExprPtr amount;  // reclaim (optional), throttle, limit; kill: `by KEY > amount`
   ReclaimWhich which = ReclaimWhich::Any;
   ReclaimOrder order = ReclaimOrder::None;
   KillPick pick = KillPick::Largest;
   KillTarget target = KillTarget::Process;
   bool pickWritten = false, targetWritten = false;
+  std::string key, signal;     // kill: `by KEY`, `with SIGNAL` as written ("" when not)
+  SourceRange keyRange, signalRange;
+  KillKey killKey = KillKey::Default;  // set by the checker from `key`
+  int signalNumber = 0;                // set by the checker; 0: SIGKILL
   StringLit message;            // log: the raw string
   std::vector<LogPart> parts;   // log: decoded message
 };

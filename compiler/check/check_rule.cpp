@@ -111,8 +111,8 @@ void Checker::checkAction(Action& a, Rule& r) {
         if (part.expr) checkExpr(*part.expr, logCtx);
       break;
     }
-    case ActionKind::Unthrottle:
-    case ActionKind::Kill: break;
+    case ActionKind::Kill: checkKill(a, r); break;
+    case ActionKind::Unthrottle: break;
   }
 }
 

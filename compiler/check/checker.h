@@ -55,6 +55,8 @@ private:
   void checkAction(ast::Action& a, ast::Rule& r);
   void checkModifiers(ast::Rule& r);
   void checkKillGuard(const ast::Rule& r);
+  // check_kill.cpp
+  void checkKill(ast::Action& a, ast::Rule& r);
   std::optional<Value> constantOf(ast::Expr& e, Type want, const char* what, const char* example);
 
   // check_scope.cpp

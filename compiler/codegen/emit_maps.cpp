@@ -24,6 +24,10 @@ constexpr unsigned kMaxCgroups = 65536;
 // evaluated lose their state first).
 constexpr uint64_t kStateMapBytes = 64ULL << 20;
 constexpr unsigned kMinStateRows = 4096;
+// Cgroups whose last reclaim is remembered (16 bytes each, and the LRU's
+// own): the least recently reclaiming are forgotten first, and then read
+// as never seen, which errs on the side of not acting.
+constexpr unsigned kReclaimSeenCgroups = 16384;
 
 // The generated layouts must be the header's.
 static_assert(sizeof(struct mmp_decision) == 88 && offsetof(struct mmp_decision, values) == 40);
@@ -101,6 +105,9 @@ void Emitter::defineMaps() {
   bool pressure = false;
   for (const auto& r : plan_.rules) pressure |= r.event && *r.event == "pressure";
   if (pressure) trigger_ = defineMap(MMP_MAP_TRIGGER, kMapArray, 1, u32, u64_);
+  for (const Binding* b : plan_.snapshot)
+    if (b->kernel.value("observed", "") == "reclaim" && !reclaimSeen_)
+      reclaimSeen_ = defineMap(MMP_MAP_RECLAIM_SEEN, kMapLruHash, kReclaimSeenCgroups, u64_, u64_);
   // System fields come from mmrun, written once per tick (docs/architecture.md).
   unsigned systemFields = 0;
   for (const Binding* b : plan_.snapshot)

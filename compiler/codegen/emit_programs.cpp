@@ -232,6 +232,7 @@ bool Emitter::subjectSnapshot(llvm::Value* cgroup, llvm::Value* snap, llvm::Basi
   }
   fillSystemFields(snap, out);
   fillMemcgFields(cgroup, snap);
+  fillObservedFields(snap);
   return true;
 }
 
@@ -295,13 +296,18 @@ void Emitter::emitReclaim(plan::Hook hook) {
   bool memcgHook = hook == plan::Hook::MemcgReclaim;
   bool whenRules = memcgHook && hasRules(plan_, false);
   bool onRules = evalEvent_.count("reclaim");
-  if (!whenRules && !onRules) return;
+  if (!whenRules && !onRules && !reclaimSeen_) return;
   HookFrame frame = beginHook(hook, memcgHook ? "mmp_memcg_reclaim" : "mmp_direct_reclaim");
   auto [f, snap, out] = frame;
   llvm::Value* task = bpf_.currentTask();
   bpf_.require(ir_.CreateIsNotNull(task), out, "task");
   llvm::Value* cgroup = kernel_.emitRead(ir_, task, *taskCgroupPath_, out);
   bpf_.require(ir_.CreateIsNotNull(cgroup), out, "cgroup");
+  if (reclaimSeen_) stampReclaim(cgroup);
+  if (!whenRules && !onRules) {
+    endHook(frame);
+    return;
+  }
   recordSplit([&, f = f, snap = snap, out = out] {
     subjectSnapshot(cgroup, snap, out, true);
     fillEventArgs(f->getArg(0), snap, "reclaim");

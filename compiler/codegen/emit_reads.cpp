@@ -2,6 +2,8 @@
 // CO-RE access paths, system fields from the map mmrun fills each tick.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "../../runtime/abi/mmp_abi.h"
 #include "codegen/emitter.h"
 
@@ -63,6 +65,16 @@ bool Emitter::resolveFields() {
     return false;
   }
   seqNumPath_ = std::move(*seq);
+  if (reclaimSeen_ || std::any_of(plan_.snapshot.begin(), plan_.snapshot.end(),
+                                  [](const Binding* b) { return b->kernel.value("observed", "") == "reclaim"; })) {
+    // A cgroup's parent: its css's parent's cgroup (NULL at the root).
+    auto parent = kernel_.resolve("cgroup", {"self", "parent", "cgroup"});
+    if (!parent) {
+      diags_.report(DiagCode::E0401, {}, fmt::format("cgroup parents cannot be read: {}", llvm::toString(parent.takeError())));
+      return false;
+    }
+    parentPath_ = std::move(*parent);
+  }
   taskCgroupPath_ = std::move(*task);
   if (needMemcg) {
     auto css = kernel_.resolve("cgroup", {"subsys", "@cgroup_subsys_id:memory_cgrp_id"});
@@ -160,6 +172,59 @@ void Emitter::fillTaskFields(llvm::Value* task, llvm::Value* snapshot, const std
   fillFields(task, snapshot, [&](const Binding& b) {
     return b.context == FieldContext::Event && b.event == event && b.kernel.value("from", "") == "task_struct";
   });
+}
+
+// Fields the hooks observe: memcg.since_reclaim, from the stamp the reclaim
+// hooks left for this cgroup (none: unlimited, "not since the load").
+void Emitter::fillObservedFields(llvm::Value* snapshot) {
+  if (!reclaimSeen_) return;
+  auto header = [&](unsigned i) {
+    return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snapshot, ir_.getInt64(8 * i)),
+                                 llvm::Align(8));
+  };
+  for (uint32_t i = 0; i < plan_.snapshot.size(); ++i) {
+    if (plan_.snapshot[i]->kernel.value("observed", "") != "reclaim") continue;
+    llvm::AllocaInst* key = bpf_.slot(ir_.getInt64Ty(), "seen_key");
+    ir_.CreateAlignedStore(header(1), key, llvm::Align(8));
+    llvm::Value* seen = bpf_.mapLookup(reclaimSeen_, key);
+    llvm::BasicBlock* from = ir_.GetInsertBlock();
+    llvm::BasicBlock* found = bpf_.block("seen");
+    llvm::BasicBlock* join = bpf_.block("seen_join");
+    ir_.CreateCondBr(ir_.CreateIsNull(seen), join, found);
+    ir_.SetInsertPoint(found);
+    llvm::Value* now = header(0);
+    llvm::Value* at = ir_.CreateAlignedLoad(ir_.getInt64Ty(), seen, llvm::Align(8));
+    // Another CPU may have stamped after this snapshot's clock was read.
+    llvm::Value* ago = ir_.CreateSelect(ir_.CreateICmpUGT(at, now), ir_.getInt64(0), ir_.CreateSub(now, at));
+    ir_.CreateBr(join);
+    ir_.SetInsertPoint(join);
+    llvm::PHINode* v = ir_.CreatePHI(ir_.getInt64Ty(), 2);
+    v->addIncoming(ir_.getInt64(MMP_UNLIMITED), from);
+    v->addIncoming(ago, found);
+    storeField(snapshot, i, v);
+  }
+}
+
+// Reclaim begins in `cgroup`: stamp it and its ancestors (memory.stat's
+// pgscan, which oomd and systemd-oomd watch, is hierarchical too). Walks at
+// most kStampDepth levels: deeper hierarchies are rare, and their upper
+// levels are then not stamped by this hook.
+void Emitter::stampReclaim(llvm::Value* cgroup) {
+  constexpr int kStampDepth = 12;
+  llvm::AllocaInst* key = bpf_.slot(ir_.getInt64Ty(), "stamp_key");
+  llvm::AllocaInst* value = bpf_.slot(ir_.getInt64Ty(), "stamp_value");
+  ir_.CreateAlignedStore(bpf_.ktimeNs(), value, llvm::Align(8));
+  llvm::BasicBlock* done = bpf_.block("stamped");
+  llvm::Value* cur = cgroup;
+  for (int level = 0; level < kStampDepth; ++level) {
+    ir_.CreateAlignedStore(cgroupIdOf(cur), key, llvm::Align(8));
+    bpf_.mapUpdate(reclaimSeen_, key, value, 0 /* BPF_ANY */);
+    if (level + 1 == kStampDepth) break;
+    cur = kernel_.emitRead(ir_, cur, *parentPath_, nullptr);  // NULL on the way: 0
+    bpf_.require(ir_.CreateIsNotNull(cur), done, "parent");
+  }
+  ir_.CreateBr(done);
+  ir_.SetInsertPoint(done);
 }
 
 // Event fields that are arguments of the hook's tracepoint (u64 slots).

@@ -46,6 +46,8 @@ private:
   // emit_reads.cpp
   bool resolveFields();
   void fillMemcgFields(llvm::Value* cgroup, llvm::Value* snapshot);
+  void fillObservedFields(llvm::Value* snapshot);
+  void stampReclaim(llvm::Value* cgroup);
   void fillTaskFields(llvm::Value* task, llvm::Value* snapshot, const std::string& event);
   void fillEventArgs(llvm::Value* ctx, llvm::Value* snapshot, const std::string& event);
   // probe: read with bpf_probe_read_kernel instead of direct loads.
@@ -152,7 +154,7 @@ private:
   // Kernel access paths.
   // Each kernel-read field: its paths (summed when several) from its root.
   std::map<const Binding*, std::vector<AccessPath>> fieldPaths_;
-  std::optional<AccessPath> cgroupIdPath_, cssPath_, seqNumPath_, taskCgroupPath_;
+  std::optional<AccessPath> cgroupIdPath_, cssPath_, seqNumPath_, taskCgroupPath_, parentPath_;
   uint32_t memcgStruct_ = 0;
   llvm::Function* evalMemcg_ = nullptr;
   llvm::Function* evalSystem_ = nullptr;
@@ -164,6 +166,7 @@ private:
   llvm::Function* rowGet_ = nullptr;  // mmp_row_get
   llvm::Function* decide_ = nullptr;  // mmp_decide
   std::pair<llvm::Function*, llvm::AllocaInst*> decisionValues_{};  // the group whose buffer it is
+  llvm::GlobalVariable* reclaimSeen_ = nullptr;  // memcg.since_reclaim: cgroup id -> when reclaim began there
   llvm::GlobalVariable* trigger_ = nullptr;  // what woke the walk: 0 a tick, else the cgroup whose PSI trigger fired
   unsigned passthroughSeq_ = 1000;  // distinct from the BPF passes' own numbers
   // Scratch stack slots shared by every rule of the function being built:

@@ -35,6 +35,8 @@ json valueInfo(const ast::Expr* e) {
 json actionJson(const plan::Action& a) {
   json j{{"index", a.index}, {"kind", ast::spelling(a.source->kind)}, {"code", a.kind}, {"flags", a.flags}};
   if (a.amount) j["amount"] = ast::dump(*a.amount);
+  if (!a.source->key.empty()) j["by"] = a.source->key;
+  if (!a.source->signal.empty()) j["signal"] = a.source->signal;
   if (a.source->kind == ast::ActionKind::Log) {
     json parts = json::array();
     size_t value = 0;

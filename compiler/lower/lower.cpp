@@ -49,6 +49,17 @@ uint32_t actionFlags(const ast::Action& a) {
     static const uint32_t picks[] = {MMP_KILL_LARGEST, MMP_KILL_OLDEST, MMP_KILL_YOUNGEST, MMP_KILL_GROWING};
     f |= picks[static_cast<int>(a.pick)];
     if (a.target == KillTarget::Cgroup) f |= MMP_KILL_CGROUP;
+    switch (a.killKey) {
+      case KillKey::OomScore: f |= MMP_KILL_OOM_SCORE; break;
+      case KillKey::Swap: f |= MMP_KILL_SWAP; break;
+      case KillKey::Reclaim: f |= MMP_KILL_RECLAIM; break;
+      case KillKey::SizeOrGrowth: f |= MMP_KILL_SIZE_OR_GROWTH; break;
+      case KillKey::Default:
+      case KillKey::Rss:
+      case KillKey::Usage: break;  // largest
+    }
+    if (a.amount) f |= MMP_KILL_ABOVE;
+    f |= static_cast<uint32_t>(a.signalNumber) << MMP_KILL_SIGNAL_SHIFT;
   }
   return f;
 }
@@ -83,6 +94,9 @@ public:
     }
     for (const auto& r : plan_.rules) plan_.hooks.insert(r.hooks.begin(), r.hooks.end());
     plan_.hooks.insert(Hook::Replay);
+    // A field the reclaim hooks observe needs them, whatever the rules' events.
+    for (const Binding* b : plan_.snapshot)
+      if (b->kernel.value("observed", "") == "reclaim") plan_.hooks.insert({Hook::MemcgReclaim, Hook::DirectReclaim});
     return std::move(plan_);
   }
 

@@ -182,7 +182,8 @@ void AstBuilder::buildActions(P::ActionListContext* ctx, std::vector<Action>& ou
 }
 
 // action := 'reclaim' sum? ('anon'|'file')? ('first'|'only')? | 'throttle' 'to' sum
-//         | 'unthrottle' | 'limit' 'to' sum | 'kill' pick? target? | 'log' STRING
+//         | 'unthrottle' | 'limit' 'to' sum | 'kill' pick? target? ('by' KEY ('>' sum)?)? ('with' SIGNAL)?
+//         | 'log' STRING
 Action AstBuilder::buildAction(P::ActionContext* ctx) {
   Action a{};
   a.range = range(ctx);
@@ -210,6 +211,15 @@ Action AstBuilder::buildAction(P::ActionContext* ctx) {
     if (k->target) {
       a.target = k->target->getText() == "cgroup" ? KillTarget::Cgroup : KillTarget::Process;
       a.targetWritten = true;
+    }
+    if (k->key) {
+      a.key = k->key->getText();
+      a.keyRange = range(k->key);
+    }
+    if (k->above) a.amount = buildSum(k->above);
+    if (k->signal) {
+      a.signal = k->signal->getText();
+      a.signalRange = range(k->signal);
     }
   } else if (auto* g = dynamic_cast<P::LogActionContext*>(ctx)) {
     a.kind = ActionKind::Log;

@@ -23,6 +23,7 @@
 #define MMP_MAP_SNAPSHOTS "mmp_snapshots" /* ring buffer of struct mmp_snapshot, while recording */
 #define MMP_MAP_SNAPSHOTS_LOST "mmp_snapshots_lost" /* array[1]: __u64, snapshots the full ring buffer refused */
 #define MMP_MAP_TRIGGER "mmp_trigger"     /* array[1]: __u64, the cgroup whose PSI trigger started the walk (0: a tick) */
+#define MMP_MAP_RECLAIM_SEEN "mmp_reclaim_seen" /* LRU hash: cgroup id -> __u64 ktime reclaim last began in it or below */
 #define MMP_VAR_RECORDING "mmp_recording" /* .rodata __u64: nonzero = send snapshots (runtime/abi/mmp_record.h) */
 
 /* Program names. */
