@@ -273,6 +273,7 @@ int runLoad(const LoadOptions& o) {
         }
         r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), list);
         r->enactor->setCgroups(list);
+        r->enactor->sampleReclaim();  // before the walk whose decisions may use it
         psiSync(*r, list);
         refreshSystemFields(m, r->policy->map("mmp_system"));
         if (!r->policy->tick())

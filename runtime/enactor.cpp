@@ -1,12 +1,12 @@
 #include "enactor.h"
 
 #include <fmt/format.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
 
 #include "actions/actions.h"
+#include "actions/victims.h"
 
 namespace mmp::runtime {
 
@@ -28,6 +28,16 @@ bool isAncestor(const std::string& a, const std::string& b) {
   return a == "/" ? b != "/" : b.rfind(a + "/", 0) == 0;
 }
 
+std::string parentOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+
+// The rate of pgscan is taken over at least this long: a decision comes
+// right after the walk that sampled, and a few milliseconds would measure
+// noise. A sample this old or older is kept for the next decision.
+constexpr std::chrono::milliseconds kMinRateWindow{250};
+
 }  // namespace
 
 Enactor::Enactor(const Manifest& m, const Hierarchy& h, const Scopes& s, EnactOptions o)
@@ -35,12 +45,58 @@ Enactor::Enactor(const Manifest& m, const Hierarchy& h, const Scopes& s, EnactOp
   maxPerSecond_ = m.json["settings"].value("max_actions_per_second", 10.0);
   tokens_ = maxPerSecond_;
   lastRefill_ = std::chrono::steady_clock::now();
+  // The manifest lists each rule's actions with their flags: the rules whose
+  // kill chooses a cgroup by reclaim activity need pgscan's history.
+  for (const auto& rule : m.json.value("rules", nlohmann::json::array()))
+    for (const auto& a : rule.value("actions", nlohmann::json::array()))
+      if (a.value("code", 0u) == MMP_ACTION_KILL && (a.value("flags", 0u) & MMP_KILL_CGROUP) &&
+          (a.value("flags", 0u) & MMP_KILL_RECLAIM))
+        reclaimScopes_.insert(rule.value("scope", 0u));
 }
 
 void Enactor::setCgroups(std::vector<Cgroup> cgroups) {
   cgroups_ = std::move(cgroups);
   index_.clear();
   for (size_t i = 0; i < cgroups_.size(); ++i) index_[cgroups_[i].id] = i;
+  parents_.clear();
+  for (const auto& c : cgroups_)
+    if (c.path != "/") parents_.insert(parentOf(c.path));
+}
+
+void Enactor::sampleReclaim() {
+  if (reclaimScopes_.empty() || h_.version != CgroupVersion::V2 || opts_.replay) return;
+  auto now = std::chrono::steady_clock::now();
+  std::map<uint64_t, std::deque<PgscanSample>> kept;  // gone cgroups drop out
+  for (const auto& c : cgroups_) {
+    // The candidates: unprotected leaves in or below a scope of such a rule.
+    if (parents_.count(c.path) || scopes_.isProtected(c.path)) continue;
+    bool reach = false;
+    for (std::string p = c.path; !reach; p = parentOf(p)) {
+      for (uint32_t bit : reclaimScopes_) reach |= scopes_.inScope(bit, p);
+      if (p == "/") break;
+    }
+    if (!reach) continue;
+    auto pages = cgroupPgscan(h_, c.dir);
+    if (!pages) continue;
+    auto& samples = kept[c.id];
+    if (auto it = pgscan_.find(c.id); it != pgscan_.end()) samples = std::move(it->second);
+    samples.push_back({*pages, now});
+    // Keep the newest sample that is old enough for a rate, and those after it.
+    while (samples.size() > 2 && now - samples[1].at >= kMinRateWindow) samples.pop_front();
+  }
+  pgscan_ = std::move(kept);
+}
+
+std::optional<double> Enactor::pgscanRate(uint64_t id, uint64_t pages) const {
+  auto it = pgscan_.find(id);
+  if (it == pgscan_.end()) return std::nullopt;
+  auto now = std::chrono::steady_clock::now();
+  for (auto s = it->second.rbegin(); s != it->second.rend(); ++s) {
+    double seconds = std::chrono::duration<double>(now - s->at).count();
+    if (now - s->at >= kMinRateWindow)
+      return static_cast<double>(pages > s->pages ? pages - s->pages : 0) / seconds;
+  }
+  return std::nullopt;  // only a sample of a moment ago
 }
 
 const Cgroup* Enactor::byId(uint64_t id) {
@@ -77,6 +133,53 @@ std::vector<const Cgroup*> Enactor::scopeTargets(uint32_t bit, bool leavesOnly) 
   return out;
 }
 
+// The candidates of `kill cgroup`: the leaves below the targets, all
+// together (a system rule kills one cgroup of its whole scope). A leaf has
+// no child at all: cgroup.kill of a cgroup kills its descendants, so one
+// whose children are protected is no candidate either. Protected leaves
+// are not candidates.
+std::vector<const Cgroup*> Enactor::leavesBelow(const std::vector<const Cgroup*>& targets) const {
+  std::vector<const Cgroup*> out;
+  for (const auto& c : cgroups_) {
+    if (parents_.count(c.path) || scopes_.isProtected(c.path)) continue;
+    for (const Cgroup* t : targets)
+      if (c.path == t->path || isAncestor(t->path, c.path)) {
+        out.push_back(&c);
+        break;
+      }
+  }
+  return out;
+}
+
+ActionResult Enactor::killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets) {
+  std::vector<const Cgroup*> leaves = leavesBelow(targets);
+  if (leaves.empty())
+    return {false, targets.empty() ? "no cgroup in the rule's scope"
+                                   : "no cgroup to kill: every leaf below the subject is protected"};
+  // An empty leaf kills nothing (cgroup.kill of it succeeds all the same):
+  // the oldest of a set of cgroups must not be a finished one.
+  std::erase_if(leaves, [](const Cgroup* c) { return !hasProcesses(c->dir); });
+  if (leaves.empty()) return {false, "no cgroup to kill: no process runs in the leaves below the subject"};
+  std::vector<CgroupCandidate> candidates;
+  for (const Cgroup* c : leaves) {
+    CgroupCandidate k{c->path, cgroupUsage(h_, c->dir), std::nullopt, cgroupAge(c->dir), std::nullopt, std::nullopt};
+    if (d.flags & MMP_KILL_SWAP) k.swap = cgroupSwap(h_, c->dir);
+    if (d.flags & MMP_KILL_RECLAIM) {
+      k.pgscan = cgroupPgscan(h_, c->dir);
+      if (k.pgscan) k.pgscanRate = pgscanRate(c->id, *k.pgscan);
+    }
+    candidates.push_back(std::move(k));
+  }
+  Pick pick = pickCgroup(candidates, d.flags, d.arg);
+  if (!pick.victim) return {false, pick.detail};
+  const Cgroup* victim = leaves[*pick.victim];
+  ActionResult r = killCgroup(h_, victim->dir);
+  // Name the victim where the detail does not (v1: the pids signalled).
+  if (r.detail.find(victim->dir) == std::string::npos) r.detail = victim->path + ": " + r.detail;
+  r.detail += " (" + pick.detail + ")";
+  return r;
+}
+
 // max_actions_per_second, as a token bucket that refills continuously.
 bool Enactor::takeToken() {
   auto now = std::chrono::steady_clock::now();
@@ -106,11 +209,17 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
     all.ok &= r.ok;
     all.detail += (all.detail.empty() ? "" : "; ") + r.detail;
   };
-  if (d.action == MMP_ACTION_KILL && !(d.flags & MMP_KILL_CGROUP)) {
+  if (d.action == MMP_ACTION_KILL) {
+    // One kill per decision, its victim chosen among all the targets'
+    // candidates (a system rule has one target per scope pattern's cgroup).
+    if (d.flags & MMP_KILL_CGROUP) {
+      add(killCgroupIn(d, targets));
+      return all;
+    }
     std::vector<std::string> dirs;
     for (const Cgroup* t : targets)
       for (const Cgroup* c : subtree(*t)) dirs.push_back(c->dir);
-    add(killProcess(dirs, d.flags));
+    add(killProcess(dirs, d.flags, d.arg));
     return all;
   }
   for (const Cgroup* t : targets) {
@@ -124,35 +233,7 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
       case MMP_ACTION_THROTTLE: add(setHigh(t->dir, d.arg)); break;
       case MMP_ACTION_UNTHROTTLE: add(setHigh(t->dir, MMP_UNLIMITED)); break;
       case MMP_ACTION_LIMIT: add(setMax(h_, t->dir, d.arg)); break;
-      case MMP_ACTION_KILL: {
-        // A leaf below the target (the target if it has none), by the
-        // rule's pick: largest usage; oldest or youngest by the directory's
-        // creation (its ctime: kernfs sets it when the cgroup is made);
-        // growing: usage per second of age.
-        const Cgroup* victim = nullptr;
-        double best = 0;
-        auto now = std::chrono::system_clock::now();
-        for (const Cgroup* c : subtree(*t)) {
-          bool leaf = true;
-          for (const Cgroup* o : subtree(*c)) leaf &= o == c;
-          if (!leaf) continue;
-          double usage = static_cast<double>(cgroupUsage(h_, c->dir));
-          struct stat st {};
-          stat(c->dir.c_str(), &st);
-          double born = static_cast<double>(st.st_ctim.tv_sec) + st.st_ctim.tv_nsec / 1e9;
-          double age = std::max(1.0, std::chrono::duration<double>(now.time_since_epoch()).count() - born);
-          double score = d.flags & MMP_KILL_OLDEST     ? age
-                         : d.flags & MMP_KILL_YOUNGEST ? -age
-                         : d.flags & MMP_KILL_GROWING  ? usage / age
-                                                       : usage;
-          if (!victim || score > best) {
-            best = score;
-            victim = c;
-          }
-        }
-        add(killCgroup(h_, (victim ? victim : t)->dir));
-        break;
-      }
+      default: break;  // kill: above
     }
   }
   return all;

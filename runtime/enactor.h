@@ -3,7 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,12 +41,18 @@ public:
   // The cgroups as of the last walk; decisions name them by id.
   void setCgroups(std::vector<Cgroup> cgroups);
   void onDecision(const struct mmp_decision& d);
+  // At each walk: memory.stat pgscan of the cgroups a `kill cgroup by
+  // reclaim` of this policy may choose, for its rate (cgroup v2 only).
+  void sampleReclaim();
   const std::map<uint32_t, RuleCounters>& counters() const { return counters_; }
 
 private:
   const Cgroup* byId(uint64_t id);
   std::vector<const Cgroup*> subtree(const Cgroup& c) const;
   std::vector<const Cgroup*> scopeTargets(uint32_t bit, bool leavesOnly) const;
+  std::vector<const Cgroup*> leavesBelow(const std::vector<const Cgroup*>& targets) const;
+  std::optional<double> pgscanRate(uint64_t id, uint64_t pages) const;
+  ActionResult killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets);
   bool takeToken();
   uint64_t amountFor(const struct mmp_decision& d, const Cgroup& target) const;
   ActionResult perform(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, LogRecord& rec);
@@ -54,6 +63,15 @@ private:
   EnactOptions opts_;
   std::vector<Cgroup> cgroups_;
   std::map<uint64_t, size_t> index_;
+  std::set<std::string> parents_;  // paths of the cgroups that have a child
+  // pgscan samples per cgroup id, oldest first (sampleReclaim), and the
+  // scope bits of the rules that kill cgroups by reclaim.
+  struct PgscanSample {
+    uint64_t pages;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::map<uint64_t, std::deque<PgscanSample>> pgscan_;
+  std::set<uint32_t> reclaimScopes_;
   std::map<uint32_t, RuleCounters> counters_;
   double tokens_;
   double maxPerSecond_;

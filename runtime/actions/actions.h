@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,12 +26,22 @@ ActionResult reclaim(const std::string& dir, uint64_t bytes, uint32_t flags);
 // (memory.limit_in_bytes on v1).
 ActionResult setHigh(const std::string& dir, uint64_t bytes);
 ActionResult setMax(const Hierarchy& h, const std::string& dir, uint64_t bytes);
-// kill.cpp: a process chosen by RSS or age in a subtree, through a pidfd;
+// kill.cpp: a process of the cgroups `dirs`, chosen by the decision's
+// flags and threshold `arg` (actions/victims.h), signalled through a pidfd;
 // or a whole cgroup (cgroup.kill on v2, every process on v1).
-ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags);
+ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg);
 ActionResult killCgroup(const Hierarchy& h, const std::string& dir);
 
 // The memory a cgroup uses now (memory.current, memory.usage_in_bytes on v1).
 uint64_t cgroupUsage(const Hierarchy& h, const std::string& dir);
+// The swap it uses: memory.swap.current (v2), memory.memsw.usage_in_bytes
+// less memory.usage_in_bytes (v1); none where swap is not accounted.
+std::optional<uint64_t> cgroupSwap(const Hierarchy& h, const std::string& dir);
+// memory.stat's pgscan (pages scanned by reclaim, ever); none on v1.
+std::optional<uint64_t> cgroupPgscan(const Hierarchy& h, const std::string& dir);
+// Whether a process runs in the cgroup itself (not below it).
+bool hasProcesses(const std::string& dir);
+// Seconds since the cgroup was made.
+double cgroupAge(const std::string& dir);
 
 }  // namespace mmp::runtime

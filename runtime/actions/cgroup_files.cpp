@@ -1,5 +1,9 @@
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 
 #include <cerrno>
 #include <cstring>
@@ -25,6 +29,51 @@ uint64_t cgroupUsage(const Hierarchy& h, const std::string& dir) {
   uint64_t v = 0;
   in >> v;
   return v;
+}
+
+namespace {
+
+std::optional<uint64_t> readNumber(const std::string& path) {
+  std::ifstream in(path);
+  uint64_t v = 0;
+  if (!(in >> v)) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+std::optional<uint64_t> cgroupSwap(const Hierarchy& h, const std::string& dir) {
+  if (h.version == CgroupVersion::V2) return readNumber(dir + "/memory.swap.current");
+  // v1 accounts memory and swap together (memsw), with swapaccount=1 only.
+  auto both = readNumber(dir + "/memory.memsw.usage_in_bytes");
+  auto memory = readNumber(dir + "/memory.usage_in_bytes");
+  if (!both || !memory) return std::nullopt;
+  return *both > *memory ? *both - *memory : 0;
+}
+
+std::optional<uint64_t> cgroupPgscan(const Hierarchy& h, const std::string& dir) {
+  if (h.version != CgroupVersion::V2) return std::nullopt;  // v1's memory.stat has no pgscan
+  std::ifstream in(dir + "/memory.stat");
+  std::string key;
+  uint64_t value;
+  while (in >> key >> value)
+    if (key == "pgscan") return value;
+  return std::nullopt;
+}
+
+bool hasProcesses(const std::string& dir) {
+  std::ifstream in(dir + "/cgroup.procs");
+  uint64_t pid;
+  return static_cast<bool>(in >> pid);
+}
+
+double cgroupAge(const std::string& dir) {
+  // kernfs sets a directory's ctime when the cgroup is made.
+  struct stat st {};
+  if (stat(dir.c_str(), &st) != 0) return 0;
+  double born = static_cast<double>(st.st_ctim.tv_sec) + static_cast<double>(st.st_ctim.tv_nsec) / 1e9;
+  double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::max(0.0, now - born);
 }
 
 }  // namespace mmp::runtime

@@ -5,23 +5,19 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "abi/mmp_abi.h"
 #include "actions/actions.h"
+#include "actions/victims.h"
 #include "log.h"
 
 namespace mmp::runtime {
 
 namespace {
-
-struct Process {
-  pid_t pid;
-  uint64_t rssBytes;
-  uint64_t startTicks;
-};
 
 std::vector<pid_t> procsOf(const std::string& dir) {
   std::vector<pid_t> out;
@@ -31,7 +27,26 @@ std::vector<pid_t> procsOf(const std::string& dir) {
   return out;
 }
 
-bool readProcess(pid_t pid, Process& p) {
+// Clock ticks since boot, the unit of /proc/PID/stat's start time.
+double uptimeTicks() {
+  std::ifstream in("/proc/uptime");
+  double seconds = 0;
+  in >> seconds;
+  return seconds * static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// A "Name:   N kB" line of /proc/PID/status, in bytes (0 if absent: a
+// kernel without swap has no VmSwap).
+uint64_t statusBytes(pid_t pid, const std::string& name) {
+  std::ifstream in(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(name + ":", 0) == 0) return std::strtoull(line.c_str() + name.size() + 1, nullptr, 10) << 10;
+  return 0;
+}
+
+// What the pick needs of one process; only the files the flags ask for.
+bool readProcess(pid_t pid, uint32_t flags, double nowTicks, ProcessCandidate& p) {
   std::ifstream statm(fmt::format("/proc/{}/statm", pid));
   uint64_t size, resident;
   if (!(statm >> size >> resident)) return false;
@@ -47,60 +62,43 @@ bool readProcess(pid_t pid, Process& p) {
   }
   uint64_t start = 0;
   rest >> start;
-  p = {pid, resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)), start};
+  double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  p = {pid, resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)), 0, 0,
+       std::max(0.0, (nowTicks - static_cast<double>(start)) / ticks)};
+  if (flags & MMP_KILL_SWAP) p.swap = statusBytes(pid, "VmSwap");
+  if (flags & MMP_KILL_OOM_SCORE) {
+    std::ifstream score(fmt::format("/proc/{}/oom_score", pid));
+    if (!(score >> p.oomScore)) return false;  // gone
+  }
   return true;
 }
 
-// Clock ticks since boot, the unit of /proc/PID/stat's start time.
-double uptimeTicks() {
-  std::ifstream in("/proc/uptime");
-  double seconds = 0;
-  in >> seconds;
-  return seconds * static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-ActionResult signalPid(pid_t pid) {
+ActionResult signalPid(pid_t pid, int sig) {
+  std::string name = signalName(sig);
   int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (fd < 0) return {false, fmt::format("pidfd_open({}): {}", pid, std::strerror(errno))};
-  int rc = static_cast<int>(syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0));
+  int rc = static_cast<int>(syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0));
   int err = errno;
   close(fd);
-  if (rc < 0) return {false, fmt::format("pidfd_send_signal({}, SIGKILL): {}", pid, std::strerror(err))};
-  return {true, fmt::format("SIGKILL to pid {}", pid)};
+  if (rc < 0) return {false, fmt::format("pidfd_send_signal({}, {}): {}", pid, name, std::strerror(err))};
+  return {true, fmt::format("{} to pid {}", name, pid)};
 }
 
 }  // namespace
 
-ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags) {
-  std::vector<Process> candidates;
+ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg) {
+  std::vector<ProcessCandidate> candidates;
+  double now = uptimeTicks();
   for (const auto& dir : dirs)
     for (pid_t pid : procsOf(dir)) {
-      Process p;
-      if (pid != getpid() && readProcess(pid, p)) candidates.push_back(p);
+      ProcessCandidate p;
+      if (pid != getpid() && readProcess(pid, flags, now, p)) candidates.push_back(p);
     }
-  if (candidates.empty()) return {false, "no process to kill in the subject"};
-  // growing: the fastest average growth over the process's life (RSS per
-  // second of age; at least one second), which needs no history.
-  double now = uptimeTicks();
-  auto growth = [&](const Process& p) {
-    double age = std::max(1.0, (now - static_cast<double>(p.startTicks)) / static_cast<double>(sysconf(_SC_CLK_TCK)));
-    return static_cast<double>(p.rssBytes) / age;
-  };
-  auto better = [&](const Process& a, const Process& b) {
-    if (flags & MMP_KILL_OLDEST) return a.startTicks < b.startTicks;
-    if (flags & MMP_KILL_YOUNGEST) return a.startTicks > b.startTicks;
-    if (flags & MMP_KILL_GROWING) return growth(a) > growth(b);
-    return a.rssBytes > b.rssBytes;  // largest
-  };
-  const Process* victim = &candidates[0];
-  for (const auto& p : candidates)
-    if (better(p, *victim)) victim = &p;
-  ActionResult r = signalPid(victim->pid);
-  if (r.ok)
-    r.detail += flags & MMP_KILL_GROWING
-                    ? fmt::format(" (rss {}, {}/s over its life)", formatValue("bytes", victim->rssBytes),
-                                  formatValue("bytes", static_cast<uint64_t>(growth(*victim))))
-                    : fmt::format(" (rss {})", formatValue("bytes", victim->rssBytes));
+  Pick pick = pickProcess(candidates, flags, arg);
+  if (!pick.victim) return {false, pick.detail};
+  int sig = MMP_KILL_SIGNAL(flags) ? static_cast<int>(MMP_KILL_SIGNAL(flags)) : SIGKILL;
+  ActionResult r = signalPid(candidates[*pick.victim].pid, sig);
+  if (r.ok) r.detail += " (" + pick.detail + ")";
   return r;
 }
 
@@ -109,7 +107,7 @@ ActionResult killCgroup(const Hierarchy& h, const std::string& dir) {
   ActionResult all{true, ""};
   for (pid_t pid : procsOf(dir)) {
     if (pid == getpid()) continue;
-    ActionResult r = signalPid(pid);
+    ActionResult r = signalPid(pid, SIGKILL);
     all.detail += (all.detail.empty() ? "" : "; ") + r.detail;
     all.ok &= r.ok;
   }

@@ -10,7 +10,13 @@ On this machine's cgroup v1 memory controller:
   and mmrun goes on;
 - the kill picks: of an old large hog and a young smaller one in one
   cgroup, `kill largest` kills the old one, `kill youngest` and `kill
-  growing` (RSS per second of life) the young one.
+  growing` (RSS per second of life) the young one;
+- the kill keys and signal: of a large hog and a smaller one with
+  oom_score_adj=1000, `kill process by oom_score` kills the smaller one;
+  `by oom_score > 1500` kills nothing and is logged and counted as failed,
+  saying why; `kill process with SIGTERM` ends a hog by SIGTERM, not SIGKILL;
+- a system rule's `kill largest cgroup` kills one cgroup of its whole scope,
+  the largest leaf, and never a protected leaf or its parent.
 Prints SKIPPED: reason where the process may not load BPF or write cgroups.
 usage: run_e2e_actions.py BIN_DIR
 """
@@ -45,12 +51,85 @@ def rule_counter(status, policy, key):
     return sum(r.get(key, 0) for s in status if s.get("policy") == policy for r in s.get("rules", []))
 
 
+def set_oom_score_adj(hog, adj):
+    with open(f"/proc/{hog.pid}/oom_score_adj", "w") as f:
+        f.write(str(adj))
+
+
+def kill_keys(tmp, base_rel, keyed, hogs):
+    """by oom_score picks the smaller hog the kernel would pick; a threshold
+    nothing exceeds kills nothing and fails; with SIGTERM ends a hog by SIGTERM."""
+    # The large hog, and a smaller one the kernel's OOM killer would choose.
+    big, small = start_hog(keyed["oom"], 48), start_hog(keyed["oom"], 24)
+    hogs.extend([big, small])
+    set_oom_score_adj(small, 1000)
+    obj = compile_policy(tmp, "by_oom", f'policy by_oom\nin "{base_rel}/key-oom" {{\n'
+                         f'  when memcg.usage > 60MiB kill process by oom_score cooldown 10s\n}}\n')
+    records, status, rc = run(obj, 1.5, "500ms")
+    time.sleep(0.2)
+    enacted = [r.get("detail", "") for r in records if r.get("outcome") == "enacted"]
+    check(rc == 0 and not alive(small) and alive(big),
+          f"kill process by oom_score: the smaller hog with oom_score_adj=1000 dies, the larger lives ({enacted})")
+    check(any(d.startswith(f"SIGKILL to pid {small.pid} (oom_score ") for d in enacted),
+          f"kill process by oom_score: the log names the signal, the pid and its oom_score ({enacted})")
+
+    # A threshold no process exceeds: oom_score is 666 plus its share of memory (2/3 of thousandths),
+    # 1333 at most with oom_score_adj=1000; these two, with none, are far below 1500.
+    quiet = [start_hog(keyed["above"], 48), start_hog(keyed["above"], 24)]
+    hogs.extend(quiet)
+    obj = compile_policy(tmp, "above", f'policy above\nin "{base_rel}/key-above" {{\n'
+                         f'  when memcg.usage > 60MiB kill process by oom_score > 1500 cooldown 10s\n}}\n')
+    records, status, rc = run(obj, 1.5, "500ms")
+    failed = [r.get("detail", "") for r in records if r.get("outcome") == "failed"]
+    check(rc == 0 and all(alive(h) for h in quiet), "kill ... by oom_score > 1500: no hog is killed")
+    check(bool(failed) and all(d == "no process has an oom_score above 1500" for d in failed),
+          f"kill ... by oom_score > 1500: logged as failed, saying why ({failed})")
+    check(rule_counter(status, "above", "failed") > 0, "kill ... by oom_score > 1500: counted as failed")
+
+    # with SIGTERM: the hog does not handle it, so it ends by SIGTERM.
+    term = start_hog(keyed["term"], 24)
+    hogs.append(term)
+    obj = compile_policy(tmp, "term", f'policy term\nin "{base_rel}/key-term" {{\n'
+                         f'  when memcg.usage > 16MiB kill process with SIGTERM cooldown 10s\n}}\n')
+    records, status, rc = run(obj, 1.5, "500ms")
+    try:
+        code = term.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        code = None
+    enacted = [r.get("detail", "") for r in records if r.get("outcome") == "enacted"]
+    check(code == -signal.SIGTERM, f"kill process with SIGTERM: the hog ends by SIGTERM (returncode {code})")
+    check(any(d.startswith(f"SIGTERM to pid {term.pid} (rss ") for d in enacted),
+          f"kill process with SIGTERM: the log names SIGTERM ({enacted})")
+
+
+def system_kill(tmp, base_rel, system, hogs):
+    """The scope's cgroups sys-a, sys-b and sys-c are each a target of the
+    system rule; one decision kills the largest leaf of them all (sys-b),
+    not one per target; sys-c/kept, protected, is larger still but no
+    candidate, and neither is sys-c, whose child it is."""
+    running = {k: start_hog(d, mib) for (k, d), mib in zip(system.items(), (16, 32, 0, 64)) if mib}
+    hogs.extend(running.values())
+    obj = compile_policy(tmp, "system_kill", f'policy system_kill\nprotect "{base_rel}/sys-c/kept"\n'
+                         f'in "{base_rel}/sys-*" {{\n'
+                         f'  when system.memory.available > 1MiB kill largest cgroup cooldown 30s\n}}\n')
+    records, status, rc = run(obj, 1.5, "500ms")
+    time.sleep(0.2)
+    dead = sorted(k for k, h in running.items() if not alive(h))
+    kills = [r for r in records if r.get("action") == "kill" and r.get("outcome") not in ("dropped",)]
+    check(rc == 0 and dead == ["sys-b"], f"system kill cgroup: only the largest leaf of the scope dies ({dead})")
+    check(len(kills) == 1 and kills[0].get("outcome") == "enacted"
+          and kills[0].get("detail", "").startswith(f"{base_rel}/sys-b: SIGKILL to pid "),
+          f"system kill cgroup: one decision, one kill, naming the cgroup ({[r.get('detail') for r in kills]})")
+
+
 def main():
     base_rel, base = test_cgroup("mmp-e2e-act")
     dirs = [os.path.join(base, f"storm-{i}") for i in range(12)]
     stuck = os.path.join(base, "stuck")
     picks = {k: os.path.join(base, f"pick-{k}") for k in ("largest", "youngest", "growing")}
-    for d in dirs + [stuck] + list(picks.values()):
+    keyed = {k: os.path.join(base, f"key-{k}") for k in ("oom", "above", "term")}
+    system = {k: os.path.join(base, k) for k in ("sys-a", "sys-b", "sys-c", "sys-c/kept")}
+    for d in dirs + [stuck] + list(picks.values()) + list(keyed.values()) + list(system.values()):
         os.makedirs(d)
     tmp = tempfile.mkdtemp()
     hogs = []
@@ -108,9 +187,16 @@ def main():
             check(alive(old) != want_old_dead and alive(young) == want_old_dead,
                   f"kill {k} process: the {'old large' if want_old_dead else 'young'} hog dies, the other lives "
                   f"({[r.get('detail') for r in records if r.get('outcome') == 'enacted']})")
+
+        # 4. Kill keys and the signal.
+        kill_keys(tmp, base_rel, keyed, hogs)
+
+        # 5. A system rule kills one cgroup among the leaves of its whole scope.
+        system_kill(tmp, base_rel, system, hogs)
     finally:
         stop_hogs(hogs)
-        remove_cgroups(dirs + [stuck] + list(picks.values()) + [base])
+        remove_cgroups(dirs + [stuck] + list(picks.values()) + list(keyed.values())
+                       + [system[k] for k in ("sys-c/kept", "sys-a", "sys-b", "sys-c")] + [base])
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{len(failures)} failures")
     return 1 if failures else 0

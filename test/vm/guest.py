@@ -439,6 +439,48 @@ def kill(s):
 
 
 @scenario
+def killkey(s):
+    """`kill cgroup by swap` kills the leaf with the most swap, not the
+    largest; `kill cgroup by reclaim` the one reclaim scans (memory.stat
+    pgscan per second, from mmrun's samples), not the largest."""
+    swapped, big = s.cgroup("/mmp/killkey/swap/swapped"), s.cgroup("/mmp/killkey/swap/big")
+    scanned, idle = s.cgroup("/mmp/killkey/scan/scanned"), s.cgroup("/mmp/killkey/scan/idle")
+    hogs = {"swap/swapped": s.hog(swapped, 32), "swap/big": s.hog(big, 48)}
+    # Most of `swapped` goes to zram swap: the smaller cgroup, with the most swap.
+    try:
+        write(swapped, "memory.reclaim", str(24 * MiB))
+    except OSError as e:
+        s.figure("memory.reclaim of swap/swapped", str(e))
+    s.figure("swap/swapped: memory.swap.current", kib(int(read(swapped, "memory.swap.current"))))
+    # `scanned` under memory.high, touching its memory again and again: reclaim scans it all the time.
+    write(scanned, "memory.high", str(16 * MiB))
+    hogs["scan/scanned"] = s.hog(scanned, 32, "loop", wait=False)
+    hogs["scan/idle"] = s.hog(idle, 48)
+    m = s.mmrun("killkey")
+    m.started()
+    kills = {c: m.wait_for(lambda r, c=c: r.get("cgroup") == f"/mmp/killkey/{c}" and r.get("action") == "kill", 20)
+             for c in ("swap", "scan")}
+    time.sleep(2 * INTERVAL)
+    m.stop()
+    for h in hogs.values():
+        try:
+            h.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+    dead = {n for n, h in hogs.items() if h.poll() is not None}
+    s.figure("victims", sorted(dead))
+    s.figure("details", {c: k and k.get("detail") for c, k in kills.items()})
+    s.check(dead == {"swap/swapped", "scan/scanned"}, f"exactly the two intended victims died ({sorted(dead)})")
+    k = kills["swap"]
+    s.check(k and k.get("outcome") == "enacted" and f"{swapped}/cgroup.kill" in k.get("detail", "")
+            and "(swap " in k.get("detail", ""), f"by swap: cgroup.kill of swap/swapped, by its swap ({k and k.get('detail')})")
+    k = kills["scan"]
+    s.check(k and k.get("outcome") == "enacted" and f"{scanned}/cgroup.kill" in k.get("detail", "")
+            and "since the previous sample" in k.get("detail", ""),
+            f"by reclaim: cgroup.kill of scan/scanned, by its pgscan rate between samples ({k and k.get('detail')})")
+
+
+@scenario
 def protect(s):
     """A protected cgroup running the same hog as its sibling is never
     touched, while the sibling is reclaimed and throttled."""

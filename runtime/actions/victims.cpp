@@ -1,0 +1,158 @@
+#include "actions/victims.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+
+#include "abi/mmp_abi.h"
+#include "log.h"
+
+namespace mmp::runtime {
+
+namespace {
+
+std::string bytes(double b) { return formatValue("bytes", static_cast<uint64_t>(b)); }
+
+// growing: the average growth over the candidate's life, which needs no
+// history (so the first decision has it); a candidate younger than a second
+// counts as one second old, or a newborn would always win.
+double perSecondOfLife(double amount, double age) { return amount / std::max(1.0, age); }
+
+// One candidate as the shared order sees it: `key` is what "largest"
+// measures, `size` (RSS or usage) breaks ties.
+struct Scored {
+  size_t index;
+  double key;
+  double size;
+  double age;
+};
+
+// The best of `in` (not empty) by the flags' order: oldest, youngest,
+// growing (key per second of life) or, by default, the largest key. Ties go
+// to the larger size, then to the first listed (a stable answer).
+size_t best(const std::vector<Scored>& in, uint32_t flags) {
+  auto score = [&](const Scored& s) {
+    if (flags & MMP_KILL_OLDEST) return s.age;
+    if (flags & MMP_KILL_YOUNGEST) return -s.age;
+    if (flags & MMP_KILL_GROWING) return perSecondOfLife(s.key, s.age);
+    return s.key;
+  };
+  size_t b = 0;
+  for (size_t i = 1; i < in.size(); ++i) {
+    double now = score(in[i]), was = score(in[b]);
+    if (now > was || (now == was && in[i].size > in[b].size)) b = i;
+  }
+  return b;
+}
+
+std::string ageNote(uint32_t flags, double age) {
+  return flags & (MMP_KILL_OLDEST | MMP_KILL_YOUNGEST) ? fmt::format(", {:.1f}s old", age) : "";
+}
+
+// oomd's kill_by_memory_size_or_growth over `in` (not empty; key = usage):
+// the index of the victim among the candidates, and why.
+std::pair<size_t, std::string> sizeOrGrowth(const std::vector<Scored>& in) {
+  double total = 0;
+  for (const auto& s : in) total += s.key;
+  const Scored& largest = in[best(in, 0)];
+  if (total > 0 && largest.key * 100 > total * kSizeThresholdPercent)
+    return {largest.index, fmt::format("{:.0f}% of the candidates' {}, over {}%", largest.key * 100 / total,
+                                       bytes(total), kSizeThresholdPercent)};
+  // The percentile by nearest rank: the smallest usage that at least
+  // kGrowingSizePercentile percent of the candidates do not exceed.
+  std::vector<double> usages;
+  for (const auto& s : in) usages.push_back(s.key);
+  std::sort(usages.begin(), usages.end());
+  size_t rank = (kGrowingSizePercentile * usages.size() + 99) / 100;  // 1-based, at least 1
+  double floor = usages[rank - 1];
+  std::vector<Scored> big;
+  for (const auto& s : in)
+    if (s.key >= floor) big.push_back(s);
+  const Scored& v = big[best(big, MMP_KILL_GROWING)];
+  return {v.index, fmt::format("no cgroup over {}% of the candidates' {}; the fastest growing at or above the {}th "
+                               "percentile of usage ({}): {}/s over its life",
+                               kSizeThresholdPercent, bytes(total), kGrowingSizePercentile, bytes(floor),
+                               bytes(perSecondOfLife(v.key, v.age)))};
+}
+
+}  // namespace
+
+Pick pickProcess(const std::vector<ProcessCandidate>& candidates, uint32_t flags, uint64_t arg) {
+  if (candidates.empty()) return {std::nullopt, "no process to kill in the subject"};
+  bool oom = flags & MMP_KILL_OOM_SCORE, swap = flags & MMP_KILL_SWAP;
+  std::vector<Scored> in;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const auto& p = candidates[i];
+    uint64_t key = oom ? p.oomScore : swap ? p.swap : p.rss;
+    if ((flags & MMP_KILL_ABOVE) && key <= arg) continue;
+    in.push_back({i, static_cast<double>(key), static_cast<double>(p.rss), p.age});
+  }
+  if (in.empty())
+    return {std::nullopt, oom ? fmt::format("no process has an oom_score above {}", arg)
+                              : fmt::format("no process uses more than {} of {}", bytes(arg), swap ? "swap" : "RSS")};
+  const Scored& v = in[best(in, flags)];
+  const auto& p = candidates[v.index];
+  std::string detail = oom    ? fmt::format("oom_score {}, rss {}", p.oomScore, bytes(p.rss))
+                       : swap ? fmt::format("swap {}, rss {}", bytes(p.swap), bytes(p.rss))
+                              : fmt::format("rss {}", bytes(p.rss));
+  if (flags & MMP_KILL_GROWING)
+    detail += oom ? fmt::format(", oom_score {:.1f}/s over its life", perSecondOfLife(v.key, v.age))
+                  : fmt::format(", {}/s over its life", bytes(perSecondOfLife(v.key, v.age)));
+  return {v.index, detail + ageNote(flags, p.age)};
+}
+
+Pick pickCgroup(const std::vector<CgroupCandidate>& candidates, uint32_t flags, uint64_t arg) {
+  if (candidates.empty()) return {std::nullopt, "no cgroup to kill"};
+  // The key, or usage where this host does not have it (said in the log).
+  bool swap = false, reclaim = false;
+  std::string fallback;
+  auto all = [&](auto has) { return std::all_of(candidates.begin(), candidates.end(), has); };
+  if (flags & MMP_KILL_SWAP) {
+    swap = all([](const CgroupCandidate& c) { return c.swap.has_value(); });
+    if (!swap) fallback = "swap is not accounted per cgroup here (no memory.swap.current or memory.memsw.*): by usage";
+  } else if (flags & MMP_KILL_RECLAIM) {
+    reclaim = all([](const CgroupCandidate& c) { return c.pgscan.has_value(); });
+    if (!reclaim) fallback = "memory.stat has no pgscan here (cgroup v1): by usage";
+  }
+  auto key = [&](const CgroupCandidate& c) {
+    if (swap) return static_cast<double>(*c.swap);
+    // The rate since the previous sample; with none yet, over its life.
+    if (reclaim) return c.pgscanRate ? *c.pgscanRate : perSecondOfLife(static_cast<double>(*c.pgscan), c.age);
+    return static_cast<double>(c.usage);
+  };
+  std::vector<Scored> in;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    double k = key(candidates[i]);
+    if ((flags & MMP_KILL_ABOVE) && !(k > static_cast<double>(arg))) continue;
+    in.push_back({i, k, static_cast<double>(candidates[i].usage), candidates[i].age});
+  }
+  auto withFallback = [&](std::string s) { return fallback.empty() ? s : s + "; " + fallback; };
+  if (in.empty())
+    return {std::nullopt, withFallback(reclaim ? fmt::format("no cgroup scans more than {} pages/s", arg)
+                                               : fmt::format("no cgroup uses more than {}{}", bytes(arg),
+                                                             swap ? " of swap" : ""))};
+  if (flags & MMP_KILL_SIZE_OR_GROWTH) {
+    auto [index, why] = sizeOrGrowth(in);
+    return {index, fmt::format("usage {}, {}", bytes(candidates[index].usage), why)};
+  }
+  const Scored& v = in[best(in, flags)];
+  const auto& c = candidates[v.index];
+  std::string detail = fmt::format("usage {}", bytes(c.usage));
+  if (swap) detail = fmt::format("swap {}, ", bytes(*c.swap)) + detail;
+  if (reclaim)
+    detail = fmt::format("pgscan {:.1f}/s {}, ", v.key,
+                         c.pgscanRate ? "since the previous sample" : "over its life (no earlier sample)") +
+             detail;
+  if (flags & MMP_KILL_GROWING) detail += fmt::format(", {}/s over its life", bytes(perSecondOfLife(v.key, v.age)));
+  return {v.index, withFallback(detail + ageNote(flags, c.age))};
+}
+
+std::string signalName(int signal) {
+  if (signal == 0) signal = SIGKILL;
+  const char* abbrev = sigabbrev_np(signal);
+  return abbrev ? std::string("SIG") + abbrev : fmt::format("signal {}", signal);
+}
+
+}  // namespace mmp::runtime

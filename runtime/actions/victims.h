@@ -1,0 +1,55 @@
+// The victim of a kill, chosen from what was read of the candidates: pure
+// functions that read nothing from the system, so that every pick (each
+// key, ties, the threshold, oomd's size-or-growth rule) is unit-tested
+// (test/unit/victims_test.cpp). kill.cpp and enactor.cpp do the reading.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mmp::runtime {
+
+struct ProcessCandidate {
+  int pid = 0;
+  uint64_t rss = 0;       // bytes (/proc/PID/statm)
+  uint64_t swap = 0;      // bytes (VmSwap of /proc/PID/status)
+  uint64_t oomScore = 0;  // /proc/PID/oom_score
+  double age = 0;         // seconds since the process started
+};
+
+struct CgroupCandidate {
+  std::string path;  // for the log
+  uint64_t usage = 0;
+  std::optional<uint64_t> swap;  // none: this host does not account swap per cgroup
+  double age = 0;                // seconds since the cgroup was made
+  std::optional<uint64_t> pgscan;        // memory.stat pgscan (pages); none: no such line (cgroup v1)
+  std::optional<double> pgscanRate;      // pages per second since the previous sample; none: no earlier sample
+};
+
+struct Pick {
+  std::optional<size_t> victim;  // index into the candidates; none: nothing to kill
+  // With a victim: what it was chosen by, for the log ("oom_score 812, rss
+  // 200MiB"); without: why there is none ("no cgroup uses more than 5GiB
+  // of swap").
+  std::string detail;
+};
+
+// oomd's defaults for kill_by_memory_size_or_growth: a candidate using more
+// than size_threshold=50 percent of all candidates' usage is the victim;
+// otherwise the fastest growing of those at or above the
+// growing_size_percentile=80th percentile of usage.
+constexpr uint64_t kSizeThresholdPercent = 50;
+constexpr uint64_t kGrowingSizePercentile = 80;
+
+// `flags` are the decision's (MMP_KILL_*), `arg` its threshold (with
+// MMP_KILL_ABOVE).
+Pick pickProcess(const std::vector<ProcessCandidate>& candidates, uint32_t flags, uint64_t arg);
+Pick pickCgroup(const std::vector<CgroupCandidate>& candidates, uint32_t flags, uint64_t arg);
+
+// "SIGKILL" for 0 (the default) and 9, "SIGTERM" for 15, "signal 77" for
+// a number without a name.
+std::string signalName(int signal);
+
+}  // namespace mmp::runtime
