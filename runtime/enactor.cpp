@@ -47,11 +47,20 @@ Enactor::Enactor(const Manifest& m, const Hierarchy& h, const Scopes& s, EnactOp
   lastRefill_ = std::chrono::steady_clock::now();
   // The manifest lists each rule's actions with their flags: the rules whose
   // kill chooses a cgroup by reclaim activity need pgscan's history.
-  for (const auto& rule : m.json.value("rules", nlohmann::json::array()))
-    for (const auto& a : rule.value("actions", nlohmann::json::array()))
-      if (a.value("code", 0u) == MMP_ACTION_KILL && (a.value("flags", 0u) & MMP_KILL_CGROUP) &&
-          (a.value("flags", 0u) & MMP_KILL_RECLAIM))
-        reclaimScopes_.insert(rule.value("scope", 0u));
+  const auto& rules = m.json.value("rules", nlohmann::json::array());
+  for (uint32_t r = 0; r < rules.size(); ++r)
+    for (const auto& a : rules[r].value("actions", nlohmann::json::array())) {
+      if (a.value("code", 0u) != MMP_ACTION_KILL || !(a.value("flags", 0u) & MMP_KILL_CGROUP)) continue;
+      std::vector<ScopePattern> among;
+      for (const auto& text : a.value("among", nlohmann::json::array())) {
+        std::string error;
+        if (auto p = parseScopePattern(text.get<std::string>(), error)) among.push_back(*p);
+      }
+      bool byReclaim = a.value("flags", 0u) & MMP_KILL_RECLAIM;
+      if (byReclaim && among.empty()) reclaimScopes_.insert(rules[r].value("scope", 0u));
+      if (byReclaim) reclaimAmong_.insert(reclaimAmong_.end(), among.begin(), among.end());
+      if (!among.empty()) among_[{r, a.value("index", 0u)}] = std::move(among);
+    }
 }
 
 void Enactor::setCgroups(std::vector<Cgroup> cgroups) {
@@ -64,13 +73,16 @@ void Enactor::setCgroups(std::vector<Cgroup> cgroups) {
 }
 
 void Enactor::sampleReclaim() {
-  if (reclaimScopes_.empty() || h_.version != CgroupVersion::V2 || opts_.replay) return;
+  if ((reclaimScopes_.empty() && reclaimAmong_.empty()) || h_.version != CgroupVersion::V2 || opts_.replay) return;
   auto now = std::chrono::steady_clock::now();
   std::map<uint64_t, std::deque<PgscanSample>> kept;  // gone cgroups drop out
   for (const auto& c : cgroups_) {
-    // The candidates: unprotected leaves in or below a scope of such a rule.
-    if (parents_.count(c.path) || scopes_.isProtected(c.path)) continue;
+    // The candidates: unprotected leaves in or below a scope of such a
+    // rule, and the cgroups its `among` names.
+    if (scopes_.isProtected(c.path)) continue;
     bool reach = false;
+    for (const auto& p : reclaimAmong_) reach |= matches(p, c.path);
+    if (parents_.count(c.path) && !reach) continue;
     for (std::string p = c.path; !reach; p = parentOf(p)) {
       for (uint32_t bit : reclaimScopes_) reach |= scopes_.inScope(bit, p);
       if (p == "/") break;
@@ -160,8 +172,29 @@ ActionResult Enactor::killCgroupIn(const struct mmp_decision& d, const std::vect
   // the oldest of a set of cgroups must not be a finished one.
   std::erase_if(leaves, [](const Cgroup* c) { return !hasProcesses(c->dir); });
   if (leaves.empty()) return {false, "no cgroup to kill: no process runs in the leaves below the subject"};
+  return killCgroupOf(d, leaves);
+}
+
+// The candidates a kill's `among` names: the cgroups matching a pattern,
+// unprotected, and none with a protected cgroup below it (cgroup.kill would
+// reach it).
+std::vector<const Cgroup*> Enactor::amongCandidates(const std::vector<ScopePattern>& patterns) const {
+  std::vector<const Cgroup*> out;
+  for (const auto& c : cgroups_) {
+    if (scopes_.isProtected(c.path) ||
+        std::none_of(patterns.begin(), patterns.end(), [&](const ScopePattern& p) { return matches(p, c.path); }))
+      continue;
+    bool guardsProtected = false;
+    for (const auto& o : cgroups_) guardsProtected |= isAncestor(c.path, o.path) && scopes_.isProtected(o.path);
+    if (!guardsProtected) out.push_back(&c);
+  }
+  return out;
+}
+
+// The victim among `named`, by the decision's key, and its kill.
+ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named) {
   std::vector<CgroupCandidate> candidates;
-  for (const Cgroup* c : leaves) {
+  for (const Cgroup* c : named) {
     CgroupCandidate k{c->path, cgroupUsage(h_, c->dir), std::nullopt, cgroupAge(c->dir), std::nullopt, std::nullopt};
     if (d.flags & MMP_KILL_SWAP) k.swap = cgroupSwap(h_, c->dir);
     if (d.flags & MMP_KILL_RECLAIM) {
@@ -172,9 +205,8 @@ ActionResult Enactor::killCgroupIn(const struct mmp_decision& d, const std::vect
   }
   Pick pick = pickCgroup(candidates, d.flags, d.arg);
   if (!pick.victim) return {false, pick.detail};
-  const Cgroup* victim = leaves[*pick.victim];
+  const Cgroup* victim = named[*pick.victim];
   ActionResult r = killCgroup(h_, victim->dir);
-  // Name the victim where the detail does not (v1: the pids signalled).
   if (r.detail.find(victim->dir) == std::string::npos) r.detail = victim->path + ": " + r.detail;
   r.detail += " (" + pick.detail + ")";
   return r;
@@ -213,7 +245,14 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
     // One kill per decision, its victim chosen among all the targets'
     // candidates (a system rule has one target per scope pattern's cgroup).
     if (d.flags & MMP_KILL_CGROUP) {
-      add(killCgroupIn(d, targets));
+      // `among`: the named cgroups, whatever the subject.
+      if (auto it = among_.find({d.rule, d.action_index}); it != among_.end()) {
+        std::vector<const Cgroup*> named = amongCandidates(it->second);
+        add(named.empty() ? ActionResult{false, "no cgroup to kill: `among` names no unprotected cgroup here"}
+                          : killCgroupOf(d, named));
+      } else {
+        add(killCgroupIn(d, targets));
+      }
       return all;
     }
     std::vector<std::string> dirs;

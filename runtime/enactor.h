@@ -53,6 +53,7 @@ private:
   std::vector<const Cgroup*> leavesBelow(const std::vector<const Cgroup*>& targets) const;
   std::optional<double> pgscanRate(uint64_t id, uint64_t pages) const;
   ActionResult killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets);
+  ActionResult killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named);
   bool takeToken();
   uint64_t amountFor(const struct mmp_decision& d, const Cgroup& target) const;
   ActionResult perform(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, LogRecord& rec);
@@ -72,6 +73,10 @@ private:
   };
   std::map<uint64_t, std::deque<PgscanSample>> pgscan_;
   std::set<uint32_t> reclaimScopes_;
+  // `kill cgroup among PATTERNS`: by (rule, action index).
+  std::map<std::pair<uint32_t, uint32_t>, std::vector<ScopePattern>> among_;
+  std::vector<ScopePattern> reclaimAmong_;  // among patterns of kills by reclaim
+  std::vector<const Cgroup*> amongCandidates(const std::vector<ScopePattern>& patterns) const;
   std::map<uint32_t, RuleCounters> counters_;
   double tokens_;
   double maxPerSecond_;

@@ -122,6 +122,25 @@ def system_kill(tmp, base_rel, system, hogs):
           f"system kill cgroup: one decision, one kill, naming the cgroup ({[r.get('detail') for r in kills]})")
 
 
+def among_kill(tmp, base_rel, among, hogs):
+    """A memcg rule on `watch` kills among the pool's cgroups, not below its
+    subject: the largest pool cgroup (pool/b) dies; watch's own hog, the
+    smaller pool/a and the protected pool/c (largest of all) live."""
+    running = {k: start_hog(d, mib) for (k, d), mib in zip(among.items(), (24, 16, 32, 64))}
+    hogs.extend(running.values())
+    obj = compile_policy(tmp, "among_kill", f'policy among_kill\nprotect "{base_rel}/pool/c"\n'
+                         f'in "{base_rel}/watch" {{\n'
+                         f'  when memcg.usage > 8MiB kill cgroup among "{base_rel}/pool/*" by usage cooldown 30s\n}}\n')
+    records, status, rc = run(obj, 1.5, "500ms")
+    time.sleep(0.2)
+    dead = sorted(k for k, h in running.items() if not alive(h))
+    kills = [r for r in records if r.get("action") == "kill" and r.get("outcome") == "enacted"]
+    check(rc == 0 and dead == ["pool/b"], f"kill cgroup among: the largest named, unprotected cgroup dies ({dead})")
+    check(len(kills) == 1 and kills[0].get("cgroup") == f"{base_rel}/watch"
+          and kills[0].get("detail", "").startswith(f"{base_rel}/pool/b: "),
+          f"kill cgroup among: the watched cgroup's decision names the victim ({[r.get('detail') for r in kills]})")
+
+
 def main():
     base_rel, base = test_cgroup("mmp-e2e-act")
     dirs = [os.path.join(base, f"storm-{i}") for i in range(12)]
@@ -129,7 +148,9 @@ def main():
     picks = {k: os.path.join(base, f"pick-{k}") for k in ("largest", "youngest", "growing")}
     keyed = {k: os.path.join(base, f"key-{k}") for k in ("oom", "above", "term")}
     system = {k: os.path.join(base, k) for k in ("sys-a", "sys-b", "sys-c", "sys-c/kept")}
-    for d in dirs + [stuck] + list(picks.values()) + list(keyed.values()) + list(system.values()):
+    among = {k: os.path.join(base, k) for k in ("watch", "pool/a", "pool/b", "pool/c")}
+    for d in dirs + [stuck] + list(picks.values()) + list(keyed.values()) + list(system.values()) + \
+            [os.path.join(base, "pool")] + list(among.values()):
         os.makedirs(d)
     tmp = tempfile.mkdtemp()
     hogs = []
@@ -193,10 +214,14 @@ def main():
 
         # 5. A system rule kills one cgroup among the leaves of its whole scope.
         system_kill(tmp, base_rel, system, hogs)
+
+        # 6. A kill among named cgroups, apart from the rule's subject.
+        among_kill(tmp, base_rel, among, hogs)
     finally:
         stop_hogs(hogs)
         remove_cgroups(dirs + [stuck] + list(picks.values()) + list(keyed.values())
-                       + [system[k] for k in ("sys-c/kept", "sys-a", "sys-b", "sys-c")] + [base])
+                       + [system[k] for k in ("sys-c/kept", "sys-a", "sys-b", "sys-c")]
+                       + [among[k] for k in ("watch", "pool/a", "pool/b", "pool/c")] + [os.path.join(base, "pool"), base])
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{len(failures)} failures")
     return 1 if failures else 0
