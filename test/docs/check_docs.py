@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Checks the policies in the documentation with mmpc.
 
-Every ```mmp block of the given Markdown files must pass `mmpc check`
-(exit 0: warnings allowed, no error). A block whose fence is ```mmp fail
-must be refused (exit 1) with the code written after it: ```mmp fail E0200.
+Every ```mmp block of the given Markdown files must compile (`mmpc
+compile`, exit 0: warnings allowed, no error) into a BPF object; where the
+kernel has no BTF to compile against, `mmpc check` must pass, and the run
+says so. A block whose fence is ```mmp fail must be refused (exit 1) with
+the code written after it: ```mmp fail E0200.
 """
+import os
 import re
 import subprocess
 import sys
@@ -32,13 +35,20 @@ def blocks(path):
 def main():
     mmpc, docs = sys.argv[1], sys.argv[2:]
     failures, count = 0, 0
+    compile_ = os.path.exists("/sys/kernel/btf/vmlinux")
+    if not compile_:
+        print("note: no /sys/kernel/btf/vmlinux: the blocks are checked, not compiled")
+    obj = tempfile.NamedTemporaryFile(suffix=".bpf.o", delete=False).name
     for doc in docs:
         for line, expect, text in blocks(doc):
             count += 1
             with tempfile.NamedTemporaryFile("w", suffix=".mmp") as f:
                 f.write(text)
                 f.flush()
-                r = subprocess.run([mmpc, "check", "--color=never", f.name], capture_output=True, text=True)
+                command = ["compile", "-o", obj] if compile_ and expect is None else ["check"]
+                r = subprocess.run([mmpc, *command, "--color=never", f.name], capture_output=True, text=True)
+                if r.returncode == 0 and command[0] == "compile" and os.path.getsize(obj) == 0:
+                    r = subprocess.CompletedProcess(r.args, 1, "", "mmpc compile wrote an empty object")
             where = f"{doc}:{line}"
             if expect is None and r.returncode != 0:
                 failures += 1
@@ -46,7 +56,8 @@ def main():
             elif expect is not None and (r.returncode != 1 or f"[{expect}]" not in r.stderr):
                 failures += 1
                 print(f"FAIL {where}: expected {expect}, got exit {r.returncode}:\n{r.stderr}")
-    print(f"{count} policy blocks checked, {failures} failed")
+    os.unlink(obj)
+    print(f"{count} policy blocks {'compiled' if compile_ else 'checked'}, {failures} failed")
     if count == 0:
         print("FAIL: no ```mmp block found")
         return 1
