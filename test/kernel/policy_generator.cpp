@@ -139,6 +139,8 @@ const std::vector<std::string>& featureList() {
         "for", "action.several", "reclaim", "reclaim.amount.bytes", "reclaim.amount.percent", "reclaim.anon",
         "reclaim.file", "reclaim.first", "reclaim.only", "throttle", "unthrottle", "limit", "kill",
         "kill.largest", "kill.oldest", "kill.youngest", "kill.growing", "kill.process", "kill.cgroup",
+        "kill.among", "kill.by.rss", "kill.by.oom_score", "kill.by.swap", "kill.by.usage", "kill.by.reclaim",
+        "kill.by.size_or_growth", "kill.above", "kill.with",
         "log", "log.memcg.path", "log.event_field", "log.escape", "log.braces", "log.expression", "log.utf8",
         "mod.cooldown", "mod.at_most", "mod.unless", "mod.several",
     };
@@ -1053,6 +1055,29 @@ std::string Gen::action(const std::string& kind, const Ctx& c) {
     if (!t.empty()) {
       feat("kill." + t);
       s += " " + t;
+    }
+    bool cgroup = t == "cgroup";
+    if (cgroup && chance(0.2)) {
+      feat("kill.among");
+      static const std::vector<std::string> among = {"\"/batch.slice/*\"", "\"/user.slice/**\", \"/system.slice/*\""};
+      s += " among " + pick(among);
+    }
+    // A key instead of a pick (or with `largest`), of this kind of victim.
+    if ((p.empty() || p == "largest") && chance(cgroup ? 0.9 : 0.5)) {
+      static const std::vector<std::string> processKeys = {"rss", "oom_score", "swap"};
+      static const std::vector<std::string> cgroupKeys = {"usage", "swap", "reclaim", "size_or_growth"};
+      const std::string& key = pick(cgroup ? cgroupKeys : processKeys);
+      feat("kill.by." + key);
+      s += " by " + key;
+      if (key != "reclaim" && key != "size_or_growth" && chance(0.4)) {
+        feat("kill.above");
+        s += " > " + at(gen(key == "oom_score" ? Ty::Count : Ty::Bytes, c, uniform(0, 1)), kAdd);
+      }
+    }
+    if (!cgroup && chance(0.2)) {
+      static const std::vector<std::string> signals = {"SIGTERM", "SIGINT", "SIGKILL", "TERM"};
+      feat("kill.with");
+      s += " with " + pick(signals);
     }
     return s;
   }
