@@ -163,7 +163,8 @@ std::vector<const Cgroup*> Enactor::leavesBelow(const std::vector<const Cgroup*>
   return out;
 }
 
-ActionResult Enactor::killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets) {
+ActionResult Enactor::killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets,
+                                   bool pretend) {
   std::vector<const Cgroup*> leaves = leavesBelow(targets);
   if (leaves.empty())
     return {false, targets.empty() ? "no cgroup in the rule's scope"
@@ -172,7 +173,7 @@ ActionResult Enactor::killCgroupIn(const struct mmp_decision& d, const std::vect
   // the oldest of a set of cgroups must not be a finished one.
   std::erase_if(leaves, [](const Cgroup* c) { return !hasProcesses(c->dir); });
   if (leaves.empty()) return {false, "no cgroup to kill: no process runs in the leaves below the subject"};
-  return killCgroupOf(d, leaves);
+  return killCgroupOf(d, leaves, pretend);
 }
 
 // The candidates a kill's `among` names: the cgroups matching a pattern,
@@ -192,7 +193,8 @@ std::vector<const Cgroup*> Enactor::amongCandidates(const std::vector<ScopePatte
 }
 
 // The victim among `named`, by the decision's key, and its kill.
-ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named) {
+ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named,
+                                   bool pretend) {
   std::vector<CgroupCandidate> candidates;
   for (const Cgroup* c : named) {
     CgroupCandidate k{c->path, cgroupUsage(h_, c->dir), std::nullopt, cgroupAge(c->dir), std::nullopt, std::nullopt};
@@ -206,6 +208,7 @@ ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vect
   Pick pick = pickCgroup(candidates, d.flags, d.arg);
   if (!pick.victim) return {false, pick.detail};
   const Cgroup* victim = named[*pick.victim];
+  if (pretend) return {true, fmt::format("would kill {} ({})", victim->path, pick.detail)};
   ActionResult r = killCgroup(h_, victim->dir);
   if (r.detail.find(victim->dir) == std::string::npos) r.detail = victim->path + ": " + r.detail;
   r.detail += " (" + pick.detail + ")";
@@ -235,7 +238,8 @@ uint64_t Enactor::amountFor(const struct mmp_decision& d, const Cgroup& target) 
   return d.arg;
 }
 
-ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, LogRecord& rec) {
+ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, LogRecord& rec,
+                              bool pretend) {
   ActionResult all{true, ""};
   auto add = [&](const ActionResult& r) {
     all.ok &= r.ok;
@@ -249,16 +253,16 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
       if (auto it = among_.find({d.rule, d.action_index}); it != among_.end()) {
         std::vector<const Cgroup*> named = amongCandidates(it->second);
         add(named.empty() ? ActionResult{false, "no cgroup to kill: `among` names no unprotected cgroup here"}
-                          : killCgroupOf(d, named));
+                          : killCgroupOf(d, named, pretend));
       } else {
-        add(killCgroupIn(d, targets));
+        add(killCgroupIn(d, targets, pretend));
       }
       return all;
     }
     std::vector<std::string> dirs;
     for (const Cgroup* t : targets)
       for (const Cgroup* c : subtree(*t)) dirs.push_back(c->dir);
-    add(killProcess(dirs, d.flags, d.arg));
+    add(killProcess(dirs, d.flags, d.arg, pretend));
     return all;
   }
   for (const Cgroup* t : targets) {
@@ -359,6 +363,11 @@ void Enactor::onDecision(const struct mmp_decision& d) {
       }
   if (opts_.dryRun || m_.json["settings"].value("dry_run", false)) {
     rec.outcome = "dry-run";
+    // Say which victim a kill would take (replay has no live system to ask).
+    if (d.action == MMP_ACTION_KILL && !opts_.replay) {
+      ActionResult r = perform(d, targets, rec, true);
+      rec.detail = r.ok ? r.detail : "no victim: " + r.detail;
+    }
     writeLog(rec, opts_.format, time);
     return;
   }

@@ -52,11 +52,13 @@ private:
   std::vector<const Cgroup*> scopeTargets(uint32_t bit, bool leavesOnly) const;
   std::vector<const Cgroup*> leavesBelow(const std::vector<const Cgroup*>& targets) const;
   std::optional<double> pgscanRate(uint64_t id, uint64_t pages) const;
-  ActionResult killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets);
-  ActionResult killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named);
+  // `pretend` (a dry run): choose the victim and say so, kill nothing.
+  ActionResult killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, bool pretend);
+  ActionResult killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named, bool pretend);
   bool takeToken();
   uint64_t amountFor(const struct mmp_decision& d, const Cgroup& target) const;
-  ActionResult perform(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, LogRecord& rec);
+  ActionResult perform(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, LogRecord& rec,
+                       bool pretend = false);
 
   const Manifest& m_;
   const Hierarchy& h_;

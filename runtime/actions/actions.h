@@ -29,7 +29,8 @@ ActionResult setMax(const Hierarchy& h, const std::string& dir, uint64_t bytes);
 // kill.cpp: a process of the cgroups `dirs`, chosen by the decision's
 // flags and threshold `arg` (actions/victims.h), signalled through a pidfd;
 // or a whole cgroup (cgroup.kill on v2, every process on v1).
-ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg);
+// `pretend`: choose the victim and say so, signal nothing (a dry run).
+ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg, bool pretend = false);
 ActionResult killCgroup(const Hierarchy& h, const std::string& dir);
 
 // The memory a cgroup uses now (memory.current, memory.usage_in_bytes on v1).

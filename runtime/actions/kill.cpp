@@ -86,7 +86,7 @@ ActionResult signalPid(pid_t pid, int sig) {
 
 }  // namespace
 
-ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg) {
+ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg, bool pretend) {
   std::vector<ProcessCandidate> candidates;
   double now = uptimeTicks();
   for (const auto& dir : dirs)
@@ -97,6 +97,8 @@ ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, u
   Pick pick = pickProcess(candidates, flags, arg);
   if (!pick.victim) return {false, pick.detail};
   int sig = MMP_KILL_SIGNAL(flags) ? static_cast<int>(MMP_KILL_SIGNAL(flags)) : SIGKILL;
+  if (pretend)
+    return {true, fmt::format("would send {} to pid {} ({})", signalName(sig), candidates[*pick.victim].pid, pick.detail)};
   ActionResult r = signalPid(candidates[*pick.victim].pid, sig);
   if (r.ok) r.detail += " (" + pick.detail + ")";
   return r;

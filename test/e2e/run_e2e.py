@@ -134,8 +134,10 @@ def run_mmrun(obj, extra, seconds, stop=signal.SIGTERM, during=None):
 
 
 def decisions(records):
-    """The decision records, without their times (wall clock live, the snapshots' in replay)."""
-    return [{k: v for k, v in r.items() if k != "time"} for r in records if r.get("kind") == "decision"]
+    """The decision records, without their times (wall clock live, the
+    snapshots' in replay) and details (a live dry run names the victim a
+    kill would take, which replay, with no live system, cannot)."""
+    return [{k: v for k, v in r.items() if k not in ("time", "detail")} for r in records if r.get("kind") == "decision"]
 
 
 def record_and_replay(tmp, base_rel, kill_obj):
@@ -221,6 +223,9 @@ def main():
         check(rc == 0, f"mmrun exits 0 on SIGTERM (got {rc})")
         check(any(x.get("outcome") == "dry-run" and x.get("action") == "kill" for x in decisions),
               "dry run: a kill decision for the victim is logged within 3 s")
+        would = [x.get("detail", "") for x in decisions if x.get("action") == "kill"]
+        check(bool(would) and all(d.startswith(f"would send SIGKILL to pid {victim.pid} (rss ") for d in would),
+              f"dry run: the record names the process the kill would take ({would[:1]})")
         check(all(x.get("cgroup") != f"{base_rel}/protected" for x in records), "dry run: nothing about the protected cgroup")
         check(alive(victim) and alive(protected) and alive(bystander), "dry run: every hog lives")
         rules = status.get("e2e", {}).get("rules", [{}])
