@@ -102,19 +102,26 @@ def kill_keys(tmp, base_rel, keyed, hogs):
           f"kill process with SIGTERM: the log names SIGTERM ({enacted})")
 
 
+def kill_case(tmp, name, dirs, sizes, hogs, text):
+    """Starts a hog of each size (MiB; 0: none) in each of `dirs`, runs the
+    policy `text` for 1.5 s; returns (records, exit code, names of the
+    cgroups whose hog died)."""
+    running = {k: start_hog(d, mib) for (k, d), mib in zip(dirs.items(), sizes) if mib}
+    hogs.extend(running.values())
+    records, status, rc = run(compile_policy(tmp, name, text), 1.5, "500ms")
+    time.sleep(0.2)
+    return records, rc, sorted(k for k, h in running.items() if not alive(h))
+
+
 def system_kill(tmp, base_rel, system, hogs):
     """The scope's cgroups sys-a, sys-b and sys-c are each a target of the
     system rule; one decision kills the largest leaf of them all (sys-b),
     not one per target; sys-c/kept, protected, is larger still but no
     candidate, and neither is sys-c, whose child it is."""
-    running = {k: start_hog(d, mib) for (k, d), mib in zip(system.items(), (16, 32, 0, 64)) if mib}
-    hogs.extend(running.values())
-    obj = compile_policy(tmp, "system_kill", f'policy system_kill\nprotect "{base_rel}/sys-c/kept"\n'
-                         f'in "{base_rel}/sys-*" {{\n'
-                         f'  when system.memory.available > 1MiB kill largest cgroup cooldown 30s\n}}\n')
-    records, status, rc = run(obj, 1.5, "500ms")
-    time.sleep(0.2)
-    dead = sorted(k for k, h in running.items() if not alive(h))
+    records, rc, dead = kill_case(tmp, "system_kill", system, (16, 32, 0, 64), hogs,
+                                  f'policy system_kill\nprotect "{base_rel}/sys-c/kept"\n'
+                                  f'in "{base_rel}/sys-*" {{\n'
+                                  f'  when system.memory.available > 1MiB kill largest cgroup cooldown 30s\n}}\n')
     kills = [r for r in records if r.get("action") == "kill" and r.get("outcome") not in ("dropped",)]
     check(rc == 0 and dead == ["sys-b"], f"system kill cgroup: only the largest leaf of the scope dies ({dead})")
     check(len(kills) == 1 and kills[0].get("outcome") == "enacted"
@@ -126,14 +133,10 @@ def among_kill(tmp, base_rel, among, hogs):
     """A memcg rule on `watch` kills among the pool's cgroups, not below its
     subject: the largest pool cgroup (pool/b) dies; watch's own hog, the
     smaller pool/a and the protected pool/c (largest of all) live."""
-    running = {k: start_hog(d, mib) for (k, d), mib in zip(among.items(), (24, 16, 32, 64))}
-    hogs.extend(running.values())
-    obj = compile_policy(tmp, "among_kill", f'policy among_kill\nprotect "{base_rel}/pool/c"\n'
-                         f'in "{base_rel}/watch" {{\n'
-                         f'  when memcg.usage > 8MiB kill cgroup among "{base_rel}/pool/*" by usage cooldown 30s\n}}\n')
-    records, status, rc = run(obj, 1.5, "500ms")
-    time.sleep(0.2)
-    dead = sorted(k for k, h in running.items() if not alive(h))
+    records, rc, dead = kill_case(tmp, "among_kill", among, (24, 16, 32, 64), hogs,
+                                  f'policy among_kill\nprotect "{base_rel}/pool/c"\n'
+                                  f'in "{base_rel}/watch" {{\n'
+                                  f'  when memcg.usage > 8MiB kill cgroup among "{base_rel}/pool/*" by usage cooldown 30s\n}}\n')
     kills = [r for r in records if r.get("action") == "kill" and r.get("outcome") == "enacted"]
     check(rc == 0 and dead == ["pool/b"], f"kill cgroup among: the largest named, unprotected cgroup dies ({dead})")
     check(len(kills) == 1 and kills[0].get("cgroup") == f"{base_rel}/watch"
