@@ -219,17 +219,41 @@ void Emitter::fillObservedFields(llvm::Value* snapshot) {
 // Reclaim begins in `cgroup`: stamp it and its ancestors (memory.stat's
 // pgscan, which oomd and systemd-oomd watch, is hierarchical too). Walks at
 // most kStampDepth levels: deeper hierarchies are rare, and their upper
-// levels are then not stamped by this hook.
+// levels are then not stamped by this hook. Reclaim begins thousands of
+// times a second under pressure, so the walk stops at the first cgroup
+// stamped less than kFreshNs ago: its ancestors were stamped with it, or
+// since (bench/reclaim_hook_bench.py); a stamp already there is rewritten
+// in place, not through the LRU map's update.
 void Emitter::stampReclaim(llvm::Value* cgroup) {
   constexpr int kStampDepth = 12;
-  llvm::AllocaInst* key = bpf_.slot(ir_.getInt64Ty(), "stamp_key");
-  llvm::AllocaInst* value = bpf_.slot(ir_.getInt64Ty(), "stamp_value");
-  ir_.CreateAlignedStore(bpf_.ktimeNs(), value, llvm::Align(8));
+  constexpr uint64_t kFreshNs = 10'000'000;  // memcg.since_reclaim is exact to 10 ms
+  auto* i64 = ir_.getInt64Ty();
+  llvm::AllocaInst* key = bpf_.slot(i64, "stamp_key");
+  llvm::AllocaInst* value = bpf_.slot(i64, "stamp_value");
+  llvm::Value* now = bpf_.ktimeNs();
+  ir_.CreateAlignedStore(now, value, llvm::Align(8));
   llvm::BasicBlock* done = bpf_.block("stamped");
   llvm::Value* cur = cgroup;
   for (int level = 0; level < kStampDepth; ++level) {
     ir_.CreateAlignedStore(cgroupIdOf(cur), key, llvm::Align(8));
+    llvm::Value* seen = bpf_.mapLookup(reclaimSeen_, key);
+    llvm::BasicBlock* fresh = bpf_.block("stamp_new");
+    llvm::BasicBlock* known = bpf_.block("stamp_known");
+    llvm::BasicBlock* next = bpf_.block("stamp_next");
+    ir_.CreateCondBr(ir_.CreateIsNull(seen), fresh, known);
+    ir_.SetInsertPoint(fresh);
     bpf_.mapUpdate(reclaimSeen_, key, value, 0 /* BPF_ANY */);
+    ir_.CreateBr(next);
+    ir_.SetInsertPoint(known);
+    llvm::Value* at = ir_.CreateAlignedLoad(i64, seen, llvm::Align(8));
+    // Stamped within kFreshNs (or by another CPU after `now`): done.
+    llvm::Value* recent = ir_.CreateICmpULT(ir_.CreateSub(now, at), ir_.getInt64(kFreshNs));
+    llvm::BasicBlock* rewrite = bpf_.block("stamp_rewrite");
+    ir_.CreateCondBr(ir_.CreateOr(recent, ir_.CreateICmpUGT(at, now)), done, rewrite);
+    ir_.SetInsertPoint(rewrite);
+    ir_.CreateAlignedStore(now, seen, llvm::Align(8));
+    ir_.CreateBr(next);
+    ir_.SetInsertPoint(next);
     if (level + 1 == kStampDepth) break;
     cur = kernel_.emitRead(ir_, cur, *parentPath_, nullptr);  // NULL on the way: 0
     bpf_.require(ir_.CreateIsNotNull(cur), done, "parent");
