@@ -148,6 +148,11 @@ void logStarted(const Running& r, const Hierarchy& h, const LoadOptions& o, cons
                            std::chrono::duration_cast<std::chrono::milliseconds>(r.interval).count(),
                            o.dryRun ? ", dry run" : "", o.pinDir.empty() ? "" : ", pinned in " + o.pinDir);
   writeLog(rec, o.format);
+  for (const auto& note : r.policy->unattached()) {
+    rec.outcome = "not attached";
+    rec.detail = note;
+    writeLog(rec, o.format);
+  }
 }
 
 }  // namespace

@@ -127,8 +127,15 @@ llvm::Error Policy::attach(const Hierarchy& h) {
       continue;
     }
     struct bpf_link* link = bpf_program__attach(prog);
-    if (!link)
-      return fail(fmt::format("cannot attach `{}` ({}): {}", name, bpf_program__section_name(prog), std::strerror(errno)));
+    if (!link) {
+      std::string section = bpf_program__section_name(prog), why = std::strerror(errno);
+      std::string optional;
+      for (const auto& p : manifest_.json.value("programs", nlohmann::json::array()))
+        if (p.value("section", "") == section) optional = p.value("optional", "");
+      if (optional.empty()) return fail(fmt::format("cannot attach `{}` ({}): {}", name, section, why));
+      unattached_.push_back(fmt::format("`{}` ({}) is not attached ({}): {}", name, section, why, optional));
+      continue;
+    }
     links_.push_back(link);
     linkNames_.push_back(name);
   }

@@ -30,6 +30,8 @@ public:
   static llvm::Expected<std::unique_ptr<Policy>> loadDetached(const std::string& path);
 
   const Manifest& manifest() const { return manifest_; }
+  // Optional programs the kernel would not attach, each with what is lost.
+  const std::vector<std::string>& unattached() const { return unattached_; }
   const std::string& path() const { return path_; }
   struct bpf_map* map(const char* name) const;
   // Pins the hooks' links under DIR/POLICY, so that they outlive a crash of
@@ -52,6 +54,7 @@ private:
   struct bpf_object* obj_ = nullptr;
   std::vector<struct bpf_link*> links_;
   std::vector<std::string> linkNames_;  // their programs'
+  std::vector<std::string> unattached_;
   std::string pinDir_;
   struct bpf_link* iter_ = nullptr;
   int rootFd_ = -1;

@@ -61,6 +61,7 @@ bool Emitter::run() {
       case plan::Hook::DirectReclaim: emitReclaim(h); break;
       case plan::Hook::Oom: emitOom(); break;
       case plan::Hook::CgroupMkdir: emitCgroupMkdir(); break;
+      case plan::Hook::ReclaimStamp: emitReclaimStamp(); break;
     }
   }
   // Keep every program, map and section from being dropped as unused.

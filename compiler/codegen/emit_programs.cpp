@@ -296,14 +296,18 @@ void Emitter::emitReclaim(plan::Hook hook) {
   bool memcgHook = hook == plan::Hook::MemcgReclaim;
   bool whenRules = memcgHook && hasRules(plan_, false);
   bool onRules = evalEvent_.count("reclaim");
-  if (!whenRules && !onRules && !reclaimSeen_) return;
+  // Stamped by both tracepoints: the kprobe that names the reclaimed memcg
+  // may not attach (a kernel without kprobes). Where it does, it has
+  // stamped the memcg's ancestors a moment before, and the walk stops there.
+  bool stamp = reclaimSeen_ != nullptr;
+  if (!whenRules && !onRules && !stamp) return;
   HookFrame frame = beginHook(hook, memcgHook ? "mmp_memcg_reclaim" : "mmp_direct_reclaim");
   auto [f, snap, out] = frame;
   llvm::Value* task = bpf_.currentTask();
   bpf_.require(ir_.CreateIsNotNull(task), out, "task");
   llvm::Value* cgroup = kernel_.emitRead(ir_, task, *taskCgroupPath_, out);
   bpf_.require(ir_.CreateIsNotNull(cgroup), out, "cgroup");
-  if (reclaimSeen_) stampReclaim(cgroup);
+  if (stamp) stampReclaim(cgroup);
   if (!whenRules && !onRules) {
     endHook(frame);
     return;
@@ -318,6 +322,33 @@ void Emitter::emitReclaim(plan::Hook hook) {
     if (onRules) ir_.CreateCall(evalEvent_["reclaim"], {snap});
   });
   endHook(frame);
+}
+
+// Memcg reclaim begins, in try_to_free_mem_cgroup_pages(struct mem_cgroup
+// *memcg, ...): stamp the memcg it reclaims from and its ancestors, whoever
+// asked (the memcg's own tasks at its limit, a write to memory.reclaim from
+// anywhere, a descendant's charge over an ancestor's memory.high). The
+// tracepoint inside it names no memcg: only the current task's.
+void Emitter::emitReclaimStamp() {
+  llvm::Function* f = program(plan::Hook::ReclaimStamp, "mmp_reclaim_stamp");
+  llvm::BasicBlock* out = llvm::BasicBlock::Create(m_.getContext(), "out", f);
+  // A kprobe (fentry needs BPF trampolines, which not every kernel has): the
+  // context is struct pt_regs, the memcg its first argument's register, a
+  // plain address whose fields are read with bpf_probe_read_kernel.
+  llvm::Value* memcg = ir_.CreateAlignedLoad(
+      ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), f->getArg(0), ir_.getInt64(firstArgOffset_)), llvm::Align(8));
+  bpf_.require(ir_.CreateICmpNE(memcg, ir_.getInt64(0)), out, "memcg");
+  llvm::AllocaInst* slot = bpf_.slot(ir_.getInt64Ty(), "probe");
+  KernelTypes::Loader load = [&](llvm::Value* at, llvm::Type* ty) -> llvm::Value* {
+    bpf_.probeReadKernel(slot, static_cast<uint32_t>(m_.getDataLayout().getTypeStoreSize(ty)), at);
+    return ir_.CreateAlignedLoad(ty, slot, llvm::Align(8));
+  };
+  llvm::Value* cgroup = kernel_.emitRead(ir_, ir_.CreateIntToPtr(memcg, bpf_.ptrTy()), *memcgCgroupPath_, out, load);
+  bpf_.require(ir_.CreateIsNotNull(cgroup), out, "cgroup");
+  stampReclaim(cgroup, load);
+  ir_.CreateBr(out);
+  ir_.SetInsertPoint(out);
+  ir_.CreateRet(ir_.getInt32(0));
 }
 
 // The OOM killer marks a victim: mark_victim(struct task_struct *, uid_t)

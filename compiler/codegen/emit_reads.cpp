@@ -85,6 +85,27 @@ bool Emitter::resolveFields() {
       return false;
     }
     parentPath_ = std::move(*parent);
+    // The cgroup of a memcg: the memcg's css's.
+    auto cg = kernel_.resolve("mem_cgroup", {"css", "cgroup"});
+    if (!cg) {
+      diags_.report(DiagCode::E0401, {}, fmt::format("a memcg's cgroup cannot be read: {}", llvm::toString(cg.takeError())));
+      return false;
+    }
+    memcgCgroupPath_ = std::move(*cg);
+    // A kprobe's first argument: its register in struct pt_regs (x86-64's
+    // di; arm64's regs[0]).
+    auto di = in_.btf.resolvePath("pt_regs", {"di"});
+    if (!di) {
+      llvm::consumeError(di.takeError());
+      di = in_.btf.resolvePath("pt_regs", {"regs", "0"});
+    }
+    if (!di || di->empty()) {
+      diags_.report(DiagCode::E0401, {}, "the first argument of a kprobe cannot be found in this kernel's struct pt_regs");
+      if (!di) llvm::consumeError(di.takeError());
+      return false;
+    }
+    firstArgOffset_ = 0;
+    for (const auto& step : *di) firstArgOffset_ += step.byteOffset;
   }
   taskCgroupPath_ = std::move(*task);
   if (needMemcg) {
@@ -101,10 +122,10 @@ bool Emitter::resolveFields() {
   return !diags_.errorsSince(mark);
 }
 
-llvm::Value* Emitter::cgroupIdOf(llvm::Value* cgroup) {
+llvm::Value* Emitter::cgroupIdOf(llvm::Value* cgroup, const KernelTypes::Loader& load) {
   // kn is never null for a live cgroup; were it, the id would read 0,
   // which no scope has.
-  return kernel_.emitRead(ir_, cgroup, *cgroupIdPath_, nullptr);
+  return kernel_.emitRead(ir_, cgroup, *cgroupIdPath_, nullptr, load);
 }
 
 llvm::Value* Emitter::memcgOf(llvm::Value* cgroup, llvm::BasicBlock* onNull) {
@@ -224,7 +245,7 @@ void Emitter::fillObservedFields(llvm::Value* snapshot) {
 // stamped less than kFreshNs ago: its ancestors were stamped with it, or
 // since (bench/reclaim_hook_bench.py); a stamp already there is rewritten
 // in place, not through the LRU map's update.
-void Emitter::stampReclaim(llvm::Value* cgroup) {
+void Emitter::stampReclaim(llvm::Value* cgroup, const KernelTypes::Loader& load) {
   constexpr int kStampDepth = 12;
   constexpr uint64_t kFreshNs = 10'000'000;  // memcg.since_reclaim is exact to 10 ms
   auto* i64 = ir_.getInt64Ty();
@@ -235,7 +256,7 @@ void Emitter::stampReclaim(llvm::Value* cgroup) {
   llvm::BasicBlock* done = bpf_.block("stamped");
   llvm::Value* cur = cgroup;
   for (int level = 0; level < kStampDepth; ++level) {
-    ir_.CreateAlignedStore(cgroupIdOf(cur), key, llvm::Align(8));
+    ir_.CreateAlignedStore(cgroupIdOf(cur, load), key, llvm::Align(8));
     llvm::Value* seen = bpf_.mapLookup(reclaimSeen_, key);
     llvm::BasicBlock* fresh = bpf_.block("stamp_new");
     llvm::BasicBlock* known = bpf_.block("stamp_known");
@@ -255,7 +276,7 @@ void Emitter::stampReclaim(llvm::Value* cgroup) {
     ir_.CreateBr(next);
     ir_.SetInsertPoint(next);
     if (level + 1 == kStampDepth) break;
-    cur = kernel_.emitRead(ir_, cur, *parentPath_, nullptr);  // NULL on the way: 0
+    cur = kernel_.emitRead(ir_, cur, *parentPath_, nullptr, load);  // NULL on the way: 0
     bpf_.require(ir_.CreateIsNotNull(cur), done, "parent");
   }
   ir_.CreateBr(done);

@@ -47,7 +47,8 @@ private:
   bool resolveFields();
   void fillMemcgFields(llvm::Value* cgroup, llvm::Value* snapshot);
   void fillObservedFields(llvm::Value* snapshot);
-  void stampReclaim(llvm::Value* cgroup);
+  void stampReclaim(llvm::Value* cgroup, const KernelTypes::Loader& load = nullptr);
+  void emitReclaimStamp();
   void fillTaskFields(llvm::Value* task, llvm::Value* snapshot, const std::string& event);
   void fillEventArgs(llvm::Value* ctx, llvm::Value* snapshot, const std::string& event);
   // probe: read with bpf_probe_read_kernel instead of direct loads.
@@ -56,7 +57,7 @@ private:
   void storeField(llvm::Value* snapshot, uint32_t index, llvm::Value* v);
   const Binding* bindingNamed(const std::string& name) const;
   void fillSystemFields(llvm::Value* snapshot, llvm::BasicBlock* out);
-  llvm::Value* cgroupIdOf(llvm::Value* cgroup);
+  llvm::Value* cgroupIdOf(llvm::Value* cgroup, const KernelTypes::Loader& load = nullptr);
   llvm::Value* memcgOf(llvm::Value* cgroup, llvm::BasicBlock* onNull);
   llvm::Value* convert(llvm::Value* raw, const Binding& b);
 
@@ -155,7 +156,8 @@ private:
   // Kernel access paths.
   // Each kernel-read field: its paths (summed when several) from its root.
   std::map<const Binding*, std::vector<AccessPath>> fieldPaths_;
-  std::optional<AccessPath> cgroupIdPath_, cssPath_, seqNumPath_, taskCgroupPath_, parentPath_;
+  std::optional<AccessPath> cgroupIdPath_, cssPath_, seqNumPath_, taskCgroupPath_, parentPath_, memcgCgroupPath_;
+  uint32_t firstArgOffset_ = 0;  // of a kprobe's first argument in struct pt_regs
   uint32_t memcgStruct_ = 0;
   llvm::Function* evalMemcg_ = nullptr;
   llvm::Function* evalSystem_ = nullptr;

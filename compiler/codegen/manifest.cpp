@@ -90,7 +90,14 @@ std::string buildManifest(const plan::Plan& p, const std::string& sourceText) {
   json rules = json::array();
   for (const auto& r : p.rules) rules.push_back(ruleJson(r));
   json programs = json::array();
-  for (plan::Hook h : p.hooks) programs.push_back({{"hook", plan::hookName(h)}, {"section", plan::hookSection(h)}});
+  for (plan::Hook h : p.hooks) {
+    json prog{{"hook", plan::hookName(h)}, {"section", plan::hookSection(h)}};
+    // Kernels without kprobes lose only what the stamp adds to the reclaim
+    // tracepoints (reclaim asked by a task outside the cgroup).
+    if (h == plan::Hook::ReclaimStamp)
+      prog["optional"] = "without it, memcg.since_reclaim sees only reclaim that the cgroup's own tasks start";
+    programs.push_back(std::move(prog));
+  }
   json m{{"format", MMP_MANIFEST_FORMAT},
          {"decision_version", MMP_DECISION_VERSION},
          {"compiler", std::string("mmpc ") + MMP_VERSION},

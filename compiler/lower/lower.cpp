@@ -98,9 +98,12 @@ public:
     }
     for (const auto& r : plan_.rules) plan_.hooks.insert(r.hooks.begin(), r.hooks.end());
     plan_.hooks.insert(Hook::Replay);
-    // A field the reclaim hooks observe needs them, whatever the rules' events.
+    // A field the reclaim hooks observe needs them, whatever the rules'
+    // events: both tracepoints stamp the reclaiming task's memcg; the kprobe,
+    // where the kernel has kprobes, the memcg that memcg reclaim names.
     for (const Binding* b : plan_.snapshot)
-      if (b->kernel.value("observed", "") == "reclaim") plan_.hooks.insert({Hook::MemcgReclaim, Hook::DirectReclaim});
+      if (b->kernel.value("observed", "") == "reclaim")
+        plan_.hooks.insert({Hook::MemcgReclaim, Hook::DirectReclaim, Hook::ReclaimStamp});
     return std::move(plan_);
   }
 
@@ -231,6 +234,7 @@ const char* hookName(Hook h) {
     case Hook::DirectReclaim: return "direct_reclaim";
     case Hook::Oom: return "oom";
     case Hook::CgroupMkdir: return "cgroup_mkdir";
+    case Hook::ReclaimStamp: return "reclaim_stamp";
   }
   return "?";
 }
@@ -243,6 +247,7 @@ const char* hookSection(Hook h) {
     case Hook::DirectReclaim: return "tp_btf/mm_vmscan_direct_reclaim_begin";
     case Hook::Oom: return "tp_btf/mark_victim";
     case Hook::CgroupMkdir: return "tp_btf/cgroup_mkdir";
+    case Hook::ReclaimStamp: return "kprobe/try_to_free_mem_cgroup_pages";
   }
   return "?";
 }

@@ -16,7 +16,9 @@
 
 namespace mmp::plan {
 
-enum class Hook { Tick, Replay, MemcgReclaim, DirectReclaim, Oom, CgroupMkdir };
+// ReclaimStamp: memcg reclaim of a named memcg (memory.high, memory.max,
+// memory.reclaim), whoever asks; it only stamps (memcg.since_reclaim).
+enum class Hook { Tick, Replay, MemcgReclaim, DirectReclaim, Oom, CgroupMkdir, ReclaimStamp };
 const char* hookName(Hook h);      // "tick"
 const char* hookSection(Hook h);   // "iter/cgroup"
 

@@ -49,6 +49,13 @@ in "{base_rel}", "{base_rel}/*" {{
         logged = [r for r in records if r.get("kind") == "decision"]
         where = {r.get("cgroup") for r in logged}
         e2e.check(rc == 0, f"mmrun exits 0 (got {rc})")
+        # The kprobe that names the reclaimed memcg needs a kernel with kprobes;
+        # without, mmrun says what is lost and runs on the tracepoints.
+        kprobes = os.path.exists("/sys/bus/event_source/devices/kprobe")
+        notes = [r for r in records if r.get("outcome") == "not attached"]
+        e2e.check(bool(notes) != kprobes and all("memcg.since_reclaim" in r.get("detail", "") for r in notes),
+                  f"the reclaim kprobe is attached where the kernel has kprobes (kprobes: {kprobes}), "
+                  f"else a record says what is lost ({[r.get('detail') for r in notes]})")
         e2e.check(f"{base_rel}/busy" in where, f"reclaim in the limited cgroup is seen ({len(logged)} decisions)")
         e2e.check(base_rel in where, "its parent sees it too (the stamp is hierarchical)")
         e2e.check(f"{base_rel}/idle" not in where, "the idle sibling never reports reclaim")

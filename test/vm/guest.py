@@ -681,9 +681,9 @@ class Sampler:
 @scenario
 def since_reclaim(s):
     """`memcg.since_reclaim < 2s` reports a cgroup reclaimed under its
-    memory.high and its parent, not an idle sibling; memory.reclaim written
-    by a process inside the cgroup counts, written from outside it does not
-    (the hooks stamp the reclaiming task's cgroup)."""
+    memory.high and its parent, not an idle sibling; memory.reclaim counts
+    whoever writes it, a process inside the cgroup or one outside (the
+    kprobe on try_to_free_mem_cgroup_pages names the reclaimed memcg)."""
     parent = s.cgroup("/mmp/since/parent")
     busy, idle = s.cgroup("/mmp/since/parent/busy"), s.cgroup("/mmp/since/parent/idle")
     inside, outside = s.cgroup("/mmp/since/inside"), s.cgroup("/mmp/since/outside")
@@ -718,12 +718,10 @@ def since_reclaim(s):
     s.check("/mmp/since/parent/idle" not in seen and scanned[idle] == 0, "the idle sibling is not reported")
     s.check("/mmp/since/inside" in seen and scanned[inside] > 0,
             "memory.reclaim written by a process inside the cgroup is reported")
-    s.known_bug("/mmp/since/outside" in seen,
-                f"memory.reclaim written from outside the cgroup is reported (pgscan +{scanned[outside]})",
-                "the reclaim hooks (tp_btf/mm_vmscan_memcg_reclaim_begin, direct_reclaim_begin) stamp the "
-                "reclaiming task's memcg, not the memcg being reclaimed: memory.reclaim written by another "
-                "cgroup's task (senpai, mmrun's own reclaim) and reclaim of a sibling under a common "
-                "memory.high are not seen")
+    # The kprobe on try_to_free_mem_cgroup_pages names the reclaimed memcg.
+    s.check("/mmp/since/outside" in seen and scanned[outside] > 0,
+            f"memory.reclaim written from outside the cgroup is reported (pgscan +{scanned[outside]})")
+    s.check(not m.select(outcome="not attached"), "the reclaim kprobe is attached (the guest kernel has kprobes)")
 
 
 @scenario
