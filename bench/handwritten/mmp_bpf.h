@@ -123,10 +123,12 @@ static __always_inline __u64 *state_of(__u64 cgroup_id)
 	return bpf_map_lookup_elem(&mmp_state, &cgroup_id);
 }
 
-/* true while a cooldown of `ns` since the last firing (*last) runs. */
+/* true while a cooldown of `ns` since the last firing (*last) runs; it
+ * ends up to 1/20 of it (at most 50 ms) early, as mmp's does. */
 static __always_inline bool cooling(const __u64 *last, __u64 now, __u64 ns)
 {
-	return *last && now - *last < ns;
+	__u64 slack = ns / 20 < 50000000 ? ns / 20 : 50000000;
+	return *last && now - *last < ns - slack;
 }
 
 /* `for D`: records in *since when the condition became true (0 when it

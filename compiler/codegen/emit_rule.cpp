@@ -137,7 +137,7 @@ void Emitter::rule(const plan::Rule& r, EvalContext& ctx) {
     lastPtr = stateWord(stateRow(ctx, next), r.lastWord());
     llvm::Value* last = ir_.CreateAlignedLoad(i64, lastPtr, llvm::Align(8));
     llvm::Value* cooling = ir_.CreateAnd(ir_.CreateICmpNE(last, ir_.getInt64(0)),
-                                         ir_.CreateICmpULT(ir_.CreateSub(ctx.now, last), ir_.getInt64(r.cooldownNs)));
+                                         ir_.CreateICmpULT(ir_.CreateSub(ctx.now, last), ir_.getInt64(r.cooldownEndsNs())));
     bpf_.require(ir_.CreateNot(cooling), next, "cooled");
   }
   if (r.atMost) {

@@ -4,6 +4,7 @@
 // `--emit=plan` prints it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -45,6 +46,10 @@ struct Rule {
   const ast::Expr* unless = nullptr;
   uint64_t holdNs = 0;
   uint64_t cooldownNs = 0;
+  // A cooldown ends up to 1/20 of it (at most 50 ms) early: the walk
+  // reaches a cgroup a few ms earlier or later each tick, and a cooldown
+  // equal to the interval must let the rule fire at every tick.
+  uint64_t cooldownEndsNs() const { return cooldownNs - std::min<uint64_t>(cooldownNs / 20, 50'000'000); }
   uint64_t atMost = 0, atMostPerNs = 0;  // 0: unbounded
   std::vector<const ast::Expr*> values;  // fields the condition reads
   std::vector<Action> actions;

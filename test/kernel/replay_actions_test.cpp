@@ -101,7 +101,7 @@ TEST_F(ReplayActions, SystemKillHoldsAndCoolsDown) {
                   {{.action = MMP_ACTION_KILL, .cgroup = 0, .time = 15 * kSec,
                     .flags = MMP_KILL_LARGEST | kSystem, .values = {kGiB / 2}}});
   expectDecisions(policy_->replay(16 * kSec, 0, 1, f), {});
-  expectDecisions(policy_->replay(45 * kSec - 1, 0, 1, f), {});
+  expectDecisions(policy_->replay(45 * kSec - kEarly - 1, 0, 1, f), {});
   expectDecisions(policy_->replay(45 * kSec, 0, 1, f),
                   {{.action = MMP_ACTION_KILL, .cgroup = 0, .time = 45 * kSec,
                     .flags = MMP_KILL_LARGEST | kSystem, .values = {kGiB / 2}}});
@@ -191,7 +191,7 @@ TEST_F(ReplayActions, LimitToShareOfMax) {
 TEST_F(ReplayActions, UnthrottleAfterCalm) {
   LOAD("policy p\nwhen memcg.pressure < 5% for 1min unthrottle\n");
   expectDecisions(run(100 * kSec, 1, {{"memcg.pressure", kPct}}), {});
-  expectDecisions(run(160 * kSec - 1, 1, {{"memcg.pressure", kPct}}), {});
+  expectDecisions(run(160 * kSec - kEarly - 1, 1, {{"memcg.pressure", kPct}}), {});
   auto d = run(160 * kSec, 1, {{"memcg.pressure", kPct}});
   for (auto& x : d) x.flags &= ~static_cast<uint32_t>(MMP_ARG_UNLIMITED);  // see ReplayModifiers
   expectDecisions(d, {{.action = MMP_ACTION_UNTHROTTLE, .cgroup = 1, .time = 160 * kSec, .values = {kPct}}});

@@ -23,6 +23,8 @@ constexpr uint64_t kMiB = 1ULL << 20;
 constexpr uint64_t kGiB = 1ULL << 30;
 constexpr uint64_t kTiB = 1ULL << 40;
 constexpr uint64_t kUnl = MMP_UNLIMITED;
+// A cooldown of 1 s or more ends this much early (docs/language.md §6).
+constexpr uint64_t kEarly = 50'000'000;
 
 // One expected decision, every field of struct mmp_decision.
 struct Want {

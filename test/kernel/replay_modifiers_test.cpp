@@ -84,14 +84,23 @@ TEST_F(ReplayModifiers, ExplicitCooldown) {
   LOAD("policy p\nwhen memcg.pressure > 50% reclaim cooldown 5s\n");
   expectDecisions(hot(10 * kSec, 1), {reclaimAt(1, 10 * kSec)});
   expectDecisions(hot(12 * kSec, 1), {});
-  expectDecisions(hot(15 * kSec - 1, 1), {});
-  expectDecisions(hot(15 * kSec, 1), {reclaimAt(1, 15 * kSec)});
+  expectDecisions(hot(15 * kSec - kEarly - 1, 1), {});
+  // 50 ms early: the next tick of a walk that reached the cgroup a little
+  // sooner than the last one fires.
+  expectDecisions(hot(15 * kSec - kEarly, 1), {reclaimAt(1, 15 * kSec - kEarly)});
+}
+
+TEST_F(ReplayModifiers, ACooldownEndsATwentiethEarlyAtMost50ms) {
+  LOAD("policy p\nwhen memcg.pressure > 50% reclaim cooldown 400ms\n");
+  expectDecisions(hot(10 * kSec, 1), {reclaimAt(1, 10 * kSec)});
+  expectDecisions(hot(10 * kSec + 380'000'000 - 1, 1), {});  // 400 ms / 20 = 20 ms early
+  expectDecisions(hot(10 * kSec + 380'000'000, 1), {reclaimAt(1, 10 * kSec + 380'000'000)});
 }
 
 TEST_F(ReplayModifiers, ExplicitCooldownShorterThanTheDefault) {
   LOAD("policy p\nwhen memcg.pressure > 50% throttle to 1GiB cooldown 2s\n");
   expectDecisions(hot(10 * kSec, 1), {throttleAt(1, 10 * kSec)});
-  expectDecisions(hot(12 * kSec - 1, 1), {});
+  expectDecisions(hot(12 * kSec - kEarly - 1, 1), {});
   expectDecisions(hot(12 * kSec, 1), {throttleAt(1, 12 * kSec)});
 }
 
@@ -99,7 +108,7 @@ TEST_F(ReplayModifiers, DefaultCooldownOfThrottleIsTenSeconds) {
   LOAD("policy p\nwhen memcg.pressure > 50% throttle to 1GiB\n");
   expectDecisions(hot(10 * kSec, 1), {throttleAt(1, 10 * kSec)});
   expectDecisions(hot(11 * kSec, 1), {});
-  expectDecisions(hot(20 * kSec - 1, 1), {});
+  expectDecisions(hot(20 * kSec - kEarly - 1, 1), {});
   expectDecisions(hot(20 * kSec, 1), {throttleAt(1, 20 * kSec)});
 }
 
@@ -107,7 +116,7 @@ TEST_F(ReplayModifiers, DefaultCooldownOfLimitIsTenSeconds) {
   LOAD("policy p\nset allow_limit = true\nwhen memcg.pressure > 50% limit to 2GiB\n");
   Want w{.action = MMP_ACTION_LIMIT, .cgroup = 1, .time = 10 * kSec, .arg = 2 * kGiB, .values = {kHot}};
   expectDecisions(hot(10 * kSec, 1), {w});
-  expectDecisions(hot(20 * kSec - 1, 1), {});
+  expectDecisions(hot(20 * kSec - kEarly - 1, 1), {});
   w.time = 20 * kSec;
   expectDecisions(hot(20 * kSec, 1), {w});
 }
@@ -121,7 +130,7 @@ TEST_F(ReplayModifiers, DefaultCooldownOfUnthrottleIsTenSeconds) {
   };
   Want w{.action = MMP_ACTION_UNTHROTTLE, .cgroup = 1, .time = 10 * kSec, .values = {kPct}};
   expectDecisions(strip(hot(10 * kSec, 1, kPct)), {w});
-  expectDecisions(hot(20 * kSec - 1, 1, kPct), {});
+  expectDecisions(hot(20 * kSec - kEarly - 1, 1, kPct), {});
   w.time = 20 * kSec;
   expectDecisions(strip(hot(20 * kSec, 1, kPct)), {w});
 }
@@ -132,7 +141,7 @@ TEST_F(ReplayModifiers, DefaultCooldownOfKillIsThirtySeconds) {
   expectDecisions(hot(10 * kSec, 1), {});
   expectDecisions(hot(11 * kSec, 1), {w});
   expectDecisions(hot(30 * kSec, 1), {});
-  expectDecisions(hot(41 * kSec - 1, 1), {});
+  expectDecisions(hot(41 * kSec - kEarly - 1, 1), {});
   w.time = 41 * kSec;
   expectDecisions(hot(41 * kSec, 1), {w});
 }
@@ -141,7 +150,7 @@ TEST_F(ReplayModifiers, DefaultCooldownOfLogIsOneSecond) {
   LOAD("policy p\nwhen memcg.pressure > 50% log \"hot\"\n");
   Want w{.action = MMP_ACTION_LOG, .cgroup = 1, .time = 10 * kSec};
   expectDecisions(hot(10 * kSec, 1), {w});
-  expectDecisions(hot(11 * kSec - 1, 1), {});
+  expectDecisions(hot(11 * kSec - kEarly - 1, 1), {});
   w.time = 11 * kSec;
   expectDecisions(hot(11 * kSec, 1), {w});
 }
@@ -156,7 +165,7 @@ TEST_F(ReplayModifiers, SeveralActionsTakeTheLongestDefault) {
   };
   expectDecisions(hot(10 * kSec, 1), all(10 * kSec));
   expectDecisions(hot(11 * kSec, 1), {});  // not reclaim's or log's 1s
-  expectDecisions(hot(20 * kSec - 1, 1), {});
+  expectDecisions(hot(20 * kSec - kEarly - 1, 1), {});
   expectDecisions(hot(20 * kSec, 1), all(20 * kSec));
 }
 
@@ -171,7 +180,7 @@ TEST_F(ReplayModifiers, ReclaimAndKillTakeKillsDefault) {
   expectDecisions(hot(10 * kSec, 1), {});
   expectDecisions(hot(11 * kSec, 1), both(11 * kSec));
   expectDecisions(hot(21 * kSec, 1), {});
-  expectDecisions(hot(41 * kSec - 1, 1), {});
+  expectDecisions(hot(41 * kSec - kEarly - 1, 1), {});
   expectDecisions(hot(41 * kSec, 1), both(41 * kSec));
 }
 
@@ -181,7 +190,7 @@ TEST_F(ReplayModifiers, CooldownIsPerCgroup) {
   expectDecisions(hot(11 * kSec, 2), {throttleAt(2, 11 * kSec)});
   expectDecisions(hot(15 * kSec, 1), {});
   expectDecisions(hot(20 * kSec, 1), {throttleAt(1, 20 * kSec)});
-  expectDecisions(hot(21 * kSec - 1, 2), {});
+  expectDecisions(hot(21 * kSec - kEarly - 1, 2), {});
   expectDecisions(hot(21 * kSec, 2), {throttleAt(2, 21 * kSec)});
 }
 

@@ -8,6 +8,7 @@ namespace mmp::test {
 namespace {
 
 constexpr uint64_t kSec = 1'000'000'000;
+constexpr uint64_t kEarly = 50'000'000;  // a cooldown of 1 s or more ends this much early
 constexpr uint64_t kMilliPercent = 1000;  // 1% in a snapshot
 constexpr uint64_t kMiB = 1 << 20;
 
@@ -49,7 +50,7 @@ TEST_F(Replay, OutOfScopeIsNotEvaluated) {
 TEST_F(Replay, CooldownDefaultsToOneSecondForReclaim) {
   load("policy p\nwhen memcg.pressure > 60% reclaim\n");
   EXPECT_EQ(policy_->replay(10 * kSec, 7, 1, {{"memcg.pressure", 90 * kMilliPercent}}).size(), 1u);
-  EXPECT_TRUE(policy_->replay(10 * kSec + kSec - 1, 7, 1, {{"memcg.pressure", 90 * kMilliPercent}}).empty());
+  EXPECT_TRUE(policy_->replay(10 * kSec + kSec - kEarly - 1, 7, 1, {{"memcg.pressure", 90 * kMilliPercent}}).empty());
   EXPECT_EQ(policy_->replay(11 * kSec, 7, 1, {{"memcg.pressure", 90 * kMilliPercent}}).size(), 1u);
   // Another cgroup has its own cooldown.
   EXPECT_EQ(policy_->replay(11 * kSec, 8, 1, {{"memcg.pressure", 90 * kMilliPercent}}).size(), 1u);
