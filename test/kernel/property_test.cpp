@@ -7,6 +7,7 @@
 //   MMP_PROPERTY_SEED=S       the first seed (default 1); policy i has seed S + i
 //   MMP_PROPERTY_MAX_RULES=M  at most M rules per policy (default 50)
 //   MMP_PROPERTY_FAILURES=DIR write every failing policy to DIR/seed-S.mmp
+//   MMP_PROPERTY_KEEP=DIR     write every policy to DIR/seed-S.mmp (to study one)
 //   MMP_PROPERTY_EXCLUDE=a,b.*,rate()  never generate these fields (or rate
 //                             calls), to look past a known failure for the next one
 #include <bpf/bpf.h>
@@ -151,6 +152,8 @@ TEST(Property, GeneratedPoliciesCompileLoadAndReplay) {
   const uint64_t firstSeed = envNumber("MMP_PROPERTY_SEED", 1);
   const char* failures = std::getenv("MMP_PROPERTY_FAILURES");
   if (failures) std::filesystem::create_directories(failures);
+  const char* keep = std::getenv("MMP_PROPERTY_KEEP");
+  if (keep) std::filesystem::create_directories(keep);
   GeneratorOptions options;
   options.maxRules = static_cast<int>(envNumber("MMP_PROPERTY_MAX_RULES", 50));
   if (const char* x = std::getenv("MMP_PROPERTY_EXCLUDE")) {
@@ -179,6 +182,7 @@ TEST(Property, GeneratedPoliciesCompileLoadAndReplay) {
     GeneratedPolicy g = generatePolicy(seed, options);
     rules += static_cast<uint64_t>(g.rules);
     covered.insert(g.features.begin(), g.features.end());
+    if (keep) std::ofstream(std::filesystem::path(keep) / ("seed-" + std::to_string(seed) + ".mmp")) << g.text;
     auto fail = [&](const std::string& stage, const std::string& detail) {
       ++failureKinds[stage];
       auto& cause = causes[stage + ": " + signature(detail)];
