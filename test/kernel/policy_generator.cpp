@@ -378,34 +378,25 @@ std::optional<Ex> Gen::letLeaf(Ty t, const std::function<bool(const Let&)>& ok) 
 }
 
 Ex Gen::leaf(Ty t, const Ctx& c) {
-  if (t == Ty::Rate && !c.constant && !excluded(opts_, "rate()") && chance(0.6)) {
-    // rate(F): a bytes field, per-memcg or system.
+  // rate(F): of a bytes field (a rate), or of a duration field, a PSI
+  // total (the share of time it grew by: a percent); per-memcg or system.
+  auto rateOf = [&](Ty field, Ty result, const char* feature) -> std::optional<Ex> {
     std::vector<const Field*> fs;
-    for (const Field* f : fieldsOf(c, Ty::Bytes))
+    for (const Field* f : fieldsOf(c, field))
       if (f->where == Where::Memcg || f->where == Where::System) fs.push_back(f);
-    if (!fs.empty()) {
-      Ex f = fieldLeaf(*pick(fs));
-      feat("arith.rate()");
-      Ex e;
-      e.text = "rate(" + f.text + ")";
-      e.type = Ty::Rate;
-      e.memcg = f.memcg;
-      return e;
-    }
-  }
-  if (t == Ty::Percent && !c.constant && !excluded(opts_, "rate()") && chance(0.15)) {
-    // rate(F) of a duration field (a PSI total): the share of time it grew by.
-    auto fs = fieldsOf(c, Ty::Duration);
-    if (!fs.empty()) {
-      Ex f = fieldLeaf(*pick(fs));
-      feat("arith.rate(duration)");
-      Ex e;
-      e.text = "rate(" + f.text + ")";
-      e.type = Ty::Percent;
-      e.memcg = f.memcg;
-      return e;
-    }
-  }
+    if (fs.empty()) return std::nullopt;
+    Ex f = fieldLeaf(*pick(fs));
+    feat(feature);
+    Ex e;
+    e.text = "rate(" + f.text + ")";
+    e.type = result;
+    e.memcg = f.memcg;
+    return e;
+  };
+  if (t == Ty::Rate && !c.constant && !excluded(opts_, "rate()") && chance(0.6))
+    if (auto e = rateOf(Ty::Bytes, Ty::Rate, "arith.rate()")) return *e;
+  if (t == Ty::Percent && !c.constant && !excluded(opts_, "rate()") && chance(0.15))
+    if (auto e = rateOf(Ty::Duration, Ty::Percent, "arith.rate(duration)")) return *e;
   if (t != Ty::Rate && t != Ty::Duration && t != Ty::Bool) {
     auto fs = fieldsOf(c, t);
     if (!fs.empty() && chance(c.memcg || !c.event.empty() ? 0.6 : 0.5)) return fieldLeaf(*pick(fs));
