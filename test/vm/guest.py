@@ -252,6 +252,21 @@ def parse_bytes(text):
     return None
 
 
+def stop_and_reap(m, hogs, linger=2 * INTERVAL, grace=2):
+    """After a kill: lets mmrun m run on for `linger` seconds (a second,
+    wrong kill would come then), stops it, and gives the hogs ({name:
+    Popen}) `grace` seconds in all to die; the names of the dead ones."""
+    time.sleep(linger)
+    m.stop()
+    deadline = time.time() + grace
+    for h in hogs.values():
+        try:
+            h.wait(timeout=max(0.0, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            pass
+    return {n for n, h in hogs.items() if h.poll() is not None}
+
+
 SCENARIOS = []
 
 
@@ -415,14 +430,7 @@ def kill(s):
     m.started()
     kills = [m.wait_for(lambda r, c=c: r.get("cgroup") == c and r.get("action") == "kill", 15)
              for c in ("/mmp/kill/job", "/mmp/kill/procs")]
-    time.sleep(2 * INTERVAL)
-    m.stop()
-    for h in hogs.values():
-        try:
-            h.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            pass
-    dead = {n for n, h in hogs.items() if h.poll() is not None}
+    dead = stop_and_reap(m, hogs)
     s.figure("victims", sorted(dead))
     s.check(dead == {"job/a", "procs big"}, f"exactly the two intended victims died ({sorted(dead)})")
     s.check(all(hogs[n].returncode == -signal.SIGKILL for n in dead), "each died of SIGKILL")
@@ -462,14 +470,7 @@ def killkey(s):
     m.started()
     kills = {c: m.wait_for(lambda r, c=c: r.get("cgroup") == f"/mmp/killkey/{c}" and r.get("action") == "kill", 20)
              for c in ("swap", "scan")}
-    time.sleep(2 * INTERVAL)
-    m.stop()
-    for h in hogs.values():
-        try:
-            h.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            pass
-    dead = {n for n, h in hogs.items() if h.poll() is not None}
+    dead = stop_and_reap(m, hogs)
     s.figure("victims", sorted(dead))
     s.figure("details", {c: k and k.get("detail") for c, k in kills.items()})
     s.check(dead == {"swap/swapped", "scan/scanned"}, f"exactly the two intended victims died ({sorted(dead)})")
@@ -796,13 +797,7 @@ def systemd_oomd(s):
     seen = samples.stop()
     stat1 = {d: keyed(d, "memory.stat") for d in (a, b)}
     usage = {d: current(d) for d in (a, b)}
-    time.sleep(1)
-    m.stop()
-    for h in hogs.values():
-        try:
-            h.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            pass
+    dead = stop_and_reap(m, hogs, linger=1)
     peak = max((v for _, v in seen), default=None)
     s.figure("full avg10 of user@1000.service", f"peak {peak}%")
     if not s.check(kill, "the policy killed (within 75 s)"):
@@ -823,7 +818,6 @@ def systemd_oomd(s):
             "it killed 30 s after the pressure went over 60% (measured by memory.pressure), not before")
     s.check(kill.get("outcome") == "enacted" and f"{b}/cgroup.kill" in kill.get("detail", "")
             and "pgscan" in kill.get("detail", ""), "by reclaim: cgroup.kill of b.scope, the most reclaimed")
-    dead = {n for n, h in hogs.items() if h.poll() is not None}
     s.check(dead == {"b.scope"} and hogs["b.scope"].returncode == -signal.SIGKILL,
             f"b.scope's hog died of SIGKILL, a.scope's lives ({sorted(dead)})")
     populated = {n: keyed(d, "cgroup.events")["populated"] for n, d in (("a.scope", a), ("b.scope", b))}
