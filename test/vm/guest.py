@@ -14,6 +14,7 @@ Exit status: 0 every scenario passed, 1 some failed.
 import datetime
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -252,6 +253,21 @@ def parse_bytes(text):
     return None
 
 
+def stop_and_reap(m, hogs, linger=2 * INTERVAL, grace=2):
+    """After a kill: lets mmrun m run on for `linger` seconds (a second,
+    wrong kill would come then), stops it, and gives the hogs ({name:
+    Popen}) `grace` seconds in all to die; the names of the dead ones."""
+    time.sleep(linger)
+    m.stop()
+    deadline = time.time() + grace
+    for h in hogs.values():
+        try:
+            h.wait(timeout=max(0.0, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            pass
+    return {n for n, h in hogs.items() if h.poll() is not None}
+
+
 SCENARIOS = []
 
 
@@ -415,14 +431,7 @@ def kill(s):
     m.started()
     kills = [m.wait_for(lambda r, c=c: r.get("cgroup") == c and r.get("action") == "kill", 15)
              for c in ("/mmp/kill/job", "/mmp/kill/procs")]
-    time.sleep(2 * INTERVAL)
-    m.stop()
-    for h in hogs.values():
-        try:
-            h.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            pass
-    dead = {n for n, h in hogs.items() if h.poll() is not None}
+    dead = stop_and_reap(m, hogs)
     s.figure("victims", sorted(dead))
     s.check(dead == {"job/a", "procs big"}, f"exactly the two intended victims died ({sorted(dead)})")
     s.check(all(hogs[n].returncode == -signal.SIGKILL for n in dead), "each died of SIGKILL")
@@ -462,14 +471,7 @@ def killkey(s):
     m.started()
     kills = {c: m.wait_for(lambda r, c=c: r.get("cgroup") == f"/mmp/killkey/{c}" and r.get("action") == "kill", 20)
              for c in ("swap", "scan")}
-    time.sleep(2 * INTERVAL)
-    m.stop()
-    for h in hogs.values():
-        try:
-            h.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            pass
-    dead = {n for n, h in hogs.items() if h.poll() is not None}
+    dead = stop_and_reap(m, hogs)
     s.figure("victims", sorted(dead))
     s.figure("details", {c: k and k.get("detail") for c, k in kills.items()})
     s.check(dead == {"swap/swapped", "scan/scanned"}, f"exactly the two intended victims died ({sorted(dead)})")
@@ -773,6 +775,25 @@ def senpai(s):
                                                  f"kernel's overshoot of memory.reclaim (lowest {kib(low)})")
 
 
+def held_over(s, seen, kill, t0, where, hog):
+    """For a kill after full avg10 over 60% for 30 s: figures from the
+    samples [(time, full avg10 of WHERE)] and the hog started at t0; the
+    start of the run of samples over 60% that led to the kill (None if
+    none), or False if there was no kill."""
+    peak = max((v for _, v in seen), default=None)
+    s.figure(f"full avg10 of {where}", f"peak {peak}%")
+    if not s.check(kill, "the policy killed (within 75 s)"):
+        return False
+    over = None
+    for t, v in seen:
+        if t > kill["_time"]:
+            break
+        over = (over or t) if v > 60 else None
+    s.figure(f"{hog}'s hog started -> full avg10 > 60%", f"{over - t0:.1f} s" if over else "never")
+    s.figure("full avg10 > 60% -> kill", f"{kill['_time'] - over:.1f} s" if over else "?")
+    return over
+
+
 @scenario
 def systemd_oomd(s):
     """std/systemd_oomd: full memory pressure over 60% for 30 s in
@@ -796,25 +817,10 @@ def systemd_oomd(s):
     seen = samples.stop()
     stat1 = {d: keyed(d, "memory.stat") for d in (a, b)}
     usage = {d: current(d) for d in (a, b)}
-    time.sleep(1)
-    m.stop()
-    for h in hogs.values():
-        try:
-            h.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            pass
-    peak = max((v for _, v in seen), default=None)
-    s.figure("full avg10 of user@1000.service", f"peak {peak}%")
-    if not s.check(kill, "the policy killed (within 75 s)"):
+    dead = stop_and_reap(m, hogs, linger=1)
+    over = held_over(s, seen, kill, t0, "user@1000.service", "b.scope")
+    if over is False:
         return
-    # The start of the run of readings over 60% that led to the kill.
-    over = None
-    for t, v in seen:
-        if t > kill["_time"]:
-            break
-        over = (over or t) if v > 60 else None
-    s.figure("b.scope's hog started -> full avg10 > 60%", f"{over - t0:.1f} s" if over else "never")
-    s.figure("full avg10 > 60% -> kill", f"{kill['_time'] - over:.1f} s" if over else "?")
     s.figure("kill", kill.get("detail"))
     pgscan = {n: stat1[d]["pgscan"] - stat0[d]["pgscan"] for n, d in (("a.scope", a), ("b.scope", b))}
     s.figure("pgscan until the kill", pgscan)
@@ -823,7 +829,6 @@ def systemd_oomd(s):
             "it killed 30 s after the pressure went over 60% (measured by memory.pressure), not before")
     s.check(kill.get("outcome") == "enacted" and f"{b}/cgroup.kill" in kill.get("detail", "")
             and "pgscan" in kill.get("detail", ""), "by reclaim: cgroup.kill of b.scope, the most reclaimed")
-    dead = {n for n, h in hogs.items() if h.poll() is not None}
     s.check(dead == {"b.scope"} and hogs["b.scope"].returncode == -signal.SIGKILL,
             f"b.scope's hog died of SIGKILL, a.scope's lives ({sorted(dead)})")
     populated = {n: keyed(d, "cgroup.events")["populated"] for n, d in (("a.scope", a), ("b.scope", b))}
@@ -832,6 +837,134 @@ def systemd_oomd(s):
     s.figure("user@1000.service memory.events", {k: ev1[k] - ev0[k] for k in ("high", "oom", "oom_kill")})
     s.check(ev1["high"] > ev0["high"] and ev1["oom_kill"] == ev0["oom_kill"],
             "memory.events: the pressure came from memory.high; the kernel's OOM killer took no part")
+    s.check(len(m.select(action="kill")) == 1, "one kill")
+
+
+# oomd's cgroups: a user's session scopes and user services, and the system services.
+USER = "/user.slice/user-1000.slice"
+
+
+@scenario
+def oomd_desktop(s):
+    """std/oomd_desktop's user session protection: full pressure on
+    /user.slice over 60% for 30 s, with reclaim going on (app.service
+    thrashing under its memory.high), kills by size_or_growth among the
+    `among` patterns: session-1.scope, which holds more than half of the
+    candidates' usage, not the thrashing app.service nor user-1000.slice/
+    other, larger but outside the patterns; after 30 s, not before, once."""
+    user = s.cgroup("/user.slice")
+    dirs = {"session-1.scope": s.cgroup(USER + "/session-1.scope"),
+            "app.service": s.cgroup(USER + "/user@1000.service/app.service"),
+            "foo.service": s.cgroup("/system.slice/foo.service"), "other": s.cgroup(USER + "/other")}
+    hogs = {n: s.hog(dirs[n], mib) for n, mib in (("session-1.scope", 64), ("foo.service", 16), ("other", 120))}
+    write(dirs["app.service"], "memory.high", str(4 * MiB))
+    stat0, ev0 = keyed(user, "memory.stat"), keyed(user, "memory.events")
+    m = s.mmrun("std_oomd_desktop", interval=False)
+    m.started()
+    # full avg10 of /user.slice, and each cgroup's memory.current as the kill found it.
+    samples = Sampler(lambda: (pressure(user)["full"]["avg10"], {n: current(d) for n, d in dirs.items()}), 0.2)
+    t0 = time.time()
+    hogs["app.service"] = s.hog(dirs["app.service"], 64, "loop", wait=False)
+    kill = m.wait_for(lambda r: r.get("action") == "kill", 75)
+    seen = samples.stop()
+    usage = ([u for t, (_, u) in seen if kill and t < kill["_time"]] or [seen[-1][1][1]])[-1]
+    seen = [(t, v) for t, (v, _) in seen]
+    stat1 = keyed(user, "memory.stat")
+    dead = stop_and_reap(m, hogs, linger=1)
+    over = held_over(s, seen, kill, t0, "/user.slice", "app.service")
+    if over is False:
+        return
+    s.figure("kill", kill.get("detail"))
+    s.figure("memory.current at the kill", {n: kib(u) for n, u in usage.items()})
+    s.figure("/user.slice pgscan until the kill", stat1["pgscan"] - stat0["pgscan"])
+    s.check(over and 29.5 <= kill["_time"] - over <= 33,
+            "it killed 30 s after the pressure went over 60% (measured by memory.pressure), not before")
+    s.check(stat1["pgscan"] > stat0["pgscan"], "reclaim went on in /user.slice (memory.stat pgscan grew)")
+    detail = kill.get("detail", "")
+    s.check(kill.get("outcome") == "enacted" and f"{dirs['session-1.scope']}/cgroup.kill" in detail
+            and "over 50%" in detail, "by size: cgroup.kill of session-1.scope, over half of the candidates' usage")
+    # The candidates' total in the log is that of the three named by the
+    # patterns; other, larger than them all, is not among them.
+    total = re.search(r"of the candidates' (\S+),", detail)
+    total = total and parse_bytes(total.group(1))
+    named = sum(usage[n] for n in ("session-1.scope", "app.service", "foo.service"))
+    s.figure("candidates' usage (log / memory.current)", f"{kib(total or 0)} / {kib(named)}; other {kib(usage['other'])}")
+    s.check(total and abs(total - named) < 8 * MiB and usage["other"] > total / 2,
+            "the candidates are the three the patterns name; other (the largest, and over half of them all "
+            "with it) is not one")
+    s.check(dead == {"session-1.scope"} and hogs["session-1.scope"].returncode == -signal.SIGKILL,
+            f"session-1.scope's hog died of SIGKILL, the others live ({sorted(dead)})")
+    populated = {n: keyed(d, "cgroup.events")["populated"] for n, d in dirs.items()}
+    s.check(populated == {"session-1.scope": 0, "app.service": 1, "foo.service": 1, "other": 1},
+            f"cgroup.events: session-1.scope is empty, the others are not ({populated})")
+    ev1 = keyed(user, "memory.events")
+    s.check(ev1["oom_kill"] == ev0["oom_kill"], "memory.events: the kernel's OOM killer took no part")
+    s.check(len(m.select(action="kill")) == 1, "one kill")
+
+
+@scenario
+def oomd_desktop_swap(s):
+    """std/oomd_desktop's protection against low swap: zram swap filled to
+    under 10% free (memory.reclaim of idle hogs) kills the candidate with
+    the most swap, session-2.scope: not the largest (big.service, no
+    swap) nor user-1000.slice/other, with more swap but outside the
+    `among` patterns; once."""
+    mi = meminfo()
+    if not s.check(mi["SwapTotal"] > 0, f"zram swap is on (SwapTotal {kib(mi['SwapTotal'])})"):
+        return
+    swap_total = mi["SwapTotal"]
+    # Filled in this order, to 4% free: other first and most; session-2.scope
+    # last, so that it takes swap under 10% free, then holding more than
+    # app.service but less than other.
+    need = (mi["SwapFree"] - 0.04 * swap_total) / MiB
+    plan = [("other", USER + "/other", 0.40), ("app.service", USER + "/user@1000.service/app.service", 0.22),
+            ("session-2.scope", USER + "/session-2.scope", 0.38)]
+    dirs = {n: s.cgroup(rel) for n, rel, _ in plan}
+    dirs["big.service"] = s.cgroup("/system.slice/big.service")
+    hogs = {"big.service": s.hog(dirs["big.service"], 128)}
+    m = s.mmrun("std_oomd_desktop", interval=False)
+    m.started()
+    free = Sampler(lambda: (lambda mi: mi["SwapFree"] / mi["SwapTotal"])(meminfo()), 0.1)
+    for n, _, share in plan:
+        mib = int(need * share)
+        hogs[n] = h = s.hog(dirs[n], mib)
+        deadline = time.time() + 20
+        while h.poll() is None and time.time() < deadline:
+            left = mib * MiB - int(read(dirs[n], "memory.swap.current"))
+            if left < 2 * MiB:
+                break
+            try:
+                write(dirs[n], "memory.reclaim", str(left))
+            except OSError:
+                pass
+    kill = m.wait_for(lambda r: r.get("action") == "kill", 10)
+    dead = stop_and_reap(m, hogs, linger=2)
+    seen = free.stop()
+    swap = {n: int(read(d, "memory.swap.current")) for n, d in dirs.items()}
+    low = min((v for _, v in seen), default=None)
+    s.figure("free swap", f"lowest {100 * low:.1f}% of {kib(swap_total)}" if low is not None else "?")
+    if not s.check(kill, "the policy killed"):
+        s.figure("memory.swap.current", {n: kib(v) for n, v in swap.items()})
+        return
+    under = next((t for t, v in seen if v < 0.10), None)
+    s.figure("free swap < 10% (/proc/meminfo) -> kill", f"{kill['_time'] - under:.2f} s" if under else "?")
+    s.figure("kill", kill.get("detail"))
+    s.figure("kill values", kill.get("values"))
+    s.check(under and kill["_time"] >= under - 0.2, "it killed once free swap was under 10%, not before")
+    s.check(under and kill["_time"] - under <= 2 + 0.5, "within two intervals of it (2 s + 0.5 s)")
+    detail = kill.get("detail", "")
+    m_swap = re.search(r"\(swap (\S+), usage (\S+)\)", detail)
+    s.figure("the victim's swap / usage in the log", m_swap and m_swap.groups())
+    s.check(kill.get("outcome") == "enacted" and f"{dirs['session-2.scope']}/cgroup.kill" in detail
+            and "(swap " in detail, "by swap: cgroup.kill of session-2.scope")
+    s.figure("memory.swap.current after", {n: kib(v) for n, v in swap.items()})
+    s.check(m_swap and swap["other"] > parse_bytes(m_swap.group(1)) > swap["app.service"],
+            "session-2.scope had more swap than app.service, other (not a candidate) more than it")
+    s.check(dead == {"session-2.scope"} and hogs["session-2.scope"].returncode == -signal.SIGKILL,
+            f"session-2.scope's hog died of SIGKILL, the others live ({sorted(dead)})")
+    populated = {n: keyed(d, "cgroup.events")["populated"] for n, d in dirs.items()}
+    s.check(populated == {"session-2.scope": 0, "other": 1, "app.service": 1, "big.service": 1},
+            f"cgroup.events: session-2.scope is empty, the others are not ({populated})")
     s.check(len(m.select(action="kill")) == 1, "one kill")
 
 
