@@ -1037,15 +1037,21 @@ def _earlyoom(s):
     m.started()
     samples = Sampler(share, 0.1)
     # 1: a hog to 8%: SIGTERM, of which it dies.
+    def grow_until_killed(h, target, sig):
+        """Grows `h` to `target`; waits for it to die and for mmrun's record
+        of `sig` to it. Returns (when it began to grow, the record, the
+        lowest share since)."""
+        began = time.time()
+        to(h, target)
+        try:
+            h.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            pass
+        r = m.wait_for(lambda r: r.get("action") == "kill" and f"{sig} to pid {h.pid} " in r.get("detail", ""), 2)
+        return began, r, min((v for t, v in samples.samples if t >= began), default=1)
+
     h1 = grower(term, False)
-    t0 = time.time()
-    to(h1, 0.08)
-    try:
-        h1.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        pass
-    r1 = m.wait_for(lambda r: r.get("action") == "kill" and f" to pid {h1.pid} " in r.get("detail", ""), 2)
-    low1 = min((v for t, v in samples.samples if t >= t0), default=1)
+    t0, r1, low1 = grow_until_killed(h1, 0.08, "SIGTERM")
     s.figure("hog 1", f"SIGTERM {r1['_time'] - t0:.2f} s after it began to grow; lowest {100 * low1:.1f}%" if r1
              else f"no kill; lowest {100 * low1:.1f}%")
     s.figure("hog 1 kill", r1 and r1.get("detail"))
@@ -1063,14 +1069,7 @@ def _earlyoom(s):
     s.figure("hog 2 at ~8%", f"{at[2] if len(at) > 2 else '?'} MiB; SIGTERM {r2['_time'] - t1:.2f} s after it began"
              if r2 else f"no SIGTERM ({at})")
     s.check(r2 and h2.poll() is None, "hog 2 got SIGTERM and lives on")
-    t2 = time.time()
-    to(h2, 0.04)
-    try:
-        h2.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        pass
-    r3 = m.wait_for(lambda r: r.get("action") == "kill" and f"SIGKILL to pid {h2.pid} " in r.get("detail", ""), 2)
-    low2 = min((v for t, v in samples.samples if t >= t2), default=1)
+    t2, r3, low2 = grow_until_killed(h2, 0.04, "SIGKILL")
     samples.stop()
     s.figure("hog 2 to ~4%", f"SIGKILL {r3['_time'] - t2:.2f} s after it grew on, lowest {100 * low2:.1f}%"
              if r3 else f"no SIGKILL; lowest {100 * low2:.1f}%")
