@@ -775,6 +775,16 @@ def senpai(s):
                                                  f"kernel's overshoot of memory.reclaim (lowest {kib(low)})")
 
 
+def only_victim(s, victim, dirs, hogs, dead):
+    """Checks that the hog in `victim` (a name of `dirs`) died of SIGKILL
+    and no other, and that cgroup.events agrees: only it is empty."""
+    s.check(dead == {victim} and hogs[victim].returncode == -signal.SIGKILL,
+            f"{victim}'s hog died of SIGKILL, the others live ({sorted(dead)})")
+    populated = {n: keyed(d, "cgroup.events")["populated"] for n, d in dirs.items()}
+    s.check(populated == {n: 0 if n == victim else 1 for n in dirs},
+            f"cgroup.events: {victim} is empty, the others are not ({populated})")
+
+
 def held_over(s, seen, kill, t0, where, hog):
     """For a kill after full avg10 over 60% for 30 s: figures from the
     samples [(time, full avg10 of WHERE)] and the hog started at t0; the
@@ -892,11 +902,7 @@ def oomd_desktop(s):
     s.check(total and abs(total - named) < 8 * MiB and usage["other"] > total / 2,
             "the candidates are the three the patterns name; other (the largest, and over half of them all "
             "with it) is not one")
-    s.check(dead == {"session-1.scope"} and hogs["session-1.scope"].returncode == -signal.SIGKILL,
-            f"session-1.scope's hog died of SIGKILL, the others live ({sorted(dead)})")
-    populated = {n: keyed(d, "cgroup.events")["populated"] for n, d in dirs.items()}
-    s.check(populated == {"session-1.scope": 0, "app.service": 1, "foo.service": 1, "other": 1},
-            f"cgroup.events: session-1.scope is empty, the others are not ({populated})")
+    only_victim(s, "session-1.scope", dirs, hogs, dead)
     ev1 = keyed(user, "memory.events")
     s.check(ev1["oom_kill"] == ev0["oom_kill"], "memory.events: the kernel's OOM killer took no part")
     s.check(len(m.select(action="kill")) == 1, "one kill")
@@ -960,11 +966,7 @@ def oomd_desktop_swap(s):
     s.figure("memory.swap.current after", {n: kib(v) for n, v in swap.items()})
     s.check(m_swap and swap["other"] > parse_bytes(m_swap.group(1)) > swap["app.service"],
             "session-2.scope had more swap than app.service, other (not a candidate) more than it")
-    s.check(dead == {"session-2.scope"} and hogs["session-2.scope"].returncode == -signal.SIGKILL,
-            f"session-2.scope's hog died of SIGKILL, the others live ({sorted(dead)})")
-    populated = {n: keyed(d, "cgroup.events")["populated"] for n, d in dirs.items()}
-    s.check(populated == {"session-2.scope": 0, "other": 1, "app.service": 1, "big.service": 1},
-            f"cgroup.events: session-2.scope is empty, the others are not ({populated})")
+    only_victim(s, "session-2.scope", dirs, hogs, dead)
     s.check(len(m.select(action="kill")) == 1, "one kill")
 
 
