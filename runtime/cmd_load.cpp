@@ -81,7 +81,8 @@ nlohmann::json statusReport(const Policy& p, const Enactor& e, std::chrono::stea
                      {"rate_limited", r.rateLimited}, {"overruled", r.overruled}});
   }
   auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
-  return {{"policy", m.policy}, {"object", p.path()}, {"uptime_s", up}, {"dry_run", dryRun}, {"rules", rules}};
+  return {{"policy", m.policy}, {"object", p.path()}, {"uptime_s", up}, {"dry_run", dryRun}, {"rules", rules},
+          {"not_attached", p.unattached()}};
 }
 
 // One policy as it runs: the object, its scopes, its enactor and its ring

@@ -84,6 +84,8 @@ void printText(const nlohmann::json& s) {
     std::cout << fmt::format("  {:<16} {:>11} {:>8} {:>7} {:>8} {:>7} {:>8}\n", r.value("location", ""),
                              r.value("evaluations", 0), r.value("firings", 0), r.value("dropped_decisions", 0),
                              r.value("enacted", 0), r.value("failed", 0), r.value("overruled", 0));
+  for (const auto& note : s.value("not_attached", nlohmann::json::array()))
+    std::cout << "  not attached: " << note.get<std::string>() << "\n";
 }
 
 }  // namespace

@@ -10,6 +10,7 @@ process may not load BPF or write cgroups.
 usage: run_e2e_observed.py BIN_DIR
 """
 import datetime
+import json
 import os
 import subprocess
 import sys
@@ -38,9 +39,12 @@ in "{base_rel}", "{base_rel}/*" {{
   when memcg.since_reclaim < 3s log "reclaim began {{memcg.since_reclaim}} ago" cooldown 1s
 }}
 ''')
-        started = []
+        started, status = [], {}
 
         def push():
+            r = subprocess.run([e2e.MMRUN, "status", "--json"], capture_output=True, text=True)
+            if r.returncode == 0:
+                status.update({x["policy"]: x for x in json.loads(r.stdout)})
             started.append(time.time())
             # 64 MiB against a 32 MiB limit: reclaim, then (no swap) the OOM killer.
             hogs.append(subprocess.Popen([e2e.HOG, busy, "64"], stdout=subprocess.DEVNULL))
@@ -56,6 +60,8 @@ in "{base_rel}", "{base_rel}/*" {{
         e2e.check(bool(notes) != kprobes and all("memcg.since_reclaim" in r.get("detail", "") for r in notes),
                   f"the reclaim kprobe is attached where the kernel has kprobes (kprobes: {kprobes}), "
                   f"else a record says what is lost ({[r.get('detail') for r in notes]})")
+        listed = status.get("seen", {}).get("not_attached")
+        e2e.check(listed == [r.get("detail") for r in notes], f"mmrun status lists the same ({listed})")
         e2e.check(f"{base_rel}/busy" in where, f"reclaim in the limited cgroup is seen ({len(logged)} decisions)")
         e2e.check(base_rel in where, "its parent sees it too (the stamp is hierarchical)")
         e2e.check(f"{base_rel}/idle" not in where, "the idle sibling never reports reclaim")
