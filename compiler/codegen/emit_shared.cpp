@@ -89,7 +89,9 @@ llvm::Value* Emitter::sharedRow(llvm::Value* snapshot) {
 // False (nothing emitted) for an action whose parts do not fit meta.
 bool Emitter::sharedDecision(const plan::Rule& r, const plan::Action& a, EvalContext& ctx, llvm::Value* counters,
                              llvm::Value* arg, llvm::Value* flags, const std::vector<llvm::Value*>& values) {
-  if (a.index > 0xff || values.size() > MMP_MAX_VALUES) return false;
+  // meta holds 16 bits of flags: a kill's key, threshold and signal
+  // (bits 13 to 31) take the action's own decision code instead.
+  if (a.index > 0xff || values.size() > MMP_MAX_VALUES || a.flags > 0xffff) return false;
   auto* i64 = ir_.getInt64Ty();
   auto* valuesTy = llvm::ArrayType::get(i64, MMP_MAX_VALUES);
   if (!decide_) {

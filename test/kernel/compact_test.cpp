@@ -129,5 +129,22 @@ TEST_F(CompactForm, RulesWithStateOnFiringDecideAsInline) {
       9, 2);
 }
 
+// Kills by a key, with a threshold and a signal: flags past the 16 bits the
+// shared mmp_decide packs (the signal once landed in the rule id: property
+// seed 5124).
+TEST_F(CompactForm, KillKeysThresholdsAndSignalsDecideAsInline) {
+  expectSameDecisions(
+      "when memcg.pressure.full > 50% for 5s kill process by oom_score with SIGTERM, log \"term\"\n"
+      "when memcg.pressure.full > 60% for 5s kill cgroup by swap > 5% of memcg.usage\n"
+      "when memcg.usage > 90% of memcg.max kill cgroup by size_or_growth cooldown 10s\n"
+      "when memcg.swap > 80% kill cgroup among \"/batch.slice/*\" by reclaim cooldown 10s\n"
+      "when memcg.events.oom_kill > 3 kill growing with SIGINT cooldown 1min\n"
+      "when memcg.pressure > 70% kill largest process by rss > 1GiB cooldown 20s\n"
+      "when memcg.pressure < 5% unthrottle\n"
+      "when memcg.pressure > 80% reclaim anon first\n"
+      "when memcg.usage > 95% of memcg.max log \"near\"\n",
+      9, 3);
+}
+
 }  // namespace
 }  // namespace mmp::test
