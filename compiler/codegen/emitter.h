@@ -169,6 +169,9 @@ private:
   llvm::Function* rowGet_ = nullptr;  // mmp_row_get
   llvm::Function* decide_ = nullptr;  // mmp_decide
   std::pair<llvm::Function*, llvm::AllocaInst*> decisionValues_{};  // the group whose buffer it is
+  llvm::Function* rateBytes_ = nullptr;  // mmp_rate, mmp_rate_share: rate()'s arithmetic
+  llvm::Function* rateShare_ = nullptr;
+  llvm::Function* rateFunction(bool share);
   llvm::GlobalVariable* reclaimSeen_ = nullptr;  // memcg.since_reclaim: cgroup id -> when reclaim began there
   llvm::GlobalVariable* trigger_ = nullptr;  // what woke the walk: 0 a tick, else the cgroup whose PSI trigger fired
   unsigned passthroughSeq_ = 1000;  // distinct from the BPF passes' own numbers
