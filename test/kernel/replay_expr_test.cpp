@@ -177,3 +177,30 @@ TEST_F(ReplayExpr, RateOfTheSystemPsiTotal) {
 
 }  // namespace
 }  // namespace mmp::test
+
+namespace mmp::test {
+namespace {
+
+// Seven rate()s in one rule: inline, each multiplied the verifier's paths
+// (property seed 5226 was refused, over 1 M instructions); in their
+// subprograms the paths join. The values are still right.
+TEST_F(ReplayExpr, SevenRatesInOneRuleLoadAndStayCheap) {
+  LOAD("policy p\nwhen memcg.usage > 0B log \"{rate(memcg.pressure.some.total)} {rate(memcg.pressure.full.total)} "
+       "{rate(system.pressure.some.total)} {rate(system.pressure.full.total)} {rate(memcg.usage)} "
+       "{rate(memcg.swap)}\", log \"{rate(system.memory.free)}\" cooldown 0s\n");
+  for (const auto& [program, verified] : policy_->programSizes()) EXPECT_LT(verified, 20'000u) << program;
+  Fields f = {{"memcg.usage", kGiB}, {"memcg.swap", 0}, {"system.memory.free", kGiB},
+              {"memcg.pressure.some.total", 0}, {"memcg.pressure.full.total", 0},
+              {"system.pressure.some.total", 0}, {"system.pressure.full.total", 0}};
+  run(10 * kSec, 1, f);
+  f["memcg.pressure.some.total"] = 60 * kMs;  // 60 ms in 6 s: 1%
+  f["memcg.usage"] = kGiB + 6 * kMiB;         // 1 MiB/s
+  auto d = run(16 * kSec, 1, f);
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].values[0], 1 * kPct);
+  EXPECT_EQ(d[0].values[4], kMiB);
+  EXPECT_EQ(d[0].values[1], 0u);
+}
+
+}  // namespace
+}  // namespace mmp::test
