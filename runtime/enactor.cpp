@@ -51,11 +51,7 @@ Enactor::Enactor(const Manifest& m, const Hierarchy& h, const Scopes& s, EnactOp
   for (uint32_t r = 0; r < rules.size(); ++r)
     for (const auto& a : rules[r].value("actions", nlohmann::json::array())) {
       if (a.value("code", 0u) != MMP_ACTION_KILL || !(a.value("flags", 0u) & MMP_KILL_CGROUP)) continue;
-      std::vector<ScopePattern> among;
-      for (const auto& text : a.value("among", nlohmann::json::array())) {
-        std::string error;
-        if (auto p = parseScopePattern(text.get<std::string>(), error)) among.push_back(*p);
-      }
+      std::vector<ScopePattern> among = parsePatterns(a.value("among", nlohmann::json::array()));
       bool byReclaim = a.value("flags", 0u) & MMP_KILL_RECLAIM;
       if (byReclaim && among.empty()) reclaimScopes_.insert(rules[r].value("scope", 0u));
       if (byReclaim) reclaimAmong_.insert(reclaimAmong_.end(), among.begin(), among.end());

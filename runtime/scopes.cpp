@@ -7,15 +7,6 @@ namespace mmp::runtime {
 
 namespace {
 
-std::vector<ScopePattern> parseAll(const nlohmann::json& list) {
-  std::vector<ScopePattern> out;
-  std::string error;
-  for (const auto& p : list)
-    if (p.is_string())
-      if (auto parsed = parseScopePattern(p.get<std::string>(), error)) out.push_back(*parsed);
-  return out;
-}
-
 // "/a/b/c" → "/a", "/a/b", "/a/b/c"
 std::vector<std::string> selfAndAncestors(const std::string& path) {
   std::vector<std::string> out;
@@ -26,15 +17,24 @@ std::vector<std::string> selfAndAncestors(const std::string& path) {
 
 }  // namespace
 
+std::vector<ScopePattern> parsePatterns(const nlohmann::json& list) {
+  std::vector<ScopePattern> out;
+  std::string error;
+  for (const auto& p : list)
+    if (p.is_string())
+      if (auto parsed = parseScopePattern(p.get<std::string>(), error)) out.push_back(*parsed);
+  return out;
+}
+
 Scopes::Scopes(const Manifest& m, const Hierarchy& h) : Scopes(m, ownCgroup(h)) {}
 
 Scopes::Scopes(const Manifest& m, std::string own) : own_(std::move(own)) {
   for (const auto& s : m.json.value("scopes", nlohmann::json::array())) {
     uint32_t bit = s.value("bit", 0u);
     if (scopes_.size() <= bit) scopes_.resize(bit + 1);
-    scopes_[bit] = parseAll(s.value("patterns", nlohmann::json::array()));
+    scopes_[bit] = parsePatterns(s.value("patterns", nlohmann::json::array()));
   }
-  protects_ = parseAll(m.json.value("protect", nlohmann::json::array()));
+  protects_ = parsePatterns(m.json.value("protect", nlohmann::json::array()));
 }
 
 bool Scopes::isProtected(const std::string& path) const {

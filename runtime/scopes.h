@@ -16,6 +16,10 @@ struct bpf_map;
 
 namespace mmp::runtime {
 
+// The patterns of a manifest's JSON list (scopes, protections, a kill's
+// `among`), as mmpc wrote them: normalised and valid.
+std::vector<ScopePattern> parsePatterns(const nlohmann::json& list);
+
 class Scopes {
 public:
   Scopes(const Manifest& m, const Hierarchy& h);

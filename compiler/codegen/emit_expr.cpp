@@ -221,9 +221,6 @@ void Emitter::branchOn(const Expr& e, EvalContext& ctx, const plan::Rule& rule, 
   ir_.CreateCondBr(expr(e, ctx, rule), t, f);
 }
 
-// rate(field): growth per second since the last evaluation of this rule
-// for this cgroup, its sample kept in the rule's words of the state row; of
-// a duration field, the share of that time it grew by (a percent).
 // rate(F)'s arithmetic, as one static BPF subprogram per kind:
 // mmp_rate(word, cur, now) for bytes (signed bytes per second) and
 // mmp_rate_share(word, cur, now) for a duration (a share of time), where
@@ -277,6 +274,9 @@ llvm::Function* Emitter::rateFunction(bool share) {
   return f;
 }
 
+// rate(field): growth per second since the last evaluation of this rule
+// for this cgroup, its sample kept in the rule's words of the state row; of
+// a duration field, the share of that time it grew by (a percent).
 llvm::Value* Emitter::rate(const CallExpr& call, EvalContext& ctx, const plan::Rule& rule) {
   uint32_t slot = rule.rateSlot(call);
   // One sample per evaluation and field: a second `rate(F)` in the rule
