@@ -57,74 +57,86 @@ std::string keysFor(KillTarget t) {
 }  // namespace
 
 void Checker::checkKill(Action& a, Rule& r) {
+  if (!a.among.empty()) checkKillAmong(a);
+  if (!a.key.empty()) checkKillKey(a, r);
+  if (!a.signal.empty()) checkKillSignal(a);
+}
+
+// `among PATTERNS`: a cgroup kill's candidates, well-formed patterns.
+void Checker::checkKillAmong(Action& a) {
+  if (a.target != KillTarget::Cgroup)
+    diags_.report(DiagCode::E0305, a.among.front().range, "`among` names the cgroups a cgroup kill chooses from")
+        .note("a process kill chooses among the processes of the rule's subject")
+        .help("write `kill cgroup among ...`");
+  for (const auto& p : checkPatterns(a.among, true)) a.amongPatterns.push_back(p.text());
+}
+
+// `by KEY [> AMOUNT]`: a known key of this kind of victim, no pick beside
+// it, a threshold of the key's type where it takes one.
+void Checker::checkKillKey(Action& a, Rule& r) {
   const char* target = a.target == KillTarget::Process ? "process" : "cgroup";
-  if (!a.among.empty()) {
-    if (a.target != KillTarget::Cgroup)
-      diags_.report(DiagCode::E0305, a.among.front().range, "`among` names the cgroups a cgroup kill chooses from")
-          .note("a process kill chooses among the processes of the rule's subject")
-          .help("write `kill cgroup among ...`");
-    for (const auto& p : checkPatterns(a.among, true)) a.amongPatterns.push_back(p.text());
-  }
-  if (!a.key.empty() && !findKey(a.key)) {
+  const KeyInfo* info = findKey(a.key);
+  if (!info) {
     std::vector<std::string> names;
     for (const auto& k : kKeys) names.push_back(k.name);
     auto& d = diags_.report(DiagCode::E0100, a.keyRange, fmt::format("unknown kill key `{}`", a.key));
     if (auto best = closestMatch(a.key, names)) d.help(fmt::format("did you mean `{}`?", *best));
     else d.help(fmt::format("a {} is chosen by {}", target, keysFor(a.target)));
+    return;
   }
-  if (const KeyInfo* info = findKey(a.key)) {
-    a.killKey = info->key;
-    if (!(a.target == KillTarget::Process ? info->process : info->cgroup)) {
-      const char* other = a.target == KillTarget::Process ? "cgroup" : "process";
-      diags_.report(DiagCode::E0305, a.keyRange, fmt::format("`by {}` chooses a {}, but this kill chooses a {}", a.key, other, target))
-          .help(fmt::format("write `kill {} by {}`, or choose a {} by {}", other, a.key, target, keysFor(a.target)));
-    }
-    if (a.pickWritten && a.pick != KillPick::Largest)
-      diags_.report(DiagCode::E0305, a.range, "a kill is chosen either by a pick or by a key, not both")
-          .note(fmt::format("`by {}` already says which {} goes", a.key, target))
-          .help(fmt::format("drop the pick: `kill {} by {}`", target, a.key));
-    if (a.amount) {
-      ExprContext ctx{Site::Amount, &r, "", nullptr};
-      Type t = checkExpr(*a.amount, ctx);
-      if (info->above == Type::Error) {
-        diags_.report(DiagCode::E0305, a.amount->range, fmt::format("`by {}` takes no threshold", a.key))
-            .note("it ranks the candidates against each other")
-            .help(fmt::format("drop `> ...`, or choose by {}", keysFor(a.target)));
-      } else if (t != info->above && t != Type::Error) {
-        auto& d = diags_.report(DiagCode::E0200, a.amount->range,
-                                fmt::format("`by {} >` takes {}, found `{}`", a.key, typeName(info->above), typeName(t)));
-        if (t == Type::Percent && info->above == Type::Bytes) d.help(fmt::format("name the whole: `by {} > 5% of system.swap.total`", a.key));
-        else d.help(info->above == Type::Bytes ? fmt::format("write `by {} > 1GiB`", a.key) : "write `by oom_score > 500`");
-      }
+  a.killKey = info->key;
+  if (!(a.target == KillTarget::Process ? info->process : info->cgroup)) {
+    const char* other = a.target == KillTarget::Process ? "cgroup" : "process";
+    diags_.report(DiagCode::E0305, a.keyRange, fmt::format("`by {}` chooses a {}, but this kill chooses a {}", a.key, other, target))
+        .help(fmt::format("write `kill {} by {}`, or choose a {} by {}", other, a.key, target, keysFor(a.target)));
+  }
+  if (a.pickWritten && a.pick != KillPick::Largest)
+    diags_.report(DiagCode::E0305, a.range, "a kill is chosen either by a pick or by a key, not both")
+        .note(fmt::format("`by {}` already says which {} goes", a.key, target))
+        .help(fmt::format("drop the pick: `kill {} by {}`", target, a.key));
+  if (a.amount) {
+    ExprContext ctx{Site::Amount, &r, "", nullptr};
+    Type t = checkExpr(*a.amount, ctx);
+    if (info->above == Type::Error) {
+      diags_.report(DiagCode::E0305, a.amount->range, fmt::format("`by {}` takes no threshold", a.key))
+          .note("it ranks the candidates against each other")
+          .help(fmt::format("drop `> ...`, or choose by {}", keysFor(a.target)));
+    } else if (t != info->above && t != Type::Error) {
+      auto& d = diags_.report(DiagCode::E0200, a.amount->range,
+                              fmt::format("`by {} >` takes {}, found `{}`", a.key, typeName(info->above), typeName(t)));
+      if (t == Type::Percent && info->above == Type::Bytes) d.help(fmt::format("name the whole: `by {} > 5% of system.swap.total`", a.key));
+      else d.help(info->above == Type::Bytes ? fmt::format("write `by {} > 1GiB`", a.key) : "write `by oom_score > 500`");
     }
   }
-  if (!a.signal.empty()) {
-    const SignalInfo* info = nullptr;
-    for (const auto& s : kSignals)
-      if (a.signal == s.name || "SIG" + a.signal == s.name) info = &s;
-    if (!info) {
-      std::vector<std::string> names;
-      for (const auto& s : kSignals) names.push_back(s.name);
-      const char* all = "the signals are `SIGTERM`, `SIGINT`, `SIGHUP`, `SIGQUIT`, `SIGUSR1`, `SIGUSR2` and `SIGKILL`";
-      // Signals that stop, continue or are ignored by default free nothing.
-      static const std::set<std::string> idle = {"SIGSTOP", "SIGTSTP", "SIGCONT", "SIGTTIN", "SIGTTOU",
-                                                 "SIGCHLD", "SIGWINCH", "SIGURG"};
-      if (idle.count(a.signal)) {
-        diags_.report(DiagCode::E0100, a.signalRange, fmt::format("`{}` would not free the process's memory", a.signal))
-            .help(all);
-        return;
-      }
-      auto& d = diags_.report(DiagCode::E0100, a.signalRange, fmt::format("unknown signal `{}`", a.signal));
-      if (auto best = closestMatch(a.signal, names, true)) d.help(fmt::format("did you mean `{}`?", *best));
-      else d.help(all);
+}
+
+// `with SIGNAL`: a signal that frees memory, SIGKILL alone for a cgroup.
+void Checker::checkKillSignal(Action& a) {
+  const SignalInfo* info = nullptr;
+  for (const auto& s : kSignals)
+    if (a.signal == s.name || "SIG" + a.signal == s.name) info = &s;
+  if (!info) {
+    std::vector<std::string> names;
+    for (const auto& s : kSignals) names.push_back(s.name);
+    const char* all = "the signals are `SIGTERM`, `SIGINT`, `SIGHUP`, `SIGQUIT`, `SIGUSR1`, `SIGUSR2` and `SIGKILL`";
+    // Signals that stop, continue or are ignored by default free nothing.
+    static const std::set<std::string> idle = {"SIGSTOP", "SIGTSTP", "SIGCONT", "SIGTTIN", "SIGTTOU",
+                                               "SIGCHLD", "SIGWINCH", "SIGURG"};
+    if (idle.count(a.signal)) {
+      diags_.report(DiagCode::E0100, a.signalRange, fmt::format("`{}` would not free the process's memory", a.signal))
+          .help(all);
       return;
     }
-    a.signalNumber = info->number == SIGKILL ? 0 : info->number;
-    if (a.target == KillTarget::Cgroup && a.signalNumber)
-      diags_.report(DiagCode::E0305, a.signalRange, fmt::format("a cgroup is killed with SIGKILL only, not `{}`", a.signal))
-          .note("`cgroup.kill` sends SIGKILL to every process in the cgroup")
-          .help(fmt::format("kill a process instead: `kill process with {}`", info->name));
+    auto& d = diags_.report(DiagCode::E0100, a.signalRange, fmt::format("unknown signal `{}`", a.signal));
+    if (auto best = closestMatch(a.signal, names, true)) d.help(fmt::format("did you mean `{}`?", *best));
+    else d.help(all);
+    return;
   }
+  a.signalNumber = info->number == SIGKILL ? 0 : info->number;
+  if (a.target == KillTarget::Cgroup && a.signalNumber)
+    diags_.report(DiagCode::E0305, a.signalRange, fmt::format("a cgroup is killed with SIGKILL only, not `{}`", a.signal))
+        .note("`cgroup.kill` sends SIGKILL to every process in the cgroup")
+        .help(fmt::format("kill a process instead: `kill process with {}`", info->name));
 }
 
 }  // namespace mmp

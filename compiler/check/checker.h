@@ -58,6 +58,9 @@ private:
   void checkKillGuard(const ast::Rule& r);
   // check_kill.cpp
   void checkKill(ast::Action& a, ast::Rule& r);
+  void checkKillAmong(ast::Action& a);
+  void checkKillKey(ast::Action& a, ast::Rule& r);
+  void checkKillSignal(ast::Action& a);
   std::optional<Value> constantOf(ast::Expr& e, Type want, const char* what, const char* example);
 
   // check_scope.cpp
