@@ -930,7 +930,7 @@ def oomd_desktop_swap(s):
     hogs = {"big.service": s.hog(dirs["big.service"], 128)}
     m = s.mmrun("std_oomd_desktop", interval=False)
     m.started()
-    free = Sampler(lambda: (lambda mi: mi["SwapFree"] / mi["SwapTotal"])(meminfo()), 0.1)
+    free = Sampler(lambda: (lambda mi: mi["SwapFree"] / mi["SwapTotal"])(meminfo()), 0.02)
     for n, _, share in plan:
         mib = int(need * share)
         hogs[n] = h = s.hog(dirs[n], mib)
@@ -953,6 +953,12 @@ def oomd_desktop_swap(s):
         s.figure("memory.swap.current", {n: kib(v) for n, v in swap.items()})
         return
     under = next((t for t, v in seen if v < 0.10), None)
+    # A dip shorter than the sampler's period that mmrun's tick caught (and
+    # ended with the kill): the decision's own reading of /proc/meminfo,
+    # logged with it, is the evidence then.
+    logged = parse_bytes(kill.get("values", {}).get("system.swap.free", ""))
+    if under is None and logged is not None and logged < 0.10 * swap_total:
+        under = kill["_time"]
     s.figure("free swap < 10% (/proc/meminfo) -> kill", f"{kill['_time'] - under:.2f} s" if under else "?")
     s.figure("kill", kill.get("detail"))
     s.figure("kill values", kill.get("values"))
