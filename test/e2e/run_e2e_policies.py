@@ -64,7 +64,12 @@ def main():
     doomed_dir = os.path.join(base, "doomed")
     os.makedirs(victim_dir)
     tmp = tempfile.mkdtemp()
-    pin_dir = f"/sys/fs/bpf/mmp-e2e-{os.getpid()}"
+    # A bpf file system of the test's own: a machine as it comes has none
+    # mounted at /sys/fs/bpf, and the test must not depend on one.
+    bpffs = tempfile.mkdtemp(prefix="mmp-bpffs-")
+    mounted = subprocess.run(["mount", "-t", "bpf", "bpf", bpffs], capture_output=True, text=True)
+    check(mounted.returncode == 0, f"a bpf file system mounts at {bpffs} {mounted.stderr.strip()}")
+    pin_dir = os.path.join(bpffs, "mmp-e2e")
     hog = None
     try:
         hog = start_hog(victim_dir, 96)
@@ -179,6 +184,9 @@ def main():
     finally:
         stop_hogs([hog] if hog is not None else [])
         shutil.rmtree(pin_dir, ignore_errors=True)
+        if mounted.returncode == 0:
+            subprocess.run(["umount", bpffs])
+        shutil.rmtree(bpffs, ignore_errors=True)
         remove_cgroups((victim_dir, doomed_dir, base))
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{len(failures)} failures")
