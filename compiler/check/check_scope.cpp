@@ -4,6 +4,7 @@
 
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "check/checker.h"
@@ -47,6 +48,45 @@ struct Range {
 };
 using Ranges = std::map<std::string, Range>;
 
+// `P% of W`, where W is a field: the field and the constant share P.
+std::optional<std::pair<const Binding*, Value>> shareOfField(const Expr& e) {
+  auto* b = llvm::dyn_cast<BinaryExpr>(&e);
+  if (!b || b->op != BinaryOp::Of || !b->lhs->constant || b->lhs->constant->type != Type::Percent) return std::nullopt;
+  auto* whole = llvm::dyn_cast<PathExpr>(b->rhs.get());
+  if (!whole || !whole->binding) return std::nullopt;
+  return std::pair{whole->binding, *b->lhs->constant};
+}
+
+// One comparison as "the expression x against the constant c", with the
+// key ranges are collected under. A share of a field's implied whole is
+// keyed the same however it is written: `memcg.usage > 90%` and
+// `memcg.usage > 90% of memcg.max` bound the same quantity.
+struct Bound {
+  const Expr* x;
+  Value c;
+  bool constLeft;
+  std::string key;
+};
+
+std::optional<Bound> boundOf(const BinaryExpr& b) {
+  auto shareKey = [](const Expr& x, const Binding& whole) { return dump(x) + "|share of " + whole.name; };
+  for (bool left : {false, true}) {
+    const Expr& x = left ? *b.rhs : *b.lhs;
+    const Expr& c = left ? *b.lhs : *b.rhs;
+    if (x.constant) continue;
+    if (c.constant) {
+      if (c.constant->unlimited) return std::nullopt;
+      std::string key = b.impliedWhole ? shareKey(x, *b.impliedWhole) : dump(x) + "|" + typeName(c.constant->type);
+      return Bound{&x, *c.constant, left, key};
+    }
+    auto* field = llvm::dyn_cast<PathExpr>(&x);
+    auto share = shareOfField(c);
+    if (field && field->binding && share && field->binding->whole == share->first->name)
+      return Bound{&x, share->second, left, shareKey(x, *share->first)};
+  }
+  return std::nullopt;
+}
+
 void collectRanges(const Expr* e, Ranges& out) {
   auto* b = llvm::dyn_cast_or_null<BinaryExpr>(e);
   if (!b) return;
@@ -56,15 +96,14 @@ void collectRanges(const Expr* e, Ranges& out) {
     return;
   }
   if (!isComparison(b->op) || b->op == BinaryOp::Ne) return;
-  bool constRight = b->rhs->constant && !b->lhs->constant, constLeft = b->lhs->constant && !b->rhs->constant;
-  if (!constRight && !constLeft) return;
-  const Value& c = constRight ? *b->rhs->constant : *b->lhs->constant;
-  if (c.unlimited) return;
+  auto bound = boundOf(*b);
+  if (!bound) return;
+  const Value& c = bound->c;
   BinaryOp op = b->op;
-  if (constLeft)  // `c < x` is `x > c`
+  if (bound->constLeft)  // `c < x` is `x > c`
     op = op == BinaryOp::Lt ? BinaryOp::Gt : op == BinaryOp::Le ? BinaryOp::Ge : op == BinaryOp::Gt ? BinaryOp::Lt
        : op == BinaryOp::Ge ? BinaryOp::Le : op;
-  Range& r = out[dump(constRight ? *b->lhs : *b->rhs) + "|" + typeName(c.type)];
+  Range& r = out[bound->key];
   switch (op) {
     case BinaryOp::Lt: r.hi = std::min(r.hi, c.raw - 1); break;
     case BinaryOp::Le: r.hi = std::min(r.hi, c.raw); break;
