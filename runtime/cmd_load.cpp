@@ -289,7 +289,8 @@ int runLoad(const LoadOptions& o) {
       }
       wake = std::min(wake, r->next);
     }
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - std::chrono::steady_clock::now());
+    // Rounded up: a wait rounded down to 0 ms spins until the tick is due.
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - std::chrono::steady_clock::now());
     struct epoll_event ready[8];
     int n = epoll_wait(ep, ready, 8, static_cast<int>(std::max<int64_t>(0, wait.count())));
     bool decisions = false;
