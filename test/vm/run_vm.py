@@ -181,12 +181,13 @@ def hidden_trees(paths):
     return out
 
 
-def boot(qemu, vmlinux, initrd, outdir, timeout, trees=()):
-    """Boots the guest; returns (QEMU's exit status or None on timeout, seconds)."""
+def boot(qemu, vmlinux, initrd, outdir, timeout, trees=(), init=os.path.join(HERE, "guest-init.sh"), memory_mib=1024):
+    """Boots the guest, whose PID 1 runs `init` (a script in the host's
+    root); returns (QEMU's exit status or None on timeout, seconds)."""
     binds = " ".join(f"bind{i}:{t}" for i, t in enumerate(trees))
     append = ("console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off "
-              f"mmp_init={HERE}/guest-init.sh mmp_out=/run/mmp-out" + (f" mmp_binds={binds.replace(' ', ',')}" if trees else ""))
-    args = [qemu, "-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", "2",
+              f"mmp_init={init} mmp_out=/run/mmp-out" + (f" mmp_binds={binds.replace(' ', ',')}" if trees else ""))
+    args = [qemu, "-accel", "tcg", "-cpu", "max", "-m", str(memory_mib), "-smp", "2",
             "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
             "-kernel", vmlinux, "-initrd", initrd, "-append", append,
             "-virtfs", "local,path=/,mount_tag=host0,security_model=none,readonly=on,multidevs=remap",

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""The arena: mmp against earlyoom, oomd, systemd-oomd, nohang and the
+kernel's OOM killer, on the same scenarios, in one boot of the cgroup v2
+guest of test/vm (same kernel, initramfs, 9p root; bench/arena/README.md).
+
+Compiles the mmp contenders' policies on the host (against the host's BTF:
+the guest loads them through CO-RE), boots the guest with
+bench/arena/guest-init.sh as its PID 1's script, and gathers the cells it
+ran into one results file: {"header": {...}, "runs": [one object per cell]}.
+
+usage: run_arena.py BIN_DIR [--scenario S]... [--contender C]... [--config K]...
+                    [--reps N] [--memory MIB] [--out FILE] [--smoke]
+  --smoke: the CI version: one repetition of mmp-best and earlyoom (tuned)
+  on fast_leak, benign_build and protected_service; asserts mmp's
+  invariants (right victim, no kill where none is expected, nothing
+  protected touched) and exits 1 when one fails.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "test", "vm"))
+import run_vm  # noqa: E402  (the guest: kernel, initramfs, boot)
+
+PEERS = ("earlyoom", "oomd", "systemd-oomd", "nohang")
+CONTENDERS = ("kernel",) + PEERS + ("mmp-std", "mmp-best")
+# The standard library's replica of each peer, and the peer it copies.
+REPLICAS = {"std_earlyoom": "earlyoom", "std_systemd_oomd": "systemd-oomd", "std_oomd_desktop": "oomd"}
+BEST = "oom_guard"  # stdlib/std/oom_guard.mmp: the policy we recommend
+SMOKE = {"scenarios": ["fast_leak", "benign_build", "protected_service"],
+         "cells": [("mmp-best", "best"), ("earlyoom", "tuned")]}
+
+
+def scenarios(names):
+    found = sorted(n[:-5] for n in os.listdir(os.path.join(HERE, "scenarios")) if n.endswith(".json"))
+    for n in names or []:
+        if n not in found:
+            sys.exit(f"run_arena: no scenario {n} (have: {', '.join(found)})")
+    return names or found
+
+
+def configs_of(contender):
+    if contender == "kernel":
+        return ["none"]
+    if contender == "mmp-std":
+        return list(REPLICAS)
+    if contender == "mmp-best":
+        return ["best"]
+    return ["defaults", "tuned"]
+
+
+def mmp_policy(scenario, config):
+    """The text of an mmp contender's policy for a scenario: the standard
+    library's policy imported as it ships; mmp-best also protects what the
+    scenario protects (what its operator would write)."""
+    if config == "best":
+        lines = [f"policy best_{scenario['name']}", f'import "std/{BEST}"']
+        lines += [f'protect "{p}"' for p in scenario.get("protected", [])]
+    else:
+        lines = [f"policy {config}_{scenario['name']}", f'import "std/{config[4:]}"']
+    return "\n".join(lines) + "\n"
+
+
+def compile_objects(mmpc, work, cells, scenario_data):
+    btf = "/sys/kernel/btf/vmlinux"
+    for cell in cells:
+        if not cell["contender"].startswith("mmp"):
+            continue
+        sc = scenario_data[cell["scenario"]]
+        name = f"{cell['scenario']}.{cell['config']}"
+        src, obj = os.path.join(work, name + ".mmp"), os.path.join(work, name + ".bpf.o")
+        if not os.path.exists(obj):
+            with open(src, "w") as f:
+                f.write(mmp_policy(sc, cell["config"]))
+            args = [mmpc, "compile", src, "-o", obj] + (["--btf", btf] if os.path.exists(btf) else [])
+            r = subprocess.run(args, capture_output=True, text=True)
+            if r.returncode != 0:
+                sys.exit(f"run_arena: {src} does not compile:\n{r.stderr}")
+        cell["objects"] = [obj]
+
+
+def git(*args):
+    r = subprocess.run(["git", "-C", REPO, *args], capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
+def smoke_verdict(runs):
+    """mmp's invariants on the smoke cells: the messages of those broken."""
+    bad = []
+    for r in runs:
+        where = f"{r['scenario']}/{r['contender']}/{r['config']}"
+        if r.get("void"):
+            bad.append(f"{where}: void ({r['void']})")
+            continue
+        if not r["contender"].startswith("mmp"):
+            continue
+        if r["protected_touched"]:
+            bad.append(f"{where}: a protected cgroup was touched")
+        if r["expect_kill"] and not (r["acted"] and r["right_victim"]):
+            bad.append(f"{where}: expected the culprit to be killed (acted {r['acted']}, right {r['right_victim']})")
+        if r["expect_kill"] and r["collateral"]:
+            bad.append(f"{where}: {r['collateral']} collateral kill(s)")
+        if not r["expect_kill"] and r["acted"]:
+            bad.append(f"{where}: killed where no kill is expected ({r['deaths']})")
+    return bad
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("bin")
+    ap.add_argument("--scenario", action="append")
+    ap.add_argument("--contender", action="append", choices=CONTENDERS)
+    ap.add_argument("--config", action="append")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--memory", type=int, default=1024, help="guest memory, MiB")
+    ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.json"))
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--timeout", type=float, default=3 * 3600)
+    a = ap.parse_args()
+    bindir = os.path.abspath(a.bin)
+    qemu, busybox, modinfo = run_vm.prerequisites()
+    if os.geteuid() != 0:
+        run_vm.skip("not root: the guest's root is this host's, shared over 9p as root")
+    missing = [p for p in PEERS if p != "systemd-oomd" and not shutil.which(p) and not os.path.exists(f"/usr/sbin/{p}")]
+    if a.smoke:
+        a.scenario, a.reps = SMOKE["scenarios"], 1
+        if shutil.which("earlyoom") is None:
+            run_vm.skip("earlyoom is not installed (bench/arena/setup installs the peers; scripts/setup runs it)")
+    names = scenarios(a.scenario)
+    scenario_data = {}
+    for n in names:
+        scenario_data[n] = json.load(open(os.path.join(HERE, "scenarios", n + ".json")))
+        scenario_data[n]["name"] = n
+    cells = []
+    for rep in range(a.reps):
+        for n in names:
+            pairs = SMOKE["cells"] if a.smoke else [(c, k) for c in (a.contender or CONTENDERS) for k in configs_of(c)]
+            for contender, config in pairs:
+                if a.config and config not in a.config:
+                    continue
+                if contender in missing:
+                    continue
+                cells.append({"scenario": n, "contender": contender, "config": config, "rep": rep})
+    if not cells:
+        sys.exit("run_arena: no cell to run")
+    started = time.monotonic()
+    vmlinux, root, kver = run_vm.fetch_kernel()
+    work = os.path.join(os.path.dirname(bindir), "bench", "arena")
+    outdir = os.path.join(work, "out")
+    shutil.rmtree(outdir, ignore_errors=True)
+    os.makedirs(outdir)
+    objdir = os.path.join(work, "objects")
+    shutil.rmtree(objdir, ignore_errors=True)
+    os.makedirs(objdir)
+    compile_objects(os.path.join(bindir, "mmpc"), objdir, cells, scenario_data)
+    initrd = os.path.join(work, f"initrd-{kver}.cpio.gz")
+    run_vm.build_initramfs(initrd, busybox, run_vm.module_files(root, kver, modinfo))
+    with open(os.path.join(outdir, "config.json"), "w") as f:
+        json.dump({"bin": bindir, "cells": cells}, f)
+    print(f"arena: {len(cells)} cells, guest {kver} with {a.memory} MiB under QEMU TCG "
+          f"(host {platform.release()}); missing peers: {missing or 'none'}", flush=True)
+    rc, seconds = run_vm.boot(qemu, vmlinux, initrd, outdir, a.timeout,
+                              run_vm.hidden_trees([os.path.dirname(HERE), bindir, REPO]),
+                              init=os.path.join(HERE, "guest-init.sh"), memory_mib=a.memory)
+    runs = []
+    cells_path = os.path.join(outdir, "cells.jsonl")
+    if os.path.exists(cells_path):
+        runs = [json.loads(line) for line in open(cells_path) if line.strip()]
+    header = {"kind": "header", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+              "guest_kernel": kver, "guest_memory_mib": a.memory, "guest_cpus": 2, "accel": "QEMU TCG",
+              "host_kernel": platform.release(), "host_cpus": os.cpu_count(),
+              "command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]),
+              "cells_planned": len(cells), "cells_run": len(runs), "guest_seconds": round(seconds, 1),
+              "guest_exit": rc}
+    print(f"arena: guest ran {seconds:.0f} s, {len(runs)} of {len(cells)} cells, "
+          f"whole run {time.monotonic() - started:.0f} s", flush=True)
+    if not a.smoke:
+        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+        with open(a.out, "w") as f:
+            json.dump({"header": header, "runs": runs}, f, indent=1)
+        print(f"arena: wrote {a.out}")
+    if rc is None:
+        print(f"FAIL the guest did not finish within {a.timeout:.0f} s (console: {outdir}/console.log)")
+        return 1
+    if a.smoke:
+        bad = smoke_verdict(runs)
+        if len(runs) != len(cells):
+            bad.append(f"only {len(runs)} of {len(cells)} cells ran (console: {outdir}/console.log)")
+        for r in runs:
+            print(f"{r['scenario']:<20} {r['contender']:<10} {r['config']:<8} acted={r.get('acted')} "
+                  f"right={r.get('right_victim')} t={r.get('time_to_action_s')} void={r.get('void')}")
+        for b in bad:
+            print("FAIL " + b)
+        print(f"{len(bad)} invariant(s) broken")
+        return 1 if bad else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
