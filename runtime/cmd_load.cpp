@@ -78,7 +78,8 @@ nlohmann::json statusReport(const Policy& p, const Enactor& e, std::chrono::stea
     rules.push_back({{"id", id}, {"location", rule.value("location", "")}, {"text", rule.value("text", "")},
                      {"evaluations", c.evaluations}, {"firings", c.firings}, {"dropped_decisions", c.drops},
                      {"enacted", r.enacted}, {"failed", r.failed}, {"dropped_protected", r.dropped},
-                     {"rate_limited", r.rateLimited}, {"overruled", r.overruled}});
+                     {"rate_limited", r.rateLimited}, {"overruled", r.overruled},
+                     {"superseded", r.superseded}});
   }
   auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
   return {{"policy", m.policy}, {"object", p.path()}, {"uptime_s", up}, {"dry_run", dryRun}, {"rules", rules},

@@ -239,6 +239,7 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
   ActionResult all{true, ""};
   auto add = [&](const ActionResult& r) {
     all.ok &= r.ok;
+    all.superseded |= r.superseded;
     all.detail += (all.detail.empty() ? "" : "; ") + r.detail;
   };
   if (d.action == MMP_ACTION_KILL) {
@@ -375,8 +376,8 @@ void Enactor::onDecision(const struct mmp_decision& d) {
     return;
   }
   ActionResult r = perform(d, targets, rec);
-  (r.ok ? counters.enacted : counters.failed)++;
-  rec.outcome = r.ok ? "enacted" : "failed";
+  (r.ok ? counters.enacted : r.superseded ? counters.superseded : counters.failed)++;
+  rec.outcome = r.ok ? "enacted" : r.superseded ? "superseded" : "failed";
   rec.detail = r.detail;
   writeLog(rec, opts_.format, time);
 }

@@ -21,7 +21,7 @@
 namespace mmp::runtime {
 
 struct RuleCounters {
-  uint64_t enacted = 0, failed = 0, dropped = 0, rateLimited = 0, overruled = 0;
+  uint64_t enacted = 0, failed = 0, dropped = 0, rateLimited = 0, overruled = 0, superseded = 0;
 };
 
 struct EnactOptions {

@@ -78,12 +78,13 @@ std::optional<nlohmann::json> ask(const std::string& path) {
 void printText(const nlohmann::json& s) {
   std::cout << fmt::format("policy {} ({}), up {} s{}\n", s.value("policy", "?"), s.value("object", ""),
                            s.value("uptime_s", 0), s.value("dry_run", false) ? ", dry run" : "");
-  std::cout << fmt::format("  {:<16} {:>11} {:>8} {:>7} {:>8} {:>7} {:>8}\n", "rule", "evaluations", "firings",
-                           "dropped", "enacted", "failed", "overrul.");
+  std::cout << fmt::format("  {:<16} {:>11} {:>8} {:>7} {:>8} {:>7} {:>8} {:>8}\n", "rule", "evaluations", "firings",
+                           "dropped", "enacted", "failed", "overrul.", "supers.");
   for (const auto& r : s.value("rules", nlohmann::json::array()))
-    std::cout << fmt::format("  {:<16} {:>11} {:>8} {:>7} {:>8} {:>7} {:>8}\n", r.value("location", ""),
+    std::cout << fmt::format("  {:<16} {:>11} {:>8} {:>7} {:>8} {:>7} {:>8} {:>8}\n", r.value("location", ""),
                              r.value("evaluations", 0), r.value("firings", 0), r.value("dropped_decisions", 0),
-                             r.value("enacted", 0), r.value("failed", 0), r.value("overruled", 0));
+                             r.value("enacted", 0), r.value("failed", 0), r.value("overruled", 0),
+                             r.value("superseded", 0));
   for (const auto& note : s.value("not_attached", nlohmann::json::array()))
     std::cout << "  not attached: " << note.get<std::string>() << "\n";
 }

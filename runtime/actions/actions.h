@@ -14,6 +14,9 @@ namespace mmp::runtime {
 struct ActionResult {
   bool ok = true;
   std::string detail;  // what was written or chosen, or why it failed
+  // A kill whose victim was already dying (the kernel's OOM killer, or
+  // another signal, got there first): not this policy's kill.
+  bool superseded = false;
 };
 
 // Writes `content` to `file` in cgroup directory `dir`.

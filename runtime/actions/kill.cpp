@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -73,15 +74,45 @@ bool readProcess(pid_t pid, uint32_t flags, double nowTicks, ProcessCandidate& p
   return true;
 }
 
+// Already on its way out (actions/victims.h), or gone.
+bool dying(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/status", pid));
+  std::stringstream text;
+  text << in.rdbuf();
+  return !in || text.str().empty() || dyingStatus(text.str());
+}
+
+#ifndef SYS_process_mrelease
+#define SYS_process_mrelease 448
+#endif
+
+// After SIGKILL: free the victim's memory now, from this process, rather
+// than when its exit gets to it (what Android's lmkd does). Linux 5.15+;
+// where the kernel lacks it the victim frees its memory itself, as before.
+void release(int pidfd) { syscall(SYS_process_mrelease, pidfd, 0); }
+
 ActionResult signalPid(pid_t pid, int sig) {
   std::string name = signalName(sig);
   int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (fd < 0) return {false, fmt::format("pidfd_open({}): {}", pid, std::strerror(errno))};
   int rc = static_cast<int>(syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0));
   int err = errno;
+  if (rc == 0 && sig == SIGKILL) release(fd);
   close(fd);
   if (rc < 0) return {false, fmt::format("pidfd_send_signal({}, {}): {}", pid, name, std::strerror(err))};
   return {true, fmt::format("{} to pid {}", name, pid)};
+}
+
+// The processes of a cgroup and of the cgroups below it.
+std::vector<pid_t> procsBelow(const std::string& dir) {
+  std::vector<pid_t> out = procsOf(dir);
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec))
+    if (e.is_directory(ec)) {
+      auto more = procsOf(e.path().string());
+      out.insert(out.end(), more.begin(), more.end());
+    }
+  return out;
 }
 
 }  // namespace
@@ -97,15 +128,33 @@ ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, u
   Pick pick = pickProcess(candidates, flags, arg);
   if (!pick.victim) return {false, pick.detail};
   int sig = MMP_KILL_SIGNAL(flags) ? static_cast<int>(MMP_KILL_SIGNAL(flags)) : SIGKILL;
-  if (pretend)
-    return {true, fmt::format("would send {} to pid {} ({})", signalName(sig), candidates[*pick.victim].pid, pick.detail)};
-  ActionResult r = signalPid(candidates[*pick.victim].pid, sig);
+  pid_t victim = candidates[*pick.victim].pid;
+  if (pretend) return {true, fmt::format("would send {} to pid {} ({})", signalName(sig), victim, pick.detail)};
+  if (dying(victim))
+    return {false, fmt::format("pid {} is already dying: another kill (the kernel's OOM killer?) got there first ({})",
+                               victim, pick.detail), true};
+  ActionResult r = signalPid(victim, sig);
   if (r.ok) r.detail += " (" + pick.detail + ")";
   return r;
 }
 
 ActionResult killCgroup(const Hierarchy& h, const std::string& dir) {
-  if (h.version == CgroupVersion::V2) return writeCgroupFile(dir, "cgroup.kill", "1");
+  std::vector<pid_t> before = procsBelow(dir);
+  if (!before.empty() && std::all_of(before.begin(), before.end(), dying))
+    return {false, fmt::format("its {} process(es) are already dying: another kill (the kernel's OOM killer?) got "
+                               "there first", before.size()), true};
+  if (h.version == CgroupVersion::V2) {
+    // Pidfds first, so that what the kill leaves to reap is still there.
+    std::vector<int> fds;
+    for (pid_t pid : before)
+      if (int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); fd >= 0) fds.push_back(fd);
+    ActionResult r = writeCgroupFile(dir, "cgroup.kill", "1");
+    for (int fd : fds) {
+      if (r.ok) release(fd);
+      close(fd);
+    }
+    return r;
+  }
   ActionResult all{true, ""};
   for (pid_t pid : procsOf(dir)) {
     if (pid == getpid()) continue;

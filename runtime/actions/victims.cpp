@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <csignal>
 #include <cstring>
 
@@ -153,6 +154,32 @@ std::string signalName(int signal) {
   if (signal == 0) signal = SIGKILL;
   const char* abbrev = sigabbrev_np(signal);
   return abbrev ? std::string("SIG") + abbrev : fmt::format("signal {}", signal);
+}
+
+bool dyingStatus(const std::string& status) {
+  char state = '?';
+  unsigned long threads = 0;
+  bool killPending = false;
+  size_t at = 0;
+  while (at < status.size()) {
+    size_t end = status.find('\n', at);
+    if (end == std::string::npos) end = status.size();
+    std::string line = status.substr(at, end - at);
+    at = end + 1;
+    auto value = [&](size_t skip) {
+      size_t v = line.find_first_not_of(" \t", skip);
+      return v == std::string::npos ? std::string() : line.substr(v);
+    };
+    if (line.rfind("State:", 0) == 0) {
+      std::string v = value(6);
+      if (!v.empty()) state = v[0];
+    } else if (line.rfind("Threads:", 0) == 0) {
+      threads = std::strtoul(value(8).c_str(), nullptr, 10);
+    } else if (line.rfind("SigPnd:", 0) == 0 || line.rfind("ShdPnd:", 0) == 0) {
+      killPending |= (std::strtoull(value(7).c_str(), nullptr, 16) >> 8) & 1;  // SIGKILL is 9: bit 8
+    }
+  }
+  return killPending || state == 'X' || (state == 'Z' && threads <= 1);
 }
 
 }  // namespace mmp::runtime

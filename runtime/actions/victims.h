@@ -48,6 +48,12 @@ constexpr uint64_t kGrowingSizePercentile = 80;
 Pick pickProcess(const std::vector<ProcessCandidate>& candidates, uint32_t flags, uint64_t arg);
 Pick pickCgroup(const std::vector<CgroupCandidate>& candidates, uint32_t flags, uint64_t arg);
 
+// Whether /proc/PID/status (its text) shows a process already on its way
+// out: SIGKILL pending (how the kernel's OOM killer and cgroup.kill leave
+// their victims), or dead or a zombie with no thread left (a thread group
+// whose leader exited while other threads run shows Z too, and is alive).
+bool dyingStatus(const std::string& status);
+
 // "SIGKILL" for 0 (the default) and 9, "SIGTERM" for 15, "signal 77" for
 // a number without a name.
 std::string signalName(int signal);

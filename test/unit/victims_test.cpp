@@ -273,3 +273,20 @@ TEST(SignalName, ByName) {
 
 }  // namespace
 }  // namespace mmp::runtime
+
+// A kill's victim already on its way out is not killed again (docs/runtime.md, "Kills").
+TEST(DyingStatus, SigkillPendingStoppedOrDead) {
+  using mmp::runtime::dyingStatus;
+  std::string live = "Name:\ttail\nState:\tR (running)\nThreads:\t1\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n";
+  EXPECT_FALSE(dyingStatus(live));
+  // The OOM killer's victim: SIGKILL queued to the thread group.
+  EXPECT_TRUE(dyingStatus("State:\tD (disk sleep)\nThreads:\t1\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000100\n"));
+  // Or to the thread itself.
+  EXPECT_TRUE(dyingStatus("State:\tR (running)\nThreads:\t1\nSigPnd:\t0000000000000100\nShdPnd:\t0000000000000000\n"));
+  // SIGTERM (bit 14) and SIGUSR1 (bit 9) pending are not a kill.
+  EXPECT_FALSE(dyingStatus("State:\tS (sleeping)\nThreads:\t1\nSigPnd:\t0000000000000200\nShdPnd:\t0000000000004000\n"));
+  EXPECT_TRUE(dyingStatus("State:\tZ (zombie)\nThreads:\t1\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n"));
+  EXPECT_TRUE(dyingStatus("State:\tX (dead)\nThreads:\t1\n"));
+  // A leader that called pthread_exit shows Z while its other threads run.
+  EXPECT_FALSE(dyingStatus("State:\tZ (zombie)\nThreads:\t3\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n"));
+}
