@@ -23,6 +23,7 @@
 #include "cgroup_watch.h"
 #include "commands.h"
 #include "enactor.h"
+#include "pace.h"
 #include "policy.h"
 #include "psi_triggers.h"
 #include "snapshot_channel.h"
@@ -200,6 +201,7 @@ int runLoad(const LoadOptions& o) {
   // One wait for the ring buffers and for status requests. Each ring
   // buffer's epoll fd is tagged with its policy's rank.
   StatusServer status(running[0]->policy->manifest().policy, o.statusSocket);
+  Pace pace;  // ticks sooner while memory runs out (pace.h)
   int ep = epoll_create1(EPOLL_CLOEXEC);
   auto watch = [&](int fd, uint64_t tag, int op, uint32_t events = EPOLLIN) {
     struct epoll_event ev {};
@@ -269,6 +271,9 @@ int runLoad(const LoadOptions& o) {
     }
     auto now = std::chrono::steady_clock::now();
     auto wake = now + std::chrono::hours(1);
+    bool due = false;
+    for (auto& r : running) due |= now >= r->next;
+    if (due) pace.observe(now, memAvailable());
     for (auto& r : running) {
       if (now >= r->next) {
         const Manifest& m = r->policy->manifest();
@@ -285,7 +290,7 @@ int runLoad(const LoadOptions& o) {
         refreshSystemFields(m, r->policy->map("mmp_system"));
         if (!r->policy->tick())
           writeLog({"error", m.policy, "", "", "", "", "failed", "the periodic walk failed", "", {}}, o.format);
-        r->next += r->interval;
+        r->next = std::min(r->next + r->interval, now + pace.next(r->interval));
         if (r->next < now) r->next = now + r->interval;  // fell behind: do not burst
       }
       wake = std::min(wake, r->next);

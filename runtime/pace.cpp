@@ -1,0 +1,47 @@
+#include "pace.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace mmp::runtime {
+
+void Pace::observe(std::chrono::steady_clock::time_point now, uint64_t available) {
+  if (seen_ && now > last_) {
+    double dt = std::chrono::duration<double>(now - last_).count();
+    double falling = (static_cast<double>(lastAvailable_) - static_cast<double>(available)) / dt;
+    // Half the weight to the newest reading: a leak that starts is seen
+    // within a tick or two, one that stops is forgotten as fast.
+    rate_ = std::max(0.0, 0.5 * rate_ + 0.5 * falling);
+  }
+  last_ = now;
+  lastAvailable_ = available;
+  seen_ = true;
+}
+
+std::chrono::nanoseconds Pace::next(std::chrono::nanoseconds interval) const {
+  if (rate_ <= 0 || interval <= kFloor) return interval;
+  double seconds = static_cast<double>(lastAvailable_) / rate_ / kTicksToExhaustion;
+  auto paced = std::chrono::nanoseconds(static_cast<int64_t>(std::min(seconds, 3600.0) * 1e9));
+  return std::clamp<std::chrono::nanoseconds>(paced, kFloor, interval);
+}
+
+uint64_t memAvailable() {
+  // The third line of /proc/meminfo: one read of the first few lines, no
+  // stream machinery (this runs at every tick, up to 100 times a second).
+  int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[512];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  const char* at = std::strstr(buf, "MemAvailable:");
+  if (!at) return 0;
+  return std::strtoull(at + std::strlen("MemAvailable:"), nullptr, 10) * 1024;
+}
+
+}  // namespace mmp::runtime

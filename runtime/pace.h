@@ -1,0 +1,36 @@
+// The walk's pace: when memory runs out fast, mmrun evaluates sooner than
+// its interval, so that a threshold is seen soon after it is crossed, and
+// stays at the interval when memory is steady (an idle machine costs what
+// the interval costs). The rule, from what /proc/meminfo shows at each
+// tick: at the rate MemAvailable has been falling, evaluate at least
+// kTicksToExhaustion times before it would reach zero, never more often
+// than every kFloor, never less often than the interval.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace mmp::runtime {
+
+class Pace {
+ public:
+  static constexpr std::chrono::milliseconds kFloor{10};
+  static constexpr double kTicksToExhaustion = 64;
+
+  // One reading of MemAvailable, in bytes, at `now`.
+  void observe(std::chrono::steady_clock::time_point now, uint64_t available);
+  // The time to the next tick for a policy of this interval.
+  std::chrono::nanoseconds next(std::chrono::nanoseconds interval) const;
+  double fallingBytesPerSecond() const { return rate_; }
+
+ private:
+  std::chrono::steady_clock::time_point last_{};
+  uint64_t lastAvailable_ = 0;
+  bool seen_ = false;
+  double rate_ = 0;  // bytes/s MemAvailable falls at (smoothed; 0 when it grows)
+};
+
+// MemAvailable from /proc/meminfo, in bytes (0 if it cannot be read).
+uint64_t memAvailable();
+
+}  // namespace mmp::runtime

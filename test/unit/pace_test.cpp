@@ -1,0 +1,57 @@
+// The walk's pace (runtime/pace.h): the interval while memory is steady,
+// sooner while it runs out, never under the floor.
+#include "pace.h"
+
+#include <gtest/gtest.h>
+
+using namespace std::chrono_literals;
+using mmp::runtime::Pace;
+
+namespace {
+
+constexpr uint64_t MiB = 1 << 20;
+
+Pace fed(std::initializer_list<uint64_t> mib, std::chrono::milliseconds every) {
+  Pace p;
+  auto t = std::chrono::steady_clock::time_point{} + 1h;
+  for (uint64_t m : mib) {
+    p.observe(t, m * MiB);
+    t += every;
+  }
+  return p;
+}
+
+}  // namespace
+
+TEST(Pace, SteadyMemoryKeepsTheInterval) {
+  EXPECT_EQ(fed({800, 800, 800}, 100ms).next(1s), 1s);
+  EXPECT_EQ(fed({800}, 100ms).next(1s), 1s);  // one reading: no rate yet
+}
+
+TEST(Pace, GrowingMemoryKeepsTheInterval) { EXPECT_EQ(fed({400, 500, 600}, 100ms).next(1s), 1s); }
+
+TEST(Pace, FallingMemoryTicksSooner) {
+  // Falling 40 MiB/s (4 MiB a 100 ms tick) with 100 MiB left: 2.5 s to
+  // zero, so 64 ticks in it are 39 ms apart (the smoothed rate lags a
+  // little behind the first readings: a few ms more).
+  Pace p = fed({112, 108, 104, 100}, 100ms);
+  EXPECT_NEAR(p.fallingBytesPerSecond() / MiB, 35, 1);
+  EXPECT_LT(p.next(1s), 60ms);
+  EXPECT_GT(p.next(1s), 30ms);
+  // The interval stays the longest wait.
+  EXPECT_EQ(p.next(20ms), 20ms);
+}
+
+TEST(Pace, NeverUnderTheFloor) {
+  Pace p = fed({900, 500, 100}, 100ms);  // 4 GiB/s
+  EXPECT_EQ(p.next(1s), Pace::kFloor);
+}
+
+TEST(Pace, AnIntervalAtTheFloorIsKept) { EXPECT_EQ(fed({900, 500, 100}, 100ms).next(10ms), 10ms); }
+
+TEST(Pace, ALeakThatStopsIsForgotten) {
+  Pace p = fed({500, 400, 300, 300, 300, 300, 300, 300, 300, 300, 300, 300, 300}, 100ms);
+  // The rate halves at each steady tick: 1 GiB/s ten ticks ago is 1 MiB/s
+  // now, 300 MiB from zero: far more than 64 intervals away.
+  EXPECT_EQ(p.next(1s), 1s);
+}
