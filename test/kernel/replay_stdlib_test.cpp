@@ -27,16 +27,14 @@ protected:
   std::vector<struct mmp_decision> system(uint64_t t, const Fields& f) { return policy_->replay(t, 0, ~0ULL, f); }
 };
 
-// MemAvailable as a share of MemAvailable + AnonPages, and free swap.
-Fields memory(double availPct, double swapFreePct, uint64_t swapTotal = 8 * kGiB, bool withAnon = true) {
-  uint64_t user = 16 * kGiB;
-  auto avail = static_cast<uint64_t>(static_cast<double>(user) * availPct / 100);
-  Fields f = {{"system.memory.available", avail},
+// MemAvailable as a share of 16 GiB (of MemTotal for earlyoom 1.7, whose
+// measure it is), and free swap; MemTotal itself is `total`.
+Fields memory(double availPct, double swapFreePct, uint64_t swapTotal = 8 * kGiB, uint64_t total = 16 * kGiB) {
+  auto avail = static_cast<uint64_t>(static_cast<double>(16 * kGiB) * availPct / 100);
+  return {{"system.memory.available", avail},
+          {"system.memory.total", total},
           {"system.swap.total", swapTotal},
           {"system.swap.free", static_cast<uint64_t>(static_cast<double>(swapTotal) * swapFreePct / 100)}};
-  if (withAnon) f["system.memory.anon"] = user - avail;  // earlyoom's total
-  else f["system.memory.total"] = 32 * kGiB;            // systemd-oomd's
-  return f;
 }
 
 TEST_F(Stdlib, EarlyoomTermsAtTenPercentAndKillsAtFive) {
@@ -88,7 +86,7 @@ TEST_F(Stdlib, SystemdOomdSwapKillsTheLargestSwapUserOverFivePercent) {
   LOAD(stdlibPolicy("systemd_oomd"));
   // MemAvailable 9% of MemTotal (32 GiB).
   auto mem = [](double swapFreePct, uint64_t swapTotal = 8 * kGiB) {
-    auto f = memory(18, swapFreePct, swapTotal, false);
+    auto f = memory(18, swapFreePct, swapTotal, 32 * kGiB);  // systemd-oomd's MemTotal
     return f;
   };
   EXPECT_TRUE(system(1 * kSec, mem(11)).empty());

@@ -979,7 +979,7 @@ def oomd_desktop_swap(s):
 @scenario
 def earlyoom(s):
     """std/earlyoom without swap: a hog taking available memory to ~8% of
-    MemAvailable + AnonPages gets SIGTERM; one that ignores SIGTERM gets it
+    MemTotal gets SIGTERM; one that ignores SIGTERM gets it
     at ~8% and SIGKILL at ~4%. Sized from /proc/meminfo."""
     had_swap = meminfo()["SwapTotal"] > 0
     subprocess.run(["swapoff", "-a"], check=True)
@@ -992,7 +992,7 @@ def earlyoom(s):
 
 # A hog for earlyoom, sized by /proc/meminfo as it goes: joins CGROUP, and
 # for each line on stdin (a share) takes 4 MiB at a time until MemAvailable
-# is at most that share of MemAvailable + AnonPages, then prints "at SHARE
+# is at most that share of MemTotal (earlyoom 1.7's measure), then prints "at SHARE
 # MIB". IGNORE 1: it ignores SIGTERM.
 GROW = r"""
 import os, signal, sys
@@ -1007,7 +1007,7 @@ def share():
         for line in f:
             k, v = line.split()[:2]
             mi[k.rstrip(":")] = int(v)
-    return mi["MemAvailable"] / (mi["MemAvailable"] + mi["AnonPages"])
+    return mi["MemAvailable"] / mi["MemTotal"]
 held = []
 print("ready", flush=True)
 for line in sys.stdin:
@@ -1025,7 +1025,7 @@ def _earlyoom(s):
 
     def share():
         mi = meminfo()
-        return mi["MemAvailable"] / (mi["MemAvailable"] + mi["AnonPages"])
+        return mi["MemAvailable"] / mi["MemTotal"]
 
     def grower(cg, ignore):
         p = subprocess.Popen([sys.executable, "-c", GROW, cg, "1" if ignore else "0"], stdin=subprocess.PIPE,
@@ -1039,7 +1039,7 @@ def _earlyoom(s):
         p.stdin.write(f"{target}\n")
         p.stdin.flush()
 
-    s.figure("before", f"MemAvailable {kib(mi['MemAvailable'])}, AnonPages {kib(mi['AnonPages'])} "
+    s.figure("before", f"MemAvailable {kib(mi['MemAvailable'])} of MemTotal {kib(mi['MemTotal'])} "
                        f"({100 * share():.1f}%)")
     m = s.mmrun("std_earlyoom", interval=False)
     m.started()
