@@ -82,22 +82,12 @@ bool dying(pid_t pid) {
   return !in || text.str().empty() || dyingStatus(text.str());
 }
 
-#ifndef SYS_process_mrelease
-#define SYS_process_mrelease 448
-#endif
-
-// After SIGKILL: free the victim's memory now, from this process, rather
-// than when its exit gets to it (what Android's lmkd does). Linux 5.15+;
-// where the kernel lacks it the victim frees its memory itself, as before.
-void release(int pidfd) { syscall(SYS_process_mrelease, pidfd, 0); }
-
 ActionResult signalPid(pid_t pid, int sig) {
   std::string name = signalName(sig);
   int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (fd < 0) return {false, fmt::format("pidfd_open({}): {}", pid, std::strerror(errno))};
   int rc = static_cast<int>(syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0));
   int err = errno;
-  if (rc == 0 && sig == SIGKILL) release(fd);
   close(fd);
   if (rc < 0) return {false, fmt::format("pidfd_send_signal({}, {}): {}", pid, name, std::strerror(err))};
   return {true, fmt::format("{} to pid {}", name, pid)};
@@ -143,18 +133,7 @@ ActionResult killCgroup(const Hierarchy& h, const std::string& dir) {
   if (!before.empty() && std::all_of(before.begin(), before.end(), dying))
     return {false, fmt::format("its {} process(es) are already dying: another kill (the kernel's OOM killer?) got "
                                "there first", before.size()), true};
-  if (h.version == CgroupVersion::V2) {
-    // Pidfds first, so that what the kill leaves to reap is still there.
-    std::vector<int> fds;
-    for (pid_t pid : before)
-      if (int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); fd >= 0) fds.push_back(fd);
-    ActionResult r = writeCgroupFile(dir, "cgroup.kill", "1");
-    for (int fd : fds) {
-      if (r.ok) release(fd);
-      close(fd);
-    }
-    return r;
-  }
+  if (h.version == CgroupVersion::V2) return writeCgroupFile(dir, "cgroup.kill", "1");
   ActionResult all{true, ""};
   for (pid_t pid : procsOf(dir)) {
     if (pid == getpid()) continue;
