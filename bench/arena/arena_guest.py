@@ -19,6 +19,7 @@ usage: arena_guest.py OUT_DIR   (PID 1's child: see guest-init.sh)
 """
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -141,6 +142,77 @@ def _rmdir(d):
             return
         except OSError:
             time.sleep(0.05)
+
+
+# --- who signalled whom: the kernel's signal_generate tracepoint ----------------------
+class SignalTrace:
+    """Every SIGKILL and SIGTERM the kernel generates, as it happens: when
+    (CLOCK_MONOTONIC, moved to wall time), to which process and cgroup, from
+    which process and cgroup (the task that sent it: a daemon's, the
+    allocating task's for the kernel's OOM killer, the writer's for
+    cgroup.kill). What the contenders log is not needed to know what they
+    did."""
+    LINE = re.compile(r"^\s*(?P<scomm>.*)-(?P<spid>\d+)\s+\[\d+\]\s+\S*\s*(?P<ts>\d+\.\d+): signal_generate: "
+                      r"sig=(?P<sig>\d+) errno=-?\d+ code=-?\d+ comm=(?P<comm>.*) pid=(?P<pid>\d+) "
+                      r"grp=\d+ res=(?P<res>\d+)")
+
+    def __init__(self):
+        self.events, self.lock = [], threading.Lock()
+        self.dir = next((d for d in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
+                         if os.path.exists(d + "/trace_pipe")), None)
+        if self.dir is None:
+            subprocess.run(["mount", "-t", "tracefs", "tracefs", "/sys/kernel/tracing"], capture_output=True)
+            self.dir = "/sys/kernel/tracing"
+        write(self.dir + "/trace_clock", "mono")
+        ev = self.dir + "/events/signal/signal_generate"
+        write(ev + "/filter", "sig == 9 || sig == 15")
+        write(ev + "/enable", "1")
+        write(self.dir + "/tracing_on", "1")
+        self.offset = time.time() - time.monotonic()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    @staticmethod
+    def cgroup_of(pid):
+        try:
+            for line in read(f"/proc/{pid}/cgroup").splitlines():
+                if line.startswith("0::"):
+                    return line[3:]
+        except OSError:
+            pass
+        return None
+
+    def _read(self):
+        with open(self.dir + "/trace_pipe") as pipe:
+            for line in pipe:
+                m = self.LINE.match(line)
+                if not m:
+                    continue
+                e = {"t": float(m["ts"]) + self.offset, "sig": int(m["sig"]), "pid": int(m["pid"]),
+                     "comm": m["comm"], "res": int(m["res"]), "sender": int(m["spid"]),
+                     "sender_comm": m["scomm"].strip()}
+                e["cgroup"] = self.cgroup_of(e["pid"])
+                e["sender_cgroup"] = self.cgroup_of(e["sender"])
+                with self.lock:
+                    self.events.append(e)
+
+    def sync(self, timeout=20):
+        """Waits until the reader has caught up with now: a SIGTERM of the
+        harness's own, to a child, must come through (under memory
+        pressure the reader can lag seconds behind the kernel)."""
+        marker = subprocess.Popen(["sleep", "60"])
+        marker.terminate()
+        marker.wait()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                if any(e["pid"] == marker.pid for e in self.events[-50:]):
+                    return True
+            time.sleep(0.05)
+        return False
+
+    def between(self, t0, t1):
+        with self.lock:
+            return [e for e in self.events if t0 <= e["t"] <= t1]
 
 
 # --- the machine, set back before each cell ----------------------------------------
@@ -377,140 +449,199 @@ def sample(scenario):
     return mi, files, sys_psi
 
 
-def run_cell(cell, scenario):
-    name = f"{cell['scenario']}.{cell['contender']}.{cell['config']}.{cell['rep']}"
-    print(f"cell {name}", flush=True)
-    for rel in scenario["cgroups"]:  # what an earlier cell left: its whole top-level slice
-        remove_tree("/" + rel.strip("/").split("/")[0])
-    remove_tree(DAEMON_CG)  # not its parent: the harness lives there
-    set_swap(scenario.get("swap", 0))
-    settle_memory()
-    for rel, files in scenario["cgroups"].items():
-        make_cgroup(rel, files)
-    daemon_dir = make_cgroup(DAEMON_CG)
-    oom_before = vmstat("oom_kill")
-    workloads = [Workload(w, scenario) for w in scenario["workloads"]]
-    contender = contender_for(cell, scenario)
-    result = {"scenario": cell["scenario"], "contender": cell["contender"], "config": cell["config"],
-              "rep": cell["rep"], "expect_kill": scenario["expect_kill"], "void": None}
-    series, probe = [], None
-    try:
-        contender.start(daemon_dir)
-        t_contender = time.time()
-        unshield(daemon_dir)
-        for w in sorted(workloads, key=lambda w: w.spec.get("start_s", 0)):
+class Cell:
+    """One run: the scenario's workloads under one contender."""
+
+    def __init__(self, cell, scenario, trace):
+        self.cell, self.sc, self.trace = cell, scenario, trace
+        self.name = f"{cell['scenario']}.{cell['contender']}.{cell['config']}.{cell['rep']}"
+        self.workloads = [Workload(w, scenario) for w in scenario["workloads"]]
+        self.contender = contender_for(cell, scenario)
+        self.series, self.probe, self.pids = [], None, {}  # pids: pid -> workload cgroup, as sampled
+        self.daemon_pids = set()
+        self.crossing = self.leak_start = self.emptied = None
+        self.min_avail = 100.0
+
+    def prepare(self):
+        for rel in self.sc["cgroups"]:  # what an earlier cell left: its whole top-level slice
+            remove_tree("/" + rel.strip("/").split("/")[0])
+        remove_tree(DAEMON_CG)  # not its parent: the harness lives there
+        set_swap(self.sc.get("swap", 0))
+        settle_memory()
+        for rel, files in self.sc["cgroups"].items():
+            make_cgroup(rel, files)
+        self.daemon_dir = make_cgroup(DAEMON_CG)
+
+    def start(self):
+        self.contender.start(self.daemon_dir)
+        self.t_contender = time.time()
+        unshield(self.daemon_dir)
+        self.daemon_pids = set(read(self.daemon_dir + "/cgroup.procs").split())
+        for w in sorted(self.workloads, key=lambda w: w.spec.get("start_s", 0)):
             if w.role == "culprit":
                 continue
             w.start()
-            if not w.ready(60):
+            if not w.ready(120):
                 raise RuntimeError(f"workload {w.name} did not get ready")
             w.setup()
-        if scenario.get("service"):
-            probe = RedisProbe(scenario["service"]["port"])
-            probe.start()
-        t0 = time.time()
-        culprits = [w for w in workloads if w.role == "culprit"]
+        if self.sc.get("service"):
+            self.probe = RedisProbe(self.sc["service"]["port"])
+            self.probe.start()
+
+    def run(self):
+        """Starts the culprits and samples until the culprit is gone and
+        the rest settled, or the scenario's duration is over."""
+        self.t0 = t0 = time.time()
+        culprits = [w for w in self.workloads if w.role == "culprit"]
         pending = sorted(culprits, key=lambda w: w.spec.get("start_s", 0))
-        crossing, min_avail, acted_at = None, 100.0, None
-        deadline = t0 + scenario["duration_s"]
-        start_at = {id(w): t0 + w.spec.get("start_s", 0) for w in pending}
-        leak_start = None
+        deadline = t0 + self.sc["duration_s"]
+        culprit_cg = self.sc["culprit"]
         while time.time() < deadline:
             now = time.time()
-            while pending and start_at[id(pending[0])] <= now:
+            while pending and t0 + pending[0].spec.get("start_s", 0) <= now:
                 w = pending.pop(0)
                 w.start()
-                leak_start = leak_start or w.started
-            mi, files, sys_psi = sample(scenario)
+                self.leak_start = self.leak_start or w.started
+            mi, files, sys_psi = sample(self.sc)
             avail = 100.0 * mi["MemAvailable"] / mi["MemTotal"]
-            min_avail = min(min_avail, avail)
-            series.append([round(now - t0, 3), round(avail, 2), sys_psi["full"]["avg10"],
-                           files.get("psi_full_avg10"), files.get("usage")])
-            if leak_start and crossing is None and crossed(scenario, mi, files):
-                crossing = now
-            dead = [w for w in workloads if w.died]
-            if acted_at is None and dead:
-                acted_at = min(w.died for w in dead)
-            culprit_done = leak_start and not pending and all(w.died for w in culprits)
-            if culprit_done and now - max(w.died for w in culprits) > SETTLE_S:
-                break
-            if acted_at and now - acted_at > SETTLE_S + 3 and not scenario["expect_kill"]:
+            self.min_avail = min(self.min_avail, avail)
+            self.series.append([round(now - t0, 3), round(avail, 2), sys_psi["full"]["avg10"],
+                                files.get("psi_full_avg10"), files.get("usage")])
+            for rel in {w.cgroup for w in self.workloads}:
+                try:
+                    for pid in read(cgdir(rel) + "/cgroup.procs").split():
+                        self.pids[int(pid)] = rel
+                except OSError:
+                    pass
+            if self.leak_start and self.crossing is None and self.emptied is None and crossed(self.sc, mi, files):
+                self.crossing = now
+            if self.leak_start and not pending and self.emptied is None and not populated(culprit_cg):
+                self.emptied = now
+            if self.emptied and now - self.emptied > SETTLE_S:
                 break
             time.sleep(SAMPLE_S)
-        ended = time.time()
-        if probe:
-            probe.finish()
-        # What happened, from what the kernel reports.
-        kernel_kills = {}
-        for w in workloads:
-            try:
-                kernel_kills[w.cgroup] = keyed(cgdir(w.cgroup) + "/memory.events").get("oom_kill", 0)
-            except FileNotFoundError:
-                kernel_kills[w.cgroup] = 0
-        deaths = [{"name": w.name, "cgroup": w.cgroup, "role": w.role, "signal": w.signal,
-                   "at_s": round(w.died - t0, 3), "by_kernel": kernel_kills.get(w.cgroup, 0) > 0}
-                  for w in workloads if w.died and w.signal]
-        finished = [w.name for w in workloads if w.died and not w.signal]
-        victims = [d for d in deaths if not (cell["contender"] != "kernel" and d["by_kernel"])]
-        culprit_cg = scenario["culprit"]
-        first = min(victims, key=lambda d: d["at_s"]) if victims else None
-        result.update({
-            "acted": bool(victims),
+        self.ended = time.time()
+        if self.probe:
+            self.probe.finish()
+
+    def signals(self):
+        """The SIGKILLs and SIGTERMs to workload processes during the cell,
+        each with who sent it: `contender` (a process of the daemon's
+        cgroup), `kernel` (any other: the OOM killer runs in the allocating
+        task), or the harness."""
+        out = []
+        harness = str(os.getpid())
+        for e in self.trace.between(self.t0, self.ended):
+            target = e["cgroup"] if e["cgroup"] in self.pids.values() else self.pids.get(e["pid"])
+            if target is None or str(e["sender"]) == harness:
+                continue
+            from_daemon = (e["sender_cgroup"] or "").startswith(DAEMON_CG) or str(e["sender"]) in self.daemon_pids
+            out.append({"at_s": round(e["t"] - self.t0, 3), "sig": e["sig"], "pid": e["pid"], "comm": e["comm"],
+                        "cgroup": target, "by": "contender" if from_daemon else "kernel",
+                        "sender": e["sender_comm"]})
+        return out
+
+    def verdict(self):
+        t0, sc, culprit_cg = self.t0, self.sc, self.sc["culprit"]
+        if not self.trace.sync():
+            raise RuntimeError("the signal trace did not catch up")
+        signals = self.signals()
+        kernel_kills = vmstat("oom_kill") - self.oom_before
+        # The kernel contender acts through the OOM killer; the others
+        # through their own signals (the kernel's are counted apart).
+        actor = "kernel" if self.cell["contender"] == "kernel" else "contender"
+        acts = [x for x in signals if x["by"] == actor]
+        if actor == "kernel" and not acts:
+            # A signal the trace lost under exhaustion: memory.events tells
+            # which cgroup the OOM killer took a process of; its death, when.
+            for w in sorted((w for w in self.workloads if w.died), key=lambda w: w.died):
+                if keyed(cgdir(w.cgroup) + "/memory.events").get("oom_kill", 0) > 0:
+                    acts = [{"at_s": round(w.died - t0, 3), "sig": 9, "pid": w.proc.pid, "comm": w.name,
+                             "cgroup": w.cgroup, "by": "kernel", "sender": "?", "from": "memory.events"}]
+                    signals.append(acts[0])
+                    break
+        first = acts[0] if acts else None
+        collateral = {x["pid"] for x in signals if x["cgroup"] != culprit_cg}
+        protected = sc.get("protected", [])
+        r = {
+            "acted": bool(acts),
             "right_victim": (first["cgroup"] == culprit_cg) if first else None,
-            "collateral": sum(1 for d in deaths if d["cgroup"] != culprit_cg),
-            "time_to_action_s": round(t0 + first["at_s"] - crossing, 3) if first and crossing else None,
-            "crossed": crossing is not None,
-            "time_from_start_s": round(t0 + first["at_s"] - leak_start, 3) if first and leak_start else None,
-            "protected_touched": any(d["cgroup"] in scenario.get("protected", []) for d in deaths),
-            "kernel_oom_kills": vmstat("oom_kill") - oom_before,
-            "min_mem_available_pct": round(min_avail, 2),
-            "deaths": deaths, "finished": finished,
-            "duration_s": round(ended - t0, 2),
-        })
-        # Acted before the stated threshold was ever crossed: time zero
-        # never came (time_to_action_s stays null; time_from_start_s tells).
-        result["acted_before_threshold"] = bool(first and crossing is None)
-        if probe:
-            whole = latency_figures(probe.samples)
-            result.update({"service_p99_ms": whole[0], "service_max_ms": whole[1], "service_stall_s": whole[2],
-                           "service_requests": len(probe.samples)})
+            "collateral": len(collateral),
+            # Until the culprit's cgroup is empty: the leak (or the storm,
+            # every process of it) is dead, whoever killed it.
+            "time_to_action_s": (round(self.emptied - self.crossing, 3) if self.emptied and self.crossing and acts
+                                 and any(x["cgroup"] == culprit_cg for x in acts) else None),
+            "time_to_signal_s": round(t0 + first["at_s"] - self.crossing, 3) if first and self.crossing else None,
+            "time_from_start_s": (round(self.emptied - self.leak_start, 3) if self.emptied and self.leak_start and acts
+                                  else None),
+            "acted_before_threshold": bool(acts and self.crossing is None),
+            "crossed": self.crossing is not None,
+            "protected_touched": any(x["cgroup"] in protected for x in signals),
+            "kernel_oom_kills": kernel_kills,
+            "min_mem_available_pct": round(self.min_avail, 2),
+            "signals": signals,
+            "deaths": [{"name": w.name, "at_s": round(w.died - t0, 3), "signal": w.signal}
+                       for w in self.workloads if w.died],
+            "crossing_s": round(self.crossing - t0, 3) if self.crossing else None,
+            "leak_start_s": round(self.leak_start - t0, 3) if self.leak_start else None,
+            "emptied_s": round(self.emptied - t0, 3) if self.emptied else None,
+            "duration_s": round(self.ended - t0, 2),
+        }
+        if self.probe:
+            p99, mx, stall = latency_figures(self.probe.samples)
+            r.update({"service_p99_ms": p99, "service_max_ms": mx, "service_stall_s": stall,
+                      "service_requests": len(self.probe.samples)})
         else:
-            result.update({"service_p99_ms": None, "service_max_ms": None, "service_stall_s": None})
-        daemon_stat = keyed(daemon_dir + "/cpu.stat")
-        peak = daemon_dir + "/memory.peak"
-        result["daemon_cpu_s"] = round(daemon_stat.get("usage_usec", 0) / 1e6, 3)
-        result["daemon_rss_mib"] = (round(int(read(peak)) / MiB, 1) if os.path.exists(peak)
-                                    else round(int(read(daemon_dir + "/memory.current")) / MiB, 1))
-        result["daemon_up_s"] = round(ended - t_contender, 2)
-        if isinstance(contender, Mmrun):
-            result["decisions"] = [{k: d.get(k) for k in ("action", "cgroup", "outcome", "detail", "rule")}
-                                   | {"at_s": round(d["_arrived"] - t0, 3)} for d in contender.decisions()]
-        result["actions"] = [{"at_s": round(w.died - t0, 3), "name": w.name} for w in workloads
-                             if w.died and w.signal]
-        result["crossing_s"] = round(crossing - t0, 3) if crossing else None
-        result["leak_start_s"] = round(leak_start - t0, 3) if leak_start else None
-    except Exception as e:  # a cell that could not run is void, the run goes on
+            r.update({"service_p99_ms": None, "service_max_ms": None, "service_stall_s": None})
+        stat = keyed(self.daemon_dir + "/cpu.stat")
+        peak = self.daemon_dir + "/memory.peak"
+        r["daemon_cpu_s"] = round(stat.get("usage_usec", 0) / 1e6, 3)
+        r["daemon_rss_mib"] = round(int(read(peak if os.path.exists(peak) else self.daemon_dir + "/memory.current"))
+                                    / MiB, 1)
+        r["daemon_up_s"] = round(self.ended - self.t_contender, 2)
+        if isinstance(self.contender, Mmrun):
+            r["decisions"] = [{k: d.get(k) for k in ("action", "cgroup", "outcome", "detail", "rule", "time")}
+                              | {"logged_s": round(d["_arrived"] - t0, 3)} for d in self.contender.decisions()]
+        return r
+
+    def finish(self, result):
+        try:
+            self.contender.stop()
+        except Exception as e:
+            result["void"] = result["void"] or f"the contender left something behind: {e}"
+        for w in self.workloads:
+            if w.proc and w.proc.poll() is None:
+                w.proc.kill()
+        for rel in self.sc["cgroups"]:
+            kill_cgroup(rel)
+        log = self.contender.log()
+        with open(os.path.join(OUT, "logs", self.name + ".log"), "w") as f:
+            f.write("\n".join(log if isinstance(log, list) else [str(log)]) + "\n")
+        with open(os.path.join(OUT, "series", self.name + ".json"), "w") as f:
+            json.dump({"columns": ["t_s", "mem_available_pct", "system_psi_full_avg10", "culprit_psi_full_avg10",
+                                   "culprit_usage"], "rows": self.series,
+                       "signals": result.get("signals", []), "crossing_s": result.get("crossing_s"),
+                       "latency": [(round(t - self.t0, 3), v) for t, v in (self.probe.samples if self.probe else [])]},
+                      f)
+
+
+def run_cell(cell, scenario, trace):
+    c = Cell(cell, scenario, trace)
+    print(f"cell {c.name}", flush=True)
+    result = {"scenario": cell["scenario"], "contender": cell["contender"], "config": cell["config"],
+              "rep": cell["rep"], "expect_kill": scenario["expect_kill"], "void": None}
+    try:
+        c.prepare()
+        c.oom_before = vmstat("oom_kill")
+        c.start()
+        c.run()
+        result.update(c.verdict())
+    except Exception as e:  # a cell that could not run is void; the run goes on
         traceback.print_exc()
         result["void"] = f"{type(e).__name__}: {e}"
     finally:
-        try:
-            contender.stop()
-        except Exception as e:
-            result["void"] = result["void"] or f"the contender left something behind: {e}"
-        for w in workloads:
-            if w.proc and w.proc.poll() is None:
-                w.proc.kill()
-        for rel in scenario["cgroups"]:
-            kill_cgroup(rel)
-        log = contender.log() if hasattr(contender, "log") else []
-        with open(os.path.join(OUT, "logs", name + ".log"), "w") as f:
-            f.write("\n".join(log if isinstance(log, list) else [str(log)]) + "\n")
-        with open(os.path.join(OUT, "series", name + ".json"), "w") as f:
-            json.dump({"columns": ["t_s", "mem_available_pct", "system_psi_full_avg10", "culprit_psi_full_avg10",
-                                   "culprit_usage"], "rows": series,
-                       "actions": result.get("actions", []), "crossing_s": result.get("crossing_s"),
-                       "latency": [(round(t - t0, 3), v) for t, v in (probe.samples if probe else [])]}, f)
-    print("  " + json.dumps({k: v for k, v in result.items() if k not in ("deaths", "decisions", "actions")}),
+        c.finish(result)
+    print("  " + json.dumps({k: v for k, v in result.items() if k not in ("signals", "decisions", "deaths")}),
           flush=True)
     return result
 
@@ -524,9 +655,10 @@ def main():
     write(cgdir("/arena.slice/harness") + "/cgroup.procs", os.getpid())
     scenarios = {n: json.load(open(os.path.join(HERE, "scenarios", n + ".json")))
                  for n in sorted({c["scenario"] for c in CONFIG["cells"]})}
+    trace = SignalTrace()
     with open(os.path.join(OUT, "cells.jsonl"), "a") as out:
         for cell in CONFIG["cells"]:
-            r = run_cell(cell, scenarios[cell["scenario"]])
+            r = run_cell(cell, scenarios[cell["scenario"]], trace)
             out.write(json.dumps(r) + "\n")
             out.flush()
     return 0
