@@ -38,6 +38,7 @@ BIN = CONFIG["bin"]
 CG = "/sys/fs/cgroup"
 DAEMON_CG = "/arena.slice/daemon"
 SAMPLE_S = 0.02
+SI_KERNEL = 0x80  # siginfo code of a signal the kernel sends for itself
 SETTLE_S = 2.0   # after the culprit's death: time for collateral kills to show
 MiB = 1 << 20
 
@@ -153,7 +154,7 @@ class SignalTrace:
     cgroup.kill). What the contenders log is not needed to know what they
     did."""
     LINE = re.compile(r"^\s*(?P<scomm>.*)-(?P<spid>\d+)\s+\[\d+\]\s+\S*\s*(?P<ts>\d+\.\d+): signal_generate: "
-                      r"sig=(?P<sig>\d+) errno=-?\d+ code=-?\d+ comm=(?P<comm>.*) pid=(?P<pid>\d+) "
+                      r"sig=(?P<sig>\d+) errno=-?\d+ code=(?P<code>-?\d+) comm=(?P<comm>.*) pid=(?P<pid>\d+) "
                       r"grp=\d+ res=(?P<res>\d+)")
 
     def __init__(self):
@@ -187,7 +188,7 @@ class SignalTrace:
                 m = self.LINE.match(line)
                 if not m:
                     continue
-                e = {"t": float(m["ts"]) + self.offset, "sig": int(m["sig"]), "pid": int(m["pid"]),
+                e = {"t": float(m["ts"]) + self.offset, "sig": int(m["sig"]), "pid": int(m["pid"]), "code": int(m["code"]),
                      "comm": m["comm"], "res": int(m["res"]), "sender": int(m["spid"]),
                      "sender_comm": m["scomm"].strip()}
                 e["cgroup"] = self.cgroup_of(e["pid"])
@@ -526,19 +527,24 @@ class Cell:
 
     def signals(self):
         """The SIGKILLs and SIGTERMs to workload processes during the cell,
-        each with who sent it: `contender` (a process of the daemon's
-        cgroup), `kernel` (any other: the OOM killer runs in the allocating
-        task), or the harness."""
+        each with who sent it: `kernel` (the OOM killer), `contender` (a
+        process of the daemon's cgroup), `workload` (a workload's own), not
+        the harness's."""
         out = []
         harness = str(os.getpid())
         for e in self.trace.between(self.t0, self.ended):
-            target = e["cgroup"] if e["cgroup"] in self.pids.values() else self.pids.get(e["pid"])
+            tops = {"/" + rel.strip("/").split("/")[0] for rel in self.sc["cgroups"]}
+            seen = e["cgroup"] if e["cgroup"] and any(e["cgroup"].startswith(t + "/") for t in tops) else None
+            target = seen or self.pids.get(e["pid"])  # a process gone before the trace read it: as sampled
             if target is None or str(e["sender"]) == harness:
                 continue
             from_daemon = (e["sender_cgroup"] or "").startswith(DAEMON_CG) or str(e["sender"]) in self.daemon_pids
+            # The OOM killer signals with SI_KERNEL (code 128); kill(2),
+            # pidfd_send_signal and cgroup.kill with SI_USER (0). A
+            # workload's own kill (the churner removing a pod) is no one's.
+            by = "kernel" if e["code"] == SI_KERNEL else "contender" if from_daemon else "workload"
             out.append({"at_s": round(e["t"] - self.t0, 3), "sig": e["sig"], "pid": e["pid"], "comm": e["comm"],
-                        "cgroup": target, "by": "contender" if from_daemon else "kernel",
-                        "sender": e["sender_comm"]})
+                        "cgroup": target, "by": by, "sender": e["sender_comm"]})
         return out
 
     def verdict(self):
@@ -561,7 +567,7 @@ class Cell:
                     signals.append(acts[0])
                     break
         first = acts[0] if acts else None
-        collateral = {x["pid"] for x in signals if x["cgroup"] != culprit_cg}
+        collateral = {x["pid"] for x in signals if x["cgroup"] != culprit_cg and x["by"] != "workload"}
         protected = sc.get("protected", [])
         r = {
             "acted": bool(acts),
@@ -576,7 +582,7 @@ class Cell:
                                   else None),
             "acted_before_threshold": bool(acts and self.crossing is None),
             "crossed": self.crossing is not None,
-            "protected_touched": any(x["cgroup"] in protected for x in signals),
+            "protected_touched": any(x["cgroup"] in protected and x["by"] != "workload" for x in signals),
             "kernel_oom_kills": kernel_kills,
             "min_mem_available_pct": round(self.min_avail, 2),
             "signals": signals,
