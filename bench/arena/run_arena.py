@@ -17,6 +17,7 @@ usage: run_arena.py BIN_DIR [--scenario S]... [--contender C]... [--config K]...
 """
 import argparse
 import datetime
+import gzip
 import json
 import os
 import platform
@@ -187,6 +188,13 @@ def main():
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
         with open(a.out, "w") as f:
             json.dump({"header": header, "runs": runs}, f, indent=1)
+        # The samples behind the plots, one gzipped file beside the results.
+        series = {}
+        sdir = os.path.join(outdir, "series")
+        for name in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
+            series[name[:-5]] = json.load(open(os.path.join(sdir, name)))
+        with gzip.open(os.path.splitext(a.out)[0] + "-series.json.gz", "wt") as f:
+            json.dump(series, f, separators=(",", ":"))
         print(f"arena: wrote {a.out}")
     if rc is None:
         print(f"FAIL the guest did not finish within {a.timeout:.0f} s (console: {outdir}/console.log)")

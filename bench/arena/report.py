@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""The arena's results as Markdown tables and plots (bench/ARENA.md).
+
+Reads a results file of run_arena.py (and its -series.json.gz beside it),
+prints the tables of medians, scenario by contender, and writes the plots
+of the key scenarios (PNG, matplotlib) into the results' folder.
+usage: report.py [RESULTS.json] [--plots]
+"""
+import argparse
+import gzip
+import json
+import os
+import statistics
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ORDER = ["kernel/none", "earlyoom/defaults", "earlyoom/tuned", "oomd/defaults", "oomd/tuned",
+         "systemd-oomd/defaults", "systemd-oomd/tuned", "nohang/defaults", "nohang/tuned",
+         "mmp-std/std_earlyoom", "mmp-std/std_oomd_desktop", "mmp-std/std_systemd_oomd", "mmp-best/best"]
+PLOTTED = ["fast_leak", "fast_leak_zram", "thrash", "noisy_neighbour"]
+
+
+def key(r):
+    return f"{r['contender']}/{r['config']}"
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def spread(xs):
+    xs = [x for x in xs if x is not None]
+    return (min(xs), max(xs)) if len(xs) > 1 else None
+
+
+def fmt_s(x):
+    return "—" if x is None else (f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}")
+
+
+def cell_text(rs, expect_kill):
+    """One table cell: the median time to action, or what went wrong."""
+    voids = [r for r in rs if r.get("void")]
+    rs = [r for r in rs if not r.get("void")]
+    if not rs:
+        return "void"
+    acted = sum(1 for r in rs if r["acted"])
+    n = len(rs)
+    marks = []
+    wrong = sum(1 for r in rs if r["acted"] and r["right_victim"] is False)
+    if wrong:
+        marks.append(f"wrong victim {wrong}/{n}")
+    if any(r["protected_touched"] for r in rs):
+        marks.append("**protected touched**")
+    coll = median([r["collateral"] for r in rs])
+    if coll:
+        marks.append(f"collateral {coll:g}")
+    ooms = sum(1 for r in rs if r["kernel_oom_kills"] and r["contender"] != "kernel")
+    if ooms:
+        marks.append(f"kernel OOM {ooms}/{n}")
+    if voids:
+        marks.append(f"{len(voids)} void")
+    if not expect_kill:
+        text = "no kill" if not acted else f"**killed** {acted}/{n}"
+    elif not acted:
+        text = "never"
+    else:
+        tta = [r["time_to_action_s"] for r in rs]
+        t = median(tta)
+        sp = spread(tta)
+        before = sum(1 for r in rs if r.get("acted_before_threshold"))
+        text = (f"{fmt_s(t)} s" if t is not None else ("before the threshold" if before else "acted, culprit lived"))
+        if sp:
+            text += f" ({fmt_s(sp[0])}–{fmt_s(sp[1])})"
+        if acted < n:
+            text += f", acted {acted}/{n}"
+    return text + ("; " + ", ".join(marks) if marks else "")
+
+
+def table(runs, scenarios):
+    cols = [k for k in ORDER if any(key(r) == k for r in runs)]
+    lines = ["| scenario | " + " | ".join(c.replace("/", " ") for c in cols) + " |",
+             "| --- |" + " --- |" * len(cols)]
+    for sc in scenarios:
+        rs = [r for r in runs if r["scenario"] == sc]
+        expect = rs[0]["expect_kill"] if rs else True
+        row = [cell_text([r for r in rs if key(r) == c], expect) if any(key(r) == c for r in rs) else ""
+               for c in cols]
+        lines.append(f"| {sc} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def figures_table(runs, scenarios, field, fmt):
+    cols = [k for k in ORDER if any(key(r) == k for r in runs)]
+    lines = ["| scenario | " + " | ".join(c.replace("/", " ") for c in cols) + " |",
+             "| --- |" + " --- |" * len(cols)]
+    for sc in scenarios:
+        rs = [r for r in runs if r["scenario"] == sc and not r.get("void")]
+        row = []
+        for c in cols:
+            m = median([r.get(field) for r in rs if key(r) == c])
+            row.append("" if m is None else fmt(m))
+        lines.append(f"| {sc} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def plots(results_path, runs, outdir):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    series_path = os.path.splitext(results_path)[0] + "-series.json.gz"
+    if not os.path.exists(series_path):
+        print(f"no {series_path}: no plots", file=sys.stderr)
+        return []
+    series = json.load(gzip.open(series_path, "rt"))
+    written = []
+    for sc in PLOTTED:
+        cells = [(name, s) for name, s in series.items() if name.startswith(sc + ".") and name.endswith(".0")]
+        if not cells:
+            continue
+        service = any(s.get("latency") for _, s in cells)
+        fig, axes = plt.subplots(3 if service else 2, 1, figsize=(11, 8 if service else 6), sharex=True)
+        for name, s in sorted(cells):
+            label = ".".join(name.split(".")[1:3]).replace(".none", "")
+            zero = s.get("crossing_s")
+            if zero is None:
+                continue
+            rows = s["rows"]
+            t = [r[0] - zero for r in rows]
+            line, = axes[0].plot(t, [r[1] for r in rows], lw=1, label=label)
+            axes[1].plot(t, [r[3] if sc == "thrash" else r[2] for r in rows], lw=1, color=line.get_color())
+            acts = [x for x in s.get("signals", []) if x.get("by") in ("contender", "kernel")]
+            if acts:
+                a = acts[0]["at_s"] - zero
+                for ax in axes:
+                    ax.axvline(a, color=line.get_color(), ls=":", lw=1)
+            if service:
+                lat = [(p[0] - zero, p[1] * 1000) for p in s["latency"] if p[1] is not None]
+                axes[2].plot([p[0] for p in lat], [p[1] for p in lat], lw=0.7, color=line.get_color())
+        axes[0].set_ylabel("MemAvailable, % of MemTotal")
+        axes[1].set_ylabel(("culprit's" if sc == "thrash" else "system") + " PSI full avg10, %")
+        if service:
+            axes[2].set_ylabel("redis GET latency, ms")
+            axes[2].set_yscale("log")
+        axes[-1].set_xlabel("seconds from the threshold's crossing (dotted: each contender's first kill)")
+        axes[-1].set_xlim(-8, 8)
+        axes[0].legend(fontsize=7, ncol=3)
+        axes[0].set_title(f"arena: {sc} (repetition 0)")
+        fig.tight_layout()
+        out = os.path.join(outdir, f"{sc}.png")
+        fig.savefig(out, dpi=90)
+        plt.close(fig)
+        written.append(out)
+    return written
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results", nargs="?", default=os.path.join(HERE, "results", "latest.json"))
+    ap.add_argument("--plots", action="store_true")
+    a = ap.parse_args()
+    data = json.load(open(a.results))
+    runs, h = data["runs"], data["header"]
+    scenarios = []
+    for r in runs:
+        if r["scenario"] not in scenarios:
+            scenarios.append(r["scenario"])
+    print(f"Run: `{h['command']}`, {h['date']}, commit {h['commit'][:10]}{' (dirty)' if h.get('dirty') else ''}; "
+          f"guest {h['guest_kernel']}, {h['guest_memory_mib']} MiB, {h['guest_cpus']} vCPUs, {h['accel']}; "
+          f"host {h['host_kernel']}, {h['host_cpus']} CPUs; {h['cells_run']} of {h['cells_planned']} cells.\n")
+    print("Time to action (s, median; from the threshold's crossing until the culprit's cgroup is empty):\n")
+    print(table(runs, scenarios))
+    print("\nTime to signal (s, median; the contender's first SIGKILL/SIGTERM, from the kernel's tracepoint):\n")
+    print(figures_table(runs, scenarios, "time_to_signal_s", lambda m: f"{m:.3f}"))
+    print("\nLowest MemAvailable (% of MemTotal, median):\n")
+    print(figures_table(runs, scenarios, "min_mem_available_pct", lambda m: f"{m:.1f}"))
+    print("\nThe contender's CPU time (s, median, whole cell) and peak memory (MiB):\n")
+    print(figures_table(runs, scenarios, "daemon_cpu_s", lambda m: f"{m:.2f}"))
+    print()
+    print(figures_table(runs, scenarios, "daemon_rss_mib", lambda m: f"{m:.1f}"))
+    svc = [r for r in runs if r.get("service_p99_ms") is not None]
+    if svc:
+        print("\nThe service (redis GET, closed loop): p99 / max ms, stalls over 1 s:\n")
+        print("| scenario | contender | p99 ms | max ms | stall s |\n| --- | --- | --- | --- | --- |")
+        for r in svc:
+            print(f"| {r['scenario']} | {key(r)} | {r['service_p99_ms']:.1f} | {r['service_max_ms']:.0f} | "
+                  f"{r['service_stall_s']:.1f} |")
+    if a.plots:
+        for p in plots(a.results, runs, os.path.dirname(os.path.abspath(a.results))):
+            print(f"\nwrote {p}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
