@@ -74,12 +74,27 @@ bool readProcess(pid_t pid, uint32_t flags, double nowTicks, ProcessCandidate& p
   return true;
 }
 
-// Already on its way out (actions/victims.h), or gone.
+// Already on its way out (actions/victims.h), or gone: also a process in
+// the middle of its exit, whose SIGKILL is no longer pending but whose
+// flags (/proc/PID/stat's ninth field) carry PF_EXITING.
 bool dying(pid_t pid) {
   std::ifstream in(fmt::format("/proc/{}/status", pid));
   std::stringstream text;
   text << in.rdbuf();
-  return !in || text.str().empty() || dyingStatus(text.str());
+  if (!in || text.str().empty() || dyingStatus(text.str())) return true;
+  constexpr unsigned long kExiting = 0x4;  // PF_EXITING
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  std::getline(stat, line);
+  size_t close = line.rfind(')');
+  if (close == std::string::npos) return true;
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  for (int i = 3; i < 9 && rest >> field; ++i) {
+  }
+  unsigned long flags = 0;
+  rest >> flags;
+  return flags & kExiting;
 }
 
 ActionResult signalPid(pid_t pid, int sig) {
@@ -130,7 +145,8 @@ ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, u
 
 ActionResult killCgroup(const Hierarchy& h, const std::string& dir) {
   std::vector<pid_t> before = procsBelow(dir);
-  if (!before.empty() && std::all_of(before.begin(), before.end(), dying))
+  if (before.empty()) return {false, "no process is left in it: another kill got there first", true};
+  if (std::all_of(before.begin(), before.end(), dying))
     return {false, fmt::format("its {} process(es) are already dying: another kill (the kernel's OOM killer?) got "
                                "there first", before.size()), true};
   if (h.version == CgroupVersion::V2) return writeCgroupFile(dir, "cgroup.kill", "1");
