@@ -273,7 +273,7 @@ int runLoad(const LoadOptions& o) {
     auto wake = now + std::chrono::hours(1);
     bool due = false;
     for (auto& r : running) due |= now >= r->next;
-    if (due) pace.observe(now, memAvailable());
+    if (due) pace.observe(now, memoryLeft());
     for (auto& r : running) {
       if (now >= r->next) {
         const Manifest& m = r->policy->manifest();

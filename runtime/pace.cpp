@@ -29,19 +29,20 @@ std::chrono::nanoseconds Pace::next(std::chrono::nanoseconds interval) const {
   return std::clamp<std::chrono::nanoseconds>(paced, kFloor, interval);
 }
 
-uint64_t memAvailable() {
-  // The third line of /proc/meminfo: one read of the first few lines, no
-  // stream machinery (this runs at every tick, up to 100 times a second).
+uint64_t memoryLeft() {
+  // One read of the file's head, no stream machinery: this runs at every
+  // tick, up to 100 times a second. SwapFree is its 15th line or so.
   int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
-  char buf[512];
+  char buf[2048];
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
   if (n <= 0) return 0;
   buf[n] = '\0';
-  const char* at = std::strstr(buf, "MemAvailable:");
-  if (!at) return 0;
-  return std::strtoull(at + std::strlen("MemAvailable:"), nullptr, 10) * 1024;
+  uint64_t kib = 0;
+  for (const char* key : {"MemAvailable:", "SwapFree:"})
+    if (const char* at = std::strstr(buf, key)) kib += std::strtoull(at + std::strlen(key), nullptr, 10);
+  return kib * 1024;
 }
 
 }  // namespace mmp::runtime

@@ -2,9 +2,10 @@
 // its interval, so that a threshold is seen soon after it is crossed, and
 // stays at the interval when memory is steady (an idle machine costs what
 // the interval costs). The rule, from what /proc/meminfo shows at each
-// tick: at the rate MemAvailable has been falling, evaluate at least
-// kTicksToExhaustion times before it would reach zero, never more often
-// than every kFloor, never less often than the interval.
+// tick: at the rate the memory left (MemAvailable + SwapFree: with swap,
+// a leak goes on into it once RAM is full) has been falling, evaluate at
+// least kTicksToExhaustion times before it would reach zero, never more
+// often than every kFloor, never less often than the interval.
 #pragma once
 
 #include <chrono>
@@ -17,7 +18,7 @@ class Pace {
   static constexpr std::chrono::milliseconds kFloor{10};
   static constexpr double kTicksToExhaustion = 64;
 
-  // One reading of MemAvailable, in bytes, at `now`.
+  // One reading of the memory left (memoryLeft()), in bytes, at `now`.
   void observe(std::chrono::steady_clock::time_point now, uint64_t available);
   // The time to the next tick for a policy of this interval.
   std::chrono::nanoseconds next(std::chrono::nanoseconds interval) const;
@@ -27,10 +28,11 @@ class Pace {
   std::chrono::steady_clock::time_point last_{};
   uint64_t lastAvailable_ = 0;
   bool seen_ = false;
-  double rate_ = 0;  // bytes/s MemAvailable falls at (smoothed; 0 when it grows)
+  double rate_ = 0;  // bytes/s the memory left falls at (smoothed; 0 when it grows)
 };
 
-// MemAvailable from /proc/meminfo, in bytes (0 if it cannot be read).
-uint64_t memAvailable();
+// MemAvailable + SwapFree from /proc/meminfo, in bytes (0 if it cannot be
+// read).
+uint64_t memoryLeft();
 
 }  // namespace mmp::runtime
