@@ -2,7 +2,6 @@
 // front end → lower → codegen → object.
 #include <fmt/format.h>
 
-#include <fstream>
 #include <iostream>
 
 #include "btf/kernel_btf.h"
@@ -11,6 +10,7 @@
 #include "codegen/manifest.h"
 #include "driver/driver.h"
 #include "lower/plan.h"
+#include "safe_file.h"
 
 namespace mmp {
 
@@ -21,10 +21,10 @@ bool writeOutput(const std::string& path, const std::string& data) {
     std::cout << data;
     return true;
   }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-  if (out) return true;
-  std::cerr << fmt::format("mmpc: error: cannot write '{}': {}\n", path, std::strerror(errno));
+  // A new file renamed over OUT: never through a link planted there.
+  ReplacementFile out;
+  if (out.open(path, /*allowSpecial=*/true) && out.write(data) && out.commit()) return true;
+  std::cerr << fmt::format("mmpc: error: cannot write '{}': {}\n", path, out.error());
   return false;
 }
 
