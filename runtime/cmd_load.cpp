@@ -194,11 +194,16 @@ int runLoad(const LoadOptions& o) {
   sigaction(SIGTERM, &sa, nullptr);
   sa.sa_handler = onReload;
   sigaction(SIGHUP, &sa, nullptr);
+  sa.sa_handler = SIG_IGN;  // a closed status client or log reader is an error to handle, not death
+  sigaction(SIGPIPE, &sa, nullptr);
   for (const auto& r : running) logStarted(*r, *h, o, "started");
 
   // One wait for the ring buffers and for status requests. Each ring
   // buffer's epoll fd is tagged with its policy's rank.
   StatusServer status(running[0]->policy->manifest().policy, o.statusSocket);
+  if (!status.error().empty())
+    writeLog({"error", running[0]->policy->manifest().policy, "", "", "", "", "failed", status.error(), "", {}},
+             o.format);
   int ep = epoll_create1(EPOLL_CLOEXEC);
   auto watch = [&](int fd, uint64_t tag, int op, uint32_t events = EPOLLIN) {
     struct epoll_event ev {};

@@ -313,12 +313,15 @@ def main():
     try:
         compiler_writes(tmp, shared)
         formatter_writes(tmp, shared)
+        status_trust(tmp)
         obj = can_load_bpf(tmp)
         if obj is None:
             skip("mmrun cannot load BPF here (the compiler and status cases ran: "
                  f"{len(failures)} failures)") if not failures else print("part skipped: mmrun cannot load BPF")
         else:
             record_writes(tmp, shared, obj)
+            socket_modes(tmp, obj)
+            socket_names(tmp, obj)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{len(failures)} failures")
