@@ -7,7 +7,7 @@
 
 #include <cstring>
 #include <vector>
-#include <filesystem>
+#include <sys/stat.h>
 
 #include "abi/mmp_abi.h"
 #include "verifier_log.h"
@@ -165,13 +165,35 @@ bool Policy::tick() {
   return true;
 }
 
+// DIR/POLICY must be a directory of mmrun's own user, not a link, that no
+// one else can write to: another user who owned it could rename and delete
+// the pins.
+namespace {
+
+llvm::Error checkPinDirectory(const std::string& at) {
+  if (mkdir(at.c_str(), 0700) != 0 && errno != EEXIST)
+    return fail(fmt::format("cannot make the pin directory {}: {} (is it on a bpf file system?)", at,
+                            std::strerror(errno)));
+  struct stat st {};
+  if (lstat(at.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return fail(fmt::format("the pin directory {} is not a directory", at));
+  if (st.st_uid != geteuid())
+    return fail(fmt::format("the pin directory {} is owned by uid {}, not by mmrun's uid {}: remove it", at,
+                            st.st_uid, geteuid()));
+  if (st.st_mode & 022)
+    return fail(fmt::format("the pin directory {} is writable by others (mode {:o}): remove it", at,
+                            st.st_mode & 07777));
+  return llvm::Error::success();
+}
+
+}  // namespace
+
 // DIR/POLICY/PROGRAM for each hook's link. A pin left by an mmrun that
 // died is replaced: ours is attached already, so the hook has no gap.
 llvm::Error Policy::pin(const std::string& dir) {
-  pinDir_ = dir + "/" + manifest_.policy;
-  std::error_code ec;
-  std::filesystem::create_directories(pinDir_, ec);
-  if (ec) return fail(fmt::format("cannot make the pin directory {}: {} (is it on a bpf file system?)", pinDir_, ec.message()));
+  std::string at = dir + "/" + manifest_.policy;
+  if (auto err = checkPinDirectory(at)) return err;
+  pinDir_ = at;  // ours: removed at a clean stop
   for (size_t i = 0; i < links_.size(); ++i) {
     std::string at = pinDir_ + "/" + linkNames_[i];
     unlink(at.c_str());

@@ -322,6 +322,7 @@ def main():
             record_writes(tmp, shared, obj)
             socket_modes(tmp, obj)
             socket_names(tmp, obj)
+            pin_owner(tmp, obj)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{len(failures)} failures")
