@@ -243,6 +243,22 @@ int runLoad(const LoadOptions& o) {
     return all;
   };
 
+  // The new object loads and attaches while the old one still runs.
+  auto reload = [&](std::unique_ptr<Running>& r) {
+    auto fresh = start(o, r->rank, *h, o.objects.size() > 1 ? &arbiter : nullptr);
+    if (!fresh) {
+      writeLog({"error", r->policy->manifest().policy, "", "", "", "", "failed",
+                fmt::format("reload: {}; the loaded policy keeps running", llvm::toString(fresh.takeError())), "", {}},
+               o.format);
+      return;
+    }
+    watch(ring_buffer__epoll_fd(r->rb), 0, EPOLL_CTL_DEL);
+    (*fresh)->started = r->started;
+    r = std::move(*fresh);  // the old one detaches here
+    watch(ring_buffer__epoll_fd(r->rb), r->rank, EPOLL_CTL_ADD);
+    logStarted(*r, *h, o, "reloaded");
+  };
+
   while (!stopRequested) {
     if (reloadRequested && !o.recordPath.empty()) {
       reloadRequested = 0;
@@ -254,22 +270,20 @@ int runLoad(const LoadOptions& o) {
     }
     if (reloadRequested) {
       reloadRequested = 0;
-      for (auto& r : running) {
-        // The new object loads and attaches while the old one still runs.
-        auto fresh = start(o, r->rank, *h, o.objects.size() > 1 ? &arbiter : nullptr);
-        if (!fresh) {
-          writeLog({"error", r->policy->manifest().policy, "", "", "", "", "failed",
-                    fmt::format("reload: {}; the loaded policy keeps running", llvm::toString(fresh.takeError())), "",
-                    {}},
-                   o.format);
-          continue;
-        }
-        watch(ring_buffer__epoll_fd(r->rb), 0, EPOLL_CTL_DEL);
-        (*fresh)->started = r->started;
-        r = std::move(*fresh);  // the old one detaches here
-        watch(ring_buffer__epoll_fd(r->rb), r->rank, EPOLL_CTL_ADD);
-        logStarted(*r, *h, o, "reloaded");
-      }
+      // Signals wait until the reload is done: one arriving during the
+      // kernel's verification would make it give up (EAGAIN). SIGHUPs that
+      // arrive meanwhile make one more reload, not one each.
+      sigset_t held, before, pending;
+      sigemptyset(&held);
+      for (int sig : {SIGHUP, SIGINT, SIGTERM}) sigaddset(&held, sig);
+      sigprocmask(SIG_BLOCK, &held, &before);
+      for (auto& r : running) reload(r);
+      sigpending(&pending);
+      if (sigismember(&pending, SIGHUP))
+        writeLog({"info", running[0]->policy->manifest().policy, "", "", "", "", "reload",
+                  "SIGHUP during the reload: loading the objects once more", "", {}},
+                 o.format);
+      sigprocmask(SIG_SETMASK, &before, nullptr);
     }
     auto now = std::chrono::steady_clock::now();
     auto wake = now + std::chrono::hours(1);

@@ -5,6 +5,9 @@
   is out of range: libbpf 1.1.2 crashes opening it) is refused with an
   error record; mmrun keeps running the loaded policy, and reloads the
   good object afterwards. `mmrun check` of it exits 1, not on a signal.
+- A storm of SIGHUPs (one every 5 ms for 3 s) while reloading: no reload
+  fails (before, the kernel's verification gave up with EAGAIN when a
+  signal arrived), reloads are coalesced and said so.
 Prints SKIPPED: reason where BPF cannot be loaded.
 usage: run_e2e_reload.py BIN_DIR
 """
@@ -189,6 +192,24 @@ def main():
             d.stop()
             d = Daemon(obj, cgroup)
             d.wait_for(lambda x: x.get("outcome") == "started")
+
+        # A storm of SIGHUPs.
+        before = len(d.read())
+        sent = 0
+        end = time.time() + 3
+        while time.time() < end and d.p.poll() is None:
+            d.p.send_signal(signal.SIGHUP)
+            sent += 1
+            time.sleep(0.005)
+        time.sleep(2)
+        storm = d.read()[before:]
+        failed = [x.get("detail", "") for x in storm if x.get("kind") == "error"]
+        reloads = sum(1 for x in storm if x.get("outcome") == "reloaded")
+        said = sum(1 for x in storm if "SIGHUP during the reload" in x.get("detail", ""))
+        check(d.p.poll() is None and not failed,
+              f"{sent} SIGHUPs: no reload fails ({len(failed)} failed: {failed[:1]})")
+        check(0 < reloads < sent and said > 0,
+              f"the SIGHUPs are coalesced: {reloads} reloads, {said} records say so")
 
     finally:
         d.stop()
