@@ -17,6 +17,7 @@
 
 #include <bpf/bpf.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 
 #include "abi/mmp_counters.h"
 #include "arbiter.h"
@@ -168,6 +169,12 @@ int runLoad(const LoadOptions& o) {
     std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(h.takeError()));
     return 1;
   }
+  // What a thrashing machine must not page out, as earlyoom does: mmrun's
+  // code, heap and the pages it will map (docs/runtime.md, "Memory").
+  if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+    writeLog({"error", "", "", "", "", "", "failed",
+              fmt::format("mlockall: {}; mmrun's memory may be paged out under pressure", std::strerror(errno)), "", {}},
+             o.format);
   // All policies load, or none runs.
   std::vector<std::unique_ptr<Running>> running;
   std::chrono::nanoseconds window = std::chrono::nanoseconds::max();
