@@ -41,10 +41,7 @@ constexpr std::chrono::milliseconds kMinRateWindow{250};
 }  // namespace
 
 Enactor::Enactor(const Manifest& m, const Hierarchy& h, const Scopes& s, EnactOptions o)
-    : m_(m), h_(h), scopes_(s), opts_(o) {
-  maxPerSecond_ = m.json["settings"].value("max_actions_per_second", 10.0);
-  tokens_ = maxPerSecond_;
-  lastRefill_ = std::chrono::steady_clock::now();
+    : m_(m), h_(h), scopes_(s), opts_(o), limit_(m.json["settings"].value("max_actions_per_second", 10ull)) {
   // The manifest lists each rule's actions with their flags: the rules whose
   // kill chooses a cgroup by reclaim activity need pgscan's history.
   const auto& rules = m.json.value("rules", nlohmann::json::array());
@@ -211,17 +208,6 @@ ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vect
   return r;
 }
 
-// max_actions_per_second, as a token bucket that refills continuously.
-bool Enactor::takeToken() {
-  auto now = std::chrono::steady_clock::now();
-  double elapsed = std::chrono::duration<double>(now - lastRefill_).count();
-  lastRefill_ = now;
-  tokens_ = std::min(maxPerSecond_, tokens_ + elapsed * maxPerSecond_);
-  if (tokens_ < 1) return false;
-  tokens_ -= 1;
-  return true;
-}
-
 uint64_t Enactor::amountFor(const struct mmp_decision& d, const Cgroup& target) const {
   constexpr uint64_t kMiB = 1 << 20;
   if (d.flags & MMP_ARG_DEFAULT) {
@@ -367,10 +353,10 @@ void Enactor::onDecision(const struct mmp_decision& d) {
     writeLog(rec, opts_.format, time);
     return;
   }
-  if (!takeToken()) {
+  if (!limit_.take(std::chrono::steady_clock::now())) {
     ++counters.rateLimited;
     rec.outcome = "rate-limited";
-    rec.detail = fmt::format("over max_actions_per_second = {}", maxPerSecond_);
+    rec.detail = fmt::format("over max_actions_per_second = {}", limit_.perSecond());
     writeLog(rec, opts_.format, time);
     return;
   }

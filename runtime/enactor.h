@@ -16,6 +16,7 @@
 #include "cgroupfs.h"
 #include "log.h"
 #include "manifest.h"
+#include "rate_limit.h"
 #include "scopes.h"
 
 namespace mmp::runtime {
@@ -55,7 +56,6 @@ private:
   // `pretend` (a dry run): choose the victim and say so, kill nothing.
   ActionResult killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, bool pretend);
   ActionResult killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named, bool pretend);
-  bool takeToken();
   uint64_t amountFor(const struct mmp_decision& d, const Cgroup& target) const;
   ActionResult perform(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, LogRecord& rec,
                        bool pretend = false);
@@ -80,9 +80,8 @@ private:
   std::vector<ScopePattern> reclaimAmong_;  // among patterns of kills by reclaim
   std::vector<const Cgroup*> amongCandidates(const std::vector<ScopePattern>& patterns) const;
   std::map<uint32_t, RuleCounters> counters_;
-  double tokens_;
-  double maxPerSecond_;
-  std::chrono::steady_clock::time_point lastRefill_;
+  RateLimit limit_;
+
 };
 
 }  // namespace mmp::runtime
