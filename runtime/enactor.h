@@ -33,6 +33,9 @@ struct EnactOptions {
   // Replay: the cgroups are the trace's (never listed from the system) and
   // a record's time is its decision's, so that the output is deterministic.
   bool replay = false;
+  // mmp_state: a decision dropped for the rate limit gives its rule's
+  // cooldown back (-1: none, as in replay).
+  int stateFd = -1;
 };
 
 class Enactor {
@@ -81,7 +84,8 @@ private:
   std::vector<const Cgroup*> amongCandidates(const std::vector<ScopePattern>& patterns) const;
   std::map<uint32_t, RuleCounters> counters_;
   RateLimit limit_;
-
+  size_t stateWords_ = 0;  // of an mmp_state row
+  void giveCooldownBack(const nlohmann::json& rule, const struct mmp_decision& d, bool system);
 };
 
 }  // namespace mmp::runtime

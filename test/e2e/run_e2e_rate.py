@@ -7,6 +7,8 @@ walk, `max_actions_per_second = 10` and `cooldown 5s`:
 - no one-second window, the first included, holds more than 10 actions
   that passed the limit (a token bucket starting full let 17 through in
   the first second);
+- a decision the limit drops does not start the rule's cooldown: its
+  cgroup is decided again within a second (before, not for 5 s).
 Prints SKIPPED: reason where the process may not load BPF or make cgroups.
 usage: run_e2e_rate.py BIN_DIR
 """
@@ -109,6 +111,14 @@ def main():
         check(most <= 10, f"the busiest one-second window holds {most} (at most 10)")
         check(len(passed) >= 20, f"the limit lets about 10 a second through ({len(passed)} in 3.5 s)")
 
+        # Cooldown 5 s: a rate-limited cgroup is decided again at once.
+        decisions, stopped = run(tmp, rel, "5s")
+        limited = [x for x in decisions if x.get("outcome") == "rate-limited" and seconds(x) < stopped - 1.5]
+        again = [x for x in limited
+                 if any(y["cgroup"] == x["cgroup"] and 0 < seconds(y) - seconds(x) <= 1.0 for y in decisions)]
+        check(limited and len(again) == len(limited),
+              f"a rate-limited cgroup is decided again within 1 s, not after the 5 s cooldown "
+              f"({len(again)} of {len(limited)})")
     finally:
         for d in dirs:
             for _ in range(20):
