@@ -2,7 +2,10 @@
 // front end → lower → codegen → object.
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <iostream>
+
+#include <llvm/Support/ErrorHandling.h>
 
 #include "btf/kernel_btf.h"
 #include "codegen/budget.h"
@@ -26,6 +29,37 @@ bool writeOutput(const std::string& path, const std::string& data) {
   if (out.open(path, /*allowSpecial=*/true) && out.write(data) && out.commit()) return true;
   std::cerr << fmt::format("mmpc: error: cannot write '{}': {}\n", path, out.error());
   return false;
+}
+
+// LLVM's BPF back end reports a jump its 16-bit offset cannot reach (a
+// program or a rule of more than 32,767 instructions: some 600 `log`
+// actions in one rule) as a fatal error, before the budget is measured.
+// mmpc turns it into E0400 and exits 1, instead of aborting.
+struct FatalContext {
+  FrontEndResult* fe = nullptr;
+  const DriverOptions* opts = nullptr;
+  const plan::Plan* plan = nullptr;
+};
+FatalContext fatalContext;
+
+void reportFatal(void*, const char* reason, bool) {
+  FrontEndResult& fe = *fatalContext.fe;
+  const plan::Plan& plan = *fatalContext.plan;
+  const plan::Rule* largest = nullptr;
+  for (const auto& r : plan.rules)
+    if (!largest || r.actions.size() > largest->actions.size()) largest = &r;
+  std::string why = std::string(reason).find("Branch target out of insn range") != std::string::npos
+                        ? "a jump in the code spans more than the 32,767 instructions BPF's jumps reach"
+                        : std::string("the BPF back end failed: ") + reason;
+  auto& d = fe.diags.report(DiagCode::E0400, largest ? largest->source->range : SourceRange{},
+                            "cannot emit the object: " + why);
+  if (largest)
+    d.note(largest->source->range, fmt::format("this rule has {} actions, the most of any rule", largest->actions.size()));
+  d.help("split the rule's actions over several rules, or split the policy");
+  printDiagnostics(fe, *fatalContext.opts);
+  std::cout.flush();
+  std::cerr.flush();
+  std::_Exit(1);
 }
 
 std::string defaultOutput(const std::string& input, const std::string& emit) {
@@ -68,7 +102,10 @@ int runCompile(const std::string& file, const CompileOptions& co, const DriverOp
   OutputKind kind = co.emit == "llvm" ? OutputKind::OptimizedIR
                     : co.emit == "asm" ? OutputKind::Assembly
                                        : OutputKind::Object;
+  fatalContext = {&fe, &opts, &plan};
+  llvm::install_fatal_error_handler(reportFatal);
   auto bytes = emitOutput(*module, kind);
+  llvm::remove_fatal_error_handler();
   if (!bytes) {
     std::cerr << fmt::format("mmpc: error: {}\n", llvm::toString(bytes.takeError()));
     return 1;
