@@ -79,6 +79,7 @@ int runCompile(const std::string& file, const CompileOptions& co, const DriverOp
   if (printDiagnostics(*r, opts) > 0 || !r->ok) return 1;
 
   plan::Plan plan = plan::lowerPolicy(r->checked, r->sources, r->diags);
+  if (r->diags.errorCount() > 0) return printDiagnostics(*r, opts), 1;  // no code for a plan with errors
   std::string output = co.output.empty() ? defaultOutput(file, co.emit) : co.output;
   if (co.emit == "plan") return writeOutput(output, plan::printPlan(plan)) ? 0 : 1;
   std::string manifest = buildManifest(plan, r->sources.file(r->loaded->main().file).text());
