@@ -135,9 +135,9 @@ bool readRegularFile(const std::string& path, size_t maxBytes, std::string& text
     return why.empty();
   };
   if (fstat(fd, &st) != 0) return done(errnoText());
-  if (S_ISDIR(st.st_mode)) return done("it is a directory");
-  if (!S_ISREG(st.st_mode)) return done("it is not a regular file (a FIFO, a socket or a device)");
-  auto tooLarge = [&] { return "it is larger than the limit of " + std::to_string(maxBytes) + " bytes"; };
+  if (S_ISDIR(st.st_mode)) return done("is a directory");
+  if (!S_ISREG(st.st_mode)) return done("is not a regular file (a FIFO, a socket or a device)");
+  auto tooLarge = [&] { return "is larger than the limit of " + std::to_string(maxBytes) + " bytes"; };
   if (static_cast<uint64_t>(st.st_size) > maxBytes) return done(tooLarge());
   text.clear();
   text.reserve(static_cast<size_t>(st.st_size));

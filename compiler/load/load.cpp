@@ -3,11 +3,10 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "parse/parse.h"
+#include "safe_file.h"
 #include "support/suggest.h"
 
 namespace mmp {
@@ -15,19 +14,11 @@ namespace mmp {
 namespace fs = std::filesystem;
 
 bool readSource(const std::string& path, SourceManager& sm, uint32_t& file, std::string& error) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    error = "is a directory";
-    return false;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = std::strerror(errno);
-    return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  file = sm.add(path, ss.str());
+  // Only a regular file, of bounded size: /dev/zero grew mmpc to 3 GB and a
+  // FIFO blocked it forever.
+  std::string text;
+  if (!readRegularFile(path, kMaxSourceBytes, text, error)) return false;
+  file = sm.add(path, std::move(text));
   return true;
 }
 
