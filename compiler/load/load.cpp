@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <filesystem>
 #include <map>
 
@@ -71,9 +72,21 @@ private:
       return;  // loaded once
     }
     fs::path path = fs::path(stdlib_) / (name + ".mmp");
+    if (state_.size() >= kMaxImports) {
+      diags_.report(DiagCode::E0104, imp.path.range,
+                    fmt::format("cannot import `{}`: a policy loads at most {} files of the standard library", name,
+                                kMaxImports))
+          .help("import fewer policies: each file is loaded once, whoever imports it");
+      return;
+    }
     std::string error;
     uint32_t file;
-    if (state_.size() >= kMaxImports || !readSource(path.string(), sm_, file, error)) {
+    if (!readSource(path.string(), sm_, file, error)) {
+      if (error != std::strerror(ENOENT)) {
+        diags_.report(DiagCode::E0100, imp.path.range, fmt::format("cannot read `{}` of the standard library: {}", name, error))
+            .note(fmt::format("looked for {}", path.string()));
+        return;
+      }
       auto& d = diags_.report(DiagCode::E0100, imp.path.range, fmt::format("cannot find `{}` in the standard library", name));
       if (auto best = closestMatchByBase(name, available())) d.help(fmt::format("did you mean \"{}\"?", *best));
       else d.note(fmt::format("looked for {}", path.string()));
@@ -84,13 +97,16 @@ private:
     state_[name] = State::Done;
   }
 
+  // The policies of the standard library, by name. Nothing here touches a
+  // file: a symbolic link loop in the directory threw filesystem_error
+  // (fs::relative resolves links) and aborted mmpc.
   std::vector<std::string> available() const {
     std::vector<std::string> names;
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(stdlib_, ec); !ec && it != fs::recursive_directory_iterator();
          it.increment(ec))
       if (it->path().extension() == ".mmp")
-        names.push_back(fs::relative(it->path(), stdlib_).replace_extension().string());
+        names.push_back(it->path().lexically_relative(stdlib_).replace_extension().string());
     return names;
   }
 
