@@ -63,25 +63,34 @@ std::string escapeText(std::string_view s) {
   return out;
 }
 
-std::string jsonString(std::string_view s) {
-  std::string out = "\"";
+bool isUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
-    uint8_t b = static_cast<uint8_t>(s[i]);
     size_t n = utf8Length(s, i);
-    if (n > 1) {
-      out.append(s.substr(i, n));
-      i += n;
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string replaceInvalidUtf8(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    size_t n = utf8Length(s, i);
+    if (n == 0) {
+      out += "\xef\xbf\xbd";
+      ++i;
       continue;
     }
-    ++i;
-    if (n == 0) out += hexEscape("\\udc%02x", b);
-    else if (b == '"') out += "\\\"";
-    else if (b == '\\') out += "\\\\";
-    else if (b == '\n') out += "\\n";
-    else if (b < 0x20 || b == 0x7f) out += hexEscape("\\u%04x", b);
-    else out += static_cast<char>(b);
+    out.append(s.substr(i, n));
+    i += n;
   }
-  return out + "\"";
+  return out;
+}
+
+std::string hexBytes(std::string_view s) {
+  std::string out;
+  for (char c : s) out += hexEscape("%02x", static_cast<uint8_t>(c));
+  return out;
 }
 
 }  // namespace mmp

@@ -14,12 +14,15 @@ namespace mmp {
 // The original bytes can be recovered by reading the escapes back.
 std::string escapeText(std::string_view s);
 
-// The same bytes as a JSON string literal, quotes included: valid UTF-8 as
-// it is (controls as \u00NN), each byte of invalid UTF-8 as the lone
-// surrogate \uDCNN (Python's "surrogateescape": decoding the JSON and
-// encoding with errors="surrogateescape" gives back the exact bytes; valid
-// UTF-8 never encodes a surrogate, so nothing else reads as one).
-std::string jsonString(std::string_view s);
+// Whether `s` is valid UTF-8 throughout.
+bool isUtf8(std::string_view s);
+
+// `s` with each byte of invalid UTF-8 replaced by U+FFFD, for a JSON
+// string; the exact bytes then go alongside as hexBytes(s).
+std::string replaceInvalidUtf8(std::string_view s);
+
+// The bytes of `s` as lowercase hex, two digits a byte.
+std::string hexBytes(std::string_view s);
 
 // The length of the valid UTF-8 sequence at s[i], 0 if it is not one.
 size_t utf8Length(std::string_view s, size_t i);

@@ -26,11 +26,11 @@ TEST(EscapeText, EscapesInvalidUtf8ByteByByte) {
   EXPECT_EQ(escapeText("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
 }
 
-TEST(JsonString, KeepsInvalidBytesAsLoneSurrogates) {
-  EXPECT_EQ(jsonString("ok"), "\"ok\"");
-  EXPECT_EQ(jsonString("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
-  EXPECT_EQ(jsonString("a\xff"), "\"a\\udcff\"");
-  EXPECT_EQ(jsonString("\r\x1b\"\\"), "\"\\u000d\\u001b\\\"\\\\\"");
+TEST(Utf8, InvalidBytesAreReplacedAndKeptAsHex) {
+  EXPECT_TRUE(isUtf8("caf\xc3\xa9"));
+  EXPECT_FALSE(isUtf8("a\xff"));
+  EXPECT_EQ(replaceInvalidUtf8("a\xff" "b"), "a\xef\xbf\xbd" "b");
+  EXPECT_EQ(hexBytes("a\xff"), "61ff");
 }
 
 }  // namespace
