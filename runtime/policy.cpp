@@ -9,6 +9,8 @@
 #include <vector>
 #include <sys/stat.h>
 
+#include <filesystem>
+
 #include "abi/mmp_abi.h"
 #include "object_check.h"
 #include "verifier_log.h"
@@ -207,6 +209,8 @@ bool Policy::tick() {
 namespace {
 
 llvm::Error checkPinDirectory(const std::string& at) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(at).parent_path(), ec);  // DIR itself, if missing
   if (mkdir(at.c_str(), 0700) != 0 && errno != EEXIST)
     return fail(fmt::format("cannot make the pin directory {}: {} (is it on a bpf file system?)", at,
                             std::strerror(errno)));
