@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "manifest.h"
+#include "object_check.h"
 #include "verifier_log.h"
 
 namespace mmp::runtime {
@@ -39,6 +40,18 @@ int runCheck(const std::string& path, bool beVerbose) {
   auto manifest = readManifest(path);
   if (!manifest) {
     std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(manifest.takeError()));
+    return 1;
+  }
+  // libbpf 1.1.2 crashes on some malformed objects: tried in a child first.
+  llvm::Error malformed = checkElfLayout(path);
+  if (!malformed)
+    malformed = probeInChild(path, [&] {
+      struct bpf_object* o = bpf_object__open_file(path.c_str(), nullptr);
+      if (o) shrinkMapsForProbe(o);
+      return o && bpf_object__load(o) == 0;
+    });
+  if (malformed) {
+    std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(std::move(malformed)));
     return 1;
   }
   struct bpf_object* obj = bpf_object__open_file(path.c_str(), nullptr);

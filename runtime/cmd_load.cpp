@@ -17,6 +17,7 @@
 
 #include <bpf/bpf.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 
 #include "abi/mmp_counters.h"
 #include "arbiter.h"
@@ -129,7 +130,8 @@ llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, size_t rank
   const Manifest& m = r->policy->manifest();
   r->scopes = std::make_unique<Scopes>(m, h);
   if (auto psi = std::make_unique<PsiTriggers>(m); psi->wanted()) r->psi = std::move(psi);
-  r->enactor = std::make_unique<Enactor>(m, h, *r->scopes, EnactOptions{.dryRun = o.dryRun, .format = o.format, .arbiter = arbiter, .rank = rank});
+  r->enactor = std::make_unique<Enactor>(m, h, *r->scopes, EnactOptions{.dryRun = o.dryRun, .format = o.format, .arbiter = arbiter, .rank = rank,
+                             .stateFd = r->policy->map(MMP_MAP_STATE) ? bpf_map__fd(r->policy->map(MMP_MAP_STATE)) : -1});
   r->rb = ring_buffer__new(r->policy->decisionsFd(), onRingbuf, r->enactor.get(), nullptr);
   if (!r->rb)
     return llvm::createStringError(std::errc::io_error, "%s: cannot open the decisions ring buffer", r->path.c_str());
@@ -170,6 +172,12 @@ int runLoad(const LoadOptions& o) {
     std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(h.takeError()));
     return 1;
   }
+  // What a thrashing machine must not page out, as earlyoom does: mmrun's
+  // code, heap and the pages it will map (docs/runtime.md, "Memory").
+  if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+    writeLog({"error", "", "", "", "", "", "failed",
+              fmt::format("mlockall: {}; mmrun's memory may be paged out under pressure", std::strerror(errno)), "", {}},
+             o.format);
   // All policies load, or none runs.
   std::vector<std::unique_ptr<Running>> running;
   std::chrono::nanoseconds window = std::chrono::nanoseconds::max();
@@ -196,11 +204,16 @@ int runLoad(const LoadOptions& o) {
   sigaction(SIGTERM, &sa, nullptr);
   sa.sa_handler = onReload;
   sigaction(SIGHUP, &sa, nullptr);
+  sa.sa_handler = SIG_IGN;  // a closed status client or log reader is an error to handle, not death
+  sigaction(SIGPIPE, &sa, nullptr);
   for (const auto& r : running) logStarted(*r, *h, o, "started");
 
   // One wait for the ring buffers and for status requests. Each ring
   // buffer's epoll fd is tagged with its policy's rank.
   StatusServer status(running[0]->policy->manifest().policy, o.statusSocket);
+  if (!status.error().empty())
+    writeLog({"error", running[0]->policy->manifest().policy, "", "", "", "", "failed", status.error(), "", {}},
+             o.format);
   Pace pace;  // ticks sooner while memory runs out (pace.h)
   int ep = epoll_create1(EPOLL_CLOEXEC);
   auto watch = [&](int fd, uint64_t tag, int op, uint32_t events = EPOLLIN) {
@@ -241,6 +254,22 @@ int runLoad(const LoadOptions& o) {
     return all;
   };
 
+  // The new object loads and attaches while the old one still runs.
+  auto reload = [&](std::unique_ptr<Running>& r) {
+    auto fresh = start(o, r->rank, *h, o.objects.size() > 1 ? &arbiter : nullptr);
+    if (!fresh) {
+      writeLog({"error", r->policy->manifest().policy, "", "", "", "", "failed",
+                fmt::format("reload: {}; the loaded policy keeps running", llvm::toString(fresh.takeError())), "", {}},
+               o.format);
+      return;
+    }
+    watch(ring_buffer__epoll_fd(r->rb), 0, EPOLL_CTL_DEL);
+    (*fresh)->started = r->started;
+    r = std::move(*fresh);  // the old one detaches here
+    watch(ring_buffer__epoll_fd(r->rb), r->rank, EPOLL_CTL_ADD);
+    logStarted(*r, *h, o, "reloaded");
+  };
+
   while (!stopRequested) {
     if (reloadRequested && !o.recordPath.empty()) {
       reloadRequested = 0;
@@ -252,22 +281,20 @@ int runLoad(const LoadOptions& o) {
     }
     if (reloadRequested) {
       reloadRequested = 0;
-      for (auto& r : running) {
-        // The new object loads and attaches while the old one still runs.
-        auto fresh = start(o, r->rank, *h, o.objects.size() > 1 ? &arbiter : nullptr);
-        if (!fresh) {
-          writeLog({"error", r->policy->manifest().policy, "", "", "", "", "failed",
-                    fmt::format("reload: {}; the loaded policy keeps running", llvm::toString(fresh.takeError())), "",
-                    {}},
-                   o.format);
-          continue;
-        }
-        watch(ring_buffer__epoll_fd(r->rb), 0, EPOLL_CTL_DEL);
-        (*fresh)->started = r->started;
-        r = std::move(*fresh);  // the old one detaches here
-        watch(ring_buffer__epoll_fd(r->rb), r->rank, EPOLL_CTL_ADD);
-        logStarted(*r, *h, o, "reloaded");
-      }
+      // Signals wait until the reload is done: one arriving during the
+      // kernel's verification would make it give up (EAGAIN). SIGHUPs that
+      // arrive meanwhile make one more reload, not one each.
+      sigset_t held, before, pending;
+      sigemptyset(&held);
+      for (int sig : {SIGHUP, SIGINT, SIGTERM}) sigaddset(&held, sig);
+      sigprocmask(SIG_BLOCK, &held, &before);
+      for (auto& r : running) reload(r);
+      sigpending(&pending);
+      if (sigismember(&pending, SIGHUP))
+        writeLog({"info", running[0]->policy->manifest().policy, "", "", "", "", "reload",
+                  "SIGHUP during the reload: loading the objects once more", "", {}},
+                 o.format);
+      sigprocmask(SIG_SETMASK, &before, nullptr);
     }
     auto now = std::chrono::steady_clock::now();
     auto wake = now + std::chrono::hours(1);

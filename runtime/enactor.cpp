@@ -1,5 +1,6 @@
 #include "enactor.h"
 
+#include <bpf/bpf.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -41,10 +42,12 @@ constexpr std::chrono::milliseconds kMinRateWindow{250};
 }  // namespace
 
 Enactor::Enactor(const Manifest& m, const Hierarchy& h, const Scopes& s, EnactOptions o)
-    : m_(m), h_(h), scopes_(s), opts_(o) {
-  maxPerSecond_ = m.json["settings"].value("max_actions_per_second", 10.0);
-  tokens_ = maxPerSecond_;
-  lastRefill_ = std::chrono::steady_clock::now();
+    : m_(m), h_(h), scopes_(s), opts_(o), limit_(m.json["settings"].value("max_actions_per_second", 10ull)) {
+  if (opts_.stateFd >= 0) {
+    struct bpf_map_info info {};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(opts_.stateFd, &info, &len) == 0) stateWords_ = info.value_size / 8;
+  }
   // The manifest lists each rule's actions with their flags: the rules whose
   // kill chooses a cgroup by reclaim activity need pgscan's history.
   const auto& rules = m.json.value("rules", nlohmann::json::array());
@@ -211,15 +214,19 @@ ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vect
   return r;
 }
 
-// max_actions_per_second, as a token bucket that refills continuously.
-bool Enactor::takeToken() {
-  auto now = std::chrono::steady_clock::now();
-  double elapsed = std::chrono::duration<double>(now - lastRefill_).count();
-  lastRefill_ = now;
-  tokens_ = std::min(maxPerSecond_, tokens_ + elapsed * maxPerSecond_);
-  if (tokens_ < 1) return false;
-  tokens_ -= 1;
-  return true;
+// The BPF program stamped the rule's last firing when it decided: a
+// decision the rate limit drops must not start the cooldown, or the cgroup
+// gets no new decision until it ends. The stamp is cleared if it is still
+// this decision's. (The row is written whole: a hook updating another word
+// of it at that moment loses that update.)
+void Enactor::giveCooldownBack(const nlohmann::json& rule, const struct mmp_decision& d, bool system) {
+  if (opts_.stateFd < 0 || !rule.contains("cooldown_word")) return;
+  uint32_t word = rule.value("cooldown_word", 0u);
+  uint64_t key = system ? 0 : d.cgroup_id;
+  std::vector<uint64_t> row(stateWords_);
+  if (word >= row.size() || bpf_map_lookup_elem(opts_.stateFd, &key, row.data()) != 0 || row[word] != d.time_ns) return;
+  row[word] = 0;
+  bpf_map_update_elem(opts_.stateFd, &key, row.data(), BPF_EXIST);
 }
 
 uint64_t Enactor::amountFor(const struct mmp_decision& d, const Cgroup& target) const {
@@ -368,10 +375,11 @@ void Enactor::onDecision(const struct mmp_decision& d) {
     writeLog(rec, opts_.format, time);
     return;
   }
-  if (!takeToken()) {
+  if (!limit_.take(std::chrono::steady_clock::now())) {
+    giveCooldownBack(rule, d, system);
     ++counters.rateLimited;
     rec.outcome = "rate-limited";
-    rec.detail = fmt::format("over max_actions_per_second = {}", maxPerSecond_);
+    rec.detail = fmt::format("over max_actions_per_second = {}", limit_.perSecond());
     writeLog(rec, opts_.format, time);
     return;
   }

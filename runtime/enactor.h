@@ -16,6 +16,7 @@
 #include "cgroupfs.h"
 #include "log.h"
 #include "manifest.h"
+#include "rate_limit.h"
 #include "scopes.h"
 
 namespace mmp::runtime {
@@ -32,6 +33,9 @@ struct EnactOptions {
   // Replay: the cgroups are the trace's (never listed from the system) and
   // a record's time is its decision's, so that the output is deterministic.
   bool replay = false;
+  // mmp_state: a decision dropped for the rate limit gives its rule's
+  // cooldown back (-1: none, as in replay).
+  int stateFd = -1;
 };
 
 class Enactor {
@@ -55,7 +59,6 @@ private:
   // `pretend` (a dry run): choose the victim and say so, kill nothing.
   ActionResult killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, bool pretend);
   ActionResult killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named, bool pretend);
-  bool takeToken();
   uint64_t amountFor(const struct mmp_decision& d, const Cgroup& target) const;
   ActionResult perform(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, LogRecord& rec,
                        bool pretend = false);
@@ -80,9 +83,9 @@ private:
   std::vector<ScopePattern> reclaimAmong_;  // among patterns of kills by reclaim
   std::vector<const Cgroup*> amongCandidates(const std::vector<ScopePattern>& patterns) const;
   std::map<uint32_t, RuleCounters> counters_;
-  double tokens_;
-  double maxPerSecond_;
-  std::chrono::steady_clock::time_point lastRefill_;
+  RateLimit limit_;
+  size_t stateWords_ = 0;  // of an mmp_state row
+  void giveCooldownBack(const nlohmann::json& rule, const struct mmp_decision& d, bool system);
 };
 
 }  // namespace mmp::runtime

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "abi/mmp_abi.h"
+#include "text_escape.h"
 
 namespace mmp::runtime {
 
@@ -56,8 +57,16 @@ std::string formatMonotonic(uint64_t ns) { return fmt::format("{}.{:09d}", ns / 
 void writeLog(const LogRecord& r, LogFormat format, const std::string& time) {
   if (format == LogFormat::Json) {
     nlohmann::json j{{"time", time.empty() ? now() : time}, {"kind", r.kind}, {"policy", r.policy}};
+    // A string that is not UTF-8 (a cgroup name is any bytes) goes in with
+    // U+FFFD for the bad bytes, and its exact bytes as KEY_hex beside it.
     auto put = [&](const char* k, const std::string& v) {
-      if (!v.empty()) j[k] = v;
+      if (v.empty()) return;
+      if (isUtf8(v)) {
+        j[k] = v;
+        return;
+      }
+      j[k] = replaceInvalidUtf8(v);
+      j[std::string(k) + "_hex"] = hexBytes(v);
     };
     put("rule", r.rule);
     put("cgroup", r.cgroup);
@@ -73,15 +82,22 @@ void writeLog(const LogRecord& r, LogFormat format, const std::string& time) {
     }
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
-    std::string line = fmt::format("{} {} {}", time.empty() ? now() : time, r.kind, r.policy);
-    if (!r.rule.empty()) line += " " + r.rule;
-    if (!r.cgroup.empty()) line += " cgroup=" + r.cgroup;
-    if (!r.action.empty()) line += " action=" + r.action;
-    if (!r.argument.empty()) line += " arg=" + r.argument;
-    if (!r.outcome.empty()) line += " " + r.outcome;
-    for (const auto& [k, v] : r.values) line += fmt::format(" {}={}", k, v);
-    if (!r.message.empty()) line += fmt::format(" message=\"{}\"", r.message);
-    if (!r.detail.empty()) line += fmt::format(" ({})", r.detail);
+    // Every field escaped (control bytes, invalid UTF-8, quotes): a cgroup
+    // named with a CR or an escape sequence cannot forge a record on a
+    // terminal; a value with a space or `=` is quoted.
+    auto value = [](const std::string& v) {
+      std::string e = escapeText(v);
+      return e.find_first_of(" =") == std::string::npos ? e : "\"" + e + "\"";
+    };
+    std::string line = fmt::format("{} {} {}", time.empty() ? now() : time, escapeText(r.kind), escapeText(r.policy));
+    if (!r.rule.empty()) line += " " + escapeText(r.rule);
+    if (!r.cgroup.empty()) line += " cgroup=" + value(r.cgroup);
+    if (!r.action.empty()) line += " action=" + value(r.action);
+    if (!r.argument.empty()) line += " arg=" + value(r.argument);
+    if (!r.outcome.empty()) line += " " + escapeText(r.outcome);
+    for (const auto& [k, v] : r.values) line += fmt::format(" {}={}", escapeText(k), value(v));
+    if (!r.message.empty()) line += fmt::format(" message=\"{}\"", escapeText(r.message));
+    if (!r.detail.empty()) line += fmt::format(" ({})", escapeText(r.detail));
     std::printf("%s\n", line.c_str());
   }
   std::fflush(stdout);

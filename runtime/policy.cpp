@@ -7,9 +7,12 @@
 
 #include <cstring>
 #include <vector>
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "abi/mmp_abi.h"
+#include "object_check.h"
 #include "verifier_log.h"
 #include "abi/mmp_record.h"
 
@@ -74,39 +77,74 @@ llvm::Expected<std::unique_ptr<Policy>> Policy::loadDetached(const std::string& 
 llvm::Expected<std::unique_ptr<Policy>> Policy::openObject(const std::string& path, const PolicyOptions& o) {
   auto manifest = readManifest(path);
   if (!manifest) return manifest.takeError();
+  // libbpf 1.1.2 crashes on some malformed objects (in its open, and in
+  // its CO-RE relocation once the kernel refused the BTF): the layout is
+  // checked here, and the whole open and load is tried in a child process
+  // first, with its hash maps and ring buffers shrunk.
+  if (auto err = checkElfLayout(path)) return err;
   auto p = std::unique_ptr<Policy>(new Policy());
   p->path_ = path;
   p->manifest_ = std::move(*manifest);
-  libbpf_set_print(captureLog);
-  lastLibbpfLog().clear();
-  p->obj_ = bpf_object__open_file(path.c_str(), nullptr);
-  if (!p->obj_) return fail(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
-  if (o.record) {
-    struct bpf_map* snapshots = p->map(MMP_MAP_SNAPSHOTS);
-    if (!snapshots)
-      return fail(fmt::format("'{}' cannot record: it has no snapshot channel (its policy has no `when` rule, or "
-                              "an older mmpc compiled it)",
-                              path));
-    bpf_map__set_max_entries(snapshots, kRecordRingBytes);
-    if (int err = mmp_set_recording(p->obj_, 1))
-      return fail(fmt::format("cannot switch the snapshot channel of '{}' on: {}", path, std::strerror(-err)));
-  }
-  if (int err = bpf_object__load(p->obj_)) {
-    std::string log = lastLibbpfLog();
-    std::string field;
-    // "failed to resolve CO-RE relocation <byte_off> [12] struct mem_cgroup.memory_events ..."
-    // (earlier lines name the candidates libbpf tried: "[197] struct mm_struct (0:0 ...")
-    size_t failed = log.find("failed to resolve CO-RE relocation");
-    if (size_t at = failed == std::string::npos ? std::string::npos : log.find("struct ", failed);
-        at != std::string::npos)
-      field = log.substr(at, log.find_first_of(" (\n", at + 7) - at);
-    if (!field.empty())
-      return fail(fmt::format("'{}' reads `{}`, which the running kernel does not have (CO-RE relocation failed); "
-                              "compile the policy for this kernel",
-                              path, field));
-    return fail(fmt::format("the kernel refused '{}': {}", path, verifierVerdict(log, -err)));
-  }
+  if (auto err = probeInChild(path, [&] {
+        llvm::Error loaded = p->openAndLoad(o, /*probe=*/true);
+        bool ok = !loaded;
+        llvm::consumeError(std::move(loaded));
+        return ok;
+      }))
+    return err;
+  if (auto err = p->openAndLoad(o)) return err;
   return p;
+}
+
+llvm::Error Policy::openAndLoad(const PolicyOptions& o, bool probe) {
+  const std::string& path = path_;
+  libbpf_set_print(captureLog);
+  // A signal during verification makes the kernel give up with EAGAIN
+  // (the daemon blocks them while it reloads): tried again, a few times.
+  constexpr int kTries = 3;
+  for (int attempt = 1;; ++attempt) {
+    lastLibbpfLog().clear();
+    obj_ = bpf_object__open_file(path.c_str(), nullptr);
+    if (!obj_) return fail(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+    if (o.record) {
+      struct bpf_map* snapshots = map(MMP_MAP_SNAPSHOTS);
+      if (!snapshots)
+        return fail(fmt::format("'{}' cannot record: it has no snapshot channel (its policy has no `when` rule, or "
+                                "an older mmpc compiled it)",
+                                path));
+      bpf_map__set_max_entries(snapshots, kRecordRingBytes);
+      if (int err = mmp_set_recording(obj_, 1))
+        return fail(fmt::format("cannot switch the snapshot channel of '{}' on: {}", path, std::strerror(-err)));
+    }
+    if (probe) shrinkMapsForProbe(obj_);
+    int err = bpf_object__load(obj_);
+    if (!err) return llvm::Error::success();
+    if (err == -EAGAIN && attempt < kTries) {
+      bpf_object__close(obj_);
+      obj_ = nullptr;
+      continue;
+    }
+    if (err == -EAGAIN)
+      return fail(fmt::format("the kernel's load of '{}' was interrupted {} times (EAGAIN: a signal during "
+                              "verification); try again",
+                              path, kTries));
+    return loadError(lastLibbpfLog(), err);
+  }
+}
+
+llvm::Error Policy::loadError(const std::string& log, int err) const {
+  std::string field;
+  // "failed to resolve CO-RE relocation <byte_off> [12] struct mem_cgroup.memory_events ..."
+  // (earlier lines name the candidates libbpf tried: "[197] struct mm_struct (0:0 ...")
+  size_t failed = log.find("failed to resolve CO-RE relocation");
+  if (size_t at = failed == std::string::npos ? std::string::npos : log.find("struct ", failed);
+      at != std::string::npos)
+    field = log.substr(at, log.find_first_of(" (\n", at + 7) - at);
+  if (!field.empty())
+    return fail(fmt::format("'{}' reads `{}`, which the running kernel does not have (CO-RE relocation failed); "
+                            "compile the policy for this kernel",
+                            path_, field));
+  return fail(fmt::format("the kernel refused '{}': {}", path_, verifierVerdict(log, -err)));
 }
 
 llvm::Error Policy::attach(const Hierarchy& h) {
@@ -165,13 +203,37 @@ bool Policy::tick() {
   return true;
 }
 
+// DIR/POLICY must be a directory of mmrun's own user, not a link, that no
+// one else can write to: another user who owned it could rename and delete
+// the pins.
+namespace {
+
+llvm::Error checkPinDirectory(const std::string& at) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(at).parent_path(), ec);  // DIR itself, if missing
+  if (mkdir(at.c_str(), 0700) != 0 && errno != EEXIST)
+    return fail(fmt::format("cannot make the pin directory {}: {} (is it on a bpf file system?)", at,
+                            std::strerror(errno)));
+  struct stat st {};
+  if (lstat(at.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return fail(fmt::format("the pin directory {} is not a directory", at));
+  if (st.st_uid != geteuid())
+    return fail(fmt::format("the pin directory {} is owned by uid {}, not by mmrun's uid {}: remove it", at,
+                            st.st_uid, geteuid()));
+  if (st.st_mode & 022)
+    return fail(fmt::format("the pin directory {} is writable by others (mode {:o}): remove it", at,
+                            st.st_mode & 07777));
+  return llvm::Error::success();
+}
+
+}  // namespace
+
 // DIR/POLICY/PROGRAM for each hook's link. A pin left by an mmrun that
 // died is replaced: ours is attached already, so the hook has no gap.
 llvm::Error Policy::pin(const std::string& dir) {
-  pinDir_ = dir + "/" + manifest_.policy;
-  std::error_code ec;
-  std::filesystem::create_directories(pinDir_, ec);
-  if (ec) return fail(fmt::format("cannot make the pin directory {}: {} (is it on a bpf file system?)", pinDir_, ec.message()));
+  std::string at = dir + "/" + manifest_.policy;
+  if (auto err = checkPinDirectory(at)) return err;
+  pinDir_ = at;  // ours: removed at a clean stop
   for (size_t i = 0; i < links_.size(); ++i) {
     std::string at = pinDir_ + "/" + linkNames_[i];
     unlink(at.c_str());

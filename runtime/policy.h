@@ -47,6 +47,10 @@ public:
 private:
   Policy() = default;
   static llvm::Expected<std::unique_ptr<Policy>> openObject(const std::string& path, const PolicyOptions& o);
+  // libbpf's open and load of path_ into obj_ (run in a child first, as a
+  // probe: maps shrunk).
+  llvm::Error openAndLoad(const PolicyOptions& o, bool probe = false);
+  llvm::Error loadError(const std::string& log, int err) const;
   llvm::Error attach(const Hierarchy& h);
 
   std::string path_;

@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <iostream>
@@ -67,10 +68,13 @@ llvm::Expected<std::unique_ptr<TraceFile>> recordToFile(const std::string& path,
                                                         struct ring_buffer* rb) {
   if (path.empty()) return nullptr;
   auto t = std::make_unique<TraceFile>();
-  t->out.open(path);
-  if (!t->out)
+  int fd = -1;
+  if (t->file.open(path) && t->file.commit()) fd = dup(t->file.fd());
+  if (fd < 0)
     return llvm::createStringError(std::errc::io_error, "cannot write the trace '%s': %s", path.c_str(),
-                                   std::strerror(errno));
+                                   t->file.error().empty() ? std::strerror(errno) : t->file.error().c_str());
+  t->buf = std::make_unique<__gnu_cxx::stdio_filebuf<char>>(fd, std::ios::out);
+  t->out.rdbuf(t->buf.get());
   auto channel = SnapshotChannel::start(p, h, rb, t->out, "mmrun load --record");
   if (!channel) return channel.takeError();
   t->channel = std::move(*channel);

@@ -5,6 +5,8 @@
 
 #include <bpf/libbpf.h>
 
+#include <ext/stdio_filebuf.h>
+
 #include <fstream>
 #include <map>
 #include <memory>
@@ -14,6 +16,7 @@
 
 #include "cgroupfs.h"
 #include "policy.h"
+#include "safe_file.h"
 #include "trace.h"
 
 namespace mmp::runtime {
@@ -46,10 +49,14 @@ private:
 };
 
 // `mmrun load --record FILE`: the channel into FILE (nothing when `path`
-// is empty). Closing it warns on stderr if snapshots were lost.
+// is empty). FILE is a new file renamed over the path at once (safe_file.h:
+// never written through a link). Closing it warns on stderr if snapshots
+// were lost.
 struct TraceFile {
   ~TraceFile();
-  std::ofstream out;
+  ReplacementFile file;
+  std::unique_ptr<__gnu_cxx::stdio_filebuf<char>> buf;
+  std::ostream out{nullptr};
   std::unique_ptr<SnapshotChannel> channel;
 };
 llvm::Expected<std::unique_ptr<TraceFile>> recordToFile(const std::string& path, Policy& p, const Hierarchy& h,

@@ -69,6 +69,7 @@ private:
   std::vector<ScopePattern> checkPatterns(const std::vector<ast::StringLit>& lits, bool among);
   void checkReach(const std::vector<CheckedRule>& rules, const std::vector<ProtectEntry>& protects);
   void checkContradictions(const std::vector<CheckedRule>& rules);
+  bool checkScopeCount(const std::vector<CheckedRule>& rules);
 
   // check_settings.cpp
   void checkSetting(ast::SetDecl& s, Settings& settings);

@@ -65,6 +65,9 @@ json ruleJson(const plan::Rule& r) {
          {"cooldown_ns", r.cooldownNs}, {"for_ns", r.holdNs}};
   if (r.event) j["event"] = *r.event;
   if (r.atMost) j["at_most"] = {{"count", r.atMost}, {"per_ns", r.atMostPerNs}};
+  // Where the last firing is kept: mmrun clears it when it drops a
+  // decision for the rate limit, so that the cooldown is not spent.
+  if (r.cooldownNs) j["cooldown_word"] = r.lastWord();
   return j;
 }
 

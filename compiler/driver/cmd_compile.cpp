@@ -2,8 +2,10 @@
 // front end → lower → codegen → object.
 #include <fmt/format.h>
 
-#include <fstream>
+#include <cstdlib>
 #include <iostream>
+
+#include <llvm/Support/ErrorHandling.h>
 
 #include "btf/kernel_btf.h"
 #include "codegen/budget.h"
@@ -11,6 +13,7 @@
 #include "codegen/manifest.h"
 #include "driver/driver.h"
 #include "lower/plan.h"
+#include "safe_file.h"
 
 namespace mmp {
 
@@ -21,11 +24,42 @@ bool writeOutput(const std::string& path, const std::string& data) {
     std::cout << data;
     return true;
   }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-  if (out) return true;
-  std::cerr << fmt::format("mmpc: error: cannot write '{}': {}\n", path, std::strerror(errno));
+  // A new file renamed over OUT: never through a link planted there.
+  ReplacementFile out;
+  if (out.open(path, /*allowSpecial=*/true) && out.write(data) && out.commit()) return true;
+  std::cerr << fmt::format("mmpc: error: cannot write '{}': {}\n", path, out.error());
   return false;
+}
+
+// LLVM's BPF back end reports a jump its 16-bit offset cannot reach (a
+// program or a rule of more than 32,767 instructions: some 600 `log`
+// actions in one rule) as a fatal error, before the budget is measured.
+// mmpc turns it into E0400 and exits 1, instead of aborting.
+struct FatalContext {
+  FrontEndResult* fe = nullptr;
+  const DriverOptions* opts = nullptr;
+  const plan::Plan* plan = nullptr;
+};
+FatalContext fatalContext;
+
+void reportFatal(void*, const char* reason, bool) {
+  FrontEndResult& fe = *fatalContext.fe;
+  const plan::Plan& plan = *fatalContext.plan;
+  const plan::Rule* largest = nullptr;
+  for (const auto& r : plan.rules)
+    if (!largest || r.actions.size() > largest->actions.size()) largest = &r;
+  std::string why = std::string(reason).find("Branch target out of insn range") != std::string::npos
+                        ? "a jump in the code spans more than the 32,767 instructions BPF's jumps reach"
+                        : std::string("the BPF back end failed: ") + reason;
+  auto& d = fe.diags.report(DiagCode::E0400, largest ? largest->source->range : SourceRange{},
+                            "cannot emit the object: " + why);
+  if (largest)
+    d.note(largest->source->range, fmt::format("this rule has {} actions, the most of any rule", largest->actions.size()));
+  d.help("split the rule's actions over several rules, or split the policy");
+  printDiagnostics(fe, *fatalContext.opts);
+  std::cout.flush();
+  std::cerr.flush();
+  std::_Exit(1);
 }
 
 std::string defaultOutput(const std::string& input, const std::string& emit) {
@@ -45,6 +79,7 @@ int runCompile(const std::string& file, const CompileOptions& co, const DriverOp
   if (printDiagnostics(*r, opts) > 0 || !r->ok) return 1;
 
   plan::Plan plan = plan::lowerPolicy(r->checked, r->sources, r->diags);
+  if (r->diags.errorCount() > 0) return printDiagnostics(*r, opts), 1;  // no code for a plan with errors
   std::string output = co.output.empty() ? defaultOutput(file, co.emit) : co.output;
   if (co.emit == "plan") return writeOutput(output, plan::printPlan(plan)) ? 0 : 1;
   std::string manifest = buildManifest(plan, r->sources.file(r->loaded->main().file).text());
@@ -68,7 +103,10 @@ int runCompile(const std::string& file, const CompileOptions& co, const DriverOp
   OutputKind kind = co.emit == "llvm" ? OutputKind::OptimizedIR
                     : co.emit == "asm" ? OutputKind::Assembly
                                        : OutputKind::Object;
+  fatalContext = {&fe, &opts, &plan};
+  llvm::install_fatal_error_handler(reportFatal);
   auto bytes = emitOutput(*module, kind);
+  llvm::remove_fatal_error_handler();
   if (!bytes) {
     std::cerr << fmt::format("mmpc: error: {}\n", llvm::toString(bytes.takeError()));
     return 1;

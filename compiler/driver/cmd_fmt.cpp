@@ -3,33 +3,25 @@
 // --check lists those that are not formatted and exits 1.
 #include <fmt/format.h>
 
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "driver/driver.h"
 #include "format/format.h"
 #include "load/load.h"
+#include "safe_file.h"
 
 namespace mmp {
 
-namespace fs = std::filesystem;
-
 namespace {
 
-// Through a file beside it and a rename: an interrupted write loses nothing.
-bool writeInPlace(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".mmpc-fmt.tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    if (!out.flush()) return false;
-  }
-  std::error_code ec;
-  fs::permissions(tmp, fs::status(path, ec).permissions(), ec);
-  fs::rename(tmp, path, ec);
-  if (ec) fs::remove(tmp, ec);
-  return !ec;
+// Through a new file beside it, with the old one's owner and mode, and a
+// rename: an interrupted write loses nothing, and a link planted at a
+// temporary name cannot redirect the write (there is no fixed name).
+bool writeInPlace(const std::string& path, const std::string& text, std::string& error) {
+  ReplacementFile out;
+  bool ok = out.open(path) && out.write(text) && out.commit();
+  error = out.error();
+  return ok;
 }
 
 }  // namespace
@@ -60,8 +52,8 @@ int runFormat(const std::vector<std::string>& files, const FormatOptions& fo, co
         status = 1;
       }
     } else if (fo.write) {
-      if (!same && !writeInPlace(path, text)) {
-        std::cerr << fmt::format("mmpc: error: cannot write '{}'\n", path);
+      if (!same && !writeInPlace(path, text, error)) {
+        std::cerr << fmt::format("mmpc: error: cannot write '{}': {}\n", path, error);
         status = 1;
       }
     } else {

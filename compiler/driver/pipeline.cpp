@@ -3,6 +3,8 @@
 
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -68,10 +70,22 @@ size_t printDiagnostics(const FrontEndResult& r, const DriverOptions& opts) {
   std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic* a, const Diagnostic* b) {
     return std::tie(a->range.file, a->range.begin) < std::tie(b->range.file, b->range.begin);
   });
+  // Text shows at most kSameLine diagnostics of one code on one line, then
+  // says how many more there are (JSON lists them all: it repeats no source).
+  constexpr size_t kSameLine = 10;
+  std::map<std::tuple<uint32_t, uint32_t, std::string_view>, size_t> seen;
   for (const Diagnostic* d : sorted) {
-    if (opts.format == DiagFormat::Json) renderJson(*d, r.sources, std::cerr, ro);
-    else renderText(*d, r.sources, std::cerr, ro);
+    if (opts.format == DiagFormat::Json) {
+      renderJson(*d, r.sources, std::cerr, ro);
+      continue;
+    }
+    uint32_t line = r.sources.file(d->range.file).position(d->range.begin).line;
+    if (++seen[{d->range.file, line, diagInfo(d->code).id}] <= kSameLine) renderText(*d, r.sources, std::cerr, ro);
   }
+  for (const auto& [where, count] : seen)
+    if (count > kSameLine)
+      std::cerr << fmt::format("note: {} more [{}] on line {} of {} not shown\n", count - kSameLine,
+                               std::get<2>(where), std::get<1>(where), r.sources.file(std::get<0>(where)).path());
   size_t errors = r.diags.errorCount(), warnings = r.diags.warningCount();
   if (opts.werror) {
     errors += warnings;

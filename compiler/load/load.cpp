@@ -2,12 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "parse/parse.h"
+#include "safe_file.h"
 #include "support/suggest.h"
 
 namespace mmp {
@@ -15,19 +15,11 @@ namespace mmp {
 namespace fs = std::filesystem;
 
 bool readSource(const std::string& path, SourceManager& sm, uint32_t& file, std::string& error) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    error = "is a directory";
-    return false;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = std::strerror(errno);
-    return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  file = sm.add(path, ss.str());
+  // Only a regular file, of bounded size: /dev/zero grew mmpc to 3 GB and a
+  // FIFO blocked it forever.
+  std::string text;
+  if (!readRegularFile(path, kMaxSourceBytes, text, error)) return false;
+  file = sm.add(path, std::move(text));
   return true;
 }
 
@@ -80,9 +72,21 @@ private:
       return;  // loaded once
     }
     fs::path path = fs::path(stdlib_) / (name + ".mmp");
+    if (state_.size() >= kMaxImports) {
+      diags_.report(DiagCode::E0104, imp.path.range,
+                    fmt::format("cannot import `{}`: a policy loads at most {} files of the standard library", name,
+                                kMaxImports))
+          .help("import fewer policies: each file is loaded once, whoever imports it");
+      return;
+    }
     std::string error;
     uint32_t file;
-    if (state_.size() >= kMaxImports || !readSource(path.string(), sm_, file, error)) {
+    if (!readSource(path.string(), sm_, file, error)) {
+      if (error != std::strerror(ENOENT)) {
+        diags_.report(DiagCode::E0100, imp.path.range, fmt::format("cannot read `{}` of the standard library: {}", name, error))
+            .note(fmt::format("looked for {}", path.string()));
+        return;
+      }
       auto& d = diags_.report(DiagCode::E0100, imp.path.range, fmt::format("cannot find `{}` in the standard library", name));
       if (auto best = closestMatchByBase(name, available())) d.help(fmt::format("did you mean \"{}\"?", *best));
       else d.note(fmt::format("looked for {}", path.string()));
@@ -93,13 +97,16 @@ private:
     state_[name] = State::Done;
   }
 
+  // The policies of the standard library, by name. Nothing here touches a
+  // file: a symbolic link loop in the directory threw filesystem_error
+  // (fs::relative resolves links) and aborted mmpc.
   std::vector<std::string> available() const {
     std::vector<std::string> names;
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(stdlib_, ec); !ec && it != fs::recursive_directory_iterator();
          it.increment(ec))
       if (it->path().extension() == ".mmp")
-        names.push_back(fs::relative(it->path(), stdlib_).replace_extension().string());
+        names.push_back(it->path().lexically_relative(stdlib_).replace_extension().string());
     return names;
   }
 
