@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """The arena's results as Markdown tables and plots (bench/ARENA.md).
 
 Reads a results file of run_arena.py (and its -series.json.gz beside it),
