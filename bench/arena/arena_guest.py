@@ -15,7 +15,7 @@ contender left anything behind is void) and every workload.
 
 Writes OUT/cells.jsonl (one object per cell, as it ends) and
 OUT/series/CELL.json (the samples, for the plots).
-usage: arena_guest.py OUT_DIR   (PID 1's child: see guest-init.sh)
+usage: arena_guest.py OUT_DIR   (PID 1's child: test/vm/guest-init.sh, mmp_program=)
 """
 import json
 import os

@@ -4,9 +4,9 @@ kernel's OOM killer, on the same scenarios, in one boot of the cgroup v2
 guest of test/vm (same kernel, initramfs, 9p root; bench/arena/README.md).
 
 Compiles the mmp contenders' policies on the host (against the host's BTF:
-the guest loads them through CO-RE), boots the guest with
-bench/arena/guest-init.sh as its PID 1's script, and gathers the cells it
-ran into one results file: {"header": {...}, "runs": [one object per cell]}.
+the guest loads them through CO-RE), boots the guest with arena_guest.py
+as the program its PID 1 runs, and gathers the cells it ran into one
+results file: {"header": {...}, "runs": [one object per cell]}.
 
 usage: run_arena.py BIN_DIR [--scenario S]... [--contender C]... [--config K]...
                     [--reps N] [--memory MIB] [--out FILE] [--smoke]
@@ -166,17 +166,18 @@ def main():
     run_vm.build_initramfs(initrd, busybox, run_vm.module_files(root, kver, modinfo))
     with open(os.path.join(outdir, "config.json"), "w") as f:
         json.dump({"bin": bindir, "cells": cells}, f)
+    commit, dirty = git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
     print(f"arena: {len(cells)} cells, guest {kver} with {a.memory} MiB under QEMU TCG "
           f"(host {platform.release()}); missing peers: {missing or 'none'}", flush=True)
     rc, seconds = run_vm.boot(qemu, vmlinux, initrd, outdir, a.timeout,
                               run_vm.hidden_trees([os.path.dirname(HERE), bindir, REPO]),
-                              init=os.path.join(HERE, "guest-init.sh"), memory_mib=a.memory)
+                              program=os.path.join(HERE, "arena_guest.py"), memory_mib=a.memory)
     runs = []
     cells_path = os.path.join(outdir, "cells.jsonl")
     if os.path.exists(cells_path):
         runs = [json.loads(line) for line in open(cells_path) if line.strip()]
     header = {"kind": "header", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+              "commit": commit, "dirty": dirty,
               "guest_kernel": kver, "guest_memory_mib": a.memory, "guest_cpus": 2, "accel": "QEMU TCG",
               "host_kernel": platform.release(), "host_cpus": os.cpu_count(),
               "command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]),

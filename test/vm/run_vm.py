@@ -181,12 +181,14 @@ def hidden_trees(paths):
     return out
 
 
-def boot(qemu, vmlinux, initrd, outdir, timeout, trees=(), init=os.path.join(HERE, "guest-init.sh"), memory_mib=1024):
-    """Boots the guest, whose PID 1 runs `init` (a script in the host's
-    root); returns (QEMU's exit status or None on timeout, seconds)."""
+def boot(qemu, vmlinux, initrd, outdir, timeout, trees=(), program=None, memory_mib=1024):
+    """Boots the guest, whose PID 1 (guest-init.sh) runs `program` (a
+    Python script in the host's root; default guest.py, the VM tests);
+    returns (QEMU's exit status or None on timeout, seconds)."""
     binds = " ".join(f"bind{i}:{t}" for i, t in enumerate(trees))
     append = ("console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off "
-              f"mmp_init={init} mmp_out=/run/mmp-out" + (f" mmp_binds={binds.replace(' ', ',')}" if trees else ""))
+              f"mmp_init={HERE}/guest-init.sh mmp_out=/run/mmp-out" + (f" mmp_binds={binds.replace(' ', ',')}" if trees else "")
+              + (f" mmp_program={program}" if program else ""))
     args = [qemu, "-accel", "tcg", "-cpu", "max", "-m", str(memory_mib), "-smp", "2",
             "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
             "-kernel", vmlinux, "-initrd", initrd, "-append", append,
