@@ -24,22 +24,12 @@ import sys
 import tempfile
 import time
 
+from run_e2e import check, failures, skip  # noqa: E402  (the e2e tests' shared reporting)
 BIN = sys.argv[1]
 MMPC, MMRUN = (os.path.join(BIN, n) for n in ("mmpc", "mmrun"))
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 V1 = "/sys/fs/cgroup/memory"
-failures = []
 
-
-def skip(why):
-    print(f"SKIPPED: {why}")
-    sys.exit(0)
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
 def sections(b):
