@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "abi/mmp_abi.h"
@@ -46,26 +47,33 @@ uint64_t statusBytes(pid_t pid, const std::string& name) {
   return 0;
 }
 
+// Field N (1-based, as proc(5) numbers them) of /proc/PID/stat, read past
+// the parenthesised name, which may hold spaces; none when it is gone.
+std::optional<uint64_t> statField(pid_t pid, int n) {
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  std::getline(stat, line);
+  size_t close = line.rfind(')');
+  if (close == std::string::npos || close + 2 > line.size()) return std::nullopt;
+  std::istringstream rest(line.substr(close + 2));  // from field 3, the state
+  std::string field;
+  for (int i = 3; i < n && rest >> field; ++i) {
+  }
+  uint64_t value = 0;
+  if (!(rest >> value)) return std::nullopt;
+  return value;
+}
+
 // What the pick needs of one process; only the files the flags ask for.
 bool readProcess(pid_t pid, uint32_t flags, double nowTicks, ProcessCandidate& p) {
   std::ifstream statm(fmt::format("/proc/{}/statm", pid));
   uint64_t size, resident;
   if (!(statm >> size >> resident)) return false;
-  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
-  std::string line;
-  std::getline(stat, line);
-  size_t close = line.rfind(')');
-  if (close == std::string::npos) return false;
-  std::istringstream rest(line.substr(close + 2));
-  std::string field;
-  // Fields after the name: state is 3; starttime is 22.
-  for (int i = 3; i < 22 && rest >> field; ++i) {
-  }
-  uint64_t start = 0;
-  rest >> start;
+  auto start = statField(pid, 22);  // starttime, in clock ticks since boot
+  if (!start) return false;
   double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   p = {pid, resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)), 0, 0,
-       std::max(0.0, (nowTicks - static_cast<double>(start)) / ticks)};
+       std::max(0.0, (nowTicks - static_cast<double>(*start)) / ticks)};
   if (flags & MMP_KILL_SWAP) p.swap = statusBytes(pid, "VmSwap");
   if (flags & MMP_KILL_OOM_SCORE) {
     std::ifstream score(fmt::format("/proc/{}/oom_score", pid));
@@ -76,25 +84,15 @@ bool readProcess(pid_t pid, uint32_t flags, double nowTicks, ProcessCandidate& p
 
 // Already on its way out (actions/victims.h), or gone: also a process in
 // the middle of its exit, whose SIGKILL is no longer pending but whose
-// flags (/proc/PID/stat's ninth field) carry PF_EXITING.
+// flags (field 9 of /proc/PID/stat) carry PF_EXITING.
 bool dying(pid_t pid) {
   std::ifstream in(fmt::format("/proc/{}/status", pid));
   std::stringstream text;
   text << in.rdbuf();
   if (!in || text.str().empty() || dyingStatus(text.str())) return true;
-  constexpr unsigned long kExiting = 0x4;  // PF_EXITING
-  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
-  std::string line;
-  std::getline(stat, line);
-  size_t close = line.rfind(')');
-  if (close == std::string::npos) return true;
-  std::istringstream rest(line.substr(close + 2));
-  std::string field;
-  for (int i = 3; i < 9 && rest >> field; ++i) {
-  }
-  unsigned long flags = 0;
-  rest >> flags;
-  return flags & kExiting;
+  constexpr uint64_t kExiting = 0x4;  // PF_EXITING
+  auto flags = statField(pid, 9);
+  return !flags || (*flags & kExiting);
 }
 
 ActionResult signalPid(pid_t pid, int sig) {
