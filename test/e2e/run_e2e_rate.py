@@ -21,29 +21,11 @@ import sys
 import tempfile
 import time
 
-from run_e2e import check, failures, skip  # noqa: E402  (the e2e tests' shared reporting)
+from run_e2e import check, failures, remove_cgroups, skip, test_cgroup  # noqa: E402  (the e2e tests' shared reporting)
 BIN = sys.argv[1]
 MMPC, MMRUN = (os.path.join(BIN, n) for n in ("mmpc", "mmrun"))
 V1 = "/sys/fs/cgroup/memory"
 
-
-
-def memory_base():
-    if os.geteuid() != 0:
-        skip("not root: loading BPF and making cgroups need root")
-    if not os.path.exists(os.path.join(V1, "memory.usage_in_bytes")):
-        skip("no cgroup v1 memory hierarchy here (the v2 guest tests cover v2)")
-    own = ""
-    for line in open("/proc/self/cgroup"):
-        _, ctrl, path = line.strip().split(":", 2)
-        if "memory" in ctrl.split(","):
-            own = path
-    rel = f"{own.rstrip('/')}/mmp-rate-{os.getpid()}"
-    try:
-        os.makedirs(V1 + rel)
-    except OSError as e:
-        skip(f"cannot make a memory cgroup: {e}")
-    return rel
 
 
 def seconds(record):
@@ -84,7 +66,7 @@ def run(tmp, rel, cooldown):
 
 
 def main():
-    rel = memory_base()
+    rel, base = test_cgroup("mmp-rate")
     dirs = [f"{V1}{rel}/c{i:02d}" for i in range(20)]
     tmp = tempfile.mkdtemp()
     os.environ["MMRUN_STATUS_DIR"] = os.path.join(tmp, "status")
@@ -110,16 +92,7 @@ def main():
               f"a rate-limited cgroup is decided again within 1 s, not after the 5 s cooldown "
               f"({len(again)} of {len(limited)})")
     finally:
-        for d in dirs:
-            for _ in range(20):
-                try:
-                    os.rmdir(d)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.1)
-        os.rmdir(V1 + rel)
+        remove_cgroups(dirs + [base])
     print(f"{len(failures)} failures")
     return 1 if failures else 0
 
