@@ -101,6 +101,7 @@ struct Running {
   uint64_t cleaned = ~0ULL;          // the listing whose gone cgroups' rows were deleted
   std::unique_ptr<PsiTriggers> psi;  // `on pressure` rules
   uint64_t triggered = ~0ULL;        // the listing the triggers follow
+  uint64_t scoped = ~0ULL;           // the listing the scopes map and the enactor follow
   std::chrono::nanoseconds interval{0};
   std::chrono::steady_clock::time_point next, started;
   ~Running() {
@@ -245,6 +246,7 @@ int runLoad(const LoadOptions& o) {
     for (auto& r : running) {
       r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), now);
       r->enactor->setCgroups(now);
+      r->scoped = cgroups.generation();
       psiSync(*r, now);
     }
   };
@@ -310,8 +312,13 @@ int runLoad(const LoadOptions& o) {
           forgetGoneCgroups(state, stateKeys(state), list);
           r->cleaned = cgroups.generation();
         }
-        r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), list);
-        r->enactor->setCgroups(list);
+        // Matching every cgroup against the scopes costs: only for a new
+        // listing (a walk every 10 ms as memory runs out, 60 pods churning).
+        if (r->scoped != cgroups.generation()) {
+          r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), list);
+          r->enactor->setCgroups(list);
+          r->scoped = cgroups.generation();
+        }
         r->enactor->sampleReclaim();  // before the walk whose decisions may use it
         psiSync(*r, list);
         refreshSystemFields(m, r->policy->map("mmp_system"));
