@@ -39,7 +39,8 @@ CG = "/sys/fs/cgroup"
 DAEMON_CG = "/arena.slice/daemon"
 SAMPLE_S = 0.02
 SI_KERNEL = 0x80  # siginfo code of a signal the kernel sends for itself
-SETTLE_S = 2.0   # after the culprit's death: time for collateral kills to show
+SETTLE_S = 1.0   # after the culprit's death: time for collateral kills to show
+BURST_S = 0.05   # signals this close to a contender's first are one action (a cgroup.kill)
 MiB = 1 << 20
 
 
@@ -497,6 +498,10 @@ class Cell:
         pending = sorted(culprits, key=lambda w: w.spec.get("start_s", 0))
         deadline = t0 + self.sc["duration_s"]
         culprit_cg = self.sc["culprit"]
+        # A contender that has not acted this long after the crossing is
+        # recorded as never having acted (the machine had frozen or the
+        # leak had won by then); the cell stops waiting for it.
+        give_up = self.sc.get("give_up_s")
         while time.time() < deadline:
             now = time.time()
             while pending and t0 + pending[0].spec.get("start_s", 0) <= now:
@@ -516,6 +521,8 @@ class Cell:
                     pass
             if self.leak_start and self.crossing is None and self.emptied is None and crossed(self.sc, mi, files):
                 self.crossing = now
+                if give_up is not None:
+                    deadline = min(deadline, now + give_up)
             if self.leak_start and not pending and self.emptied is None and not populated(culprit_cg):
                 self.emptied = now
             if self.emptied and now - self.emptied > SETTLE_S:
@@ -567,11 +574,14 @@ class Cell:
                     signals.append(acts[0])
                     break
         first = acts[0] if acts else None
+        # The first action: a cgroup.kill signals its processes in no set
+        # order, so its whole burst is the victim, not its first signal.
+        burst = {x["cgroup"] for x in acts if first and x["at_s"] - first["at_s"] <= BURST_S}
         collateral = {x["pid"] for x in signals if x["cgroup"] != culprit_cg and x["by"] != "workload"}
         protected = sc.get("protected", [])
         r = {
             "acted": bool(acts),
-            "right_victim": (first["cgroup"] == culprit_cg) if first else None,
+            "right_victim": (culprit_cg in burst) if first else None,
             "collateral": len(collateral),
             # Until the culprit's cgroup is empty: the leak (or the storm,
             # every process of it) is dead, whoever killed it.
