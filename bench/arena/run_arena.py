@@ -9,7 +9,11 @@ as the program its PID 1 runs, and gathers the cells it ran into one
 results file: {"header": {...}, "runs": [one object per cell]}.
 
 usage: run_arena.py BIN_DIR [--scenario S]... [--contender C]... [--config K]...
-                    [--reps N] [--memory MIB] [--out FILE] [--smoke]
+                    [--reps N] [--memory MIB] [--out FILE] [--resume] [--smoke]
+  --resume: keep the cells OUT already holds and run only the others,
+  adding them to it: a full run in several sittings. Only when what makes
+  a cell is the same (the fingerprint: mmrun, mmpc, mmp_hog, the standard
+  library, the arena and the guest); each sitting's commit is recorded.
   --smoke: the CI version: one repetition of mmp-best and earlyoom (tuned)
   on fast_leak, benign_build and protected_service; asserts mmp's
   invariants (right victim, no kill where none is expected, nothing
@@ -18,6 +22,7 @@ usage: run_arena.py BIN_DIR [--scenario S]... [--contender C]... [--config K]...
 import argparse
 import datetime
 import gzip
+import hashlib
 import json
 import os
 import platform
@@ -88,6 +93,21 @@ def compile_objects(mmpc, work, cells, scenario_data):
         cell["objects"] = [obj]
 
 
+def fingerprint(bindir):
+    """A digest of everything a cell's outcome depends on, but the host."""
+    h = hashlib.sha256()
+    files = [os.path.join(bindir, b) for b in ("mmrun", "mmpc", "mmp_hog")]
+    for top, skip in ((os.path.join(REPO, "stdlib"), ()), (HERE, ("results",)), (os.path.join(REPO, "test", "vm"), ())):
+        for d, dirs, names in os.walk(top):
+            dirs[:] = sorted(x for x in dirs if x not in skip and x != "__pycache__")
+            files += [os.path.join(d, n) for n in sorted(names) if not n.endswith(".md")]
+    for f in files:
+        h.update(os.path.relpath(f, REPO).encode() + b"\0")
+        with open(f, "rb") as fh:
+            h.update(hashlib.sha256(fh.read()).digest())
+    return h.hexdigest()
+
+
 def git(*args):
     r = subprocess.run(["git", "-C", REPO, *args], capture_output=True, text=True)
     return r.stdout.strip() if r.returncode == 0 else None
@@ -123,6 +143,7 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--memory", type=int, default=1024, help="guest memory, MiB")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.json"))
+    ap.add_argument("--resume", action="store_true")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--timeout", type=float, default=3 * 3600)
     a = ap.parse_args()
@@ -150,6 +171,21 @@ def main():
                 if contender in missing:
                     continue
                 cells.append({"scenario": n, "contender": contender, "config": config, "rep": rep})
+    commit, dirty = git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
+    kept, chunks, planned = [], [], len(cells)
+    digest = fingerprint(bindir)
+    if a.resume and os.path.exists(a.out):
+        old = json.load(open(a.out))
+        if old["header"].get("fingerprint") != digest:
+            sys.exit(f"run_arena: {a.out} was made by other binaries, policies or arena code "
+                     f"(commit {old['header']['commit'][:10]}); results of two builds do not mix: "
+                     "run without --resume")
+        key = lambda c: (c["scenario"], c["contender"], c["config"], c["rep"])  # noqa: E731
+        kept = [r for r in old["runs"] if not r.get("void")]
+        done = {key(r) for r in kept}
+        cells = [c for c in cells if key(c) not in done]
+        chunks = old["header"].get("chunks", [])
+        print(f"arena: {len(kept)} cells kept from {a.out}", flush=True)
     if not cells:
         sys.exit("run_arena: no cell to run")
     started = time.monotonic()
@@ -166,7 +202,6 @@ def main():
     run_vm.build_initramfs(initrd, busybox, run_vm.module_files(root, kver, modinfo))
     with open(os.path.join(outdir, "config.json"), "w") as f:
         json.dump({"bin": bindir, "cells": cells}, f)
-    commit, dirty = git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
     print(f"arena: {len(cells)} cells, guest {kver} with {a.memory} MiB under QEMU TCG "
           f"(host {platform.release()}); missing peers: {missing or 'none'}", flush=True)
     rc, seconds = run_vm.boot(qemu, vmlinux, initrd, outdir, a.timeout,
@@ -176,25 +211,29 @@ def main():
     cells_path = os.path.join(outdir, "cells.jsonl")
     if os.path.exists(cells_path):
         runs = [json.loads(line) for line in open(cells_path) if line.strip()]
-    header = {"kind": "header", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "commit": commit, "dirty": dirty,
+    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    command = " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:])
+    chunks.append({"date": date, "commit": commit, "dirty": dirty, "command": command, "cells_run": len(runs),
+                   "guest_seconds": round(seconds, 1), "guest_exit": rc})
+    header = {"kind": "header", "date": date, "commit": commit, "dirty": dirty, "fingerprint": digest,
               "guest_kernel": kver, "guest_memory_mib": a.memory, "guest_cpus": 2, "accel": "QEMU TCG",
               "host_kernel": platform.release(), "host_cpus": os.cpu_count(),
-              "command": " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]),
-              "cells_planned": len(cells), "cells_run": len(runs), "guest_seconds": round(seconds, 1),
-              "guest_exit": rc}
+              "command": command, "cells_planned": planned, "cells_run": len(kept) + len(runs),
+              "guest_seconds": round(sum(c["guest_seconds"] for c in chunks), 1), "guest_exit": rc,
+              "chunks": chunks}
     print(f"arena: guest ran {seconds:.0f} s, {len(runs)} of {len(cells)} cells, "
           f"whole run {time.monotonic() - started:.0f} s", flush=True)
     if not a.smoke:
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
         with open(a.out, "w") as f:
-            json.dump({"header": header, "runs": runs}, f, indent=1)
+            json.dump({"header": header, "runs": kept + runs}, f, indent=1)
         # The samples behind the plots, one gzipped file beside the results.
-        series = {}
+        series_path = os.path.splitext(a.out)[0] + "-series.json.gz"
+        series = json.load(gzip.open(series_path, "rt")) if kept and os.path.exists(series_path) else {}
         sdir = os.path.join(outdir, "series")
         for name in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
             series[name[:-5]] = json.load(open(os.path.join(sdir, name)))
-        with gzip.open(os.path.splitext(a.out)[0] + "-series.json.gz", "wt") as f:
+        with gzip.open(series_path, "wt") as f:
             json.dump(series, f, separators=(",", ":"))
         print(f"arena: wrote {a.out}")
     if rc is None:
