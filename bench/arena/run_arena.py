@@ -93,14 +93,21 @@ def compile_objects(mmpc, work, cells, scenario_data):
         cell["objects"] = [obj]
 
 
-def fingerprint(bindir):
-    """A digest of everything a cell's outcome depends on, but the host."""
+def fingerprint(bindir, objdir, names):
+    """A digest of what a cell's outcome depends on, but the host: mmrun,
+    the hog, the mmp contenders' compiled objects, the guest's side of the
+    arena (harness, peers' configurations, the scenarios run, workloads)
+    and the guest's own scripts."""
     h = hashlib.sha256()
-    files = [os.path.join(bindir, b) for b in ("mmrun", "mmpc", "mmp_hog")]
-    for top, skip in ((os.path.join(REPO, "stdlib"), ()), (HERE, ("results",)), (os.path.join(REPO, "test", "vm"), ())):
-        for d, dirs, names in os.walk(top):
-            dirs[:] = sorted(x for x in dirs if x not in skip and x != "__pycache__")
-            files += [os.path.join(d, n) for n in sorted(names) if not n.endswith(".md")]
+    files = [os.path.join(bindir, b) for b in ("mmrun", "mmp_hog")]
+    files += [os.path.join(objdir, n) for n in sorted(os.listdir(objdir))]
+    files += [os.path.join(HERE, n) for n in ("arena_guest.py", "peers.py", "setup")]
+    files += [os.path.join(HERE, "scenarios", n + ".json") for n in sorted(names)]
+    files += [os.path.join(REPO, "test", "vm", n) for n in ("run_vm.py", "guest-init.sh")]
+    for top in (os.path.join(HERE, "peers"), os.path.join(HERE, "workloads")):
+        for d, dirs, found in os.walk(top):
+            dirs[:] = sorted(x for x in dirs if x != "__pycache__")
+            files += [os.path.join(d, n) for n in sorted(found) if not n.endswith(".md")]
     for f in files:
         h.update(os.path.relpath(f, REPO).encode() + b"\0")
         with open(f, "rb") as fh:
@@ -173,7 +180,12 @@ def main():
                 cells.append({"scenario": n, "contender": contender, "config": config, "rep": rep})
     commit, dirty = git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
     kept, chunks, planned = [], [], len(cells)
-    digest = fingerprint(bindir)
+    work = os.path.join(os.path.dirname(bindir), "bench", "arena")
+    objdir = os.path.join(work, "objects")
+    shutil.rmtree(objdir, ignore_errors=True)
+    os.makedirs(objdir)
+    compile_objects(os.path.join(bindir, "mmpc"), objdir, cells, scenario_data)
+    digest = fingerprint(bindir, objdir, names)
     if a.resume and os.path.exists(a.out):
         old = json.load(open(a.out))
         if old["header"].get("fingerprint") != digest:
@@ -190,14 +202,9 @@ def main():
         sys.exit("run_arena: no cell to run")
     started = time.monotonic()
     vmlinux, root, kver = run_vm.fetch_kernel()
-    work = os.path.join(os.path.dirname(bindir), "bench", "arena")
     outdir = os.path.join(work, "out")
     shutil.rmtree(outdir, ignore_errors=True)
     os.makedirs(outdir)
-    objdir = os.path.join(work, "objects")
-    shutil.rmtree(objdir, ignore_errors=True)
-    os.makedirs(objdir)
-    compile_objects(os.path.join(bindir, "mmpc"), objdir, cells, scenario_data)
     initrd = os.path.join(work, f"initrd-{kver}.cpio.gz")
     run_vm.build_initramfs(initrd, busybox, run_vm.module_files(root, kver, modinfo))
     with open(os.path.join(outdir, "config.json"), "w") as f:
