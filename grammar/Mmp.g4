@@ -10,17 +10,23 @@ grammar Mmp;
 file         : policyHeader item* EOF ;
 policyHeader : 'policy' IDENT ;
 
-item         : importDecl | letDecl | setDecl | protectDecl | scopeBlock | ruleDecl ;
+item         : importDecl | letDecl | paramDecl | setDecl | protectDecl | scopeBlock | ruleDecl ;
 
-importDecl   : 'import' STRING ;
+// `import "std/senpai" in "/app.slice/*" with target = 5ms / 6s`: the
+// imported policy's rules re-scoped, its parameters set. An `in` followed
+// by `{` is a scope of its own (the parser looks that far ahead).
+importDecl   : 'import' STRING ('in' STRING (',' STRING)*)? ('with' importArg (',' importArg)*)? ;
+importArg    : IDENT '=' expr ;
 letDecl      : 'let' IDENT '=' expr ;
+// A knob an importer may set: its default, then the line that documents it.
+paramDecl    : 'param' IDENT '=' expr STRING ;
 setDecl      : 'set' IDENT '=' expr ;
 protectDecl  : 'protect' STRING (',' STRING)* ;
 scopeBlock   : 'in' STRING (',' STRING)* '{' scopeItem* '}' ;
 // Only `let` and rules belong in a scope; the other statements are
 // accepted here so that the builder can say so instead of the parser
 // losing its place.
-scopeItem    : letDecl | ruleDecl | setDecl | protectDecl | importDecl | scopeBlock ;
+scopeItem    : letDecl | ruleDecl | setDecl | protectDecl | importDecl | scopeBlock | paramDecl ;
 
 ruleDecl     : whenRule | onRule ;
 whenRule     : 'when' cond=expr ('for' hold=expr)? actionList modifier* ;

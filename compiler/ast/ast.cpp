@@ -116,8 +116,16 @@ std::string dumpRule(const Rule& r) {
 }
 
 std::string dumpItem(const Item& item) {
-  if (auto* i = llvm::dyn_cast<ImportDecl>(&item)) return "(import " + quoted(i->path.value) + ")";
-  if (auto* l = llvm::dyn_cast<LetDecl>(&item)) return fmt::format("(let {} {})", l->name, dump(*l->value));
+  if (auto* i = llvm::dyn_cast<ImportDecl>(&item)) {
+    std::string s = "(import " + quoted(i->path.value);
+    if (!i->scopes.empty()) s += " (in " + dumpStrings(i->scopes) + ")";
+    for (const auto& a : i->args) s += fmt::format(" (with {} {})", a.name, dump(*a.value));
+    return s + ")";
+  }
+  if (auto* l = llvm::dyn_cast<LetDecl>(&item)) {
+    if (l->param) return fmt::format("(param {} {} {})", l->name, dump(*l->value), quoted(l->doc.value));
+    return fmt::format("(let {} {})", l->name, dump(*l->value));
+  }
   if (auto* s = llvm::dyn_cast<SetDecl>(&item)) return fmt::format("(set {} {})", s->name, dump(*s->value));
   if (auto* p = llvm::dyn_cast<ProtectDecl>(&item)) return "(protect " + dumpStrings(p->patterns) + ")";
   if (auto* r = llvm::dyn_cast<Rule>(&item)) return dumpRule(*r);

@@ -160,16 +160,38 @@ struct Item {
 };
 using ItemPtr = std::unique_ptr<Item>;
 
+struct Scope;
+
+// `with NAME = VALUE` of an import: a value for one of the imported
+// policy's parameters.
+struct ImportArg {
+  std::string name;
+  SourceRange nameRange;
+  ExprPtr value;
+};
+
 struct ImportDecl : Item {
   StringLit path;
+  std::vector<StringLit> scopes;  // `in "..."`: the imported rules' scopes instead of their own
+  std::vector<ImportArg> args;
+  // Set by the loader when `scopes` is given: the one scope every rule of
+  // the imported file then belongs to.
+  std::unique_ptr<Scope> rescope;
   explicit ImportDecl(SourceRange r) : Item(ItemKind::Import, r) {}
   static bool classof(const Item* i) { return i->kind == ItemKind::Import; }
 };
 
+// `let NAME = VALUE`, or `param NAME = DEFAULT "doc"`: a parameter is a
+// constant its importer may set (`given`, bound by the loader).
 struct LetDecl : Item {
   std::string name;
   SourceRange nameRange;
   ExprPtr value;
+  bool param = false;
+  StringLit doc;                 // parameters only
+  Expr* given = nullptr;         // the importer's value, owned by its ImportArg
+  // The value the policy uses: the importer's, else the declared one.
+  const Expr& used() const { return given ? *given : *value; }
   explicit LetDecl(SourceRange r) : Item(ItemKind::Let, r) {}
   static bool classof(const Item* i) { return i->kind == ItemKind::Let; }
 };
@@ -217,6 +239,7 @@ struct Policy {
   std::string name;
   SourceRange nameRange;
   std::vector<ItemPtr> items;
+  const ImportDecl* importedBy = nullptr;  // the import that brought it in (its first), if any
   // Names of `let`s whose declaration did not parse: uses stay quiet.
   std::vector<std::string> brokenLets;
 };

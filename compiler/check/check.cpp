@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <set>
+#include <utility>
 
 #include "../../runtime/abi/mmp_abi.h"
 #include "check/checker.h"
@@ -39,7 +40,11 @@ bool Checker::run(LoadedPolicy& loaded, CheckedPolicy& out) {
     brokenLets_ = {file->brokenLets.begin(), file->brokenLets.end()};
     laterLets_.clear();
     collectLets(file->items, laterLets_);
-    checkItems(file->items, nullptr, {ScopePattern{{"**"}}}, out);
+    policyName_ = file->name;
+    rescope_ = file->importedBy ? file->importedBy->rescope.get() : nullptr;
+    std::vector<ScopePattern> top{ScopePattern{{"**"}}};
+    if (rescope_) top = rescopePatterns_ = checkScopePatterns(*rescope_);
+    checkItems(file->items, rescope_, std::move(top), out);
   }
   // The cross-rule checks compare scopes pairwise: a policy over the scope
   // cap is refused before them (100,000 scopes took 59 s and 1.6 GB).
@@ -74,6 +79,7 @@ void Checker::checkItems(std::vector<ItemPtr>& items, const Scope* scope, std::v
   for (auto& item : items) {
     if (auto* let = llvm::dyn_cast<LetDecl>(item.get())) {
       checkLet(*let);
+      if (let->param) out.params.push_back({policyName_, let});
     } else if (auto* set = llvm::dyn_cast<SetDecl>(item.get())) {
       if (auto [it, fresh] = settingsSeen_.emplace(set->name, set); !fresh)
         diags_.report(DiagCode::E0102, set->nameRange, fmt::format("setting `{}` is set twice", set->name))
@@ -86,7 +92,8 @@ void Checker::checkItems(std::vector<ItemPtr>& items, const Scope* scope, std::v
       checkRule(*rule);
       out.rules.push_back({rule, scope, patterns});
     } else if (auto* inner = llvm::dyn_cast<Scope>(item.get())) {
-      std::vector<ScopePattern> innerPatterns = checkScopePatterns(*inner);
+      // A re-scoped import's scopes all become the importer's one.
+      std::vector<ScopePattern> innerPatterns = rescope_ ? rescopePatterns_ : checkScopePatterns(*inner);
       lets_.emplace_back();
       // The scope's own lets join the "defined later" hints while inside it.
       std::map<std::string, const LetDecl*> own;
@@ -94,7 +101,7 @@ void Checker::checkItems(std::vector<ItemPtr>& items, const Scope* scope, std::v
       std::vector<std::string> added;
       for (const auto& [name, let] : own)
         if (laterLets_.emplace(name, let).second) added.push_back(name);
-      checkItems(inner->items, inner, std::move(innerPatterns), out);
+      checkItems(inner->items, rescope_ ? rescope_ : inner, std::move(innerPatterns), out);
       for (const auto& name : added) laterLets_.erase(name);
       lets_.pop_back();
     }
@@ -111,9 +118,34 @@ void Checker::checkLet(LetDecl& let) {
         .help("give this constant another name");
     return;
   }
-  ExprContext ctx{Site::Constant, nullptr, "`let`", nullptr};
+  ExprContext ctx{Site::Constant, nullptr, let.param ? "a parameter" : "`let`", nullptr};
   checkExpr(*let.value, ctx);
+  if (let.given) checkGiven(let);
   lets_.back().emplace(let.name, &let);
+}
+
+// An importer's value for a parameter: a constant of the importer's own
+// (the imported policy's names are not in reach), of the default's type.
+void Checker::checkGiven(LetDecl& param) {
+  auto lets = std::exchange(lets_, {{}});
+  auto broken = std::exchange(brokenLets_, {});
+  auto later = std::exchange(laterLets_, {});
+  ExprContext ctx{Site::Constant, nullptr, "a parameter", nullptr};
+  Type given = checkExpr(*param.given, ctx);
+  lets_ = std::move(lets);
+  brokenLets_ = std::move(broken);
+  laterLets_ = std::move(later);
+  Type declared = param.value->type;
+  if (given == declared || declared == Type::Error) return;
+  SourceRange at = param.given->range;
+  param.given = nullptr;  // the default stands, so that its uses raise nothing more
+  if (given == Type::Error) return;
+  auto& d = diags_.report(DiagCode::E0200, at,
+                          fmt::format("parameter `{}` is a {}, not a {}", param.name, typeName(declared),
+                                      typeName(given)))
+                .note(param.nameRange, fmt::format("declared here: {}", param.doc.value));
+  if (param.value->constant) d.help(fmt::format("write a {} such as its default, `{}`", typeName(declared),
+                                                param.value->constant->str()));
 }
 
 const LetDecl* Checker::findLet(const std::string& name) const {

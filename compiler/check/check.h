@@ -35,11 +35,18 @@ struct CheckedRule {
   std::vector<ScopePattern> patterns;  // the scope's patterns, or `/**`
 };
 
+// A parameter of one of the policy's files, as resolved.
+struct CheckedParam {
+  std::string policy;  // the declaring file's `policy` name
+  const ast::LetDecl* decl;
+};
+
 struct CheckedPolicy {
   std::string name;
   Settings settings;
   std::vector<ProtectEntry> protects;
   std::vector<CheckedRule> rules;  // in evaluation order; rule ids are indices
+  std::vector<CheckedParam> params;
 };
 
 // Checks every file of a loaded policy; false when any error has been

@@ -94,8 +94,8 @@ Type Checker::checkQuantity(QuantityExpr& e) {
 Type Checker::checkPath(PathExpr& e, const ExprContext& ctx) {
   if (const LetDecl* let = findLet(e.name)) {
     e.let = let;
-    if (let->value->constant) e.constant = let->value->constant;
-    return let->value->type;
+    if (let->used().constant) e.constant = let->used().constant;
+    return let->used().type;
   }
   if (const Binding* b = bindings_.field(e.name)) return checkField(e, *b, ctx);
   if (brokenLets_.count(e.name)) return Type::Error;  // its `let` had a syntax error

@@ -76,6 +76,7 @@ private:
 
   // check.cpp
   void checkLet(ast::LetDecl& let);
+  void checkGiven(ast::LetDecl& param);
   void checkItems(std::vector<ast::ItemPtr>& items, const ast::Scope* scope,
                   std::vector<ScopePattern> patterns, CheckedPolicy& out);
   const ast::LetDecl* findLet(const std::string& name) const;
@@ -89,6 +90,10 @@ private:
   const Settings* settings_ = nullptr;
   std::vector<std::pair<const ast::Action*, SourceRange>> limitActions_;
   std::map<std::string, const ast::SetDecl*> settingsSeen_;  // in the current file
+  // An import's `in`: the one scope of every rule of the current file.
+  const ast::Scope* rescope_ = nullptr;
+  std::string policyName_;  // of the current file
+  std::vector<ScopePattern> rescopePatterns_;
 };
 
 }  // namespace mmp

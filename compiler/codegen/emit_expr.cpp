@@ -31,7 +31,7 @@ llvm::Value* Emitter::expr(const Expr& e, EvalContext& ctx, const plan::Rule& ru
   switch (e.kind) {
     case ExprKind::Path: {
       auto& p = llvm::cast<PathExpr>(e);
-      v = p.binding ? field(*p.binding, ctx) : expr(*p.let->value, ctx, rule);
+      v = p.binding ? field(*p.binding, ctx) : expr(p.let->used(), ctx, rule);
       break;
     }
     case ExprKind::Unary: {

@@ -1,6 +1,7 @@
 #include "load/load.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstring>
 #include <filesystem>
@@ -49,7 +50,7 @@ public:
   void load(uint32_t file, std::vector<std::unique_ptr<ast::Policy>>& out) {
     auto policy = parsePolicy(sm_, file, diags_);
     if (!policy) return;
-    for (const auto& item : policy->items) {
+    for (auto& item : policy->items) {
       auto* imp = llvm::dyn_cast<ast::ImportDecl>(item.get());
       if (imp) loadImport(*imp, out);
     }
@@ -57,7 +58,7 @@ public:
   }
 
 private:
-  void loadImport(const ast::ImportDecl& imp, std::vector<std::unique_ptr<ast::Policy>>& out) {
+  void loadImport(ast::ImportDecl& imp, std::vector<std::unique_ptr<ast::Policy>>& out) {
     std::string name = imp.path.value;
     if (name.size() > 4 && name.ends_with(".mmp")) name.resize(name.size() - 4);
     if (name.empty() || name.front() == '/' || name.find("..") != std::string::npos) {
@@ -69,6 +70,12 @@ private:
       if (it->second == State::Loading)
         diags_.report(DiagCode::E0103, imp.path.range, fmt::format("`{}` imports itself through this import", name))
             .help("remove one of the imports that form the cycle");
+      else if (const ast::ImportDecl* first = first_[name]; configures(imp) || configures(*first))
+        diags_.report(DiagCode::E0106, imp.path.range,
+                      fmt::format("`{}` is already imported, and one of its imports sets its {}", name,
+                                  imp.scopes.empty() && first->scopes.empty() ? "parameters" : "scope"))
+            .note(first->path.range, "first imported here")
+            .help("a policy of the standard library is loaded once: set its parameters and scope in one import");
       return;  // loaded once
     }
     fs::path path = fs::path(stdlib_) / (name + ".mmp");
@@ -93,8 +100,49 @@ private:
       return;
     }
     state_[name] = State::Loading;
+    first_[name] = &imp;
     load(file, out);
     state_[name] = State::Done;
+    if (!out.empty() && out.back()->file == file) configure(imp, *out.back());
+  }
+
+  static bool configures(const ast::ImportDecl& imp) { return !imp.scopes.empty() || !imp.args.empty(); }
+
+  // The importer's `with` values bound to the policy's parameters, and its
+  // `in` made the one scope of every rule the policy has.
+  void configure(ast::ImportDecl& imp, ast::Policy& policy) {
+    policy.importedBy = &imp;
+    std::map<std::string, ast::LetDecl*> lets;
+    std::vector<std::string> params;
+    for (auto& item : policy.items)
+      if (auto* let = llvm::dyn_cast<ast::LetDecl>(item.get())) {
+        lets.emplace(let->name, let);
+        if (let->param) params.push_back(let->name);
+      }
+    std::map<std::string, const ast::ImportArg*> seen;
+    for (const auto& arg : imp.args) {
+      if (auto [it, fresh] = seen.emplace(arg.name, &arg); !fresh) {
+        diags_.report(DiagCode::E0102, arg.nameRange, fmt::format("parameter `{}` is set twice", arg.name))
+            .note(it->second->nameRange, "first set here")
+            .help("keep one value per parameter");
+        continue;
+      }
+      auto found = lets.find(arg.name);
+      if (found == lets.end() || !found->second->param) {
+        auto& d = diags_.report(DiagCode::E0105, arg.nameRange,
+                                fmt::format("`{}` has no parameter `{}`", imp.path.value, arg.name));
+        if (found != lets.end()) d.note(found->second->nameRange, "a `let` of the policy, private to it");
+        if (auto best = closestMatch(arg.name, params)) d.help(fmt::format("did you mean `{}`?", *best));
+        else if (params.empty()) d.help(fmt::format("`{}` has no parameters", imp.path.value));
+        else d.help(fmt::format("its parameters: {}", fmt::join(params, ", ")));
+        continue;
+      }
+      found->second->given = arg.value.get();
+    }
+    if (!imp.scopes.empty()) {
+      imp.rescope = std::make_unique<ast::Scope>(imp.range);
+      imp.rescope->patterns = imp.scopes;
+    }
   }
 
   // The policies of the standard library, by name. Nothing here touches a
@@ -115,6 +163,7 @@ private:
   SourceManager& sm_;
   Diagnostics& diags_;
   std::map<std::string, State> state_;
+  std::map<std::string, const ast::ImportDecl*> first_;  // the import that loaded each file
 };
 
 }  // namespace

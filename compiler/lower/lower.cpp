@@ -86,6 +86,10 @@ public:
 
   Plan run() {
     plan_.name = policy_.name;
+    for (const auto& [policy, decl] : policy_.params) {
+      auto text = [](const ast::Expr& e) { return e.constant ? e.constant->str() : ast::dump(e); };
+      plan_.params.push_back({policy + "." + decl->name, text(decl->used()), text(*decl->value), decl->given != nullptr});
+    }
     plan_.settings = policy_.settings;
     // Imports may protect the same cgroups: each pattern once.
     for (const auto& p : policy_.protects)

@@ -75,9 +75,18 @@ struct Scope {
   std::vector<std::string> patterns;  // normalised; "/**" for unscoped rules
 };
 
+// A parameter's resolved value: `systemd_oomd.pressure_limit = 50%`.
+struct Param {
+  std::string name;   // policy.param
+  std::string value;  // as the user would write it
+  std::string declared;
+  bool given = false;  // set by the importer
+};
+
 struct Plan {
   std::string name;
   Settings settings;
+  std::vector<Param> params;
   std::vector<std::string> protects;
   std::vector<Scope> scopes;
   std::vector<Rule> rules;

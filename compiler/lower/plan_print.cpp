@@ -42,6 +42,9 @@ std::string printPlan(const Plan& p) {
                      "pressure_trigger={} insn_budget={}\n",
                      st.interval.str(), st.dryRun, st.reclaimStep.str(), st.allowLimit, st.maxActionsPerSecond,
                      st.pressureTrigger.str(), st.insnBudget);
+  for (const auto& pa : p.params)
+    out += fmt::format("  param {} = {}{}\n", pa.name, pa.value,
+                       pa.given ? fmt::format(" (set by the import; default {})", pa.declared) : " (default)");
   for (const auto& pr : p.protects) out += fmt::format("  protect {}\n", pr);
   for (const auto& s : p.scopes) out += fmt::format("  scope {} {}\n", s.bit, fmt::join(s.patterns, " "));
   for (size_t i = 0; i < p.snapshot.size(); ++i)

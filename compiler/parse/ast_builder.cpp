@@ -62,6 +62,7 @@ std::unique_ptr<Policy> AstBuilder::buildFile(P::FileContext* ctx) {
     }
     if (broken(item)) {
       if (item->letDecl()) noteBrokenLet(item->letDecl(), *policy);
+      if (item->paramDecl() && item->paramDecl()->IDENT()) policy->brokenLets.push_back(item->paramDecl()->IDENT()->getText());
       if (auto* s = item->scopeBlock())
         for (auto* si : s->scopeItem())
           if (si->letDecl()) noteBrokenLet(si->letDecl(), *policy);
@@ -76,14 +77,11 @@ void AstBuilder::noteBrokenLet(P::LetDeclContext* ctx, Policy& policy) const {
   if (ctx->IDENT()) policy.brokenLets.push_back(ctx->IDENT()->getText());
 }
 
-// item := importDecl | letDecl | setDecl | protectDecl | scopeBlock | ruleDecl
+// item := importDecl | letDecl | paramDecl | setDecl | protectDecl | scopeBlock | ruleDecl
 ItemPtr AstBuilder::buildItem(P::ItemContext* ctx) {
-  if (auto* i = ctx->importDecl()) {
-    auto decl = std::make_unique<ImportDecl>(range(i));
-    decl->path = buildString(i->STRING());
-    return decl;
-  }
+  if (auto* i = ctx->importDecl()) return buildImport(i);
   if (auto* l = ctx->letDecl()) return buildLet(l);
+  if (auto* p = ctx->paramDecl()) return buildParam(p);
   if (auto* s = ctx->setDecl()) return buildSet(s);
   if (auto* p = ctx->protectDecl()) {
     auto decl = std::make_unique<ProtectDecl>(range(p));
@@ -100,6 +98,33 @@ std::unique_ptr<LetDecl> AstBuilder::buildLet(P::LetDeclContext* ctx) {
   let->name = ctx->IDENT()->getText();
   let->nameRange = range(ctx->IDENT());
   let->value = buildExpr(ctx->expr()->disjunction());
+  return let;
+}
+
+// importDecl := 'import' STRING ('in' STRING (',' STRING)*)? ('with' importArg (',' importArg)*)?
+std::unique_ptr<ImportDecl> AstBuilder::buildImport(P::ImportDeclContext* ctx) {
+  auto decl = std::make_unique<ImportDecl>(range(ctx));
+  auto strings = ctx->STRING();
+  decl->path = buildString(strings.front());
+  for (size_t i = 1; i < strings.size(); ++i) decl->scopes.push_back(buildString(strings[i]));
+  for (auto* a : ctx->importArg()) {
+    ImportArg arg;
+    arg.name = a->IDENT()->getText();
+    arg.nameRange = range(a->IDENT());
+    arg.value = buildExpr(a->expr()->disjunction());
+    decl->args.push_back(std::move(arg));
+  }
+  return decl;
+}
+
+// paramDecl := 'param' IDENT '=' expr STRING
+std::unique_ptr<LetDecl> AstBuilder::buildParam(P::ParamDeclContext* ctx) {
+  auto let = std::make_unique<LetDecl>(range(ctx));
+  let->name = ctx->IDENT()->getText();
+  let->nameRange = range(ctx->IDENT());
+  let->value = buildExpr(ctx->expr()->disjunction());
+  let->param = true;
+  let->doc = buildString(ctx->STRING());
   return let;
 }
 

@@ -37,6 +37,8 @@ private:
   ast::ItemPtr buildScopeItem(P::ScopeItemContext* ctx);
   ast::ItemPtr buildRule(P::RuleDeclContext* ctx);
   std::unique_ptr<ast::LetDecl> buildLet(P::LetDeclContext* ctx);
+  std::unique_ptr<ast::LetDecl> buildParam(P::ParamDeclContext* ctx);
+  std::unique_ptr<ast::ImportDecl> buildImport(P::ImportDeclContext* ctx);
   std::unique_ptr<ast::SetDecl> buildSet(P::SetDeclContext* ctx);
   std::unique_ptr<ast::Scope> buildScope(P::ScopeBlockContext* ctx, ast::Policy& policy);
   bool scopeHeaderBroken(P::ScopeBlockContext* ctx) const;

@@ -146,5 +146,58 @@ TEST_F(Stdlib, SenpaiProbesByItsFormulaAndBacksOff) {
   EXPECT_EQ(reclaimed(6 * kSec, 3, 0, 100 * kMiB), -1);
 }
 
+// The replicas at other values than their defaults, set by the importer
+// (docs/migrating.md's one-line forms of the tools' flags).
+
+TEST_F(Stdlib, SystemdOomdAtFedorasDefaults) {
+  LOAD("policy fedora\nimport \"std/systemd_oomd\" with pressure_limit = 50%, pressure_duration = 20s\n");
+  // 55% is over Fedora's 50% (never over systemd's own 60%): the kill
+  // comes 20 s after it began, not 30.
+  for (uint64_t t = 10; t < 30; ++t) EXPECT_TRUE(run(t * kSec, 7, pressure(55, 5 * kSec)).empty()) << t;
+  EXPECT_EQ(run(30 * kSec, 7, pressure(55, 5 * kSec)).size(), 1u);
+  EXPECT_TRUE(run(31 * kSec, 8, pressure(50, 0)).empty()) << "50% is not above 50%";
+}
+
+TEST_F(Stdlib, SystemdOomdSwapUsedLimit) {
+  LOAD("policy swap\nimport \"std/systemd_oomd\" with swap_used_limit = 80%, swap_candidate = 10%\n");
+  EXPECT_TRUE(system(1 * kSec, memory(25, 15)).empty()) << "memory is not 80% used";
+  auto d = system(2 * kSec, memory(15, 15));
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].arg, 8 * kGiB * 10 / 100) << "candidates use over 10% of swap";
+}
+
+TEST_F(Stdlib, EarlyoomWithMinus15AndAKillLevelOfItsOwn) {
+  // `earlyoom -m 15,3 -s 50`: SIGKILL at half of -s (25%) for swap.
+  LOAD("policy e\nimport \"std/earlyoom\" with mem_term = 15%, swap_term = 50%, mem_kill = 3%\n");
+  EXPECT_TRUE(system(1 * kSec, memory(15.5, 40)).empty());
+  auto term = system(2 * kSec, memory(14, 40));
+  ASSERT_EQ(term.size(), 1u);
+  EXPECT_EQ(MMP_KILL_SIGNAL(term[0].flags), static_cast<uint32_t>(SIGTERM));
+  auto stillTerm = system(3 * kSec, memory(5, 20));
+  ASSERT_EQ(stillTerm.size(), 1u) << "5% is over the 3% SIGKILL level";
+  EXPECT_EQ(MMP_KILL_SIGNAL(stillTerm[0].flags), static_cast<uint32_t>(SIGTERM));
+  auto kill = system(10 * kSec, memory(3, 25));
+  ASSERT_EQ(kill.size(), 1u);
+  EXPECT_EQ(MMP_KILL_SIGNAL(kill[0].flags), 0u);
+}
+
+TEST_F(Stdlib, OomdDesktopAtALowerUserPressure) {
+  LOAD("policy o\nimport \"std/oomd_desktop\" with user_pressure = 40%, user_duration = 10s, reclaim_within = 5s\n");
+  for (uint64_t t = 0; t < 10; ++t) EXPECT_TRUE(run(t * kSec, 5, pressure(45, 1 * kSec)).empty()) << t;
+  EXPECT_TRUE(run(11 * kSec, 5, pressure(45, 6 * kSec)).empty()) << "no reclaim in the last 5 s";
+  EXPECT_EQ(run(12 * kSec, 5, pressure(45, 5 * kSec)).size(), 1u);
+}
+
+TEST_F(Stdlib, SenpaiWithAFloorOfItsOwn) {
+  LOAD("policy s\nimport \"std/senpai\" with min_size = 200MiB, max_probe = 2%\n");
+  auto d = run(6 * kSec, 2, {{"memcg.usage", 8 * kGiB}, {"memcg.pressure.some.total", 0}});
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].arg, 8 * kGiB * 2 / 100);
+  auto floor = run(6 * kSec, 3, {{"memcg.usage", 201 * kMiB}, {"memcg.pressure.some.total", 0}});
+  ASSERT_EQ(floor.size(), 1u);
+  EXPECT_EQ(floor[0].arg, kMiB);
+  EXPECT_TRUE(run(6 * kSec, 4, {{"memcg.usage", 200 * kMiB}, {"memcg.pressure.some.total", 0}}).empty());
+}
+
 }  // namespace
 }  // namespace mmp::test
