@@ -35,8 +35,8 @@
 #include <string>
 #include <vector>
 
-#include "../runtime/abi/mmp_abi.h"
-#include "../runtime/abi/mmp_counters.h"
+#include "abi/mmp_abi.h"
+#include "abi/mmp_counters.h"
 
 namespace {
 

@@ -15,7 +15,6 @@
 // reports `per_rule` (time per rule) and a fitted O(N) coefficient, so
 // that linearity shows as a flat per-rule time. bench/RESULTS.md has the
 // figures; bench/run_frontend.sh runs it all.
-#include <antlr4-runtime.h>
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -25,11 +24,10 @@
 #include <sstream>
 #include <string>
 
-#include "MmpLexer.h"
-#include "MmpParser.h"
 #include "bindings/bindings.h"
 #include "check/check.h"
 #include "load/load.h"
+#include "parse/parse.h"
 
 namespace {
 
@@ -100,17 +98,6 @@ void reportPerRule(benchmark::State& state) {
       benchmark::Counter(rules, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-// Empties the DFA caches that the generated lexer and parser share across
-// instances (static members), so the next parse predicts from the ATN again.
-void clearAntlrCaches() {
-  antlr4::ANTLRInputStream input("policy p");
-  mmpgen::MmpLexer lexer(&input);
-  antlr4::CommonTokenStream tokens(&lexer);
-  mmpgen::MmpParser parser(&tokens);
-  lexer.getInterpreter<antlr4::atn::LexerATNSimulator>()->clearDFA();
-  parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->clearDFA();
-}
-
 void BM_FrontEnd(benchmark::State& state) {
   const std::string* text;
   const mmp::Bindings* bindings;
@@ -132,7 +119,7 @@ void BM_FrontEndCold(benchmark::State& state) {
   if (!setUp(state, &text, &bindings)) return;
   for (auto _ : state) {
     state.PauseTiming();
-    clearAntlrCaches();
+    mmp::parse::clearCaches();
     state.ResumeTiming();
     FrontEnd fe;
     if (!fe.load(state.range(0), *text) || !fe.check(*bindings)) {
@@ -193,21 +180,10 @@ void BM_Antlr(benchmark::State& state) {
   }
   const bool sll = state.range(1) == 1;
   for (auto _ : state) {
-    antlr4::ANTLRInputStream input(*text);
-    mmpgen::MmpLexer lexer(&input);
-    antlr4::CommonTokenStream tokens(&lexer);
-    mmpgen::MmpParser parser(&tokens);
-    lexer.removeErrorListeners();
-    parser.removeErrorListeners();
-    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
-        sll ? antlr4::atn::PredictionMode::SLL : antlr4::atn::PredictionMode::LL);
-    tokens.fill();
-    auto* tree = parser.file();
-    if (parser.getNumberOfSyntaxErrors() != 0) {
+    if (!mmp::parse::parseTreeOnly(*text, sll)) {
       state.SkipWithError("syntax errors in the generated policy");
       break;
     }
-    benchmark::DoNotOptimize(tree);
   }
   state.SetLabel(sll ? "SLL" : "LL");
   reportPerRule(state);

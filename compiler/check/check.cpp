@@ -7,7 +7,7 @@
 #include <set>
 #include <utility>
 
-#include "../../runtime/abi/mmp_abi.h"
+#include "abi/mmp_abi.h"
 #include "check/checker.h"
 
 namespace mmp {

@@ -3,7 +3,7 @@
 // +infinity in comparisons, rates are signed. No loop, no helper call.
 #include <numeric>
 
-#include "../../runtime/abi/mmp_abi.h"
+#include "abi/mmp_abi.h"
 #include <llvm/IR/IntrinsicsBPF.h>
 
 #include "codegen/emitter.h"

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "../../runtime/abi/mmp_abi.h"
+#include "abi/mmp_abi.h"
 #include "codegen/emitter.h"
 
 namespace mmp::codegen {

@@ -2,7 +2,7 @@
 // `at most`, counters, and a decision per action into the ring buffer.
 #include <fmt/format.h>
 
-#include "../../runtime/abi/mmp_abi.h"
+#include "abi/mmp_abi.h"
 #include "codegen/emitter.h"
 
 namespace mmp::codegen {

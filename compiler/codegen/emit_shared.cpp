@@ -9,7 +9,7 @@
 // subprogram at every call anyway, and calls cost instructions.
 #include <cstddef>
 
-#include "../../runtime/abi/mmp_abi.h"
+#include "abi/mmp_abi.h"
 #include "codegen/emitter.h"
 
 namespace mmp::codegen {

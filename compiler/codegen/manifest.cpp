@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../../runtime/abi/mmp_abi.h"
+#include "abi/mmp_abi.h"
 
 namespace mmp {
 

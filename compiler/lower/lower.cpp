@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "../../runtime/abi/mmp_abi.h"
+#include "abi/mmp_abi.h"
 #include "lower/plan.h"
 
 namespace mmp::plan {

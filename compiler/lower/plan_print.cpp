@@ -1,7 +1,7 @@
 // `--emit=plan`: the plan as text, one fact per line.
 #include <fmt/format.h>
 
-#include "../../runtime/abi/mmp_abi.h"
+#include "abi/mmp_abi.h"
 #include "lower/plan.h"
 
 namespace mmp::plan {

@@ -134,4 +134,31 @@ std::unique_ptr<ast::Policy> parsePolicy(const SourceManager& sm, uint32_t file,
   return builder.buildFile(tree);
 }
 
+namespace parse {
+
+void clearCaches() {
+  antlr4::ANTLRInputStream input("policy p");
+  mmpgen::MmpLexer lexer(&input);
+  antlr4::CommonTokenStream tokens(&lexer);
+  mmpgen::MmpParser parser(&tokens);
+  lexer.getInterpreter<antlr4::atn::LexerATNSimulator>()->clearDFA();
+  parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->clearDFA();
+}
+
+bool parseTreeOnly(const std::string& text, bool sll) {
+  antlr4::ANTLRInputStream input(text);
+  mmpgen::MmpLexer lexer(&input);
+  antlr4::CommonTokenStream tokens(&lexer);
+  mmpgen::MmpParser parser(&tokens);
+  lexer.removeErrorListeners();
+  parser.removeErrorListeners();
+  parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+      sll ? antlr4::atn::PredictionMode::SLL : antlr4::atn::PredictionMode::LL);
+  tokens.fill();
+  parser.file();
+  return parser.getNumberOfSyntaxErrors() == 0;
+}
+
+}  // namespace parse
+
 }  // namespace mmp

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "../../runtime/abi/mmp_abi.h"
-#include "../../runtime/abi/mmp_counters.h"
-#include "../../runtime/abi/mmp_record.h"
+#include "abi/mmp_abi.h"
+#include "abi/mmp_counters.h"
+#include "abi/mmp_record.h"
 
 namespace mmp::test {
 
