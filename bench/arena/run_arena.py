@@ -40,6 +40,9 @@ PEERS = ("earlyoom", "oomd", "systemd-oomd", "nohang")
 CONTENDERS = ("kernel",) + PEERS + ("mmp-std", "mmp-best")
 # The standard library's replica of each peer, and the peer it copies.
 REPLICAS = {"std_earlyoom": "earlyoom", "std_systemd_oomd": "systemd-oomd", "std_oomd_desktop": "oomd"}
+# A replica runs as its peer's `defaults` configuration does: systemd-oomd's
+# are Fedora's (peers/systemd-oomd/defaults.*), the others' the tools' own.
+REPLICA_WITH = {"std_systemd_oomd": " with pressure_limit = 50%, pressure_duration = 20s"}
 BEST = "oom_guard"  # stdlib/std/oom_guard.mmp: the policy we recommend
 SMOKE = {"scenarios": ["fast_leak", "benign_build", "protected_service"],
          "cells": [("mmp-best", "best"), ("earlyoom", "tuned")]}
@@ -71,7 +74,7 @@ def mmp_policy(scenario, config):
         lines = [f"policy best_{scenario['name']}", f'import "std/{BEST}"']
         lines += [f'protect "{p}"' for p in scenario.get("protected", [])]
     else:
-        lines = [f"policy {config}_{scenario['name']}", f'import "std/{config[4:]}"']
+        lines = [f"policy {config}_{scenario['name']}", f'import "std/{config[4:]}"{REPLICA_WITH.get(config, "")}']
     return "\n".join(lines) + "\n"
 
 
