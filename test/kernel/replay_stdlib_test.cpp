@@ -199,5 +199,54 @@ TEST_F(Stdlib, SenpaiWithAFloorOfItsOwn) {
   EXPECT_TRUE(run(6 * kSec, 4, {{"memcg.usage", 200 * kMiB}, {"memcg.pressure.some.total", 0}}).empty());
 }
 
+// std/oom_guard (mmp-best in the arena): out of memory and swap kills at
+// once; a leak into swap only once it has grown on for leak_for (2 s) past
+// the threshold, so a burst that peaks and stops is spared.
+Fields guard(double availPct, double swapFreePct, uint64_t anon) {
+  Fields f = memory(availPct, swapFreePct);
+  f["system.memory.anon"] = anon;
+  return f;
+}
+
+TEST_F(Stdlib, OomGuardKillsAtOnceWithoutMemoryOrSwap) {
+  LOAD(stdlibPolicy("oom_guard"));
+  EXPECT_TRUE(system(1 * kSec, guard(11, 5, 8 * kGiB)).empty());
+  auto d = system(2 * kSec, guard(10, 10, 8 * kGiB));
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].rule, 0u);
+  EXPECT_EQ(d[0].flags & (MMP_KILL_LARGEST | MMP_KILL_CGROUP), static_cast<uint32_t>(MMP_KILL_LARGEST | MMP_KILL_CGROUP));
+}
+
+TEST_F(Stdlib, OomGuardKillsALeakIntoSwapAfterTwoSecondsOfGrowth) {
+  LOAD(stdlibPolicy("oom_guard"));
+  // Memory at 9%, swap half free: anon grows 100 MiB/s (every 100 ms, 10 MiB).
+  uint64_t anon = 8 * kGiB, t = 10 * kSec;
+  auto step = [&](uint64_t grow) {
+    t += 100'000'000;
+    anon += grow;
+    return system(t, guard(9, 50, anon));
+  };
+  EXPECT_TRUE(step(0).empty());  // the first sample
+  // Growing from t=10.2 s on (the first rate): held 1.9 s at t=12.1 s...
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(step(10 * kMiB).empty()) << "at " << i;
+  auto d = step(10 * kMiB);  // ...and 2 s at t=12.2 s
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].rule, 1u);
+}
+
+TEST_F(Stdlib, OomGuardSparesABurstThatStopsGrowing) {
+  LOAD(stdlibPolicy("oom_guard"));
+  uint64_t anon = 8 * kGiB, t = 10 * kSec;
+  auto step = [&](uint64_t grow) {
+    t += 100'000'000;
+    anon += grow;
+    return system(t, guard(5, 50, anon));
+  };
+  EXPECT_TRUE(step(0).empty());
+  // 1.5 s of fast growth past the threshold, then a plateau: never a kill.
+  for (int i = 0; i < 15; ++i) EXPECT_TRUE(step(28 * kMiB).empty()) << i;
+  for (int i = 0; i < 30; ++i) EXPECT_TRUE(step(0).empty()) << i;
+}
+
 }  // namespace
 }  // namespace mmp::test
