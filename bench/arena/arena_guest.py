@@ -201,13 +201,15 @@ class SignalTrace:
         """Waits until the reader has caught up with now: a SIGTERM of the
         harness's own, to a child, must come through (under memory
         pressure the reader can lag seconds behind the kernel)."""
+        with self.lock:
+            seen = len(self.events)  # the marker comes after these (a storm's kills may follow it)
         marker = subprocess.Popen(["sleep", "60"])
         marker.terminate()
         marker.wait()
         deadline = time.time() + timeout
         while time.time() < deadline:
             with self.lock:
-                if any(e["pid"] == marker.pid for e in self.events[-50:]):
+                if any(e["pid"] == marker.pid for e in self.events[seen:]):
                     return True
             time.sleep(0.05)
         return False
