@@ -302,7 +302,10 @@ int runLoad(const LoadOptions& o) {
     auto wake = now + std::chrono::hours(1);
     bool due = false;
     for (auto& r : running) due |= now >= r->next;
-    if (due) pace.observe(now, memoryLeft());
+    if (due) {
+      auto memory = memoryLeft();
+      pace.observe(now, memory.left, memory.total);
+    }
     for (auto& r : running) {
       if (now >= r->next) {
         const Manifest& m = r->policy->manifest();

@@ -9,7 +9,8 @@
 
 namespace mmp::runtime {
 
-void Pace::observe(std::chrono::steady_clock::time_point now, uint64_t available) {
+void Pace::observe(std::chrono::steady_clock::time_point now, uint64_t available, uint64_t total) {
+  total_ = total;
   if (seen_ && now > last_) {
     double dt = std::chrono::duration<double>(now - last_).count();
     double falling = (static_cast<double>(lastAvailable_) - static_cast<double>(available)) / dt;
@@ -26,23 +27,26 @@ std::chrono::nanoseconds Pace::next(std::chrono::nanoseconds interval) const {
   if (rate_ <= 0 || interval <= kFloor) return interval;
   double seconds = static_cast<double>(lastAvailable_) / rate_ / kTicksToExhaustion;
   auto paced = std::chrono::nanoseconds(static_cast<int64_t>(std::min(seconds, 3600.0) * 1e9));
+  if (static_cast<double>(lastAvailable_) < kNearShare * static_cast<double>(total_))
+    paced = std::min<std::chrono::nanoseconds>(paced, kNearTick);
   return std::clamp<std::chrono::nanoseconds>(paced, kFloor, interval);
 }
 
-uint64_t memoryLeft() {
+MemoryLeft memoryLeft() {
   // One read of the file's head, no stream machinery: this runs at every
   // tick, up to 100 times a second. SwapFree is its 15th line or so.
   int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  if (fd < 0) return {};
   char buf[2048];
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
-  if (n <= 0) return 0;
+  if (n <= 0) return {};
   buf[n] = '\0';
-  uint64_t kib = 0;
-  for (const char* key : {"MemAvailable:", "SwapFree:"})
-    if (const char* at = std::strstr(buf, key)) kib += std::strtoull(at + std::strlen(key), nullptr, 10);
-  return kib * 1024;
+  auto kib = [&](const char* key) -> uint64_t {
+    const char* at = std::strstr(buf, key);
+    return at ? std::strtoull(at + std::strlen(key), nullptr, 10) : 0;
+  };
+  return {(kib("MemAvailable:") + kib("SwapFree:")) * 1024, (kib("MemTotal:") + kib("SwapTotal:")) * 1024};
 }
 
 }  // namespace mmp::runtime

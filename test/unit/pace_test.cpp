@@ -11,11 +11,11 @@ namespace {
 
 constexpr uint64_t MiB = 1 << 20;
 
-Pace fed(std::initializer_list<uint64_t> mib, std::chrono::milliseconds every) {
+Pace fed(std::initializer_list<uint64_t> mib, std::chrono::milliseconds every, uint64_t totalMiB = 0) {
   Pace p;
   auto t = std::chrono::steady_clock::time_point{} + 1h;
   for (uint64_t m : mib) {
-    p.observe(t, m * MiB);
+    p.observe(t, m * MiB, totalMiB * MiB);
     t += every;
   }
   return p;
@@ -54,4 +54,15 @@ TEST(Pace, ALeakThatStopsIsForgotten) {
   // The rate halves at each steady tick: 1 GiB/s ten ticks ago is 1 MiB/s
   // now, 300 MiB from zero: far more than 64 intervals away.
   EXPECT_EQ(p.next(1s), 1s);
+}
+
+TEST(Pace, ASlowLeakNearTheBottomTicksEvery50ms) {
+  // 6 MiB/s with 100 MiB left of 1 GiB: 16 s to zero would allow 260 ms
+  // between ticks, but under a quarter of all memory the thresholds are
+  // near: every 50 ms while it falls.
+  EXPECT_EQ(fed({124, 118, 112, 106, 100}, 1000ms, 1024).next(1s), Pace::kNearTick);
+  // Far from the bottom, the time to zero alone decides.
+  EXPECT_GT(fed({824, 818, 812, 806, 800}, 1000ms, 1024).next(1s), 1s - 1ms);
+  // Near the bottom but steady: the interval.
+  EXPECT_EQ(fed({100, 100, 100}, 1000ms, 1024).next(1s), 1s);
 }
