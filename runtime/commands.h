@@ -20,6 +20,7 @@ struct LoadOptions {
   std::string statusSocket;  // empty: statusDirectory()/POLICY.sock (the first policy's)
   std::string pinDir;        // empty: nothing pinned
   std::string recordPath;    // non-empty: write the snapshots to this trace
+  std::string metrics;       // non-empty: serve /metrics at this ADDR:PORT
 };
 int runLoad(const LoadOptions& o);
 int runStatus(const std::string& socketPath, bool json);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 
 #include "actions/actions.h"
 #include "actions/victims.h"
@@ -286,6 +287,30 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
   return all;
 }
 
+const char* outcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::Enacted: return "enacted";
+    case Outcome::DryRun: return "dry_run";
+    case Outcome::Protected: return "protected";
+    case Outcome::OutOfScope: return "out_of_scope";
+    case Outcome::RateLimited: return "rate_limited";
+    case Outcome::Overruled: return "overruled";
+    case Outcome::Superseded: return "superseded";
+    case Outcome::Failed: return "failed";
+  }
+  return "failed";
+}
+
+std::vector<double> latencyBuckets() {
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
+uint64_t RuleCounters::total(Outcome o) const {
+  uint64_t n = 0;
+  for (const auto& [action, counts] : decisions) n += counts[static_cast<size_t>(o)];
+  return n;
+}
+
 void Enactor::onDecision(const struct mmp_decision& d) {
   LogRecord rec;
   rec.policy = m_.policy;
@@ -298,8 +323,24 @@ void Enactor::onDecision(const struct mmp_decision& d) {
     writeLog(rec, opts_.format, time);
     return;
   }
-  const auto& rule = rules[d.rule];
+  bool acted = false;
+  Outcome o = decide(d, rec, acted);
+  // The overruled record has always carried the wall clock, also in replay.
+  writeLog(rec, opts_.format, o == Outcome::Overruled ? "" : time);
   RuleCounters& counters = counters_[d.rule];
+  auto& counts = counters.decisions[rec.action];
+  ++counts[static_cast<size_t>(o)];
+  if (!acted || opts_.replay) return;
+  // bpf_ktime_get_ns() is CLOCK_MONOTONIC.
+  struct timespec now {};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  uint64_t ns = static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(now.tv_nsec);
+  auto it = counters.latency.try_emplace(rec.action, latencyBuckets()).first;
+  it->second.observe(ns > d.time_ns ? static_cast<double>(ns - d.time_ns) / 1e9 : 0.0);
+}
+
+Outcome Enactor::decide(const struct mmp_decision& d, LogRecord& rec, bool& acted) {
+  const auto& rule = m_.json["rules"][d.rule];
   rec.rule = rule.value("location", "");
   rec.action = actionName(d.action);
   const auto& actions = rule["actions"];
@@ -316,21 +357,18 @@ void Enactor::onDecision(const struct mmp_decision& d) {
   const Cgroup* subject = system ? nullptr : byId(d.cgroup_id);
   if (!system) {
     if (!subject) {
-      ++counters.failed;
       rec.outcome = "failed";
       rec.detail = fmt::format("cgroup {} is gone", d.cgroup_id);
-      writeLog(rec, opts_.format, time);
-      return;
+      return Outcome::Failed;
     }
     rec.cgroup = subject->path;
     // Protections, again, right before acting; and the scope of rules the
     // kernel could not scope (a cgroup that appeared a moment ago).
     if (scopes_.isProtected(subject->path) || !scopes_.inScope(bit, subject->path)) {
-      ++counters.dropped;
       rec.outcome = "dropped";
-      rec.detail = scopes_.isProtected(subject->path) ? "protected" : "outside the rule's scope";
-      writeLog(rec, opts_.format, time);
-      return;
+      bool isProtected = scopes_.isProtected(subject->path);
+      rec.detail = isProtected ? "protected" : "outside the rule's scope";
+      return isProtected ? Outcome::Protected : Outcome::OutOfScope;
     }
     targets.push_back(subject);
   } else {
@@ -351,19 +389,17 @@ void Enactor::onDecision(const struct mmp_decision& d) {
     }
     rec.values.clear();
     rec.outcome = "logged";
-    writeLog(rec, opts_.format, time);
-    return;
+    acted = true;
+    return Outcome::Enacted;
   }
   if (d.action == MMP_ACTION_THROTTLE || d.action == MMP_ACTION_LIMIT) rec.argument = formatValue("bytes", d.arg);
   if (d.action == MMP_ACTION_UNTHROTTLE) rec.argument = "max";
   if (opts_.arbiter)
     for (const Cgroup* t : targets)
       if (auto winner = opts_.arbiter->claim(t->path, opts_.rank, m_.policy)) {
-        ++counters.overruled;
         rec.outcome = "overruled";
         rec.detail = fmt::format("policy {}, given earlier, acted on {} within this interval", *winner, t->path);
-        writeLog(rec, opts_.format);
-        return;
+        return Outcome::Overruled;
       }
   if (opts_.dryRun || m_.json["settings"].value("dry_run", false)) {
     rec.outcome = "dry-run";
@@ -372,22 +408,19 @@ void Enactor::onDecision(const struct mmp_decision& d) {
       ActionResult r = perform(d, targets, rec, true);
       rec.detail = r.ok ? r.detail : "no victim: " + r.detail;
     }
-    writeLog(rec, opts_.format, time);
-    return;
+    return Outcome::DryRun;
   }
   if (!limit_.take(std::chrono::steady_clock::now())) {
     giveCooldownBack(rule, d, system);
-    ++counters.rateLimited;
     rec.outcome = "rate-limited";
     rec.detail = fmt::format("over max_actions_per_second = {}", limit_.perSecond());
-    writeLog(rec, opts_.format, time);
-    return;
+    return Outcome::RateLimited;
   }
   ActionResult r = perform(d, targets, rec);
-  (r.ok ? counters.enacted : r.superseded ? counters.superseded : counters.failed)++;
+  acted = true;
   rec.outcome = r.ok ? "enacted" : r.superseded ? "superseded" : "failed";
   rec.detail = r.detail;
-  writeLog(rec, opts_.format, time);
+  return r.ok ? Outcome::Enacted : r.superseded ? Outcome::Superseded : Outcome::Failed;
 }
 
 }  // namespace mmp::runtime

@@ -2,6 +2,7 @@
 // again, dry-run, the rate limit, the write, and one log record.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -14,6 +15,7 @@
 #include "actions/actions.h"
 #include "arbiter.h"
 #include "cgroupfs.h"
+#include "exposition.h"
 #include "log.h"
 #include "manifest.h"
 #include "rate_limit.h"
@@ -21,8 +23,23 @@
 
 namespace mmp::runtime {
 
+// What became of a decision: one per log record's outcome, a dropped one
+// split by why (the metrics' `outcome` label, outcomeName).
+enum class Outcome { Enacted, DryRun, Protected, OutOfScope, RateLimited, Overruled, Superseded, Failed };
+inline constexpr size_t kOutcomes = 8;
+const char* outcomeName(Outcome o);  // "enacted", "dry_run", "protected", ...
+
+// The buckets of mmp_action_latency_seconds: from the BPF program's
+// decision to the action's completion, 100 us to 10 s.
+std::vector<double> latencyBuckets();
+
 struct RuleCounters {
-  uint64_t enacted = 0, failed = 0, dropped = 0, rateLimited = 0, overruled = 0, superseded = 0;
+  // By action ("kill", "log", ...), then by outcome.
+  std::map<std::string, std::array<uint64_t, kOutcomes>> decisions;
+  // By action: the decisions that were carried out (enacted, superseded,
+  // failed in the act), from the decision's time to the action's end.
+  std::map<std::string, Histogram> latency;
+  uint64_t total(Outcome o) const;
 };
 
 struct EnactOptions {
@@ -86,6 +103,9 @@ private:
   RateLimit limit_;
   size_t stateWords_ = 0;  // of an mmp_state row
   void giveCooldownBack(const nlohmann::json& rule, const struct mmp_decision& d, bool system);
+  // What onDecision does, but writing the record: what became of it, and
+  // whether the action was carried out (timed for the latency).
+  Outcome decide(const struct mmp_decision& d, LogRecord& rec, bool& acted);
 };
 
 }  // namespace mmp::runtime

@@ -53,6 +53,9 @@ int main(int argc, char** argv) {
   load->add_option("--socket", lo.statusSocket, "Where to answer `mmrun status` (default: /run/mmrun/POLICY.sock)");
   load->add_option("--pin", lo.pinDir,
                    "Pin the hooks under DIR/POLICY on a bpf file system, so that they outlive a crash of mmrun");
+  load->add_option("--metrics", lo.metrics,
+                   "Serve Prometheus metrics at http://ADDR:PORT/metrics (PORT alone: on 127.0.0.1)")
+      ->type_name("ADDR:PORT");
   load->add_option("--record", lo.recordPath,
                    "Also write every snapshot the rules evaluate to this trace (for `mmrun replay`)");
 
