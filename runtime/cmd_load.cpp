@@ -90,8 +90,10 @@ nlohmann::json statusReport(const Policy& p, const Enactor& e, std::chrono::stea
                      {"superseded", r.total(Outcome::Superseded)}});
   }
   auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
+  nlohmann::json recent = nlohmann::json::array();
+  for (const auto& r : e.recent()) recent.push_back(r);
   return {{"policy", m.policy}, {"object", p.path()}, {"uptime_s", up}, {"dry_run", dryRun}, {"rules", rules},
-          {"not_attached", p.unattached()}};
+          {"not_attached", p.unattached()}, {"recent", recent}};
 }
 
 // One policy as it runs: the object, its scopes, its enactor and its ring

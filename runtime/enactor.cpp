@@ -149,14 +149,16 @@ std::vector<const Cgroup*> Enactor::scopeTargets(uint32_t bit, bool leavesOnly) 
 // together (a system rule kills one cgroup of its whole scope). A leaf has
 // no child at all: cgroup.kill of a cgroup kills its descendants, so one
 // whose children are protected is no candidate either. Protected leaves
-// are not candidates.
-std::vector<const Cgroup*> Enactor::leavesBelow(const std::vector<const Cgroup*>& targets) const {
+// are not candidates: they go to `excluded`, for the log.
+std::vector<const Cgroup*> Enactor::leavesBelow(const std::vector<const Cgroup*>& targets,
+                                                std::vector<CandidateRow>& excluded) const {
   std::vector<const Cgroup*> out;
   for (const auto& c : cgroups_) {
-    if (parents_.count(c.path) || scopes_.isProtected(c.path)) continue;
+    if (parents_.count(c.path)) continue;
     for (const Cgroup* t : targets)
       if (c.path == t->path || isAncestor(t->path, c.path)) {
-        out.push_back(&c);
+        if (scopes_.isProtected(c.path)) excluded.push_back({c.path, "", "", "protected"});
+        else out.push_back(&c);
         break;
       }
   }
@@ -165,36 +167,55 @@ std::vector<const Cgroup*> Enactor::leavesBelow(const std::vector<const Cgroup*>
 
 ActionResult Enactor::killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets,
                                    bool pretend) {
-  std::vector<const Cgroup*> leaves = leavesBelow(targets);
-  if (leaves.empty())
-    return {false, targets.empty() ? "no cgroup in the rule's scope"
-                                   : "no cgroup to kill: every leaf below the subject is protected"};
+  std::vector<CandidateRow> excluded;
+  std::vector<const Cgroup*> leaves = leavesBelow(targets, excluded);
+  ActionResult none{false, ""};
+  none.candidates = excluded;
+  if (leaves.empty()) {
+    none.detail = targets.empty() ? "no cgroup in the rule's scope"
+                                  : "no cgroup to kill: every leaf below the subject is protected";
+    return none;
+  }
   // An empty leaf kills nothing (cgroup.kill of it succeeds all the same):
   // the oldest of a set of cgroups must not be a finished one.
-  std::erase_if(leaves, [](const Cgroup* c) { return !hasProcesses(c->dir); });
-  if (leaves.empty()) return {false, "no cgroup to kill: no process runs in the leaves below the subject"};
-  return killCgroupOf(d, leaves, pretend);
+  std::erase_if(leaves, [&](const Cgroup* c) {
+    bool empty = !hasProcesses(c->dir);
+    if (empty) excluded.push_back({c->path, "", "", "no process"});
+    return empty;
+  });
+  if (leaves.empty()) {
+    none.detail = "no cgroup to kill: no process runs in the leaves below the subject";
+    none.candidates = excluded;
+    return none;
+  }
+  return killCgroupOf(d, leaves, excluded, pretend);
 }
 
 // The candidates a kill's `among` names: the cgroups matching a pattern,
 // unprotected, and none with a protected cgroup below it (cgroup.kill would
-// reach it).
-std::vector<const Cgroup*> Enactor::amongCandidates(const std::vector<ScopePattern>& patterns) const {
+// reach it). Those left out go to `excluded`, for the log.
+std::vector<const Cgroup*> Enactor::amongCandidates(const std::vector<ScopePattern>& patterns,
+                                                    std::vector<CandidateRow>& excluded) const {
   std::vector<const Cgroup*> out;
   for (const auto& c : cgroups_) {
-    if (scopes_.isProtected(c.path) ||
-        std::none_of(patterns.begin(), patterns.end(), [&](const ScopePattern& p) { return matches(p, c.path); }))
+    if (std::none_of(patterns.begin(), patterns.end(), [&](const ScopePattern& p) { return matches(p, c.path); }))
       continue;
+    if (scopes_.isProtected(c.path)) {
+      excluded.push_back({c.path, "", "", "protected"});
+      continue;
+    }
     bool guardsProtected = false;
     for (const auto& o : cgroups_) guardsProtected |= isAncestor(c.path, o.path) && scopes_.isProtected(o.path);
-    if (!guardsProtected) out.push_back(&c);
+    if (guardsProtected) excluded.push_back({c.path, "", "", "guards a protected cgroup"});
+    else out.push_back(&c);
   }
   return out;
 }
 
-// The victim among `named`, by the decision's key, and its kill.
+// The victim among `named`, by the decision's key, and its kill; the
+// result carries the candidate table (`excluded`: those left out before).
 ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named,
-                                   bool pretend) {
+                                   const std::vector<CandidateRow>& excluded, bool pretend) {
   std::vector<CgroupCandidate> candidates;
   for (const Cgroup* c : named) {
     CgroupCandidate k{c->path, cgroupUsage(h_, c->dir), std::nullopt, cgroupAge(c->dir), std::nullopt, std::nullopt};
@@ -206,13 +227,17 @@ ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vect
     candidates.push_back(std::move(k));
   }
   Pick pick = pickCgroup(candidates, d.flags, d.arg);
-  if (!pick.victim) return {false, pick.detail};
+  auto withTable = [&](ActionResult r) {
+    candidateTable(pick, [&](size_t i) { return named[i]->path; }, excluded, r.candidates, r.candidatesOmitted);
+    return r;
+  };
+  if (!pick.victim) return withTable({false, pick.detail});
   const Cgroup* victim = named[*pick.victim];
-  if (pretend) return {true, fmt::format("would kill {} ({})", victim->path, pick.detail)};
+  if (pretend) return withTable({true, fmt::format("would kill {} ({})", victim->path, pick.detail)});
   ActionResult r = killCgroup(h_, victim->dir);
   if (r.detail.find(victim->dir) == std::string::npos) r.detail = victim->path + ": " + r.detail;
   r.detail += " (" + pick.detail + ")";
-  return r;
+  return withTable(r);
 }
 
 // The BPF program stamped the rule's last firing when it decided: a
@@ -249,6 +274,8 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
     all.ok &= r.ok;
     all.superseded |= r.superseded;
     all.detail += (all.detail.empty() ? "" : "; ") + r.detail;
+    rec.candidates = r.candidates;  // a kill's (one per decision)
+    rec.candidatesOmitted = r.candidatesOmitted;
   };
   if (d.action == MMP_ACTION_KILL) {
     // One kill per decision, its victim chosen among all the targets'
@@ -256,9 +283,11 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
     if (d.flags & MMP_KILL_CGROUP) {
       // `among`: the named cgroups, whatever the subject.
       if (auto it = among_.find({d.rule, d.action_index}); it != among_.end()) {
-        std::vector<const Cgroup*> named = amongCandidates(it->second);
-        add(named.empty() ? ActionResult{false, "no cgroup to kill: `among` names no unprotected cgroup here"}
-                          : killCgroupOf(d, named, pretend));
+        std::vector<CandidateRow> excluded;
+        std::vector<const Cgroup*> named = amongCandidates(it->second, excluded);
+        ActionResult none{false, "no cgroup to kill: `among` names no unprotected cgroup here"};
+        none.candidates = excluded;
+        add(named.empty() ? none : killCgroupOf(d, named, excluded, pretend));
       } else {
         add(killCgroupIn(d, targets, pretend));
       }
@@ -327,6 +356,8 @@ void Enactor::onDecision(const struct mmp_decision& d) {
   Outcome o = decide(d, rec, acted);
   // The overruled record has always carried the wall clock, also in replay.
   writeLog(rec, opts_.format, o == Outcome::Overruled ? "" : time);
+  recent_.push_back(logJson(rec, o == Outcome::Overruled ? "" : time));
+  if (recent_.size() > kRecentDecisions) recent_.pop_front();
   RuleCounters& counters = counters_[d.rule];
   auto& counts = counters.decisions[rec.action];
   ++counts[static_cast<size_t>(o)];
@@ -407,6 +438,8 @@ Outcome Enactor::decide(const struct mmp_decision& d, LogRecord& rec, bool& acte
     if (d.action == MMP_ACTION_KILL && !opts_.replay) {
       ActionResult r = perform(d, targets, rec, true);
       rec.detail = r.ok ? r.detail : "no victim: " + r.detail;
+    } else if (!opts_.replay) {
+      rec.detail = opts_.dryRun ? "--dry-run: nothing written" : "the policy sets dry_run: nothing written";
     }
     return Outcome::DryRun;
   }

@@ -66,16 +66,22 @@ public:
   // reclaim` of this policy may choose, for its rate (cgroup v2 only).
   void sampleReclaim();
   const std::map<uint32_t, RuleCounters>& counters() const { return counters_; }
+  // The last kRecentDecisions decision records, oldest first, as JSON
+  // (`mmrun status`).
+  static constexpr size_t kRecentDecisions = 10;
+  const std::deque<nlohmann::json>& recent() const { return recent_; }
 
 private:
   const Cgroup* byId(uint64_t id);
   std::vector<const Cgroup*> subtree(const Cgroup& c) const;
   std::vector<const Cgroup*> scopeTargets(uint32_t bit, bool leavesOnly) const;
-  std::vector<const Cgroup*> leavesBelow(const std::vector<const Cgroup*>& targets) const;
+  std::vector<const Cgroup*> leavesBelow(const std::vector<const Cgroup*>& targets,
+                                         std::vector<CandidateRow>& excluded) const;
   std::optional<double> pgscanRate(uint64_t id, uint64_t pages) const;
   // `pretend` (a dry run): choose the victim and say so, kill nothing.
   ActionResult killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, bool pretend);
-  ActionResult killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named, bool pretend);
+  ActionResult killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named,
+                            const std::vector<CandidateRow>& excluded, bool pretend);
   uint64_t amountFor(const struct mmp_decision& d, const Cgroup& target) const;
   ActionResult perform(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, LogRecord& rec,
                        bool pretend = false);
@@ -98,8 +104,10 @@ private:
   // `kill cgroup among PATTERNS`: by (rule, action index).
   std::map<std::pair<uint32_t, uint32_t>, std::vector<ScopePattern>> among_;
   std::vector<ScopePattern> reclaimAmong_;  // among patterns of kills by reclaim
-  std::vector<const Cgroup*> amongCandidates(const std::vector<ScopePattern>& patterns) const;
+  std::vector<const Cgroup*> amongCandidates(const std::vector<ScopePattern>& patterns,
+                                             std::vector<CandidateRow>& excluded) const;
   std::map<uint32_t, RuleCounters> counters_;
+  std::deque<nlohmann::json> recent_;
   RateLimit limit_;
   size_t stateWords_ = 0;  // of an mmp_state row
   void giveCooldownBack(const nlohmann::json& rule, const struct mmp_decision& d, bool system);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cgroupfs.h"
+#include "log.h"
 
 namespace mmp::runtime {
 
@@ -17,6 +18,9 @@ struct ActionResult {
   // A kill whose victim was already dying (the kernel's OOM killer, or
   // another signal, got there first): not this policy's kill.
   bool superseded = false;
+  // A kill's candidate table (actions/victims.h, candidateTable).
+  std::vector<CandidateRow> candidates = {};
+  size_t candidatesOmitted = 0;
 };
 
 // Writes `content` to `file` in cgroup directory `dir`.

@@ -10,6 +10,8 @@ mmrun runs a kill policy over a memory cgroup tree of its own with
 - Debian's `prometheus`, started on loopback with a scrape config pointing
   at mmrun, scrapes it (target up); after a hog is killed, a PromQL query
   to its HTTP API returns the kill, its latency and the firing;
+- the kill's record and `mmrun status` carry the candidate table, and a
+  dry-run cgroup kill's table names each leaf and why;
 - SIGHUP moves mmp_last_reload_timestamp_seconds; a bad address exits 2,
   a port in use 1, both with a message; without --metrics nothing listens.
 Prints SKIPPED: reason where BPF, cgroups or Prometheus cannot be had.
@@ -182,6 +184,46 @@ def bad_addresses(obj):
           f"a port in use exits 1 and says so ({r.returncode}: {r.stderr.strip()})")
 
 
+def explained_kills(tmp, base_rel, base, hogs, victim_pid, mmrun):
+    """The kill's record and `mmrun status` carry the candidate table; a
+    dry-run cgroup kill names each leaf and why it was passed over."""
+    kill = next((r for r in mmrun.records if r.get("action") == "kill" and r.get("outcome") == "enacted"), {})
+    rows = kill.get("candidates", [])
+    check(bool(rows) and rows[0].get("candidate") == f"pid {victim_pid} (mmp_hog)" and rows[0].get("key") == "rss"
+          and rows[0].get("verdict") == "victim" and rows[0].get("value", "").endswith("MiB"),
+          f"the kill's record names its victim in the candidate table ({rows})")
+    r = subprocess.run([MMRUN, "status", "--json"], capture_output=True, text=True)
+    recent = json.loads(r.stdout)[0].get("recent", []) if r.returncode == 0 else []
+    check(any(d.get("action") == "kill" and d.get("outcome") == "enacted" and d.get("candidates") for d in recent)
+          and len(recent) <= 10, f"mmrun status shows the kill among the last decisions ({len(recent)})")
+    text = subprocess.run([MMRUN, "status"], capture_output=True, text=True).stdout
+    check("last decisions:" in text and f"pid {victim_pid} (mmp_hog) rss=" in text,
+          "mmrun status prints the last decisions with the candidate table")
+
+    ex = os.path.join(base, "ex")
+    leaves = {n: os.path.join(ex, n) for n in ("a", "b", "keep", "empty")}
+    for d in leaves.values():
+        os.makedirs(d)
+    try:
+        for name, mib in (("a", 24), ("b", 8), ("keep", 8)):
+            hogs.append(start_hog(leaves[name], mib))
+        obj = compile_policy(tmp, "explain", f'policy explain\nprotect "{base_rel}/ex/keep"\n'
+                             f'in "{base_rel}/ex" {{\n  when memcg.usage > 1MiB kill cgroup cooldown 10s\n}}\n')
+        run = Mmrun(["--dry-run", obj])
+        rec = run.wait_for(lambda r: r.get("action") == "kill", 20)
+        run.stop()
+        table = {c["candidate"]: (c.get("key"), c["verdict"]) for c in (rec or {}).get("candidates", [])}
+        want = {f"{base_rel}/ex/a": ("usage", "victim"), f"{base_rel}/ex/b": ("usage", "ranked lower"),
+                f"{base_rel}/ex/keep": (None, "protected"), f"{base_rel}/ex/empty": (None, "no process")}
+        check(table == want, f"a dry-run cgroup kill's table: the victim, the one ranked lower, the protected "
+              f"leaf and the empty one ({table})")
+        check(rec is not None and rec.get("detail", "").startswith(f"would kill {base_rel}/ex/a "),
+              f"and its detail names the cgroup it would kill ({rec and rec.get('detail')})")
+    finally:
+        stop_hogs(hogs)
+        remove_cgroups(list(leaves.values()) + [ex])
+
+
 def main():
     base_rel, base = test_cgroup("mmp-e2e-metrics")
     dirs = {n: os.path.join(base, n) for n in ("victim", "bystander")}
@@ -272,6 +314,7 @@ def main():
               f"Prometheus's last scrape had no error ({targets[0]['lastError'] if targets else 'no target'})")
         _, _, after = get(url)
         promtool(after, "the scrape after the kill")
+        explained_kills(tmp, base_rel, base, hogs, victim.pid, mmrun)
 
         # A reload is a new load: its time moves.
         time.sleep(1.1)
