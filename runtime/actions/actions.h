@@ -45,6 +45,10 @@ uint64_t cgroupUsage(const Hierarchy& h, const std::string& dir);
 // The swap it uses: memory.swap.current (v2), memory.memsw.usage_in_bytes
 // less memory.usage_in_bytes (v1); none where swap is not accounted.
 std::optional<uint64_t> cgroupSwap(const Hierarchy& h, const std::string& dir);
+// What the cgroup is promised, its request as kubelet's Memory QoS writes
+// it: memory.min, else memory.low (MMP_UNLIMITED for "max"); none on v1,
+// which has neither.
+std::optional<uint64_t> cgroupRequest(const Hierarchy& h, const std::string& dir);
 // memory.stat's pgscan (pages scanned by reclaim, ever); none on v1.
 std::optional<uint64_t> cgroupPgscan(const Hierarchy& h, const std::string& dir);
 // Whether a process runs in the cgroup itself (not below it).

@@ -29,6 +29,8 @@ struct Scored {
   double key;
   double size;
   double age;
+  int tier = 0;                  // ranks before the key: a higher tier first (by over_request)
+  const char* why = nullptr;     // left out: why, when not for the threshold
 };
 
 // What the flags' order ranks by: oldest, youngest, growing (key per
@@ -45,6 +47,10 @@ double score(const Scored& s, uint32_t flags) {
 size_t best(const std::vector<Scored>& in, uint32_t flags) {
   size_t b = 0;
   for (size_t i = 1; i < in.size(); ++i) {
+    if (in[i].tier != in[b].tier) {
+      if (in[i].tier > in[b].tier) b = i;
+      continue;
+    }
     double now = score(in[i], flags), was = score(in[b], flags);
     if (now > was || (now == was && in[i].size > in[b].size)) b = i;
   }
@@ -54,6 +60,7 @@ size_t best(const std::vector<Scored>& in, uint32_t flags) {
 // `in` in the order `best` chooses from: its choice first.
 std::vector<Scored> ranked(std::vector<Scored> in, uint32_t flags) {
   std::stable_sort(in.begin(), in.end(), [&](const Scored& a, const Scored& b) {
+    if (a.tier != b.tier) return a.tier > b.tier;
     double sa = score(a, flags), sb = score(b, flags);
     return sa != sb ? sa > sb : a.size > b.size;
   });
@@ -70,7 +77,7 @@ std::vector<Ranked> table(const std::vector<Scored>& order, const std::vector<Sc
       if (s.index == *victim) out.push_back({s.index, show(s), "victim"});
   for (const auto& s : order)
     if (!victim || s.index != *victim) out.push_back({s.index, show(s), out.empty() ? "victim" : "ranked lower"});
-  for (const auto& s : below) out.push_back({s.index, show(s), "under the threshold"});
+  for (const auto& s : below) out.push_back({s.index, show(s), s.why ? s.why : "under the threshold"});
   return out;
 }
 
@@ -151,8 +158,46 @@ Pick pickProcess(const std::vector<ProcessCandidate>& candidates, uint32_t flags
   return {v.index, detail + ageNote(flags, p.age), keyName, rows};
 }
 
+namespace {
+
+// by over_request: those with no request (BestEffort pods) first, by
+// usage; then those above their request, by how far; never one at or
+// under it.
+Pick pickOverRequest(const std::vector<CgroupCandidate>& candidates, uint32_t flags, uint64_t arg) {
+  bool v1 = std::any_of(candidates.begin(), candidates.end(), [](const CgroupCandidate& c) { return !c.request; });
+  std::vector<Scored> in, below;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const auto& c = candidates[i];
+    uint64_t request = v1 ? 0 : *c.request;
+    bool none = request == 0;
+    double over = none ? static_cast<double>(c.usage) : c.usage > request ? static_cast<double>(c.usage - request) : 0;
+    Scored s{i, over, static_cast<double>(c.usage), c.age, none ? 1 : 0};
+    if (!none && c.usage <= request) s.why = "at or under its request";
+    bool out = s.why || ((flags & MMP_KILL_ABOVE) && !(over > static_cast<double>(arg)));
+    (out ? below : in).push_back(s);
+  }
+  auto show = [&](const Scored& s) {
+    const auto& c = candidates[s.index];
+    if (s.tier) return fmt::format("{} (no request)", bytes(s.key));
+    return fmt::format("{} over {}", bytes(s.key),
+                       *c.request == MMP_UNLIMITED ? std::string("max") : bytes(static_cast<double>(*c.request)));
+  };
+  std::string fallback = v1 ? "; cgroup v1 has no memory.min or memory.low: no candidate has a request" : "";
+  if (in.empty())
+    return {std::nullopt,
+            fmt::format("no cgroup uses more than {}its request{}",
+                        flags & MMP_KILL_ABOVE ? bytes(static_cast<double>(arg)) + " over " : "", fallback),
+            "over_request", table({}, below, show, std::nullopt)};
+  const Scored& v = in[best(in, 0)];
+  return {v.index, fmt::format("usage {}, {}{}", bytes(v.size), show(v), fallback), "over_request",
+          table(ranked(in, 0), below, show, std::nullopt)};
+}
+
+}  // namespace
+
 Pick pickCgroup(const std::vector<CgroupCandidate>& candidates, uint32_t flags, uint64_t arg) {
   if (candidates.empty()) return {std::nullopt, "no cgroup to kill"};
+  if (flags & MMP_KILL_OVER_REQUEST) return pickOverRequest(candidates, flags, arg);
   // The key, or usage where this host does not have it (said in the log).
   bool swap = false, reclaim = false;
   std::string fallback;

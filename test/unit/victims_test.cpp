@@ -338,6 +338,57 @@ TEST(CandidateTable, TopRowsThenExcludedThenACount) {
   EXPECT_EQ(omitted, 7 + 4 - kTableRows);
 }
 
+// by over_request: kubelet's order, BestEffort (no request) first, then
+// Burstable by how far over its request, never a pod at or under it.
+
+CgroupCandidate pod(std::string path, uint64_t usage, std::optional<uint64_t> request) {
+  CgroupCandidate c = cg(std::move(path), usage);
+  c.request = request;
+  return c;
+}
+
+TEST(PickCgroup, OverRequestTakesNoRequestFirstThenTheFurthestOver) {
+  std::vector<CgroupCandidate> c{pod("/burstable/a", 900 * MiB, 100 * MiB), pod("/besteffort/b", 50 * MiB, 0),
+                                 pod("/burstable/c", 300 * MiB, 100 * MiB), pod("/burstable/d", 80 * MiB, 100 * MiB)};
+  uint32_t flags = MMP_KILL_CGROUP | MMP_KILL_OVER_REQUEST;
+  Pick p = pickCgroup(c, flags, 0);
+  EXPECT_EQ(pathOf(c, p), "/besteffort/b");
+  EXPECT_EQ(p.key, "over_request");
+  EXPECT_EQ(p.detail, "usage 50MiB, 50MiB (no request)");
+  EXPECT_EQ(verdicts(p), (std::vector<std::string>{"1 50MiB (no request) victim", "0 800MiB over 100MiB ranked lower",
+                                                   "2 200MiB over 100MiB ranked lower",
+                                                   "3 0B over 100MiB at or under its request"}));
+  // The BestEffort pod gone: the Burstable pod furthest over its request.
+  c.erase(c.begin() + 1);
+  EXPECT_EQ(pathOf(c, pickCgroup(c, flags, 0)), "/burstable/a");
+}
+
+TEST(PickCgroup, OverRequestNeverTakesAPodAtOrUnderItsRequest) {
+  std::vector<CgroupCandidate> c{pod("/burstable/a", 100 * MiB, 100 * MiB), pod("/guaranteed/g", 1 * GiB, MMP_UNLIMITED)};
+  Pick p = pickCgroup(c, MMP_KILL_CGROUP | MMP_KILL_OVER_REQUEST, 0);
+  EXPECT_FALSE(p.victim);
+  EXPECT_EQ(p.detail, "no cgroup uses more than its request");
+  EXPECT_EQ(verdicts(p), (std::vector<std::string>{"0 0B over 100MiB at or under its request",
+                                                   "1 0B over max at or under its request"}));
+}
+
+TEST(PickCgroup, OverRequestWithAThreshold) {
+  std::vector<CgroupCandidate> c{pod("/burstable/a", 150 * MiB, 100 * MiB), pod("/besteffort/b", 40 * MiB, 0)};
+  uint32_t flags = MMP_KILL_CGROUP | MMP_KILL_OVER_REQUEST | MMP_KILL_ABOVE;
+  EXPECT_EQ(pathOf(c, pickCgroup(c, flags, 32 * MiB)), "/besteffort/b");
+  EXPECT_EQ(pathOf(c, pickCgroup(c, flags, 45 * MiB)), "/burstable/a");
+  Pick none = pickCgroup(c, flags, 64 * MiB);
+  EXPECT_FALSE(none.victim);
+  EXPECT_EQ(none.detail, "no cgroup uses more than 64MiB over its request");
+}
+
+TEST(PickCgroup, OverRequestOnV1ByUsageAndSaysSo) {
+  std::vector<CgroupCandidate> c{pod("/a", 10 * MiB, std::nullopt), pod("/b", 20 * MiB, std::nullopt)};
+  Pick p = pickCgroup(c, MMP_KILL_CGROUP | MMP_KILL_OVER_REQUEST, 0);
+  EXPECT_EQ(pathOf(c, p), "/b");
+  EXPECT_NE(p.detail.find("cgroup v1 has no memory.min or memory.low"), std::string::npos) << p.detail;
+}
+
 TEST(SignalName, ByName) {
   EXPECT_EQ(signalName(0), "SIGKILL");
   EXPECT_EQ(signalName(9), "SIGKILL");
