@@ -12,10 +12,12 @@ mmrun runs a kill policy over a memory cgroup tree of its own with
   to its HTTP API returns the kill, its latency and the firing;
 - the kill's record and `mmrun status` carry the candidate table, and a
   dry-run cgroup kill's table names each leaf and why;
+- every query of the Grafana dashboard runs on that Prometheus, whose
+  answers scripts/render-dashboard draws (to PNG with --render-to);
 - SIGHUP moves mmp_last_reload_timestamp_seconds; a bad address exits 2,
   a port in use 1, both with a message; without --metrics nothing listens.
 Prints SKIPPED: reason where BPF, cgroups or Prometheus cannot be had.
-usage: run_e2e_metrics.py BIN_DIR
+usage: run_e2e_metrics.py BIN_DIR [--render-to PNG] [--soak SECONDS]
 """
 import hashlib
 import json
@@ -35,7 +37,12 @@ import urllib.request
 from run_e2e import (alive, check, compile_policy, failures, remove_cgroups, skip, start_hog, stop_hogs,  # noqa: E402
                      test_cgroup)
 BIN = sys.argv[1]
+RENDER_TO = sys.argv[sys.argv.index("--render-to") + 1] if "--render-to" in sys.argv else None
+# --soak SECONDS: before drawing, a new hog every 20 s for that long (more
+# data for the picture in docs/fleet.md; the suite does not use it).
+SOAK = int(sys.argv[sys.argv.index("--soak") + 1]) if "--soak" in sys.argv else 0
 MMPC, MMRUN = (os.path.join(BIN, n) for n in ("mmpc", "mmrun"))
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 METRICS = ["mmp_rule_evaluations_total", "mmp_rule_fired_total", "mmp_decisions_total",
            "mmp_action_latency_seconds_bucket", "mmp_action_latency_seconds_sum", "mmp_action_latency_seconds_count",
@@ -315,6 +322,27 @@ def main():
         _, _, after = get(url)
         promtool(after, "the scrape after the kill")
         explained_kills(tmp, base_rel, base, hogs, victim.pid, mmrun)
+
+        soaked = 0
+        for _ in range(SOAK // 20):
+            time.sleep(20)
+            hog = start_hog(dirs["victim"], 96 + 16 * (soaked % 4))
+            hogs.append(hog)
+            for _ in range(100):
+                if not alive(hog):
+                    soaked += 1
+                    break
+                time.sleep(0.1)
+        check(soaked == SOAK // 20, f"soak: each of {SOAK // 20} more hogs is killed ({soaked})")
+        # The Grafana dashboard's panels, every query sent to this Prometheus.
+        png = RENDER_TO or os.path.join(tmp, "dashboard.png")
+        # Run as it is (#!/usr/bin/python3: Debian's, with python3-matplotlib).
+        r = subprocess.run([os.path.join(SOURCE, "scripts", "render-dashboard"),
+                            "--prometheus", purl, "--range", f"{max(2, SOAK // 60 + 2)}m", "--step", "2",
+                            "--out", png],
+                           capture_output=True, text=True)
+        check(r.returncode == 0 and os.path.exists(png) and os.path.getsize(png) > 10000,
+              f"the dashboard's queries all run and it renders to {png}" + (": " + r.stderr if r.returncode else ""))
 
         # A reload is a new load: its time moves.
         time.sleep(1.1)
