@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "actions/actions.h"
+#include "actions/hook.h"
 #include "actions/victims.h"
 
 namespace mmp::runtime {
@@ -166,7 +167,7 @@ std::vector<const Cgroup*> Enactor::leavesBelow(const std::vector<const Cgroup*>
 }
 
 ActionResult Enactor::killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets,
-                                   bool pretend) {
+                                   const LogRecord& rec, bool pretend) {
   std::vector<CandidateRow> excluded;
   std::vector<const Cgroup*> leaves = leavesBelow(targets, excluded);
   ActionResult none{false, ""};
@@ -188,7 +189,7 @@ ActionResult Enactor::killCgroupIn(const struct mmp_decision& d, const std::vect
     none.candidates = excluded;
     return none;
   }
-  return killCgroupOf(d, leaves, excluded, pretend);
+  return killCgroupOf(d, leaves, excluded, rec, pretend);
 }
 
 // The candidates a kill's `among` names: the cgroups matching a pattern,
@@ -215,7 +216,7 @@ std::vector<const Cgroup*> Enactor::amongCandidates(const std::vector<ScopePatte
 // The victim among `named`, by the decision's key, and its kill; the
 // result carries the candidate table (`excluded`: those left out before).
 ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named,
-                                   const std::vector<CandidateRow>& excluded, bool pretend) {
+                                   const std::vector<CandidateRow>& excluded, const LogRecord& rec, bool pretend) {
   std::vector<CgroupCandidate> candidates;
   for (const Cgroup* c : named) {
     CgroupCandidate k{c->path, cgroupUsage(h_, c->dir), std::nullopt, cgroupAge(c->dir), std::nullopt, std::nullopt};
@@ -235,6 +236,7 @@ ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vect
   if (!pick.victim) return withTable({false, pick.detail});
   const Cgroup* victim = named[*pick.victim];
   if (pretend) return withTable({true, fmt::format("would kill {} ({})", victim->path, pick.detail)});
+  preKill(rec, victim->path, 0, pick.detail);
   ActionResult r = killCgroup(h_, victim->dir);
   if (r.detail.find(victim->dir) == std::string::npos) r.detail = victim->path + ": " + r.detail;
   r.detail += " (" + pick.detail + ")";
@@ -254,6 +256,27 @@ void Enactor::giveCooldownBack(const nlohmann::json& rule, const struct mmp_deci
   if (word >= row.size() || bpf_map_lookup_elem(opts_.stateFd, &key, row.data()) != 0 || row[word] != d.time_ns) return;
   row[word] = 0;
   bpf_map_update_elem(opts_.stateFd, &key, row.data(), BPF_EXIST);
+}
+
+void Enactor::preKill(const LogRecord& rec, const std::string& cgroup, int pid, const std::string& why) {
+  if (opts_.preKill.empty()) return;
+  std::string victim = pid ? fmt::format("pid {}", pid) : cgroup;
+  HookResult h = runHook(opts_.preKill,
+                         {{"MMP_POLICY", rec.policy}, {"MMP_RULE", rec.rule}, {"MMP_ACTION", "kill"},
+                          {"MMP_CGROUP", cgroup}, {"MMP_PID", pid ? std::to_string(pid) : ""},
+                          {"MMP_VICTIM", victim}, {"MMP_REASON", why}},
+                         opts_.preKillLimit);
+  LogRecord note;
+  note.kind = h.started && !h.timedOut ? "info" : "error";
+  note.policy = rec.policy;
+  note.rule = rec.rule;
+  note.cgroup = cgroup;
+  note.action = "kill";
+  note.argument = victim;
+  note.outcome = "pre-kill";
+  note.detail = h.detail;
+  writeLog(note, opts_.format);
+  ++(h.started && !h.timedOut && h.status == 0 ? hooksOk_ : hooksFailed_);
 }
 
 uint64_t Enactor::amountFor(const struct mmp_decision& d, const Cgroup& target) const {
@@ -288,16 +311,17 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
         std::vector<const Cgroup*> named = amongCandidates(it->second, excluded);
         ActionResult none{false, "no cgroup to kill: `among` names no unprotected cgroup here"};
         none.candidates = excluded;
-        add(named.empty() ? none : killCgroupOf(d, named, excluded, pretend));
+        add(named.empty() ? none : killCgroupOf(d, named, excluded, rec, pretend));
       } else {
-        add(killCgroupIn(d, targets, pretend));
+        add(killCgroupIn(d, targets, rec, pretend));
       }
       return all;
     }
     std::vector<std::string> dirs;
     for (const Cgroup* t : targets)
       for (const Cgroup* c : subtree(*t)) dirs.push_back(c->dir);
-    add(killProcess(dirs, d.flags, d.arg, pretend));
+    add(killProcess(dirs, d.flags, d.arg, pretend,
+                    [&](int pid, const std::string& why) { preKill(rec, rec.cgroup, pid, why); }));
     return all;
   }
   for (const Cgroup* t : targets) {

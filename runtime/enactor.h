@@ -53,6 +53,9 @@ struct EnactOptions {
   // mmp_state: a decision dropped for the rate limit gives its rule's
   // cooldown back (-1: none, as in replay).
   int stateFd = -1;
+  // --pre-kill: a command run right before each kill, and its time limit.
+  std::string preKill = {};
+  std::chrono::milliseconds preKillLimit{5000};
 };
 
 class Enactor {
@@ -70,6 +73,9 @@ public:
   // (`mmrun status`).
   static constexpr size_t kRecentDecisions = 10;
   const std::deque<nlohmann::json>& recent() const { return recent_; }
+  // --pre-kill hooks run: exited 0, or not (failed to start, non-zero, timed out).
+  uint64_t hooksOk() const { return hooksOk_; }
+  uint64_t hooksFailed() const { return hooksFailed_; }
 
 private:
   const Cgroup* byId(uint64_t id);
@@ -79,9 +85,14 @@ private:
                                          std::vector<CandidateRow>& excluded) const;
   std::optional<double> pgscanRate(uint64_t id, uint64_t pages) const;
   // `pretend` (a dry run): choose the victim and say so, kill nothing.
-  ActionResult killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, bool pretend);
+  // `rec`: the decision's record so far, for the --pre-kill hook.
+  ActionResult killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets,
+                            const LogRecord& rec, bool pretend);
   ActionResult killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named,
-                            const std::vector<CandidateRow>& excluded, bool pretend);
+                            const std::vector<CandidateRow>& excluded, const LogRecord& rec, bool pretend);
+  // --pre-kill: runs the hook for the victim (a cgroup, and a pid for a
+  // process kill) and logs what became of it; the kill goes on either way.
+  void preKill(const LogRecord& rec, const std::string& cgroup, int pid, const std::string& why);
   uint64_t amountFor(const struct mmp_decision& d, const Cgroup& target) const;
   ActionResult perform(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, LogRecord& rec,
                        bool pretend = false);
@@ -108,6 +119,7 @@ private:
                                              std::vector<CandidateRow>& excluded) const;
   std::map<uint32_t, RuleCounters> counters_;
   std::deque<nlohmann::json> recent_;
+  uint64_t hooksOk_ = 0, hooksFailed_ = 0;
   RateLimit limit_;
   size_t stateWords_ = 0;  // of an mmp_state row
   void giveCooldownBack(const nlohmann::json& rule, const struct mmp_decision& d, bool system);

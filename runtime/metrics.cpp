@@ -112,6 +112,18 @@ void latency(Exposition& x, const std::vector<PolicyView>& policies) {
   }
 }
 
+void hooks(Exposition& x, const std::vector<PolicyView>& policies) {
+  x.family("mmp_pre_kill_hooks_total", MetricType::Counter,
+           "--pre-kill commands run, by result: ok (exited 0) or failed (did not start, exited non-zero, timed out)");
+  for (const auto& p : policies) {
+    const std::string& policy = p.policy->manifest().policy;
+    x.sample("mmp_pre_kill_hooks_total", {{"policy", policy}, {"result", "ok"}},
+             static_cast<double>(p.enactor->hooksOk()));
+    x.sample("mmp_pre_kill_hooks_total", {{"policy", policy}, {"result", "failed"}},
+             static_cast<double>(p.enactor->hooksFailed()));
+  }
+}
+
 void programs(Exposition& x, const std::vector<PolicyView>& policies) {
   std::vector<std::pair<Labels, ProgramStats>> all;
   for (const auto& p : policies)
@@ -150,6 +162,7 @@ std::string renderMetrics(const std::vector<PolicyView>& policies, bool openMetr
   bpfRuleCounters(x, policies);
   decisions(x, policies);
   latency(x, policies);
+  hooks(x, policies);
   programs(x, policies);
   return x.finish();
 }

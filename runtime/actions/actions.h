@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,7 +38,11 @@ ActionResult setMax(const Hierarchy& h, const std::string& dir, uint64_t bytes);
 // flags and threshold `arg` (actions/victims.h), signalled through a pidfd;
 // or a whole cgroup (cgroup.kill on v2, every process on v1).
 // `pretend`: choose the victim and say so, signal nothing (a dry run).
-ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg, bool pretend = false);
+// `before`: called with the victim's pid and why it was chosen, right
+// before the signal (the --pre-kill hook).
+using BeforeKill = std::function<void(int pid, const std::string& why)>;
+ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg, bool pretend = false,
+                         const BeforeKill& before = nullptr);
 ActionResult killCgroup(const Hierarchy& h, const std::string& dir);
 
 // The memory a cgroup uses now (memory.current, memory.usage_in_bytes on v1).

@@ -120,7 +120,8 @@ std::vector<pid_t> procsBelow(const std::string& dir) {
 
 }  // namespace
 
-ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg, bool pretend) {
+ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg, bool pretend,
+                         const BeforeKill& before) {
   std::vector<ProcessCandidate> candidates;
   std::vector<CandidateRow> gone;  // listed, then gone before they could be read
   double now = uptimeTicks();
@@ -152,6 +153,7 @@ ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, u
                       fmt::format("pid {} is already dying: another kill (the kernel's OOM killer?) got there first ({})",
                                   victim, pick.detail),
                       true});
+  if (before) before(victim, pick.detail);
   ActionResult r = signalPid(victim, sig);
   if (r.ok) r.detail += " (" + pick.detail + ")";
   return withTable(r);
