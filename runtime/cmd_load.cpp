@@ -12,6 +12,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <optional>
 #include <csignal>
 #include <iostream>
 
@@ -24,6 +25,8 @@
 #include "cgroup_watch.h"
 #include "commands.h"
 #include "enactor.h"
+#include "metrics.h"
+#include "metrics_server.h"
 #include "pace.h"
 #include "policy.h"
 #include "psi_triggers.h"
@@ -77,15 +80,20 @@ nlohmann::json statusReport(const Policy& p, const Enactor& e, std::chrono::stea
     mmp_read_counters(countersFd, id, &c);
     RuleCounters r;
     if (auto it = e.counters().find(id); it != e.counters().end()) r = it->second;
+    auto logged = r.decisions.count("log") ? r.decisions.at("log")[static_cast<size_t>(Outcome::Enacted)] : 0;
     rules.push_back({{"id", id}, {"location", rule.value("location", "")}, {"text", rule.value("text", "")},
                      {"evaluations", c.evaluations}, {"firings", c.firings}, {"dropped_decisions", c.drops},
-                     {"enacted", r.enacted}, {"failed", r.failed}, {"dropped_protected", r.dropped},
-                     {"rate_limited", r.rateLimited}, {"overruled", r.overruled},
-                     {"superseded", r.superseded}});
+                     {"enacted", r.total(Outcome::Enacted) - logged}, {"logged", logged},
+                     {"dry_run", r.total(Outcome::DryRun)}, {"failed", r.total(Outcome::Failed)},
+                     {"dropped_protected", r.total(Outcome::Protected) + r.total(Outcome::OutOfScope)},
+                     {"rate_limited", r.total(Outcome::RateLimited)}, {"overruled", r.total(Outcome::Overruled)},
+                     {"superseded", r.total(Outcome::Superseded)}});
   }
   auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
+  nlohmann::json recent = nlohmann::json::array();
+  for (const auto& r : e.recent()) recent.push_back(r);
   return {{"policy", m.policy}, {"object", p.path()}, {"uptime_s", up}, {"dry_run", dryRun}, {"rules", rules},
-          {"not_attached", p.unattached()}};
+          {"not_attached", p.unattached()}, {"recent", recent}};
 }
 
 // One policy as it runs: the object, its scopes, its enactor and its ring
@@ -104,6 +112,9 @@ struct Running {
   uint64_t scoped = ~0ULL;           // the listing the scopes map and the enactor follow
   std::chrono::nanoseconds interval{0};
   std::chrono::steady_clock::time_point next, started;
+  std::string sha256;                     // of the object as loaded
+  std::chrono::system_clock::time_point loadedAt;  // this object's load
+  size_t watched = 0;                     // cgroups in some scope
   ~Running() {
     if (rb) {
       ring_buffer__consume(rb);  // the decisions already made are enacted
@@ -122,9 +133,12 @@ llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, size_t rank
     if (auto why = v1Refusal(*manifest))
       return llvm::createStringError(std::errc::not_supported, "%s: %s", o.objects[rank].c_str(), why->c_str());
   }
+  std::string sha256 = fileSha256(o.objects[rank]);
   auto policy = Policy::load(o.objects[rank], h, {.record = !o.recordPath.empty()});
   if (!policy) return policy.takeError();
   auto r = std::make_unique<Running>();
+  r->sha256 = std::move(sha256);
+  r->loadedAt = std::chrono::system_clock::now();
   r->rank = rank;
   r->path = o.objects[rank];
   r->policy = std::move(*policy);
@@ -132,7 +146,9 @@ llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, size_t rank
   r->scopes = std::make_unique<Scopes>(m, h);
   if (auto psi = std::make_unique<PsiTriggers>(m); psi->wanted()) r->psi = std::move(psi);
   r->enactor = std::make_unique<Enactor>(m, h, *r->scopes, EnactOptions{.dryRun = o.dryRun, .format = o.format, .arbiter = arbiter, .rank = rank,
-                             .stateFd = r->policy->map(MMP_MAP_STATE) ? bpf_map__fd(r->policy->map(MMP_MAP_STATE)) : -1});
+                             .stateFd = r->policy->map(MMP_MAP_STATE) ? bpf_map__fd(r->policy->map(MMP_MAP_STATE)) : -1,
+                             .preKill = o.preKill,
+                             .preKillLimit = std::chrono::milliseconds(o.preKillLimitNs / 1'000'000)});
   r->rb = ring_buffer__new(r->policy->decisionsFd(), onRingbuf, r->enactor.get(), nullptr);
   if (!r->rb)
     return llvm::createStringError(std::errc::io_error, "%s: cannot open the decisions ring buffer", r->path.c_str());
@@ -168,10 +184,34 @@ int runLoad(const LoadOptions& o) {
     std::cerr << "mmrun: error: --record writes one policy's trace: give one object\n";
     return 2;
   }
+  std::optional<MetricsAddress> metricsAt;
+  if (!o.metrics.empty()) {
+    auto at = parseMetricsAddress(o.metrics);
+    if (!at) {
+      std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(at.takeError()));
+      return 2;
+    }
+    metricsAt = *at;
+  }
   auto h = findMemoryHierarchy(o.cgroupRoot);
   if (!h) {
     std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(h.takeError()));
     return 1;
+  }
+  // --metrics: the server, bound before anything reaches the kernel, and
+  // the kernel's run statistics of BPF programs for as long as the fd is
+  // open (off otherwise: they cost two clock reads per run).
+  std::unique_ptr<MetricsServer> metrics;
+  int statsFd = -1, statsErr = 0;
+  if (metricsAt) {
+    auto server = MetricsServer::start(*metricsAt);
+    if (!server) {
+      std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(server.takeError()));
+      return 1;
+    }
+    metrics = std::move(*server);
+    statsFd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    statsErr = errno;
   }
   // What a thrashing machine must not page out, as earlyoom does: mmrun's
   // code, heap and the pages it will map (docs/runtime.md, "Memory").
@@ -208,6 +248,15 @@ int runLoad(const LoadOptions& o) {
   sa.sa_handler = SIG_IGN;  // a closed status client or log reader is an error to handle, not death
   sigaction(SIGPIPE, &sa, nullptr);
   for (const auto& r : running) logStarted(*r, *h, o, "started");
+  if (metrics) {
+    std::string policy = running[0]->policy->manifest().policy;
+    writeLog({"info", policy, "", "", "", "", "metrics", "serving " + metrics->url(), "", {}}, o.format);
+    if (statsFd < 0)
+      writeLog({"error", policy, "", "", "", "", "failed",
+                fmt::format("BPF statistics: {}; mmp_bpf_runs_total and mmp_bpf_run_time_seconds_total stay 0 "
+                            "unless kernel.bpf_stats_enabled is 1", std::strerror(statsErr)), "", {}},
+               o.format);
+  }
 
   // One wait for the ring buffers and for status requests. Each ring
   // buffer's epoll fd is tagged with its policy's rank.
@@ -223,9 +272,10 @@ int runLoad(const LoadOptions& o) {
     ev.data.u64 = tag;
     epoll_ctl(ep, op, fd, &ev);
   };
-  constexpr uint64_t kStatusTag = ~0ULL, kCgroupsTag = ~1ULL;
+  constexpr uint64_t kStatusTag = ~0ULL, kCgroupsTag = ~1ULL, kMetricsTag = ~2ULL;
   for (const auto& r : running) watch(ring_buffer__epoll_fd(r->rb), r->rank, EPOLL_CTL_ADD);
   if (status.fd() >= 0) watch(status.fd(), kStatusTag, EPOLL_CTL_ADD);
+  if (metrics) watch(metrics->fd(), kMetricsTag, EPOLL_CTL_ADD);
   CgroupWatch cgroups(*h);
   if (cgroups.fd() >= 0) watch(cgroups.fd(), kCgroupsTag, EPOLL_CTL_ADD);
   // A PSI trigger's tag: this bit, its policy's rank, its fd.
@@ -244,11 +294,18 @@ int runLoad(const LoadOptions& o) {
   auto rescope = [&] {
     const auto& now = cgroups.current();
     for (auto& r : running) {
-      r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), now);
+      r->watched = r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), now);
       r->enactor->setCgroups(now);
       r->scoped = cgroups.generation();
       psiSync(*r, now);
     }
+  };
+  auto render = [&](bool openMetrics) {
+    std::vector<PolicyView> views;
+    for (const auto& r : running)
+      views.push_back({r->policy.get(), r->enactor.get(), r->sha256,
+                       std::chrono::duration<double>(r->loadedAt.time_since_epoch()).count(), r->watched});
+    return renderMetrics(views, openMetrics);
   };
   auto report = [&] {
     nlohmann::json all = nlohmann::json::array();
@@ -318,7 +375,7 @@ int runLoad(const LoadOptions& o) {
         // Matching every cgroup against the scopes costs: only for a new
         // listing (a walk every 10 ms as memory runs out, 60 pods churning).
         if (r->scoped != cgroups.generation()) {
-          r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), list);
+          r->watched = r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), list);
           r->enactor->setCgroups(list);
           r->scoped = cgroups.generation();
         }
@@ -340,6 +397,7 @@ int runLoad(const LoadOptions& o) {
     for (int i = 0; i < n; ++i) {
       uint64_t tag = ready[i].data.u64;
       if (tag == kStatusTag) status.serve(report);
+      else if (tag == kMetricsTag) metrics->serve(render);
       else if (tag == kCgroupsTag) {
         if (cgroups.drain()) rescope();
       } else if (tag != kCgroupsTag && (tag & kPsiTag) && ((tag >> 32) & 0x3fffffff) < running.size()) {
@@ -355,6 +413,8 @@ int runLoad(const LoadOptions& o) {
       for (auto& r : running) ring_buffer__consume(r->rb);
   }
   close(ep);
+  metrics.reset();  // scrapes still waiting are answered 503
+  if (statsFd >= 0) close(statsFd);
   for (auto& r : running) {
     std::string name = r->policy->manifest().policy;
     r.reset();  // enact what is left, detach and unload

@@ -20,6 +20,9 @@ struct LoadOptions {
   std::string statusSocket;  // empty: statusDirectory()/POLICY.sock (the first policy's)
   std::string pinDir;        // empty: nothing pinned
   std::string recordPath;    // non-empty: write the snapshots to this trace
+  std::string metrics;       // non-empty: serve /metrics at this ADDR:PORT
+  std::string preKill;       // non-empty: run before each kill (sh -c)
+  uint64_t preKillLimitNs = 5'000'000'000;
 };
 int runLoad(const LoadOptions& o);
 int runStatus(const std::string& socketPath, bool json);

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 
 #include "actions/actions.h"
+#include "actions/hook.h"
 #include "actions/victims.h"
 
 namespace mmp::runtime {
@@ -148,14 +150,16 @@ std::vector<const Cgroup*> Enactor::scopeTargets(uint32_t bit, bool leavesOnly) 
 // together (a system rule kills one cgroup of its whole scope). A leaf has
 // no child at all: cgroup.kill of a cgroup kills its descendants, so one
 // whose children are protected is no candidate either. Protected leaves
-// are not candidates.
-std::vector<const Cgroup*> Enactor::leavesBelow(const std::vector<const Cgroup*>& targets) const {
+// are not candidates: they go to `excluded`, for the log.
+std::vector<const Cgroup*> Enactor::leavesBelow(const std::vector<const Cgroup*>& targets,
+                                                std::vector<CandidateRow>& excluded) const {
   std::vector<const Cgroup*> out;
   for (const auto& c : cgroups_) {
-    if (parents_.count(c.path) || scopes_.isProtected(c.path)) continue;
+    if (parents_.count(c.path)) continue;
     for (const Cgroup* t : targets)
       if (c.path == t->path || isAncestor(t->path, c.path)) {
-        out.push_back(&c);
+        if (scopes_.isProtected(c.path)) excluded.push_back({c.path, "", "", "protected"});
+        else out.push_back(&c);
         break;
       }
   }
@@ -163,41 +167,61 @@ std::vector<const Cgroup*> Enactor::leavesBelow(const std::vector<const Cgroup*>
 }
 
 ActionResult Enactor::killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets,
-                                   bool pretend) {
-  std::vector<const Cgroup*> leaves = leavesBelow(targets);
-  if (leaves.empty())
-    return {false, targets.empty() ? "no cgroup in the rule's scope"
-                                   : "no cgroup to kill: every leaf below the subject is protected"};
+                                   const LogRecord& rec, bool pretend) {
+  std::vector<CandidateRow> excluded;
+  std::vector<const Cgroup*> leaves = leavesBelow(targets, excluded);
+  ActionResult none{false, ""};
+  none.candidates = excluded;
+  if (leaves.empty()) {
+    none.detail = targets.empty() ? "no cgroup in the rule's scope"
+                                  : "no cgroup to kill: every leaf below the subject is protected";
+    return none;
+  }
   // An empty leaf kills nothing (cgroup.kill of it succeeds all the same):
   // the oldest of a set of cgroups must not be a finished one.
-  std::erase_if(leaves, [](const Cgroup* c) { return !hasProcesses(c->dir); });
-  if (leaves.empty()) return {false, "no cgroup to kill: no process runs in the leaves below the subject"};
-  return killCgroupOf(d, leaves, pretend);
+  std::erase_if(leaves, [&](const Cgroup* c) {
+    bool empty = !hasProcesses(c->dir);
+    if (empty) excluded.push_back({c->path, "", "", "no process"});
+    return empty;
+  });
+  if (leaves.empty()) {
+    none.detail = "no cgroup to kill: no process runs in the leaves below the subject";
+    none.candidates = excluded;
+    return none;
+  }
+  return killCgroupOf(d, leaves, excluded, rec, pretend);
 }
 
 // The candidates a kill's `among` names: the cgroups matching a pattern,
 // unprotected, and none with a protected cgroup below it (cgroup.kill would
-// reach it).
-std::vector<const Cgroup*> Enactor::amongCandidates(const std::vector<ScopePattern>& patterns) const {
+// reach it). Those left out go to `excluded`, for the log.
+std::vector<const Cgroup*> Enactor::amongCandidates(const std::vector<ScopePattern>& patterns,
+                                                    std::vector<CandidateRow>& excluded) const {
   std::vector<const Cgroup*> out;
   for (const auto& c : cgroups_) {
-    if (scopes_.isProtected(c.path) ||
-        std::none_of(patterns.begin(), patterns.end(), [&](const ScopePattern& p) { return matches(p, c.path); }))
+    if (std::none_of(patterns.begin(), patterns.end(), [&](const ScopePattern& p) { return matches(p, c.path); }))
       continue;
+    if (scopes_.isProtected(c.path)) {
+      excluded.push_back({c.path, "", "", "protected"});
+      continue;
+    }
     bool guardsProtected = false;
     for (const auto& o : cgroups_) guardsProtected |= isAncestor(c.path, o.path) && scopes_.isProtected(o.path);
-    if (!guardsProtected) out.push_back(&c);
+    if (guardsProtected) excluded.push_back({c.path, "", "", "guards a protected cgroup"});
+    else out.push_back(&c);
   }
   return out;
 }
 
-// The victim among `named`, by the decision's key, and its kill.
+// The victim among `named`, by the decision's key, and its kill; the
+// result carries the candidate table (`excluded`: those left out before).
 ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named,
-                                   bool pretend) {
+                                   const std::vector<CandidateRow>& excluded, const LogRecord& rec, bool pretend) {
   std::vector<CgroupCandidate> candidates;
   for (const Cgroup* c : named) {
     CgroupCandidate k{c->path, cgroupUsage(h_, c->dir), std::nullopt, cgroupAge(c->dir), std::nullopt, std::nullopt};
     if (d.flags & MMP_KILL_SWAP) k.swap = cgroupSwap(h_, c->dir);
+    if (d.flags & MMP_KILL_OVER_REQUEST) k.request = cgroupRequest(h_, c->dir);
     if (d.flags & MMP_KILL_RECLAIM) {
       k.pgscan = cgroupPgscan(h_, c->dir);
       if (k.pgscan) k.pgscanRate = pgscanRate(c->id, *k.pgscan);
@@ -205,13 +229,18 @@ ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vect
     candidates.push_back(std::move(k));
   }
   Pick pick = pickCgroup(candidates, d.flags, d.arg);
-  if (!pick.victim) return {false, pick.detail};
+  auto withTable = [&](ActionResult r) {
+    candidateTable(pick, [&](size_t i) { return named[i]->path; }, excluded, r.candidates, r.candidatesOmitted);
+    return r;
+  };
+  if (!pick.victim) return withTable({false, pick.detail});
   const Cgroup* victim = named[*pick.victim];
-  if (pretend) return {true, fmt::format("would kill {} ({})", victim->path, pick.detail)};
+  if (pretend) return withTable({true, fmt::format("would kill {} ({})", victim->path, pick.detail)});
+  preKill(rec, victim->path, 0, pick.detail);
   ActionResult r = killCgroup(h_, victim->dir);
   if (r.detail.find(victim->dir) == std::string::npos) r.detail = victim->path + ": " + r.detail;
   r.detail += " (" + pick.detail + ")";
-  return r;
+  return withTable(r);
 }
 
 // The BPF program stamped the rule's last firing when it decided: a
@@ -227,6 +256,27 @@ void Enactor::giveCooldownBack(const nlohmann::json& rule, const struct mmp_deci
   if (word >= row.size() || bpf_map_lookup_elem(opts_.stateFd, &key, row.data()) != 0 || row[word] != d.time_ns) return;
   row[word] = 0;
   bpf_map_update_elem(opts_.stateFd, &key, row.data(), BPF_EXIST);
+}
+
+void Enactor::preKill(const LogRecord& rec, const std::string& cgroup, int pid, const std::string& why) {
+  if (opts_.preKill.empty()) return;
+  std::string victim = pid ? fmt::format("pid {}", pid) : cgroup;
+  HookResult h = runHook(opts_.preKill,
+                         {{"MMP_POLICY", rec.policy}, {"MMP_RULE", rec.rule}, {"MMP_ACTION", "kill"},
+                          {"MMP_CGROUP", cgroup}, {"MMP_PID", pid ? std::to_string(pid) : ""},
+                          {"MMP_VICTIM", victim}, {"MMP_REASON", why}},
+                         opts_.preKillLimit);
+  LogRecord note;
+  note.kind = h.started && !h.timedOut ? "info" : "error";
+  note.policy = rec.policy;
+  note.rule = rec.rule;
+  note.cgroup = cgroup;
+  note.action = "kill";
+  note.argument = victim;
+  note.outcome = "pre-kill";
+  note.detail = h.detail;
+  writeLog(note, opts_.format);
+  ++(h.started && !h.timedOut && h.status == 0 ? hooksOk_ : hooksFailed_);
 }
 
 uint64_t Enactor::amountFor(const struct mmp_decision& d, const Cgroup& target) const {
@@ -248,6 +298,8 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
     all.ok &= r.ok;
     all.superseded |= r.superseded;
     all.detail += (all.detail.empty() ? "" : "; ") + r.detail;
+    rec.candidates = r.candidates;  // a kill's (one per decision)
+    rec.candidatesOmitted = r.candidatesOmitted;
   };
   if (d.action == MMP_ACTION_KILL) {
     // One kill per decision, its victim chosen among all the targets'
@@ -255,18 +307,21 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
     if (d.flags & MMP_KILL_CGROUP) {
       // `among`: the named cgroups, whatever the subject.
       if (auto it = among_.find({d.rule, d.action_index}); it != among_.end()) {
-        std::vector<const Cgroup*> named = amongCandidates(it->second);
-        add(named.empty() ? ActionResult{false, "no cgroup to kill: `among` names no unprotected cgroup here"}
-                          : killCgroupOf(d, named, pretend));
+        std::vector<CandidateRow> excluded;
+        std::vector<const Cgroup*> named = amongCandidates(it->second, excluded);
+        ActionResult none{false, "no cgroup to kill: `among` names no unprotected cgroup here"};
+        none.candidates = excluded;
+        add(named.empty() ? none : killCgroupOf(d, named, excluded, rec, pretend));
       } else {
-        add(killCgroupIn(d, targets, pretend));
+        add(killCgroupIn(d, targets, rec, pretend));
       }
       return all;
     }
     std::vector<std::string> dirs;
     for (const Cgroup* t : targets)
       for (const Cgroup* c : subtree(*t)) dirs.push_back(c->dir);
-    add(killProcess(dirs, d.flags, d.arg, pretend));
+    add(killProcess(dirs, d.flags, d.arg, pretend,
+                    [&](int pid, const std::string& why) { preKill(rec, rec.cgroup, pid, why); }));
     return all;
   }
   for (const Cgroup* t : targets) {
@@ -286,6 +341,30 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
   return all;
 }
 
+const char* outcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::Enacted: return "enacted";
+    case Outcome::DryRun: return "dry_run";
+    case Outcome::Protected: return "protected";
+    case Outcome::OutOfScope: return "out_of_scope";
+    case Outcome::RateLimited: return "rate_limited";
+    case Outcome::Overruled: return "overruled";
+    case Outcome::Superseded: return "superseded";
+    case Outcome::Failed: return "failed";
+  }
+  return "failed";
+}
+
+std::vector<double> latencyBuckets() {
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
+uint64_t RuleCounters::total(Outcome o) const {
+  uint64_t n = 0;
+  for (const auto& [action, counts] : decisions) n += counts[static_cast<size_t>(o)];
+  return n;
+}
+
 void Enactor::onDecision(const struct mmp_decision& d) {
   LogRecord rec;
   rec.policy = m_.policy;
@@ -298,8 +377,26 @@ void Enactor::onDecision(const struct mmp_decision& d) {
     writeLog(rec, opts_.format, time);
     return;
   }
-  const auto& rule = rules[d.rule];
+  bool acted = false;
+  Outcome o = decide(d, rec, acted);
+  // The overruled record has always carried the wall clock, also in replay.
+  writeLog(rec, opts_.format, o == Outcome::Overruled ? "" : time);
+  recent_.push_back(logJson(rec, o == Outcome::Overruled ? "" : time));
+  if (recent_.size() > kRecentDecisions) recent_.pop_front();
   RuleCounters& counters = counters_[d.rule];
+  auto& counts = counters.decisions[rec.action];
+  ++counts[static_cast<size_t>(o)];
+  if (!acted || opts_.replay) return;
+  // bpf_ktime_get_ns() is CLOCK_MONOTONIC.
+  struct timespec now {};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  uint64_t ns = static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(now.tv_nsec);
+  auto it = counters.latency.try_emplace(rec.action, latencyBuckets()).first;
+  it->second.observe(ns > d.time_ns ? static_cast<double>(ns - d.time_ns) / 1e9 : 0.0);
+}
+
+Outcome Enactor::decide(const struct mmp_decision& d, LogRecord& rec, bool& acted) {
+  const auto& rule = m_.json["rules"][d.rule];
   rec.rule = rule.value("location", "");
   rec.action = actionName(d.action);
   const auto& actions = rule["actions"];
@@ -316,21 +413,18 @@ void Enactor::onDecision(const struct mmp_decision& d) {
   const Cgroup* subject = system ? nullptr : byId(d.cgroup_id);
   if (!system) {
     if (!subject) {
-      ++counters.failed;
       rec.outcome = "failed";
       rec.detail = fmt::format("cgroup {} is gone", d.cgroup_id);
-      writeLog(rec, opts_.format, time);
-      return;
+      return Outcome::Failed;
     }
     rec.cgroup = subject->path;
     // Protections, again, right before acting; and the scope of rules the
     // kernel could not scope (a cgroup that appeared a moment ago).
     if (scopes_.isProtected(subject->path) || !scopes_.inScope(bit, subject->path)) {
-      ++counters.dropped;
       rec.outcome = "dropped";
-      rec.detail = scopes_.isProtected(subject->path) ? "protected" : "outside the rule's scope";
-      writeLog(rec, opts_.format, time);
-      return;
+      bool isProtected = scopes_.isProtected(subject->path);
+      rec.detail = isProtected ? "protected" : "outside the rule's scope";
+      return isProtected ? Outcome::Protected : Outcome::OutOfScope;
     }
     targets.push_back(subject);
   } else {
@@ -351,19 +445,17 @@ void Enactor::onDecision(const struct mmp_decision& d) {
     }
     rec.values.clear();
     rec.outcome = "logged";
-    writeLog(rec, opts_.format, time);
-    return;
+    acted = true;
+    return Outcome::Enacted;
   }
   if (d.action == MMP_ACTION_THROTTLE || d.action == MMP_ACTION_LIMIT) rec.argument = formatValue("bytes", d.arg);
   if (d.action == MMP_ACTION_UNTHROTTLE) rec.argument = "max";
   if (opts_.arbiter)
     for (const Cgroup* t : targets)
       if (auto winner = opts_.arbiter->claim(t->path, opts_.rank, m_.policy)) {
-        ++counters.overruled;
         rec.outcome = "overruled";
         rec.detail = fmt::format("policy {}, given earlier, acted on {} within this interval", *winner, t->path);
-        writeLog(rec, opts_.format);
-        return;
+        return Outcome::Overruled;
       }
   if (opts_.dryRun || m_.json["settings"].value("dry_run", false)) {
     rec.outcome = "dry-run";
@@ -371,23 +463,22 @@ void Enactor::onDecision(const struct mmp_decision& d) {
     if (d.action == MMP_ACTION_KILL && !opts_.replay) {
       ActionResult r = perform(d, targets, rec, true);
       rec.detail = r.ok ? r.detail : "no victim: " + r.detail;
+    } else if (!opts_.replay) {
+      rec.detail = opts_.dryRun ? "--dry-run: nothing written" : "the policy sets dry_run: nothing written";
     }
-    writeLog(rec, opts_.format, time);
-    return;
+    return Outcome::DryRun;
   }
   if (!limit_.take(std::chrono::steady_clock::now())) {
     giveCooldownBack(rule, d, system);
-    ++counters.rateLimited;
     rec.outcome = "rate-limited";
     rec.detail = fmt::format("over max_actions_per_second = {}", limit_.perSecond());
-    writeLog(rec, opts_.format, time);
-    return;
+    return Outcome::RateLimited;
   }
   ActionResult r = perform(d, targets, rec);
-  (r.ok ? counters.enacted : r.superseded ? counters.superseded : counters.failed)++;
+  acted = true;
   rec.outcome = r.ok ? "enacted" : r.superseded ? "superseded" : "failed";
   rec.detail = r.detail;
-  writeLog(rec, opts_.format, time);
+  return r.ok ? Outcome::Enacted : r.superseded ? Outcome::Superseded : Outcome::Failed;
 }
 
 }  // namespace mmp::runtime

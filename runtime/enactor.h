@@ -2,6 +2,7 @@
 // again, dry-run, the rate limit, the write, and one log record.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -14,6 +15,7 @@
 #include "actions/actions.h"
 #include "arbiter.h"
 #include "cgroupfs.h"
+#include "exposition.h"
 #include "log.h"
 #include "manifest.h"
 #include "rate_limit.h"
@@ -21,8 +23,23 @@
 
 namespace mmp::runtime {
 
+// What became of a decision: one per log record's outcome, a dropped one
+// split by why (the metrics' `outcome` label, outcomeName).
+enum class Outcome { Enacted, DryRun, Protected, OutOfScope, RateLimited, Overruled, Superseded, Failed };
+inline constexpr size_t kOutcomes = 8;
+const char* outcomeName(Outcome o);  // "enacted", "dry_run", "protected", ...
+
+// The buckets of mmp_action_latency_seconds: from the BPF program's
+// decision to the action's completion, 100 us to 10 s.
+std::vector<double> latencyBuckets();
+
 struct RuleCounters {
-  uint64_t enacted = 0, failed = 0, dropped = 0, rateLimited = 0, overruled = 0, superseded = 0;
+  // By action ("kill", "log", ...), then by outcome.
+  std::map<std::string, std::array<uint64_t, kOutcomes>> decisions;
+  // By action: the decisions that were carried out (enacted, superseded,
+  // failed in the act), from the decision's time to the action's end.
+  std::map<std::string, Histogram> latency;
+  uint64_t total(Outcome o) const;
 };
 
 struct EnactOptions {
@@ -36,6 +53,9 @@ struct EnactOptions {
   // mmp_state: a decision dropped for the rate limit gives its rule's
   // cooldown back (-1: none, as in replay).
   int stateFd = -1;
+  // --pre-kill: a command run right before each kill, and its time limit.
+  std::string preKill = {};
+  std::chrono::milliseconds preKillLimit{5000};
 };
 
 class Enactor {
@@ -49,16 +69,30 @@ public:
   // reclaim` of this policy may choose, for its rate (cgroup v2 only).
   void sampleReclaim();
   const std::map<uint32_t, RuleCounters>& counters() const { return counters_; }
+  // The last kRecentDecisions decision records, oldest first, as JSON
+  // (`mmrun status`).
+  static constexpr size_t kRecentDecisions = 10;
+  const std::deque<nlohmann::json>& recent() const { return recent_; }
+  // --pre-kill hooks run: exited 0, or not (failed to start, non-zero, timed out).
+  uint64_t hooksOk() const { return hooksOk_; }
+  uint64_t hooksFailed() const { return hooksFailed_; }
 
 private:
   const Cgroup* byId(uint64_t id);
   std::vector<const Cgroup*> subtree(const Cgroup& c) const;
   std::vector<const Cgroup*> scopeTargets(uint32_t bit, bool leavesOnly) const;
-  std::vector<const Cgroup*> leavesBelow(const std::vector<const Cgroup*>& targets) const;
+  std::vector<const Cgroup*> leavesBelow(const std::vector<const Cgroup*>& targets,
+                                         std::vector<CandidateRow>& excluded) const;
   std::optional<double> pgscanRate(uint64_t id, uint64_t pages) const;
   // `pretend` (a dry run): choose the victim and say so, kill nothing.
-  ActionResult killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, bool pretend);
-  ActionResult killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named, bool pretend);
+  // `rec`: the decision's record so far, for the --pre-kill hook.
+  ActionResult killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets,
+                            const LogRecord& rec, bool pretend);
+  ActionResult killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named,
+                            const std::vector<CandidateRow>& excluded, const LogRecord& rec, bool pretend);
+  // --pre-kill: runs the hook for the victim (a cgroup, and a pid for a
+  // process kill) and logs what became of it; the kill goes on either way.
+  void preKill(const LogRecord& rec, const std::string& cgroup, int pid, const std::string& why);
   uint64_t amountFor(const struct mmp_decision& d, const Cgroup& target) const;
   ActionResult perform(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, LogRecord& rec,
                        bool pretend = false);
@@ -81,11 +115,17 @@ private:
   // `kill cgroup among PATTERNS`: by (rule, action index).
   std::map<std::pair<uint32_t, uint32_t>, std::vector<ScopePattern>> among_;
   std::vector<ScopePattern> reclaimAmong_;  // among patterns of kills by reclaim
-  std::vector<const Cgroup*> amongCandidates(const std::vector<ScopePattern>& patterns) const;
+  std::vector<const Cgroup*> amongCandidates(const std::vector<ScopePattern>& patterns,
+                                             std::vector<CandidateRow>& excluded) const;
   std::map<uint32_t, RuleCounters> counters_;
+  std::deque<nlohmann::json> recent_;
+  uint64_t hooksOk_ = 0, hooksFailed_ = 0;
   RateLimit limit_;
   size_t stateWords_ = 0;  // of an mmp_state row
   void giveCooldownBack(const nlohmann::json& rule, const struct mmp_decision& d, bool system);
+  // What onDecision does, but writing the record: what became of it, and
+  // whether the action was carried out (timed for the latency).
+  Outcome decide(const struct mmp_decision& d, LogRecord& rec, bool& acted);
 };
 
 }  // namespace mmp::runtime

@@ -54,33 +54,49 @@ std::string formatValue(const std::string& type, uint64_t raw) {
 
 std::string formatMonotonic(uint64_t ns) { return fmt::format("{}.{:09d}", ns / 1'000'000'000, ns % 1'000'000'000); }
 
+nlohmann::json logJson(const LogRecord& r, const std::string& time) {
+  nlohmann::json j{{"time", time.empty() ? now() : time}, {"kind", r.kind}, {"policy", r.policy}};
+  // A string that is not UTF-8 (a cgroup name is any bytes) goes in with
+  // U+FFFD for the bad bytes, and its exact bytes as KEY_hex beside it.
+  auto put = [&](const char* k, const std::string& v) {
+    if (v.empty()) return;
+    if (isUtf8(v)) {
+      j[k] = v;
+      return;
+    }
+    j[k] = replaceInvalidUtf8(v);
+    j[std::string(k) + "_hex"] = hexBytes(v);
+  };
+  put("rule", r.rule);
+  put("cgroup", r.cgroup);
+  put("action", r.action);
+  put("argument", r.argument);
+  put("outcome", r.outcome);
+  put("detail", r.detail);
+  put("message", r.message);
+  if (!r.values.empty()) {
+    nlohmann::json v = nlohmann::json::object();
+    for (const auto& [k, val] : r.values) v[k] = val;
+    j["values"] = v;
+  }
+  if (!r.candidates.empty()) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& c : r.candidates) {
+      nlohmann::json row{{"candidate", replaceInvalidUtf8(c.who)}, {"verdict", c.verdict}};
+      if (!c.key.empty()) row["key"] = c.key;
+      if (!c.value.empty()) row["value"] = c.value;
+      if (!isUtf8(c.who)) row["candidate_hex"] = hexBytes(c.who);
+      rows.push_back(std::move(row));
+    }
+    j["candidates"] = rows;
+    if (r.candidatesOmitted) j["candidates_omitted"] = r.candidatesOmitted;
+  }
+  return j;
+}
+
 void writeLog(const LogRecord& r, LogFormat format, const std::string& time) {
   if (format == LogFormat::Json) {
-    nlohmann::json j{{"time", time.empty() ? now() : time}, {"kind", r.kind}, {"policy", r.policy}};
-    // A string that is not UTF-8 (a cgroup name is any bytes) goes in with
-    // U+FFFD for the bad bytes, and its exact bytes as KEY_hex beside it.
-    auto put = [&](const char* k, const std::string& v) {
-      if (v.empty()) return;
-      if (isUtf8(v)) {
-        j[k] = v;
-        return;
-      }
-      j[k] = replaceInvalidUtf8(v);
-      j[std::string(k) + "_hex"] = hexBytes(v);
-    };
-    put("rule", r.rule);
-    put("cgroup", r.cgroup);
-    put("action", r.action);
-    put("argument", r.argument);
-    put("outcome", r.outcome);
-    put("detail", r.detail);
-    put("message", r.message);
-    if (!r.values.empty()) {
-      nlohmann::json v = nlohmann::json::object();
-      for (const auto& [k, val] : r.values) v[k] = val;
-      j["values"] = v;
-    }
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::printf("%s\n", logJson(r, time).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     // Every field escaped (control bytes, invalid UTF-8, quotes): a cgroup
     // named with a CR or an escape sequence cannot forge a record on a
@@ -98,6 +114,14 @@ void writeLog(const LogRecord& r, LogFormat format, const std::string& time) {
     for (const auto& [k, v] : r.values) line += fmt::format(" {}={}", escapeText(k), value(v));
     if (!r.message.empty()) line += fmt::format(" message=\"{}\"", escapeText(r.message));
     if (!r.detail.empty()) line += fmt::format(" ({})", escapeText(r.detail));
+    // The candidate table: `candidates: pid 1 rss=200MiB victim; /a rss=... ranked lower`.
+    for (size_t i = 0; i < r.candidates.size(); ++i) {
+      const auto& c = r.candidates[i];
+      line += fmt::format("{}{}", i ? "; " : " candidates: ", escapeText(c.who));
+      if (!c.key.empty()) line += fmt::format(" {}={}", escapeText(c.key), value(c.value));
+      line += " " + escapeText(c.verdict);
+    }
+    if (r.candidatesOmitted) line += fmt::format("; and {} more", r.candidatesOmitted);
     std::printf("%s\n", line.c_str());
   }
   std::fflush(stdout);

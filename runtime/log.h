@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +11,16 @@
 namespace mmp::runtime {
 
 enum class LogFormat { Text, Json };
+
+// One row of a kill's candidate table: who, the key it was ranked by and
+// its value, and what became of it ("victim", "ranked lower", "under the
+// threshold", "protected", "guards a protected cgroup", "no process",
+// "gone").
+struct CandidateRow {
+  std::string who;  // "pid 1234 (java)", or a cgroup's path
+  std::string key, value;
+  std::string verdict;
+};
 
 struct LogRecord {
   std::string kind = "decision";  // decision | info | error
@@ -22,9 +33,13 @@ struct LogRecord {
   std::string detail;    // why, or the errno text
   std::string message;   // a log action's text
   std::vector<std::pair<std::string, std::string>> values;  // what made the condition true
+  std::vector<CandidateRow> candidates = {};  // a kill's: the top of its table
+  size_t candidatesOmitted = 0;          // rows left out of it
 };
 
 // `time` empty: now (replay gives the snapshot's time).
+// The record as one JSON object (what --log-format json writes).
+nlohmann::json logJson(const LogRecord& r, const std::string& time = "");
 void writeLog(const LogRecord& r, LogFormat format, const std::string& time = "");
 
 // A value from a decision, as a person reads it: "1.5GiB", "61.234%".

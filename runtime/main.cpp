@@ -53,6 +53,16 @@ int main(int argc, char** argv) {
   load->add_option("--socket", lo.statusSocket, "Where to answer `mmrun status` (default: /run/mmrun/POLICY.sock)");
   load->add_option("--pin", lo.pinDir,
                    "Pin the hooks under DIR/POLICY on a bpf file system, so that they outlive a crash of mmrun");
+  load->add_option("--metrics", lo.metrics,
+                   "Serve Prometheus metrics at http://ADDR:PORT/metrics (PORT alone: on 127.0.0.1)")
+      ->type_name("ADDR:PORT");
+  std::string preKillLimit = "5s";
+  load->add_option("--pre-kill", lo.preKill,
+                   "Run this shell command right before each kill; the victim is in MMP_POLICY, MMP_RULE, "
+                   "MMP_CGROUP, MMP_PID, MMP_VICTIM and MMP_REASON")
+      ->type_name("COMMAND");
+  load->add_option("--pre-kill-timeout", preKillLimit,
+                   "How long a kill waits for the --pre-kill command before killing it (default: 5s)");
   load->add_option("--record", lo.recordPath,
                    "Also write every snapshot the rules evaluate to this trace (for `mmrun replay`)");
 
@@ -107,6 +117,9 @@ int main(int argc, char** argv) {
   }
   if (*load) {
     lo.format = logFormat(format);
+    auto limit = parseDuration(preKillLimit);
+    if (!limit) return badDuration("--pre-kill-timeout");
+    lo.preKillLimitNs = *limit;
     if (!interval.empty()) {
       auto ns = parseDuration(interval);
       if (!ns) return badDuration("--interval");

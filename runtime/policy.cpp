@@ -182,6 +182,20 @@ llvm::Error Policy::attach(const Hierarchy& h) {
 
 struct bpf_map* Policy::map(const char* name) const { return bpf_object__find_map_by_name(obj_, name); }
 
+std::vector<ProgramStats> Policy::programStats() const {
+  std::vector<ProgramStats> out;
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, obj_) {
+    int fd = bpf_program__fd(prog);
+    if (fd < 0) continue;  // not loaded
+    struct bpf_prog_info info {};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) continue;
+    out.push_back({bpf_program__name(prog), info.run_cnt, info.run_time_ns});
+  }
+  return out;
+}
+
 int Policy::decisionsFd() const { return bpf_map__fd(map(MMP_MAP_DECISIONS)); }
 
 int Policy::replay(const std::vector<uint64_t>& snapshot) {

@@ -13,6 +13,15 @@
 
 namespace mmp::runtime {
 
+// One loaded program's run statistics as the kernel counts them (only
+// while BPF statistics are enabled: BPF_ENABLE_STATS or
+// kernel.bpf_stats_enabled).
+struct ProgramStats {
+  std::string name;
+  uint64_t runs = 0;
+  uint64_t runTimeNs = 0;
+};
+
 struct PolicyOptions {
   // Switch the snapshot channel on and size its ring buffer for recording
   // (SnapshotChannel reads it); an object without one is refused.
@@ -40,6 +49,8 @@ public:
   // Runs the periodic walk (the iterator) once; false if it failed.
   bool tick();
   int decisionsFd() const;
+  // Every loaded program of the object, the replay program included.
+  std::vector<ProgramStats> programStats() const;
   // Runs the replay program on one struct mmp_snapshot (BPF_PROG_TEST_RUN);
   // 0 or a negative errno. Its decisions wait in the ring buffer.
   int replay(const std::vector<uint64_t>& snapshot);

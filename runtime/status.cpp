@@ -170,6 +170,22 @@ void printText(const nlohmann::json& s) {
                              r.value("superseded", 0));
   for (const auto& note : s.value("not_attached", nlohmann::json::array()))
     std::cout << "  not attached: " << escapeText(note.is_string() ? note.get<std::string>() : "") << "\n";
+  // The last decisions, each with what became of it and why.
+  const auto recent = s.value("recent", nlohmann::json::array());
+  if (!recent.empty()) std::cout << "  last decisions:\n";
+  for (const auto& d : recent) {
+    std::string line = fmt::format("    {} {} {} {} {}", text(d, "time"), text(d, "rule"), text(d, "cgroup"),
+                                   text(d, "action"), text(d, "outcome"));
+    if (d.contains("detail")) line += " (" + text(d, "detail") + ")";
+    std::cout << line << "\n";
+    for (const auto& c : d.value("candidates", nlohmann::json::array())) {
+      std::string row = "      " + text(c, "candidate");
+      if (c.contains("key")) row += " " + text(c, "key") + "=" + text(c, "value");
+      std::cout << row << " " << text(c, "verdict") << "\n";
+    }
+    if (d.value("candidates_omitted", 0) > 0)
+      std::cout << fmt::format("      and {} more\n", d.value("candidates_omitted", 0));
+  }
 }
 
 }  // namespace

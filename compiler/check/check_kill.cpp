@@ -28,6 +28,7 @@ const KeyInfo kKeys[] = {
     {"swap", KillKey::Swap, true, true, Type::Bytes},
     {"reclaim", KillKey::Reclaim, false, true, Type::Error},
     {"size_or_growth", KillKey::SizeOrGrowth, false, true, Type::Error},
+    {"over_request", KillKey::OverRequest, false, true, Type::Bytes},
 };
 
 struct SignalInfo {

@@ -55,6 +55,7 @@ uint32_t actionFlags(const ast::Action& a) {
       case KillKey::Swap: f |= MMP_KILL_SWAP; break;
       case KillKey::Reclaim: f |= MMP_KILL_RECLAIM; break;
       case KillKey::SizeOrGrowth: f |= MMP_KILL_SIZE_OR_GROWTH; break;
+      case KillKey::OverRequest: f |= MMP_KILL_OVER_REQUEST; break;
       case KillKey::Default:
       case KillKey::Rss:
       case KillKey::Usage: break;  // largest

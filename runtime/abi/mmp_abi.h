@@ -64,6 +64,8 @@ enum mmp_flags {
 	MMP_KILL_RECLAIM = 1 << 15,   /* cgroup: the most reclaim activity (memory.stat pgscan per second), then usage */
 	MMP_KILL_SIZE_OR_GROWTH = 1 << 16, /* cgroup: oomd's kill_by_memory_size_or_growth */
 	MMP_KILL_ABOVE = 1 << 17,     /* only candidates whose key is above arg (bytes, or an oom_score) */
+	MMP_KILL_OVER_REQUEST = 1 << 18, /* cgroup: usage above its request (memory.min, else memory.low);
+	                                    those with no request first (kubelet's BestEffort) */
 };
 
 /* Bits 24..31 of a process kill's flags: the signal number; 0 = SIGKILL. */

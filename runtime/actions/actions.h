@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cgroupfs.h"
+#include "log.h"
 
 namespace mmp::runtime {
 
@@ -17,6 +19,9 @@ struct ActionResult {
   // A kill whose victim was already dying (the kernel's OOM killer, or
   // another signal, got there first): not this policy's kill.
   bool superseded = false;
+  // A kill's candidate table (actions/victims.h, candidateTable).
+  std::vector<CandidateRow> candidates = {};
+  size_t candidatesOmitted = 0;
 };
 
 // Writes `content` to `file` in cgroup directory `dir`.
@@ -33,7 +38,11 @@ ActionResult setMax(const Hierarchy& h, const std::string& dir, uint64_t bytes);
 // flags and threshold `arg` (actions/victims.h), signalled through a pidfd;
 // or a whole cgroup (cgroup.kill on v2, every process on v1).
 // `pretend`: choose the victim and say so, signal nothing (a dry run).
-ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg, bool pretend = false);
+// `before`: called with the victim's pid and why it was chosen, right
+// before the signal (the --pre-kill hook).
+using BeforeKill = std::function<void(int pid, const std::string& why)>;
+ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg, bool pretend = false,
+                         const BeforeKill& before = nullptr);
 ActionResult killCgroup(const Hierarchy& h, const std::string& dir);
 
 // The memory a cgroup uses now (memory.current, memory.usage_in_bytes on v1).
@@ -41,6 +50,10 @@ uint64_t cgroupUsage(const Hierarchy& h, const std::string& dir);
 // The swap it uses: memory.swap.current (v2), memory.memsw.usage_in_bytes
 // less memory.usage_in_bytes (v1); none where swap is not accounted.
 std::optional<uint64_t> cgroupSwap(const Hierarchy& h, const std::string& dir);
+// What the cgroup is promised, its request as kubelet's Memory QoS writes
+// it: memory.min, else memory.low (MMP_UNLIMITED for "max"); none on v1,
+// which has neither.
+std::optional<uint64_t> cgroupRequest(const Hierarchy& h, const std::string& dir);
 // memory.stat's pgscan (pages scanned by reclaim, ever); none on v1.
 std::optional<uint64_t> cgroupPgscan(const Hierarchy& h, const std::string& dir);
 // Whether a process runs in the cgroup itself (not below it).

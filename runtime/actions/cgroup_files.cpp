@@ -6,9 +6,11 @@
 #include <chrono>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
+#include "abi/mmp_abi.h"
 #include "actions/actions.h"
 
 namespace mmp::runtime {
@@ -49,6 +51,23 @@ std::optional<uint64_t> cgroupSwap(const Hierarchy& h, const std::string& dir) {
   auto memory = readNumber(dir + "/memory.usage_in_bytes");
   if (!both || !memory) return std::nullopt;
   return *both > *memory ? *both - *memory : 0;
+}
+
+std::optional<uint64_t> cgroupRequest(const Hierarchy& h, const std::string& dir) {
+  if (h.version != CgroupVersion::V2) return std::nullopt;
+  auto read = [&](const char* file) -> std::optional<uint64_t> {
+    std::ifstream in(dir + "/" + file);
+    std::string text;
+    if (!(in >> text)) return std::nullopt;
+    if (text == "max") return MMP_UNLIMITED;
+    char* end = nullptr;
+    uint64_t v = std::strtoull(text.c_str(), &end, 10);
+    return end && *end == '\0' ? std::optional<uint64_t>(v) : std::nullopt;
+  };
+  auto min = read("memory.min");
+  if (!min) return std::nullopt;
+  if (*min) return min;
+  return read("memory.low");
 }
 
 std::optional<uint64_t> cgroupPgscan(const Hierarchy& h, const std::string& dir) {

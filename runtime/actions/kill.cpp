@@ -120,25 +120,43 @@ std::vector<pid_t> procsBelow(const std::string& dir) {
 
 }  // namespace
 
-ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg, bool pretend) {
+ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg, bool pretend,
+                         const BeforeKill& before) {
   std::vector<ProcessCandidate> candidates;
+  std::vector<CandidateRow> gone;  // listed, then gone before they could be read
   double now = uptimeTicks();
   for (const auto& dir : dirs)
     for (pid_t pid : procsOf(dir)) {
       ProcessCandidate p;
-      if (pid != getpid() && readProcess(pid, flags, now, p)) candidates.push_back(p);
+      if (pid == getpid()) continue;
+      if (!readProcess(pid, flags, now, p)) {
+        gone.push_back({fmt::format("pid {}", pid), "", "", "gone"});
+        continue;
+      }
+      std::ifstream comm(fmt::format("/proc/{}/comm", pid));
+      std::getline(comm, p.name);
+      candidates.push_back(p);
     }
   Pick pick = pickProcess(candidates, flags, arg);
-  if (!pick.victim) return {false, pick.detail};
+  auto withTable = [&](ActionResult r) {
+    candidateTable(pick, [&](size_t i) { return fmt::format("pid {} ({})", candidates[i].pid, candidates[i].name); },
+                   gone, r.candidates, r.candidatesOmitted);
+    return r;
+  };
+  if (!pick.victim) return withTable({false, pick.detail});
   int sig = MMP_KILL_SIGNAL(flags) ? static_cast<int>(MMP_KILL_SIGNAL(flags)) : SIGKILL;
   pid_t victim = candidates[*pick.victim].pid;
-  if (pretend) return {true, fmt::format("would send {} to pid {} ({})", signalName(sig), victim, pick.detail)};
+  if (pretend)
+    return withTable({true, fmt::format("would send {} to pid {} ({})", signalName(sig), victim, pick.detail)});
   if (dying(victim))
-    return {false, fmt::format("pid {} is already dying: another kill (the kernel's OOM killer?) got there first ({})",
-                               victim, pick.detail), true};
+    return withTable({false,
+                      fmt::format("pid {} is already dying: another kill (the kernel's OOM killer?) got there first ({})",
+                                  victim, pick.detail),
+                      true});
+  if (before) before(victim, pick.detail);
   ActionResult r = signalPid(victim, sig);
   if (r.ok) r.detail += " (" + pick.detail + ")";
-  return r;
+  return withTable(r);
 }
 
 ActionResult killCgroup(const Hierarchy& h, const std::string& dir) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <csignal>
 #include <cstring>
+#include <functional>
 
 #include "abi/mmp_abi.h"
 #include "log.h"
@@ -28,24 +29,71 @@ struct Scored {
   double key;
   double size;
   double age;
+  int tier = 0;                  // ranks before the key: a higher tier first (by over_request)
+  const char* why = nullptr;     // left out: why, when not for the threshold
 };
 
-// The best of `in` (not empty) by the flags' order: oldest, youngest,
-// growing (key per second of life) or, by default, the largest key. Ties go
-// to the larger size, then to the first listed (a stable answer).
+// What the flags' order ranks by: oldest, youngest, growing (key per
+// second of life) or, by default, the largest key.
+double score(const Scored& s, uint32_t flags) {
+  if (flags & MMP_KILL_OLDEST) return s.age;
+  if (flags & MMP_KILL_YOUNGEST) return -s.age;
+  if (flags & MMP_KILL_GROWING) return perSecondOfLife(s.key, s.age);
+  return s.key;
+}
+
+// The best of `in` (not empty) by the flags' order. Ties go to the larger
+// size, then to the first listed (a stable answer).
 size_t best(const std::vector<Scored>& in, uint32_t flags) {
-  auto score = [&](const Scored& s) {
-    if (flags & MMP_KILL_OLDEST) return s.age;
-    if (flags & MMP_KILL_YOUNGEST) return -s.age;
-    if (flags & MMP_KILL_GROWING) return perSecondOfLife(s.key, s.age);
-    return s.key;
-  };
   size_t b = 0;
   for (size_t i = 1; i < in.size(); ++i) {
-    double now = score(in[i]), was = score(in[b]);
+    if (in[i].tier != in[b].tier) {
+      if (in[i].tier > in[b].tier) b = i;
+      continue;
+    }
+    double now = score(in[i], flags), was = score(in[b], flags);
     if (now > was || (now == was && in[i].size > in[b].size)) b = i;
   }
   return b;
+}
+
+// `in` in the order `best` chooses from: its choice first.
+std::vector<Scored> ranked(std::vector<Scored> in, uint32_t flags) {
+  std::stable_sort(in.begin(), in.end(), [&](const Scored& a, const Scored& b) {
+    if (a.tier != b.tier) return a.tier > b.tier;
+    double sa = score(a, flags), sb = score(b, flags);
+    return sa != sb ? sa > sb : a.size > b.size;
+  });
+  return in;
+}
+
+// The candidate table: the victim (ranked's first, or `victim` when given),
+// the others in rank, then those the threshold left out.
+std::vector<Ranked> table(const std::vector<Scored>& order, const std::vector<Scored>& below,
+                          const std::function<std::string(const Scored&)>& show, std::optional<size_t> victim) {
+  std::vector<Ranked> out;
+  if (victim)
+    for (const auto& s : order)
+      if (s.index == *victim) out.push_back({s.index, show(s), "victim"});
+  for (const auto& s : order)
+    if (!victim || s.index != *victim) out.push_back({s.index, show(s), out.empty() ? "victim" : "ranked lower"});
+  for (const auto& s : below) out.push_back({s.index, show(s), s.why ? s.why : "under the threshold"});
+  return out;
+}
+
+// The name of what the flags rank by, and each candidate's value of it.
+// `base` names the key ("rss", "oom_score", "usage", ...), `bytesKey`
+// whether it is bytes.
+std::pair<std::string, std::function<std::string(const Scored&)>> keyView(uint32_t flags, const std::string& base,
+                                                                          bool bytesKey) {
+  if (flags & (MMP_KILL_OLDEST | MMP_KILL_YOUNGEST))
+    return {"age", [](const Scored& s) { return fmt::format("{:.1f}s", s.age); }};
+  if (flags & MMP_KILL_GROWING)
+    return {base + "/s", [bytesKey](const Scored& s) {
+              double v = perSecondOfLife(s.key, s.age);
+              return bytesKey ? bytes(v) + "/s" : fmt::format("{:.1f}/s", v);
+            }};
+  return {base, [bytesKey](const Scored& s) { return bytesKey ? bytes(s.key) : fmt::format("{:.1f}", s.key); }};
 }
 
 std::string ageNote(uint32_t flags, double age) {
@@ -83,16 +131,22 @@ std::pair<size_t, std::string> sizeOrGrowth(const std::vector<Scored>& in) {
 Pick pickProcess(const std::vector<ProcessCandidate>& candidates, uint32_t flags, uint64_t arg) {
   if (candidates.empty()) return {std::nullopt, "no process to kill in the subject"};
   bool oom = flags & MMP_KILL_OOM_SCORE, swap = flags & MMP_KILL_SWAP;
-  std::vector<Scored> in;
+  std::vector<Scored> in, below;
   for (size_t i = 0; i < candidates.size(); ++i) {
     const auto& p = candidates[i];
     uint64_t key = oom ? p.oomScore : swap ? p.swap : p.rss;
-    if ((flags & MMP_KILL_ABOVE) && key <= arg) continue;
-    in.push_back({i, static_cast<double>(key), static_cast<double>(p.rss), p.age});
+    Scored s{i, static_cast<double>(key), static_cast<double>(p.rss), p.age};
+    ((flags & MMP_KILL_ABOVE) && key <= arg ? below : in).push_back(s);
   }
+  auto [keyName, show] = keyView(flags, oom ? "oom_score" : swap ? "swap" : "rss", !oom);
+  if (oom && !(flags & (MMP_KILL_OLDEST | MMP_KILL_YOUNGEST | MMP_KILL_GROWING)))
+    show = [](const Scored& s) { return fmt::format("{:.0f}", s.key); };
+  std::vector<Ranked> rows = table(ranked(in, flags), below, show, std::nullopt);
   if (in.empty())
-    return {std::nullopt, oom ? fmt::format("no process has an oom_score above {}", arg)
-                              : fmt::format("no process uses more than {} of {}", bytes(arg), swap ? "swap" : "RSS")};
+    return {std::nullopt,
+            oom ? fmt::format("no process has an oom_score above {}", arg)
+                : fmt::format("no process uses more than {} of {}", bytes(arg), swap ? "swap" : "RSS"),
+            keyName, rows};
   const Scored& v = in[best(in, flags)];
   const auto& p = candidates[v.index];
   std::string detail = oom    ? fmt::format("oom_score {}, rss {}", p.oomScore, bytes(p.rss))
@@ -101,11 +155,49 @@ Pick pickProcess(const std::vector<ProcessCandidate>& candidates, uint32_t flags
   if (flags & MMP_KILL_GROWING)
     detail += oom ? fmt::format(", oom_score {:.1f}/s over its life", perSecondOfLife(v.key, v.age))
                   : fmt::format(", {}/s over its life", bytes(perSecondOfLife(v.key, v.age)));
-  return {v.index, detail + ageNote(flags, p.age)};
+  return {v.index, detail + ageNote(flags, p.age), keyName, rows};
 }
+
+namespace {
+
+// by over_request: those with no request (BestEffort pods) first, by
+// usage; then those above their request, by how far; never one at or
+// under it.
+Pick pickOverRequest(const std::vector<CgroupCandidate>& candidates, uint32_t flags, uint64_t arg) {
+  bool v1 = std::any_of(candidates.begin(), candidates.end(), [](const CgroupCandidate& c) { return !c.request; });
+  std::vector<Scored> in, below;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const auto& c = candidates[i];
+    uint64_t request = v1 ? 0 : *c.request;
+    bool none = request == 0;
+    double over = none ? static_cast<double>(c.usage) : c.usage > request ? static_cast<double>(c.usage - request) : 0;
+    Scored s{i, over, static_cast<double>(c.usage), c.age, none ? 1 : 0};
+    if (!none && c.usage <= request) s.why = "at or under its request";
+    bool out = s.why || ((flags & MMP_KILL_ABOVE) && !(over > static_cast<double>(arg)));
+    (out ? below : in).push_back(s);
+  }
+  auto show = [&](const Scored& s) {
+    const auto& c = candidates[s.index];
+    if (s.tier) return fmt::format("{} (no request)", bytes(s.key));
+    return fmt::format("{} over {}", bytes(s.key),
+                       *c.request == MMP_UNLIMITED ? std::string("max") : bytes(static_cast<double>(*c.request)));
+  };
+  std::string fallback = v1 ? "; cgroup v1 has no memory.min or memory.low: no candidate has a request" : "";
+  if (in.empty())
+    return {std::nullopt,
+            fmt::format("no cgroup uses more than {}its request{}",
+                        flags & MMP_KILL_ABOVE ? bytes(static_cast<double>(arg)) + " over " : "", fallback),
+            "over_request", table({}, below, show, std::nullopt)};
+  const Scored& v = in[best(in, 0)];
+  return {v.index, fmt::format("usage {}, {}{}", bytes(v.size), show(v), fallback), "over_request",
+          table(ranked(in, 0), below, show, std::nullopt)};
+}
+
+}  // namespace
 
 Pick pickCgroup(const std::vector<CgroupCandidate>& candidates, uint32_t flags, uint64_t arg) {
   if (candidates.empty()) return {std::nullopt, "no cgroup to kill"};
+  if (flags & MMP_KILL_OVER_REQUEST) return pickOverRequest(candidates, flags, arg);
   // The key, or usage where this host does not have it (said in the log).
   bool swap = false, reclaim = false;
   std::string fallback;
@@ -123,21 +215,25 @@ Pick pickCgroup(const std::vector<CgroupCandidate>& candidates, uint32_t flags, 
     if (reclaim) return c.pgscanRate ? *c.pgscanRate : perSecondOfLife(static_cast<double>(*c.pgscan), c.age);
     return static_cast<double>(c.usage);
   };
-  std::vector<Scored> in;
+  std::vector<Scored> in, below;
   for (size_t i = 0; i < candidates.size(); ++i) {
     double k = key(candidates[i]);
-    if ((flags & MMP_KILL_ABOVE) && !(k > static_cast<double>(arg))) continue;
-    in.push_back({i, k, static_cast<double>(candidates[i].usage), candidates[i].age});
+    Scored s{i, k, static_cast<double>(candidates[i].usage), candidates[i].age};
+    ((flags & MMP_KILL_ABOVE) && !(k > static_cast<double>(arg)) ? below : in).push_back(s);
   }
+  auto [keyName, show] = keyView(flags, reclaim ? "pgscan/s" : swap ? "swap" : "usage", !reclaim);
   auto withFallback = [&](std::string s) { return fallback.empty() ? s : s + "; " + fallback; };
   if (in.empty())
-    return {std::nullopt, withFallback(reclaim ? fmt::format("no cgroup scans more than {} pages/s", arg)
-                                               : fmt::format("no cgroup uses more than {}{}", bytes(arg),
-                                                             swap ? " of swap" : ""))};
+    return {std::nullopt,
+            withFallback(reclaim ? fmt::format("no cgroup scans more than {} pages/s", arg)
+                                 : fmt::format("no cgroup uses more than {}{}", bytes(arg), swap ? " of swap" : "")),
+            keyName, table({}, below, show, std::nullopt)};
   if (flags & MMP_KILL_SIZE_OR_GROWTH) {
     auto [index, why] = sizeOrGrowth(in);
-    return {index, fmt::format("usage {}, {}", bytes(candidates[index].usage), why)};
+    return {index, fmt::format("usage {}, {}", bytes(candidates[index].usage), why), keyName,
+            table(ranked(in, 0), below, show, index)};
   }
+  std::vector<Ranked> rows = table(ranked(in, flags), below, show, std::nullopt);
   const Scored& v = in[best(in, flags)];
   const auto& c = candidates[v.index];
   std::string detail = fmt::format("usage {}", bytes(c.usage));
@@ -147,7 +243,18 @@ Pick pickCgroup(const std::vector<CgroupCandidate>& candidates, uint32_t flags, 
                          c.pgscanRate ? "since the previous sample" : "over its life (no earlier sample)") +
              detail;
   if (flags & MMP_KILL_GROWING) detail += fmt::format(", {}/s over its life", bytes(perSecondOfLife(v.key, v.age)));
-  return {v.index, withFallback(detail + ageNote(flags, c.age))};
+  return {v.index, withFallback(detail + ageNote(flags, c.age)), keyName, rows};
+}
+
+void candidateTable(const Pick& pick, const std::function<std::string(size_t)>& who,
+                    const std::vector<CandidateRow>& excluded, std::vector<CandidateRow>& rows, size_t& omitted) {
+  rows.clear();
+  for (size_t i = 0; i < pick.ranking.size() && i < kRankedRows; ++i) {
+    const Ranked& r = pick.ranking[i];
+    rows.push_back({who(r.index), pick.key, r.value, r.verdict});
+  }
+  for (size_t i = 0; i < excluded.size() && rows.size() < kTableRows; ++i) rows.push_back(excluded[i]);
+  omitted = pick.ranking.size() + excluded.size() - rows.size();
 }
 
 std::string signalName(int signal) {

@@ -5,9 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "log.h"
 
 namespace mmp::runtime {
 
@@ -17,6 +20,7 @@ struct ProcessCandidate {
   uint64_t swap = 0;      // bytes (VmSwap of /proc/PID/status)
   uint64_t oomScore = 0;  // /proc/PID/oom_score
   double age = 0;         // seconds since the process started
+  std::string name = {};  // /proc/PID/comm, for the log
 };
 
 struct CgroupCandidate {
@@ -26,6 +30,14 @@ struct CgroupCandidate {
   double age = 0;                // seconds since the cgroup was made
   std::optional<uint64_t> pgscan;        // memory.stat pgscan (pages); none: no such line (cgroup v1)
   std::optional<double> pgscanRate;      // pages per second since the previous sample; none: no earlier sample
+  std::optional<uint64_t> request = std::nullopt;  // memory.min, else memory.low; none: cgroup v1 (by over_request)
+};
+
+// One candidate's place in the pick, for the log's candidate table.
+struct Ranked {
+  size_t index;         // into the candidates
+  std::string value;    // its key as a person reads it: "200MiB", "812", "25.6/s"
+  std::string verdict;  // "victim", "ranked lower", "under the threshold"
 };
 
 struct Pick {
@@ -34,6 +46,8 @@ struct Pick {
   // 200MiB"); without: why there is none ("no cgroup uses more than 5GiB
   // of swap").
   std::string detail;
+  std::string key = {};          // what the candidates were ranked by: "rss", "oom_score", "age", ...
+  std::vector<Ranked> ranking = {};  // every candidate: the victim, the others best first, then those under the threshold
 };
 
 // oomd's defaults for kill_by_memory_size_or_growth: a candidate using more
@@ -47,6 +61,14 @@ constexpr uint64_t kGrowingSizePercentile = 80;
 // MMP_KILL_ABOVE).
 Pick pickProcess(const std::vector<ProcessCandidate>& candidates, uint32_t flags, uint64_t arg);
 Pick pickCgroup(const std::vector<CgroupCandidate>& candidates, uint32_t flags, uint64_t arg);
+
+// The log's candidate table of a pick: at most kRankedRows of its ranking
+// (each named by `who`), then the candidates left out before the pick
+// (`excluded`, with their verdicts), kTableRows rows in all; the rows left
+// out are counted in `omitted`.
+constexpr size_t kRankedRows = 5, kTableRows = 8;
+void candidateTable(const Pick& pick, const std::function<std::string(size_t)>& who,
+                    const std::vector<CandidateRow>& excluded, std::vector<CandidateRow>& rows, size_t& omitted);
 
 // Whether /proc/PID/status (its text) shows a process already on its way
 // out: SIGKILL pending (how the kernel's OOM killer and cgroup.kill leave

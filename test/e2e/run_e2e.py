@@ -135,9 +135,11 @@ def run_mmrun(obj, extra, seconds, stop=signal.SIGTERM, during=None):
 
 def decisions(records):
     """The decision records, without their times (wall clock live, the
-    snapshots' in replay) and details (a live dry run names the victim a
-    kill would take, which replay, with no live system, cannot)."""
-    return [{k: v for k, v in r.items() if k not in ("time", "detail")} for r in records if r.get("kind") == "decision"]
+    snapshots' in replay), details and candidate tables (a live dry run
+    names the victim a kill would take and the candidates it ranked, which
+    replay, with no live system, cannot)."""
+    live_only = ("time", "detail", "candidates", "candidates_omitted")
+    return [{k: v for k, v in r.items() if k not in live_only} for r in records if r.get("kind") == "decision"]
 
 
 def record_and_replay(tmp, base_rel, kill_obj):

@@ -110,6 +110,59 @@ TEST_F(Stdlib, OomdDesktopWantsReclaimInTheLastTenSeconds) {
   EXPECT_TRUE(d[0].flags & MMP_KILL_SIZE_OR_GROWTH);
 }
 
+// A node of 16 GiB with `availPct` of it available (std/kubernetes reads
+// no swap), and a pod's memcg on it.
+Fields node(double availPct) {
+  return {{"system.memory.available", static_cast<uint64_t>(static_cast<double>(16 * kGiB) * availPct / 100)},
+          {"system.memory.total", 16 * kGiB}};
+}
+
+Fields pod(double availPct, uint64_t usage, uint64_t request) {
+  Fields f = node(availPct);
+  f["memcg.usage"] = usage;
+  f["memcg.min"] = request;
+  return f;
+}
+
+TEST_F(Stdlib, KubernetesReclaimsFromPodsAboveTheirRequestFirst) {
+  LOAD(stdlibPolicy("kubernetes"));
+  EXPECT_TRUE(run(1 * kSec, 7, pod(10.5, 600 * kMiB, 256 * kMiB)).empty()) << "10% of MemTotal is the line";
+  auto d = run(2 * kSec, 7, pod(9, 600 * kMiB, 256 * kMiB));
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].action, MMP_ACTION_RECLAIM);
+  EXPECT_EQ(d[0].flags & (MMP_RECLAIM_FILE | MMP_RECLAIM_FIRST | MMP_ARG_SHARE),
+            static_cast<uint32_t>(MMP_RECLAIM_FILE | MMP_RECLAIM_FIRST | MMP_ARG_SHARE));
+  EXPECT_EQ(d[0].arg, 2 * kPct) << "2% of its usage";
+  EXPECT_TRUE(run(3 * kSec, 7, pod(9, 600 * kMiB, 256 * kMiB)).empty()) << "cooldown 2s";
+  EXPECT_EQ(run(4 * kSec, 7, pod(9, 600 * kMiB, 256 * kMiB)).size(), 1u);
+  EXPECT_TRUE(run(5 * kSec, 8, pod(5, 256 * kMiB, 256 * kMiB)).empty()) << "at its request: left alone";
+  EXPECT_EQ(run(6 * kSec, 9, pod(5, 100 * kMiB, 0)).size(), 1u) << "no request (BestEffort): above it";
+}
+
+TEST_F(Stdlib, KubernetesKillsOnePodByOverRequestAfterTwoSecondsUnderFivePercent) {
+  LOAD(stdlibPolicy("kubernetes"));
+  EXPECT_TRUE(system(1 * kSec, node(5.5)).empty());
+  EXPECT_TRUE(system(2 * kSec, node(4.5)).empty());
+  EXPECT_TRUE(system(3 * kSec, node(4.5)).empty());
+  auto kill = system(4 * kSec, node(4.5));
+  ASSERT_EQ(kill.size(), 1u) << "under 5% for 2 s";
+  EXPECT_EQ(kill[0].action, MMP_ACTION_KILL);
+  EXPECT_EQ(kill[0].flags & (MMP_KILL_CGROUP | MMP_KILL_OVER_REQUEST | MMP_KILL_ABOVE),
+            static_cast<uint32_t>(MMP_KILL_CGROUP | MMP_KILL_OVER_REQUEST));
+  for (uint64_t t = 5; t < 9; ++t) EXPECT_TRUE(system(t * kSec, node(4.5)).empty()) << "cooldown 5s: " << t;
+  EXPECT_EQ(system(9 * kSec, node(4.5)).size(), 1u);
+}
+
+TEST_F(Stdlib, KubernetesAtTheImportersThresholds) {
+  LOAD("policy node\nimport \"std/kubernetes\" with evict_below = 8%, evict_for = 1s, reclaim_share = 5%\n");
+  EXPECT_TRUE(system(1 * kSec, node(8.5)).empty());
+  EXPECT_TRUE(system(2 * kSec, node(7.5)).empty());
+  EXPECT_EQ(system(3 * kSec, node(7.5)).size(), 1u) << "under 8% for 1 s";
+  auto d = run(4 * kSec, 7, pod(9, 600 * kMiB, 256 * kMiB));
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].arg, 5 * kPct);
+}
+
 // senpai.py's probe: min(max_probe * (target / stall / coeff_probe)^2, max_probe).
 double senpaiStep(double stallShare) {
   double target = 0.010 / 6;

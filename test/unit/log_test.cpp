@@ -47,5 +47,32 @@ TEST(Log, JsonKeepsTheExactBytesOfANonUtf8Name) {
   EXPECT_FALSE(j.contains("message_hex"));                         // valid UTF-8: as it is
 }
 
+LogRecord kill() {
+  LogRecord r{"decision", "p", "p.mmp:6", "/jobs", "kill", "", "enacted", "SIGKILL to pid 7", "", {}};
+  r.candidates = {{"pid 7 (hog)", "rss", "200MiB", "victim"},
+                  {"pid 8 (tail)", "rss", "1.5MiB", "ranked lower"},
+                  {"/jobs/" + std::string("\x1b[2J"), "", "", "protected"}};
+  r.candidatesOmitted = 3;
+  return r;
+}
+
+TEST(Log, TextCarriesTheCandidateTableEscaped) {
+  std::string line = logged(kill(), LogFormat::Text);
+  EXPECT_NE(line.find("(SIGKILL to pid 7) candidates: pid 7 (hog) rss=200MiB victim; pid 8 (tail) rss=1.5MiB ranked "
+                      "lower; /jobs/\\x1b[2J protected; and 3 more\n"),
+            std::string::npos)
+      << line;
+}
+
+TEST(Log, JsonCarriesTheCandidateTable) {
+  auto j = nlohmann::json::parse(logged(kill(), LogFormat::Json));
+  ASSERT_EQ(j["candidates"].size(), 3u);
+  EXPECT_EQ(j["candidates"][0], (nlohmann::json{{"candidate", "pid 7 (hog)"}, {"key", "rss"}, {"value", "200MiB"},
+                                                {"verdict", "victim"}}));
+  EXPECT_EQ(j["candidates"][2], (nlohmann::json{{"candidate", "/jobs/\x1b[2J"}, {"verdict", "protected"}}));
+  EXPECT_EQ(j["candidates_omitted"], 3);
+  EXPECT_FALSE(nlohmann::json::parse(logged(record(), LogFormat::Json)).contains("candidates"));
+}
+
 }  // namespace
 }  // namespace mmp::runtime

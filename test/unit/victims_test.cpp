@@ -263,6 +263,132 @@ TEST(PickCgroup, SizeOrGrowthAmongThoseAboveTheThreshold) {
   EXPECT_FALSE(pickCgroup(c, kSizeOrGrowth | MMP_KILL_ABOVE, 4 * GiB).victim);
 }
 
+// The candidate table: why this victim.
+
+std::vector<std::string> verdicts(const Pick& p) {
+  std::vector<std::string> out;
+  for (const auto& r : p.ranking) out.push_back(std::to_string(r.index) + " " + r.value + " " + r.verdict);
+  return out;
+}
+
+TEST(Ranking, VictimFirstThenByKeyThenUnderTheThreshold) {
+  std::vector<ProcessCandidate> c{proc(1, 10 * MiB), proc(2, 200 * MiB), proc(3, 50 * MiB), proc(4, 150 * MiB)};
+  Pick p = pickProcess(c, MMP_KILL_ABOVE, 40 * MiB);
+  EXPECT_EQ(p.key, "rss");
+  EXPECT_EQ(verdicts(p), (std::vector<std::string>{"1 200MiB victim", "3 150MiB ranked lower", "2 50MiB ranked lower",
+                                                   "0 10MiB under the threshold"}));
+}
+
+TEST(Ranking, NoVictimStillShowsWhy) {
+  std::vector<ProcessCandidate> c{proc(1, 10 * MiB, 100, 300), proc(2, 20 * MiB, 100, 500)};
+  Pick p = pickProcess(c, MMP_KILL_OOM_SCORE | MMP_KILL_ABOVE, 800);
+  EXPECT_FALSE(p.victim);
+  EXPECT_EQ(p.key, "oom_score");
+  EXPECT_EQ(verdicts(p), (std::vector<std::string>{"0 300 under the threshold", "1 500 under the threshold"}));
+}
+
+TEST(Ranking, TiesRankAsThePickBreaksThem) {
+  // Equal oom_score: the larger RSS first, then the first listed.
+  std::vector<ProcessCandidate> c{proc(1, 10 * MiB, 100, 700), proc(2, 30 * MiB, 100, 700),
+                                  proc(3, 30 * MiB, 100, 700)};
+  Pick p = pickProcess(c, MMP_KILL_OOM_SCORE, 0);
+  EXPECT_EQ(pidOf(c, p), 2);
+  EXPECT_EQ(verdicts(p), (std::vector<std::string>{"1 700 victim", "2 700 ranked lower", "0 700 ranked lower"}));
+}
+
+TEST(Ranking, TheKeyFollowsThePick) {
+  std::vector<ProcessCandidate> c{proc(1, 400 * MiB, 1024), proc(2, 100 * MiB, 2)};
+  Pick oldest = pickProcess(c, MMP_KILL_OLDEST, 0);
+  EXPECT_EQ(oldest.key, "age");
+  EXPECT_EQ(verdicts(oldest), (std::vector<std::string>{"0 1024.0s victim", "1 2.0s ranked lower"}));
+  Pick growing = pickProcess(c, MMP_KILL_GROWING, 0);
+  EXPECT_EQ(growing.key, "rss/s");
+  EXPECT_EQ(verdicts(growing), (std::vector<std::string>{"1 50MiB/s victim", "0 400KiB/s ranked lower"}));
+}
+
+TEST(Ranking, SizeOrGrowthPutsItsVictimFirst) {
+  // None over half; of the top 20% by usage (just "/b"), the fastest growing.
+  std::vector<CgroupCandidate> c{cg("/a", 30 * MiB, 100), cg("/b", 40 * MiB, 1000), cg("/c", 35 * MiB, 10)};
+  Pick p = pickCgroup(c, MMP_KILL_CGROUP | MMP_KILL_SIZE_OR_GROWTH, 0);
+  ASSERT_TRUE(p.victim);
+  EXPECT_EQ(p.key, "usage");
+  ASSERT_EQ(p.ranking.size(), 3u);
+  EXPECT_EQ(p.ranking[0].index, *p.victim);
+  EXPECT_EQ(p.ranking[0].verdict, "victim");
+  EXPECT_EQ(p.ranking[1].verdict, "ranked lower");
+}
+
+TEST(CandidateTable, TopRowsThenExcludedThenACount) {
+  std::vector<ProcessCandidate> c;
+  for (int i = 1; i <= 7; ++i) c.push_back(proc(i, static_cast<uint64_t>(i) * MiB));
+  Pick p = pickProcess(c, 0, 0);
+  std::vector<CandidateRow> excluded{{"pid 99", "", "", "gone"}, {"pid 98", "", "", "gone"},
+                                     {"pid 97", "", "", "gone"}, {"pid 96", "", "", "gone"}};
+  std::vector<CandidateRow> rows;
+  size_t omitted = 0;
+  candidateTable(p, [&](size_t i) { return "pid " + std::to_string(c[i].pid); }, excluded, rows, omitted);
+  ASSERT_EQ(rows.size(), kTableRows);
+  EXPECT_EQ(rows[0].who, "pid 7");
+  EXPECT_EQ(rows[0].key, "rss");
+  EXPECT_EQ(rows[0].value, "7MiB");
+  EXPECT_EQ(rows[0].verdict, "victim");
+  EXPECT_EQ(rows[kRankedRows - 1].who, "pid 3");
+  EXPECT_EQ(rows[kRankedRows].who, "pid 99");
+  EXPECT_EQ(rows[kRankedRows].verdict, "gone");
+  EXPECT_EQ(omitted, 7 + 4 - kTableRows);
+}
+
+// by over_request: kubelet's order, BestEffort (no request) first, then
+// Burstable by how far over its request, never a pod at or under it.
+
+CgroupCandidate pod(std::string path, uint64_t usage, std::optional<uint64_t> request) {
+  CgroupCandidate c = cg(std::move(path), usage);
+  c.request = request;
+  return c;
+}
+
+TEST(PickCgroup, OverRequestTakesNoRequestFirstThenTheFurthestOver) {
+  std::vector<CgroupCandidate> c{pod("/burstable/a", 900 * MiB, 100 * MiB), pod("/besteffort/b", 50 * MiB, 0),
+                                 pod("/burstable/c", 300 * MiB, 100 * MiB), pod("/burstable/d", 80 * MiB, 100 * MiB)};
+  uint32_t flags = MMP_KILL_CGROUP | MMP_KILL_OVER_REQUEST;
+  Pick p = pickCgroup(c, flags, 0);
+  EXPECT_EQ(pathOf(c, p), "/besteffort/b");
+  EXPECT_EQ(p.key, "over_request");
+  EXPECT_EQ(p.detail, "usage 50MiB, 50MiB (no request)");
+  EXPECT_EQ(verdicts(p), (std::vector<std::string>{"1 50MiB (no request) victim", "0 800MiB over 100MiB ranked lower",
+                                                   "2 200MiB over 100MiB ranked lower",
+                                                   "3 0B over 100MiB at or under its request"}));
+  // The BestEffort pod gone: the Burstable pod furthest over its request.
+  c.erase(c.begin() + 1);
+  EXPECT_EQ(pathOf(c, pickCgroup(c, flags, 0)), "/burstable/a");
+}
+
+TEST(PickCgroup, OverRequestNeverTakesAPodAtOrUnderItsRequest) {
+  std::vector<CgroupCandidate> c{pod("/burstable/a", 100 * MiB, 100 * MiB), pod("/guaranteed/g", 1 * GiB, MMP_UNLIMITED)};
+  Pick p = pickCgroup(c, MMP_KILL_CGROUP | MMP_KILL_OVER_REQUEST, 0);
+  EXPECT_FALSE(p.victim);
+  EXPECT_EQ(p.detail, "no cgroup uses more than its request");
+  EXPECT_EQ(verdicts(p), (std::vector<std::string>{"0 0B over 100MiB at or under its request",
+                                                   "1 0B over max at or under its request"}));
+}
+
+TEST(PickCgroup, OverRequestWithAThreshold) {
+  std::vector<CgroupCandidate> c{pod("/burstable/a", 150 * MiB, 100 * MiB), pod("/besteffort/b", 40 * MiB, 0)};
+  uint32_t flags = MMP_KILL_CGROUP | MMP_KILL_OVER_REQUEST | MMP_KILL_ABOVE;
+  EXPECT_EQ(pathOf(c, pickCgroup(c, flags, 32 * MiB)), "/besteffort/b");
+  EXPECT_EQ(pathOf(c, pickCgroup(c, flags, 45 * MiB)), "/burstable/a");
+  Pick none = pickCgroup(c, flags, 64 * MiB);
+  EXPECT_FALSE(none.victim);
+  EXPECT_EQ(none.detail, "no cgroup uses more than 64MiB over its request");
+}
+
+TEST(PickCgroup, OverRequestOnV1ByUsageAndSaysSo) {
+  std::vector<CgroupCandidate> c{pod("/a", 10 * MiB, std::nullopt), pod("/b", 20 * MiB, std::nullopt)};
+  Pick p = pickCgroup(c, MMP_KILL_CGROUP | MMP_KILL_OVER_REQUEST, 0);
+  EXPECT_EQ(pathOf(c, p), "/b");
+  EXPECT_NE(p.detail.find("cgroup v1 has no memory.min or memory.low"), std::string::npos) << p.detail;
+}
+
 TEST(SignalName, ByName) {
   EXPECT_EQ(signalName(0), "SIGKILL");
   EXPECT_EQ(signalName(9), "SIGKILL");
