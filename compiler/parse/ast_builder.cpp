@@ -94,10 +94,16 @@ ItemPtr AstBuilder::buildItem(P::ItemContext* ctx) {
 
 // letDecl := 'let' IDENT '=' expr
 std::unique_ptr<LetDecl> AstBuilder::buildLet(P::LetDeclContext* ctx) {
+  return buildConstant(ctx, ctx->IDENT(), ctx->expr());
+}
+
+// A `let` or a `param`: NAME = EXPR.
+std::unique_ptr<LetDecl> AstBuilder::buildConstant(antlr4::ParserRuleContext* ctx, antlr4::tree::TerminalNode* name,
+                                                   P::ExprContext* value) {
   auto let = std::make_unique<LetDecl>(range(ctx));
-  let->name = ctx->IDENT()->getText();
-  let->nameRange = range(ctx->IDENT());
-  let->value = buildExpr(ctx->expr()->disjunction());
+  let->name = name->getText();
+  let->nameRange = range(name);
+  let->value = buildExpr(value->disjunction());
   return let;
 }
 
@@ -119,10 +125,7 @@ std::unique_ptr<ImportDecl> AstBuilder::buildImport(P::ImportDeclContext* ctx) {
 
 // paramDecl := 'param' IDENT '=' expr STRING
 std::unique_ptr<LetDecl> AstBuilder::buildParam(P::ParamDeclContext* ctx) {
-  auto let = std::make_unique<LetDecl>(range(ctx));
-  let->name = ctx->IDENT()->getText();
-  let->nameRange = range(ctx->IDENT());
-  let->value = buildExpr(ctx->expr()->disjunction());
+  auto let = buildConstant(ctx, ctx->IDENT(), ctx->expr());
   let->param = true;
   let->doc = buildString(ctx->STRING());
   return let;

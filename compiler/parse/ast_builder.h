@@ -38,6 +38,8 @@ private:
   ast::ItemPtr buildRule(P::RuleDeclContext* ctx);
   std::unique_ptr<ast::LetDecl> buildLet(P::LetDeclContext* ctx);
   std::unique_ptr<ast::LetDecl> buildParam(P::ParamDeclContext* ctx);
+  std::unique_ptr<ast::LetDecl> buildConstant(antlr4::ParserRuleContext* ctx, antlr4::tree::TerminalNode* name,
+                                              P::ExprContext* value);
   std::unique_ptr<ast::ImportDecl> buildImport(P::ImportDeclContext* ctx);
   std::unique_ptr<ast::SetDecl> buildSet(P::SetDeclContext* ctx);
   std::unique_ptr<ast::Scope> buildScope(P::ScopeBlockContext* ctx, ast::Policy& policy);

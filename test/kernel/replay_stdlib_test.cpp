@@ -270,35 +270,34 @@ TEST_F(Stdlib, OomGuardKillsAtOnceWithoutMemoryOrSwap) {
   EXPECT_EQ(d[0].flags & (MMP_KILL_LARGEST | MMP_KILL_CGROUP), static_cast<uint32_t>(MMP_KILL_LARGEST | MMP_KILL_CGROUP));
 }
 
-TEST_F(Stdlib, OomGuardKillsALeakIntoSwapAfterTwoSecondsOfGrowth) {
+// A system evaluation every 100 ms, anonymous memory grown by `by` since
+// the last, available memory at `availPct`, swap half free.
+class OomGuard : public Stdlib {
+protected:
+  std::vector<struct mmp_decision> grow(uint64_t by, double availPct) {
+    t_ += 100'000'000;
+    anon_ += by;
+    return system(t_, guard(availPct, 50, anon_));
+  }
+  uint64_t t_ = 10 * kSec, anon_ = 8 * kGiB;
+};
+
+TEST_F(OomGuard, KillsALeakIntoSwapAfterTwoSecondsOfGrowth) {
   LOAD(stdlibPolicy("oom_guard"));
-  // Memory at 9%, swap half free: anon grows 100 MiB/s (every 100 ms, 10 MiB).
-  uint64_t anon = 8 * kGiB, t = 10 * kSec;
-  auto step = [&](uint64_t grow) {
-    t += 100'000'000;
-    anon += grow;
-    return system(t, guard(9, 50, anon));
-  };
-  EXPECT_TRUE(step(0).empty());  // the first sample
-  // Growing from t=10.2 s on (the first rate): held 1.9 s at t=12.1 s...
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(step(10 * kMiB).empty()) << "at " << i;
-  auto d = step(10 * kMiB);  // ...and 2 s at t=12.2 s
+  EXPECT_TRUE(grow(0, 9).empty());  // the first sample
+  // 100 MiB/s from t=10.2 s on (the first rate): held 1.9 s at t=12.1 s...
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(grow(10 * kMiB, 9).empty()) << "at " << i;
+  auto d = grow(10 * kMiB, 9);  // ...and 2 s at t=12.2 s
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0].rule, 1u);
 }
 
-TEST_F(Stdlib, OomGuardSparesABurstThatStopsGrowing) {
+TEST_F(OomGuard, SparesABurstThatStopsGrowing) {
   LOAD(stdlibPolicy("oom_guard"));
-  uint64_t anon = 8 * kGiB, t = 10 * kSec;
-  auto step = [&](uint64_t grow) {
-    t += 100'000'000;
-    anon += grow;
-    return system(t, guard(5, 50, anon));
-  };
-  EXPECT_TRUE(step(0).empty());
+  EXPECT_TRUE(grow(0, 5).empty());
   // 1.5 s of fast growth past the threshold, then a plateau: never a kill.
-  for (int i = 0; i < 15; ++i) EXPECT_TRUE(step(28 * kMiB).empty()) << i;
-  for (int i = 0; i < 30; ++i) EXPECT_TRUE(step(0).empty()) << i;
+  for (int i = 0; i < 15; ++i) EXPECT_TRUE(grow(28 * kMiB, 5).empty()) << i;
+  for (int i = 0; i < 30; ++i) EXPECT_TRUE(grow(0, 5).empty()) << i;
 }
 
 }  // namespace
