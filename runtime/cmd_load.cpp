@@ -216,8 +216,8 @@ int runLoad(const LoadOptions& o) {
   // What a thrashing machine must not page out, as earlyoom does: mmrun's
   // code, heap and the pages it will map (docs/runtime.md, "Memory").
   if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
-    writeLog({"error", "", "", "", "", "", "failed",
-              fmt::format("mlockall: {}; mmrun's memory may be paged out under pressure", std::strerror(errno)), "", {}},
+    writeLog({.kind = "error", .outcome = "failed",
+              .detail = fmt::format("mlockall: {}; mmrun's memory may be paged out under pressure", std::strerror(errno))},
              o.format);
   // All policies load, or none runs.
   std::vector<std::unique_ptr<Running>> running;
@@ -250,11 +250,11 @@ int runLoad(const LoadOptions& o) {
   for (const auto& r : running) logStarted(*r, *h, o, "started");
   if (metrics) {
     std::string policy = running[0]->policy->manifest().policy;
-    writeLog({"info", policy, "", "", "", "", "metrics", "serving " + metrics->url(), "", {}}, o.format);
+    writeLog({.kind = "info", .policy = policy, .outcome = "metrics", .detail = "serving " + metrics->url()}, o.format);
     if (statsFd < 0)
-      writeLog({"error", policy, "", "", "", "", "failed",
-                fmt::format("BPF statistics: {}; mmp_bpf_runs_total and mmp_bpf_run_time_seconds_total stay 0 "
-                            "unless kernel.bpf_stats_enabled is 1", std::strerror(statsErr)), "", {}},
+      writeLog({.kind = "error", .policy = policy, .outcome = "failed",
+                .detail = fmt::format("BPF statistics: {}; mmp_bpf_runs_total and mmp_bpf_run_time_seconds_total stay 0 "
+                            "unless kernel.bpf_stats_enabled is 1", std::strerror(statsErr))},
                o.format);
   }
 
@@ -262,7 +262,7 @@ int runLoad(const LoadOptions& o) {
   // buffer's epoll fd is tagged with its policy's rank.
   StatusServer status(running[0]->policy->manifest().policy, o.statusSocket);
   if (!status.error().empty())
-    writeLog({"error", running[0]->policy->manifest().policy, "", "", "", "", "failed", status.error(), "", {}},
+    writeLog({.kind = "error", .policy = running[0]->policy->manifest().policy, .outcome = "failed", .detail = status.error()},
              o.format);
   Pace pace;  // ticks sooner while memory runs out (pace.h)
   int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -287,7 +287,7 @@ int runLoad(const LoadOptions& o) {
       watch(fd, kPsiTag | (r.rank << 32) | static_cast<uint32_t>(fd), add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, EPOLLPRI);
     });
     for (const auto& e : errors)
-      writeLog({"error", r.policy->manifest().policy, "", "", "", "", "failed", "PSI trigger: " + e, "", {}}, o.format);
+      writeLog({.kind = "error", .policy = r.policy->manifest().policy, .outcome = "failed", .detail = "PSI trigger: " + e}, o.format);
   };
   // A cgroup made or removed: every policy's scopes at once, not at its
   // next walk.
@@ -317,8 +317,8 @@ int runLoad(const LoadOptions& o) {
   auto reload = [&](std::unique_ptr<Running>& r) {
     auto fresh = start(o, r->rank, *h, o.objects.size() > 1 ? &arbiter : nullptr);
     if (!fresh) {
-      writeLog({"error", r->policy->manifest().policy, "", "", "", "", "failed",
-                fmt::format("reload: {}; the loaded policy keeps running", llvm::toString(fresh.takeError())), "", {}},
+      writeLog({.kind = "error", .policy = r->policy->manifest().policy, .outcome = "failed",
+                .detail = fmt::format("reload: {}; the loaded policy keeps running", llvm::toString(fresh.takeError()))},
                o.format);
       return;
     }
@@ -334,8 +334,8 @@ int runLoad(const LoadOptions& o) {
       reloadRequested = 0;
       // A reloaded object may read other fields: its trace would not be
       // one trace any more.
-      writeLog({"error", running[0]->policy->manifest().policy, "", "", "", "", "failed",
-                "reload: not while recording (--record); the loaded policy keeps running", "", {}},
+      writeLog({.kind = "error", .policy = running[0]->policy->manifest().policy, .outcome = "failed",
+                .detail = "reload: not while recording (--record); the loaded policy keeps running"},
                o.format);
     }
     if (reloadRequested) {
@@ -350,8 +350,8 @@ int runLoad(const LoadOptions& o) {
       for (auto& r : running) reload(r);
       sigpending(&pending);
       if (sigismember(&pending, SIGHUP))
-        writeLog({"info", running[0]->policy->manifest().policy, "", "", "", "", "reload",
-                  "SIGHUP during the reload: loading the objects once more", "", {}},
+        writeLog({.kind = "info", .policy = running[0]->policy->manifest().policy, .outcome = "reload",
+                  .detail = "SIGHUP during the reload: loading the objects once more"},
                  o.format);
       sigprocmask(SIG_SETMASK, &before, nullptr);
     }
@@ -383,7 +383,7 @@ int runLoad(const LoadOptions& o) {
         psiSync(*r, list);
         refreshSystemFields(m, r->policy->map("mmp_system"));
         if (!r->policy->tick())
-          writeLog({"error", m.policy, "", "", "", "", "failed", "the periodic walk failed", "", {}}, o.format);
+          writeLog({.kind = "error", .policy = m.policy, .outcome = "failed", .detail = "the periodic walk failed"}, o.format);
         r->next = std::min(r->next + r->interval, now + pace.next(r->interval));
         if (r->next < now) r->next = now + r->interval;  // fell behind: do not burst
       }
@@ -418,7 +418,7 @@ int runLoad(const LoadOptions& o) {
   for (auto& r : running) {
     std::string name = r->policy->manifest().policy;
     r.reset();  // enact what is left, detach and unload
-    writeLog({"info", name, "", "", "", "", "stopped", "detached; the kernel's own policy is back", "", {}}, o.format);
+    writeLog({.kind = "info", .policy = name, .outcome = "stopped", .detail = "detached; the kernel's own policy is back"}, o.format);
   }
   return 0;
 }

@@ -24,15 +24,15 @@ struct CandidateRow {
 
 struct LogRecord {
   std::string kind = "decision";  // decision | info | error
-  std::string policy;
-  std::string rule;      // file:line
-  std::string cgroup;    // path below the cgroup root
-  std::string action;    // reclaim, throttle, ...
-  std::string argument;  // "64MiB", "max", "pid 1234"
-  std::string outcome;   // enacted | dry-run | dropped | failed | overruled | rate-limited
-  std::string detail;    // why, or the errno text
-  std::string message;   // a log action's text
-  std::vector<std::pair<std::string, std::string>> values;  // what made the condition true
+  std::string policy = {};
+  std::string rule = {};      // file:line
+  std::string cgroup = {};    // path below the cgroup root
+  std::string action = {};    // reclaim, throttle, ...
+  std::string argument = {};  // "64MiB", "max", "pid 1234"
+  std::string outcome = {};   // enacted | dry-run | dropped | failed | overruled | rate-limited
+  std::string detail = {};    // why, or the errno text
+  std::string message = {};   // a log action's text
+  std::vector<std::pair<std::string, std::string>> values = {};  // what made the condition true
   std::vector<CandidateRow> candidates = {};  // a kill's: the top of its table
   size_t candidatesOmitted = 0;          // rows left out of it
 };
