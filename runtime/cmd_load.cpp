@@ -60,10 +60,15 @@ std::optional<std::string> v1Refusal(const Manifest& m) {
                          rule.value("location", "?"));
     for (const auto& a : rule["actions"]) {
       std::string kind = a.value("kind", "");
-      if (kind == "reclaim" || kind == "throttle" || kind == "unthrottle")
+      const char* file = "";  // the cgroup v2 file the action writes, where v1 has none
+#define MMP_ACTION_ROW(k, code, spelling, cooldown, v2file) \
+  if (kind == spelling) file = v2file;
+#include "abi/mmp_actions.def"
+#undef MMP_ACTION_ROW
+      if (*file)
         return fmt::format("rule {} uses `{}`, which needs cgroup v2 ({}); this host's memory controller is "
                            "cgroup v1, where only fields, `limit`, `kill` and `log` work",
-                           rule.value("location", "?"), kind, kind == "reclaim" ? "memory.reclaim" : "memory.high");
+                           rule.value("location", "?"), kind, file);
     }
   }
   return std::nullopt;

@@ -16,13 +16,11 @@ namespace mmp::runtime {
 namespace {
 
 std::string actionName(uint16_t a) {
-  switch (a) {
-    case MMP_ACTION_RECLAIM: return "reclaim";
-    case MMP_ACTION_THROTTLE: return "throttle";
-    case MMP_ACTION_UNTHROTTLE: return "unthrottle";
-    case MMP_ACTION_LIMIT: return "limit";
-    case MMP_ACTION_KILL: return "kill";
-    case MMP_ACTION_LOG: return "log";
+  switch (static_cast<enum mmp_action>(a)) {
+#define MMP_ACTION_ROW(kind, code, spelling, cooldown, v2file) \
+  case code: return spelling;
+#include "abi/mmp_actions.def"
+#undef MMP_ACTION_ROW
   }
   return fmt::format("action#{}", a);
 }
@@ -325,7 +323,9 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
     return all;
   }
   for (const Cgroup* t : targets) {
-    switch (d.action) {
+    // Every action has a case (-Wswitch): a new row of mmp_actions.def
+    // without its handler does not compile.
+    switch (static_cast<enum mmp_action>(d.action)) {
       case MMP_ACTION_RECLAIM: {
         uint64_t bytes = amountFor(d, *t);
         rec.argument = formatValue("bytes", bytes);
@@ -335,7 +335,8 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
       case MMP_ACTION_THROTTLE: add(setHigh(t->dir, d.arg)); break;
       case MMP_ACTION_UNTHROTTLE: add(setHigh(t->dir, MMP_UNLIMITED)); break;
       case MMP_ACTION_LIMIT: add(setMax(h_, t->dir, d.arg)); break;
-      default: break;  // kill: above
+      case MMP_ACTION_KILL: break;  // above: one victim for all the targets
+      case MMP_ACTION_LOG: break;   // its record is the action (onDecision)
     }
   }
   return all;

@@ -29,12 +29,10 @@ bool isComparison(BinaryOp op) { return op >= BinaryOp::Lt && op <= BinaryOp::Ne
 
 const char* spelling(ActionKind k) {
   switch (k) {
-    case ActionKind::Reclaim: return "reclaim";
-    case ActionKind::Throttle: return "throttle";
-    case ActionKind::Unthrottle: return "unthrottle";
-    case ActionKind::Limit: return "limit";
-    case ActionKind::Kill: return "kill";
-    case ActionKind::Log: return "log";
+#define MMP_ACTION_ROW(kind, code, spelling, cooldown, v2file) \
+  case ActionKind::kind: return spelling;
+#include "abi/mmp_actions.def"
+#undef MMP_ACTION_ROW
   }
   return "?";
 }

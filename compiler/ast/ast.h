@@ -112,7 +112,11 @@ struct LogPart {
   ExprPtr expr;
 };
 
-enum class ActionKind { Reclaim, Throttle, Unthrottle, Limit, Kill, Log };
+enum class ActionKind {
+#define MMP_ACTION_ROW(kind, code, spelling, cooldown, v2file) kind,
+#include "abi/mmp_actions.def"
+#undef MMP_ACTION_ROW
+};
 enum class ReclaimWhich { Any, Anon, File };
 enum class ReclaimOrder { None, First, Only };
 enum class KillPick { Largest, Oldest, Youngest, Growing };

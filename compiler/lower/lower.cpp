@@ -18,24 +18,20 @@ constexpr uint64_t kSecond = kNanosPerSecond;
 // of its actions' defaults.
 uint64_t defaultCooldown(ActionKind k) {
   switch (k) {
-    case ActionKind::Kill: return 30 * kSecond;
-    case ActionKind::Throttle:
-    case ActionKind::Unthrottle:
-    case ActionKind::Limit: return 10 * kSecond;
-    case ActionKind::Reclaim:
-    case ActionKind::Log: return 1 * kSecond;
+#define MMP_ACTION_ROW(kind, code, spelling, cooldown, v2file) \
+  case ActionKind::kind: return cooldown * kSecond;
+#include "abi/mmp_actions.def"
+#undef MMP_ACTION_ROW
   }
   return kSecond;
 }
 
 uint16_t actionCode(ActionKind k) {
   switch (k) {
-    case ActionKind::Reclaim: return MMP_ACTION_RECLAIM;
-    case ActionKind::Throttle: return MMP_ACTION_THROTTLE;
-    case ActionKind::Unthrottle: return MMP_ACTION_UNTHROTTLE;
-    case ActionKind::Limit: return MMP_ACTION_LIMIT;
-    case ActionKind::Kill: return MMP_ACTION_KILL;
-    case ActionKind::Log: return MMP_ACTION_LOG;
+#define MMP_ACTION_ROW(kind, code, spelling, cooldown, v2file) \
+  case ActionKind::kind: return code;
+#include "abi/mmp_actions.def"
+#undef MMP_ACTION_ROW
   }
   return 0;
 }
