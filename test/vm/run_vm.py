@@ -22,6 +22,7 @@ usage: run_vm.py BIN_DIR [SCENARIO...]   (default: every scenario)
     scenarios (to look around; its output comes on the console)
 """
 import gzip
+import lzma
 import json
 import os
 import platform
@@ -75,8 +76,12 @@ def prerequisites():
     return qemu, busybox, modinfo
 
 
-def fetch_kernel():
-    r = subprocess.run([os.path.join(REPO, "scripts", "fetch-kernel")], capture_output=True, text=True)
+def fetch_kernel(series=None):
+    """Debian's kernel that linux-image-amd64 names (6.1), or the newest of
+    SERIES (MMP_VM_KERNEL=6.12: Debian 12's security archive carries it)."""
+    series = series or os.environ.get("MMP_VM_KERNEL") or None
+    r = subprocess.run([os.path.join(REPO, "scripts", "fetch-kernel")] + ([series] if series else []),
+                       capture_output=True, text=True)
     if r.returncode != 0:
         skip(f"the guest kernel package cannot be had: {r.stderr.strip()}")
     vmlinux = r.stdout.strip().splitlines()[-1]
@@ -91,13 +96,19 @@ def module_files(root, kver, modinfo):
     files = {}
     for d, _, names in os.walk(base):
         for n in names:
-            if n.endswith(".ko"):
-                files[n[:-3].replace("-", "_")] = os.path.join(d, n)
+            for ext in (".ko", ".ko.xz"):  # Debian compresses its modules from 6.12 on
+                if n.endswith(ext):
+                    files[n[:-len(ext)].replace("-", "_")] = os.path.join(d, n)
     order = []
+    # Built into the kernel (6.12 has virtio_pci so), so nothing to load.
+    builtin = set()
+    if os.path.exists(os.path.join(base, "modules.builtin")):
+        builtin = {os.path.basename(line.strip())[:-3].replace("-", "_")
+                   for line in open(os.path.join(base, "modules.builtin")) if line.strip().endswith(".ko")}
 
     def visit(name):
         name = name.replace("-", "_")
-        if name in order:
+        if name in order or (name in builtin and name not in files):
             return
         if name not in files:
             raise RuntimeError(f"module {name} is not in {base}")
@@ -141,7 +152,10 @@ def build_initramfs(path, busybox, modules):
                ("bin/busybox", 0o100755, open(busybox, "rb").read()),
                ("init", 0o100755, open(os.path.join(HERE, "init.sh"), "rb").read()),
                ("modules/order", 0o100644, "".join(f"{m}\n" for m, _ in modules).encode())]
-    entries += [(f"modules/{m}.ko", 0o100644, open(f, "rb").read()) for m, f in modules]
+    # busybox's insmod loads plain .ko files: a compressed one is unpacked here.
+    entries += [(f"modules/{m}.ko", 0o100644,
+                 lzma.decompress(open(f, "rb").read()) if f.endswith(".xz") else open(f, "rb").read())
+                for m, f in modules]
     with open(path, "wb") as f:
         f.write(gzip.compress(cpio_newc(entries), compresslevel=1))
 
@@ -242,7 +256,7 @@ def main():
     started = time.monotonic()
     vmlinux, root, kver = fetch_kernel()
     work = os.path.join(os.path.dirname(bindir), "test", "vm")
-    outdir = os.path.join(work, "out")
+    outdir = os.path.join(work, "out" + (f"-{os.environ['MMP_VM_KERNEL']}" if os.environ.get("MMP_VM_KERNEL") else ""))
     shutil.rmtree(outdir, ignore_errors=True)
     os.makedirs(outdir)
     initrd = os.path.join(work, f"initrd-{kver}.cpio.gz")
