@@ -102,6 +102,7 @@ def fingerprint(bindir, objdir, names):
     files = [os.path.join(bindir, b) for b in ("mmrun", "mmp_hog")]
     files += [os.path.join(objdir, n) for n in sorted(os.listdir(objdir))]
     files += [os.path.join(HERE, n) for n in ("arena_guest.py", "peers.py", "setup")]
+    files.append(os.path.join(os.path.dirname(HERE), "guestlib.py"))
     files += [os.path.join(HERE, "scenarios", n + ".json") for n in sorted(names)]
     files += [os.path.join(REPO, "test", "vm", n) for n in ("run_vm.py", "guest-init.sh")]
     for top in (os.path.join(HERE, "peers"), os.path.join(HERE, "workloads")):
