@@ -164,6 +164,43 @@ def spawn(argv, cgroup_rel, **kw):
     return subprocess.Popen(argv, preexec_fn=enter, **kw)
 
 
+def become_harness(out, rel):
+    """The harness itself is never a victim (it is the measurement) and
+    runs in a cgroup of its own; OUT/series and OUT/logs are made."""
+    os.makedirs(os.path.join(out, "series"), exist_ok=True)
+    os.makedirs(os.path.join(out, "logs"), exist_ok=True)
+    write("/proc/self/oom_score_adj", "-1000")
+    make_cgroup(rel)
+    write(cgdir(rel) + "/cgroup.procs", os.getpid())
+
+
+def run_cells(out, cells, run_one):
+    """run_one(cell) for every cell in turn, each result a line of
+    OUT/cells.jsonl as soon as it ends (a guest that dies keeps those)."""
+    with open(os.path.join(out, "cells.jsonl"), "a") as f:
+        for cell in cells:
+            f.write(json.dumps(run_one(cell)) + "\n")
+            f.flush()
+
+
+def stop_contender(contender, result):
+    """Stops a cell's contender; a cell whose contender left anything
+    behind is void."""
+    try:
+        contender.stop()
+    except Exception as e:
+        result["void"] = result["void"] or f"the contender left something behind: {e}"
+
+
+def save_cell(out, name, log, series):
+    """A cell's contender log (OUT/logs/NAME.log) and samples
+    (OUT/series/NAME.json, for the plots)."""
+    with open(os.path.join(out, "logs", name + ".log"), "w") as f:
+        f.write("\n".join(log if isinstance(log, list) else [str(log)]) + "\n")
+    with open(os.path.join(out, "series", name + ".json"), "w") as f:
+        json.dump(series, f)
+
+
 # --- mmrun as a contender -----------------------------------------------------------
 class Mmrun:
     """mmrun load OBJECT... in a cgroup of its own, JSON log; stopped with

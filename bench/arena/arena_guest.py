@@ -34,9 +34,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 import peers  # noqa: E402  (the peers' configurations and daemons)
-from guestlib import (MiB, Mmrun, NoDaemon, cgdir, keyed, kill_cgroup, make_cgroup, meminfo,  # noqa: E402
-                      populated, pressure, read, remove_tree, set_swap, settle_memory, spawn, unshield,
-                      vmstat, write)
+from guestlib import (MiB, Mmrun, NoDaemon, become_harness, cgdir, keyed, kill_cgroup, make_cgroup,  # noqa: E402
+                      meminfo, populated, pressure, read, remove_tree, run_cells, save_cell, set_swap, settle_memory,
+                      spawn, stop_contender, unshield, vmstat, write)
 
 BIN = CONFIG["bin"]
 DAEMON_CG = "/arena.slice/daemon"
@@ -424,24 +424,16 @@ class Cell:
         return r
 
     def finish(self, result):
-        try:
-            self.contender.stop()
-        except Exception as e:
-            result["void"] = result["void"] or f"the contender left something behind: {e}"
+        stop_contender(self.contender, result)
         for w in self.workloads:
             if w.proc and w.proc.poll() is None:
                 w.proc.kill()
         for rel in self.sc["cgroups"]:
             kill_cgroup(rel)
-        log = self.contender.log()
-        with open(os.path.join(OUT, "logs", self.name + ".log"), "w") as f:
-            f.write("\n".join(log if isinstance(log, list) else [str(log)]) + "\n")
-        with open(os.path.join(OUT, "series", self.name + ".json"), "w") as f:
-            json.dump({"columns": ["t_s", "mem_available_pct", "system_psi_full_avg10", "culprit_psi_full_avg10",
-                                   "culprit_usage"], "rows": self.series,
-                       "signals": result.get("signals", []), "crossing_s": result.get("crossing_s"),
-                       "latency": [(round(t - self.t0, 3), v) for t, v in (self.probe.samples if self.probe else [])]},
-                      f)
+        save_cell(OUT, self.name, self.contender.log(), {
+            "columns": ["t_s", "mem_available_pct", "system_psi_full_avg10", "culprit_psi_full_avg10", "culprit_usage"],
+            "rows": self.series, "signals": result.get("signals", []), "crossing_s": result.get("crossing_s"),
+            "latency": [(round(t - self.t0, 3), v) for t, v in (self.probe.samples if self.probe else [])]})
 
 
 def run_cell(cell, scenario, trace):
@@ -466,20 +458,11 @@ def run_cell(cell, scenario, trace):
 
 
 def main():
-    os.makedirs(os.path.join(OUT, "series"), exist_ok=True)
-    os.makedirs(os.path.join(OUT, "logs"), exist_ok=True)
-    # The harness itself is never a victim: it is the measurement.
-    write("/proc/self/oom_score_adj", "-1000")
-    make_cgroup("/arena.slice/harness")
-    write(cgdir("/arena.slice/harness") + "/cgroup.procs", os.getpid())
+    become_harness(OUT, "/arena.slice/harness")
     scenarios = {n: json.load(open(os.path.join(HERE, "scenarios", n + ".json")))
                  for n in sorted({c["scenario"] for c in CONFIG["cells"]})}
     trace = SignalTrace()
-    with open(os.path.join(OUT, "cells.jsonl"), "a") as out:
-        for cell in CONFIG["cells"]:
-            r = run_cell(cell, scenarios[cell["scenario"]], trace)
-            out.write(json.dumps(r) + "\n")
-            out.flush()
+    run_cells(OUT, CONFIG["cells"], lambda cell: run_cell(cell, scenarios[cell["scenario"]], trace))
     return 0
 
 
