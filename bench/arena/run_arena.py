@@ -195,12 +195,7 @@ def main():
     if not cells:
         sys.exit("run_arena: no cell to run")
     started = time.monotonic()
-    vmlinux, root, kver = run_vm.fetch_kernel()
-    outdir = os.path.join(work, "out")
-    shutil.rmtree(outdir, ignore_errors=True)
-    os.makedirs(outdir)
-    initrd = os.path.join(work, f"initrd-{kver}.cpio.gz")
-    run_vm.build_initramfs(initrd, busybox, run_vm.module_files(root, kver, modinfo))
+    vmlinux, kver, outdir, initrd = run_vm.guest_files(work, busybox, modinfo)
     with open(os.path.join(outdir, "config.json"), "w") as f:
         json.dump({"bin": bindir, "cells": cells}, f)
     print(f"arena: {len(cells)} cells, guest {kver} with {a.memory} MiB under QEMU TCG "
