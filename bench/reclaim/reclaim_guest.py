@@ -432,7 +432,7 @@ class Cell:
             "swap_mib": round(mean(2) / MiB, 1),
             "zram_mib": round(mean(3) / MiB, 1),
             "zram_orig_mib": round(mean(4) / MiB, 1),
-            "zram_ratio": round(mean(5) / mean(4), 3) if mean(4) else None,
+            "zram_ratio": round(mean(5) / mean(4), 3) if mean(4) > MiB else None,
             "ops_per_s": round(sum(r["n"] for r in rounds) / span, 1) if span > 0 else None,
             "rounds": len(rounds),
             "avg_ms": mean_of(rounds, "avg_ms"),
