@@ -87,7 +87,7 @@ def bar(runs, workload):
     return "\n".join(out)
 
 
-def plots(results_path, runs):
+def plots(results_path, runs, header):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -102,13 +102,19 @@ def plots(results_path, runs):
                 continue
             t = [row[0] for row in s["rows"]]
             axes[0].plot(t, [row[1] / (1 << 20) for row in s["rows"]], label=c)
-            rounds = s["rounds"]
+            rounds = s["rounds"] + s.get("return_rounds", [])
             axes[1].plot([r[0] for r in rounds], [r[2] for r in rounds], label=c, lw=0.8)
             axes[2].plot([r[0] for r in rounds], [r[4] for r in rounds], label=c, lw=0.8)
+        timing = header.get("timing", {})
+        for a in axes:
+            if timing.get("load_s"):
+                a.axvspan(timing["load_s"] - timing["steady_s"], timing["load_s"], color="grey", alpha=0.08)
+                a.axvline(timing["load_s"], color="grey", lw=0.8, ls="--")
         axes[0].set_ylabel("memory.current (MiB)")
         axes[1].set_ylabel("ops/s (per round)")
         axes[2].set_ylabel("p99 (ms, per round)")
-        axes[2].set_xlabel("seconds since the load started (contenders start at 5 s)")
+        axes[2].set_xlabel("seconds since the load started (contenders start at 5 s; shaded: the steady window; "
+                           "dashed: the cold keys are read)")
         axes[0].legend(loc="lower left", fontsize=8)
         axes[0].set_title(f"{w}: repetition 0")
         for a in axes:
@@ -137,7 +143,7 @@ def main():
         print(table(runs, w) + "\n")
         print(bar(runs, w) + "\n")
     if a.plots:
-        for p in plots(a.results, runs):
+        for p in plots(a.results, runs, h):
             print(f"wrote {p}")
 
 
