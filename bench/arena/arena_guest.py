@@ -32,118 +32,18 @@ OUT = sys.argv[1]
 CONFIG = json.load(open(os.path.join(OUT, "config.json")))
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
 import peers  # noqa: E402  (the peers' configurations and daemons)
+from guestlib import (MiB, Mmrun, NoDaemon, become_harness, cgdir, keyed, kill_cgroup, make_cgroup,  # noqa: E402
+                      meminfo, populated, pressure, read, remove_tree, run_cells, save_cell, set_swap, settle_memory,
+                      spawn, stop_contender, unshield, vmstat, write)
 
 BIN = CONFIG["bin"]
-CG = "/sys/fs/cgroup"
 DAEMON_CG = "/arena.slice/daemon"
 SAMPLE_S = 0.02
 SI_KERNEL = 0x80  # siginfo code of a signal the kernel sends for itself
 SETTLE_S = 1.0   # after the culprit's death: time for collateral kills to show
 BURST_S = 0.05   # signals this close to a contender's first are one action (a cgroup.kill)
-MiB = 1 << 20
-
-
-# --- kernel files ---------------------------------------------------------------
-def read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def write(path, value):
-    with open(path, "w") as f:
-        f.write(str(value))
-
-
-def keyed(path):
-    out = {}
-    for line in read(path).splitlines():
-        k, _, v = line.partition(" ")
-        out[k] = int(v) if v.strip().isdigit() else v
-    return out
-
-
-def meminfo():
-    out = {}
-    for line in read("/proc/meminfo").splitlines():
-        k, v = line.split(":", 1)
-        out[k] = int(v.split()[0]) * 1024
-    return out
-
-
-def pressure(path):
-    """{"some": {"avg10": 1.5, ..., "total": us}, "full": {...}}"""
-    out = {}
-    for line in read(path).splitlines():
-        kind, *items = line.split()
-        out[kind] = {k: float(v) for k, v in (i.split("=") for i in items)}
-    return out
-
-
-def vmstat(key):
-    for line in read("/proc/vmstat").splitlines():
-        k, v = line.split()
-        if k == key:
-            return int(v)
-    return 0
-
-
-def cgdir(rel):
-    return CG + rel
-
-
-def populated(rel):
-    try:
-        return keyed(cgdir(rel) + "/cgroup.events").get("populated", 0) == 1
-    except FileNotFoundError:
-        return False
-
-
-def make_cgroup(rel, files=None):
-    path = CG
-    for part in rel.strip("/").split("/"):
-        write(path + "/cgroup.subtree_control", "+memory")
-        path = os.path.join(path, part)
-        if not os.path.isdir(path):
-            os.mkdir(path)
-    for name, value in (files or {}).items():
-        write(path + "/" + name, value)
-    return path
-
-
-def kill_cgroup(rel, timeout=10.0):
-    """cgroup.kill, then waits until nothing is left; True if empty."""
-    d = cgdir(rel)
-    if not os.path.isdir(d):
-        return True
-    write(d + "/cgroup.kill", "1")
-    deadline = time.time() + timeout
-    while populated(rel) and time.time() < deadline:
-        time.sleep(0.05)
-    return not populated(rel)
-
-
-def remove_tree(rel):
-    """Removes a cgroup and everything below it (emptied first)."""
-    d = cgdir(rel)
-    if not os.path.isdir(d):
-        return
-    kill_cgroup(rel)
-    for root, dirs, _ in os.walk(d, topdown=False):
-        for name in dirs:
-            _rmdir(os.path.join(root, name))
-    _rmdir(d)
-
-
-def _rmdir(d):
-    for _ in range(100):
-        try:
-            os.rmdir(d)
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            time.sleep(0.05)
 
 
 # --- who signalled whom: the kernel's signal_generate tracepoint ----------------------
@@ -219,48 +119,7 @@ class SignalTrace:
             return [e for e in self.events if t0 <= e["t"] <= t1]
 
 
-# --- the machine, set back before each cell ----------------------------------------
-def set_swap(mib):
-    subprocess.run(["swapoff", "-a"], capture_output=True)
-    if os.path.exists("/sys/block/zram0/reset"):
-        write("/sys/block/zram0/reset", "1")
-    if mib:
-        write("/sys/block/zram0/disksize", f"{mib}M")
-        subprocess.run(["busybox", "mkswap", "/dev/zram0"], check=True, capture_output=True)
-        subprocess.run(["busybox", "swapon", "/dev/zram0"], check=True, capture_output=True)
-
-
-def settle_memory():
-    write("/proc/sys/vm/drop_caches", "3")
-    if os.path.exists("/proc/sys/vm/compact_memory"):
-        write("/proc/sys/vm/compact_memory", "1")
-
-
 # --- processes ----------------------------------------------------------------------
-def unshield(cgroup_dir):
-    """A daemon started by the harness inherited its oom_score_adj -1000:
-    back to 0, unless the daemon set its own."""
-    for pid in read(cgroup_dir + "/cgroup.procs").split():
-        try:
-            if read(f"/proc/{pid}/oom_score_adj").strip() == "-1000":
-                write(f"/proc/{pid}/oom_score_adj", "0")
-        except OSError:
-            pass
-
-
-def spawn(argv, cgroup_rel, **kw):
-    """Starts argv with its first instruction in the cgroup (moved there
-    by the child before exec): nothing of it runs elsewhere."""
-    procs = cgdir(cgroup_rel) + "/cgroup.procs"
-
-    def enter():
-        with open(procs, "w") as f:
-            f.write(str(os.getpid()))
-        with open("/proc/self/oom_score_adj", "w") as f:
-            f.write("0")  # not the harness's -1000
-    return subprocess.Popen(argv, preexec_fn=enter, **kw)
-
-
 class Workload:
     """One workload process; a thread notes the moment it dies."""
 
@@ -359,68 +218,12 @@ def latency_figures(samples, t0=None, t1=None):
 
 
 # --- contenders ---------------------------------------------------------------------
-class Mmrun:
-    """mmrun load OBJECT in the daemon cgroup, JSON log."""
-
-    def __init__(self, objects):
-        self.objects, self.lines, self.proc = objects, [], None
-
-    def start(self, cgroup_dir):
-        rel = cgroup_dir[len(CG):]
-        self.proc = spawn([os.path.join(BIN, "mmrun"), "load", "--log-format=json", *self.objects], rel,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        started = threading.Event()
-
-        def pump():
-            for line in self.proc.stdout:
-                self.lines.append((time.time(), line.rstrip("\n")))
-                if '"outcome":"started"' in line:
-                    started.set()
-        threading.Thread(target=pump, daemon=True).start()
-        if not started.wait(60):
-            raise RuntimeError("mmrun did not start: " + " | ".join(l for _, l in self.lines[-5:]))
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        if not kill_cgroup(DAEMON_CG):
-            raise RuntimeError("mmrun's cgroup is not empty after cgroup.kill")
-
-    def log(self):
-        return [l for _, l in self.lines]
-
-    def decisions(self):
-        out = []
-        for t, l in self.lines:
-            if l.startswith("{"):
-                rec = json.loads(l)
-                if rec.get("kind") == "decision":
-                    rec["_arrived"] = t
-                    out.append(rec)
-        return out
-
-
-class NoDaemon:
-    def start(self, cgroup_dir):
-        pass
-
-    def stop(self):
-        pass
-
-    def log(self):
-        return []
-
-
 def contender_for(cell, scenario):
     kind = cell["contender"]
     if kind == "kernel":
         return NoDaemon()
     if kind.startswith("mmp"):
-        return Mmrun(cell["objects"])
+        return Mmrun(BIN, cell["objects"])
     return peers.make(kind, cell["config"], scenario)
 
 
@@ -623,24 +426,16 @@ class Cell:
         return r
 
     def finish(self, result):
-        try:
-            self.contender.stop()
-        except Exception as e:
-            result["void"] = result["void"] or f"the contender left something behind: {e}"
+        stop_contender(self.contender, result)
         for w in self.workloads:
             if w.proc and w.proc.poll() is None:
                 w.proc.kill()
         for rel in self.sc["cgroups"]:
             kill_cgroup(rel)
-        log = self.contender.log()
-        with open(os.path.join(OUT, "logs", self.name + ".log"), "w") as f:
-            f.write("\n".join(log if isinstance(log, list) else [str(log)]) + "\n")
-        with open(os.path.join(OUT, "series", self.name + ".json"), "w") as f:
-            json.dump({"columns": ["t_s", "mem_available_pct", "system_psi_full_avg10", "culprit_psi_full_avg10",
-                                   "culprit_usage"], "rows": self.series,
-                       "signals": result.get("signals", []), "crossing_s": result.get("crossing_s"),
-                       "latency": [(round(t - self.t0, 3), v) for t, v in (self.probe.samples if self.probe else [])]},
-                      f)
+        save_cell(OUT, self.name, self.contender.log(), {
+            "columns": ["t_s", "mem_available_pct", "system_psi_full_avg10", "culprit_psi_full_avg10", "culprit_usage"],
+            "rows": self.series, "signals": result.get("signals", []), "crossing_s": result.get("crossing_s"),
+            "latency": [(round(t - self.t0, 3), v) for t, v in (self.probe.samples if self.probe else [])]})
 
 
 def run_cell(cell, scenario, trace):
@@ -665,20 +460,11 @@ def run_cell(cell, scenario, trace):
 
 
 def main():
-    os.makedirs(os.path.join(OUT, "series"), exist_ok=True)
-    os.makedirs(os.path.join(OUT, "logs"), exist_ok=True)
-    # The harness itself is never a victim: it is the measurement.
-    write("/proc/self/oom_score_adj", "-1000")
-    make_cgroup("/arena.slice/harness")
-    write(cgdir("/arena.slice/harness") + "/cgroup.procs", os.getpid())
+    become_harness(OUT, "/arena.slice/harness")
     scenarios = {n: json.load(open(os.path.join(HERE, "scenarios", n + ".json")))
                  for n in sorted({c["scenario"] for c in CONFIG["cells"]})}
     trace = SignalTrace()
-    with open(os.path.join(OUT, "cells.jsonl"), "a") as out:
-        for cell in CONFIG["cells"]:
-            r = run_cell(cell, scenarios[cell["scenario"]], trace)
-            out.write(json.dumps(r) + "\n")
-            out.flush()
+    run_cells(OUT, CONFIG["cells"], lambda cell: run_cell(cell, scenarios[cell["scenario"]], trace))
     return 0
 
 

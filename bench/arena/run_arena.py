@@ -27,13 +27,14 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "test", "vm"))
+sys.path.insert(0, os.path.dirname(HERE))
+import hostlib  # noqa: E402  (commit, policies, provenance)
 import run_vm  # noqa: E402  (the guest: kernel, initramfs, boot)
 
 PEERS = ("earlyoom", "oomd", "systemd-oomd", "nohang")
@@ -79,7 +80,6 @@ def mmp_policy(scenario, config):
 
 
 def compile_objects(mmpc, work, cells, scenario_data):
-    btf = "/sys/kernel/btf/vmlinux"
     for cell in cells:
         if not cell["contender"].startswith("mmp"):
             continue
@@ -89,10 +89,7 @@ def compile_objects(mmpc, work, cells, scenario_data):
         if not os.path.exists(obj):
             with open(src, "w") as f:
                 f.write(mmp_policy(sc, cell["config"]))
-            args = [mmpc, "compile", src, "-o", obj] + (["--btf", btf] if os.path.exists(btf) else [])
-            r = subprocess.run(args, capture_output=True, text=True)
-            if r.returncode != 0:
-                sys.exit(f"run_arena: {src} does not compile:\n{r.stderr}")
+            hostlib.compile_policy(mmpc, src, obj, "run_arena")
         cell["objects"] = [obj]
 
 
@@ -105,6 +102,7 @@ def fingerprint(bindir, objdir, names):
     files = [os.path.join(bindir, b) for b in ("mmrun", "mmp_hog")]
     files += [os.path.join(objdir, n) for n in sorted(os.listdir(objdir))]
     files += [os.path.join(HERE, n) for n in ("arena_guest.py", "peers.py", "setup")]
+    files.append(os.path.join(os.path.dirname(HERE), "guestlib.py"))
     files += [os.path.join(HERE, "scenarios", n + ".json") for n in sorted(names)]
     files += [os.path.join(REPO, "test", "vm", n) for n in ("run_vm.py", "guest-init.sh")]
     for top in (os.path.join(HERE, "peers"), os.path.join(HERE, "workloads")):
@@ -116,11 +114,6 @@ def fingerprint(bindir, objdir, names):
         with open(f, "rb") as fh:
             h.update(hashlib.sha256(fh.read()).digest())
     return h.hexdigest()
-
-
-def git(*args):
-    r = subprocess.run(["git", "-C", REPO, *args], capture_output=True, text=True)
-    return r.stdout.strip() if r.returncode == 0 else None
 
 
 def smoke_verdict(runs):
@@ -181,7 +174,8 @@ def main():
                 if contender in missing:
                     continue
                 cells.append({"scenario": n, "contender": contender, "config": config, "rep": rep})
-    commit, dirty = git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
+    prov = hostlib.provenance(sys.argv)
+    commit, dirty = prov["commit"], prov["dirty"]
     kept, chunks, planned = [], [], len(cells)
     work = os.path.join(os.path.dirname(bindir), "bench", "arena")
     objdir = os.path.join(work, "objects")
@@ -204,12 +198,7 @@ def main():
     if not cells:
         sys.exit("run_arena: no cell to run")
     started = time.monotonic()
-    vmlinux, root, kver = run_vm.fetch_kernel()
-    outdir = os.path.join(work, "out")
-    shutil.rmtree(outdir, ignore_errors=True)
-    os.makedirs(outdir)
-    initrd = os.path.join(work, f"initrd-{kver}.cpio.gz")
-    run_vm.build_initramfs(initrd, busybox, run_vm.module_files(root, kver, modinfo))
+    vmlinux, kver, outdir, initrd = run_vm.guest_files(work, busybox, modinfo)
     with open(os.path.join(outdir, "config.json"), "w") as f:
         json.dump({"bin": bindir, "cells": cells}, f)
     print(f"arena: {len(cells)} cells, guest {kver} with {a.memory} MiB under QEMU TCG "
@@ -222,7 +211,7 @@ def main():
     if os.path.exists(cells_path):
         runs = [json.loads(line) for line in open(cells_path) if line.strip()]
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    command = " ".join([os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:])
+    command = prov["command"]
     chunks.append({"date": date, "commit": commit, "dirty": dirty, "command": command, "cells_run": len(runs),
                    "guest_seconds": round(seconds, 1), "guest_exit": rc})
     header = {"kind": "header", "date": date, "commit": commit, "dirty": dirty, "fingerprint": digest,

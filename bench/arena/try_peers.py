@@ -28,7 +28,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
 import peers  # noqa: E402
+from guestlib import meminfo, read, set_swap, vmstat, write  # noqa: E402
 
 CG = "/sys/fs/cgroup"
 OUT = os.path.join(os.environ.get("MMP_OUT", "/run/mmp-out"), "peers")
@@ -109,28 +111,6 @@ def hold(mib):
         time.sleep(3600)
 
 
-def write(path, value):
-    with open(path, "w") as f:
-        f.write(value)
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def vmstat(key):
-    for line in read("/proc/vmstat").splitlines():
-        k, v = line.split()
-        if k == key:
-            return int(v)
-    return 0
-
-
-def meminfo():
-    return {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in read("/proc/meminfo").splitlines())}
-
-
 def mkcg(path, files=None):
     parts = path.strip("/").split("/")
     for i in range(1, len(parts) + 1):
@@ -162,15 +142,6 @@ def rmcg(path):
         except OSError:
             break
         d = os.path.dirname(d)
-
-
-def set_swap(mib):
-    subprocess.run(["swapoff", "-a"], capture_output=True)
-    if mib:
-        write("/sys/block/zram0/reset", "1")
-        write("/sys/block/zram0/disksize", f"{mib}M")
-        subprocess.run(["mkswap", "/dev/zram0"], capture_output=True, check=True)
-        subprocess.run(["swapon", "/dev/zram0"], capture_output=True, check=True)
 
 
 def enter(cgdir):

@@ -300,5 +300,53 @@ TEST_F(OomGuard, SparesABurstThatStopsGrowing) {
   for (int i = 0; i < 30; ++i) EXPECT_TRUE(grow(0, 5).empty()) << i;
 }
 
+// std/proactive's probe: 3% of the usage times (1 - stall / target)^2, with
+// target 0.2% of the time; nothing at the target, while some avg10 is 1% or
+// more, or while free swap is under 10%; never below 64 MiB.
+TEST_F(Stdlib, ProactiveProbesByItsCurveAndHoldsBack) {
+  LOAD(stdlibPolicy("proactive"));
+  const uint64_t usage = 4 * kGiB;
+  auto reclaimed = [&](uint64_t t, uint64_t cgroup, uint64_t stallNs, uint64_t u, uint64_t avg10 = 0,
+                       double swapFreePct = 50) -> int64_t {
+    const uint64_t swap = 8 * kGiB;
+    auto d = run(t, cgroup,
+                 {{"memcg.usage", u},
+                  {"memcg.pressure.some.total", stallNs},
+                  {"memcg.pressure.some.avg10", avg10},
+                  {"system.swap.total", swap},
+                  {"system.swap.free", static_cast<uint64_t>(static_cast<double>(swap) * swapFreePct / 100)}});
+    if (d.empty()) return -1;
+    EXPECT_EQ(d[0].action, MMP_ACTION_RECLAIM);
+    return static_cast<int64_t>(d[0].arg);
+  };
+  // The first look has no earlier sample: no stall, the full 3% step.
+  EXPECT_EQ(reclaimed(3 * kSec, 1, 0, usage), static_cast<int64_t>(usage * 3 / 100));
+  // Stall shares over 3 s under the 0.2% target: the step follows the curve.
+  uint64_t total = 0, t = 3;
+  for (uint64_t stallUs : {0, 600, 1500, 3000, 4500}) {
+    total += stallUs * 1000;
+    t += 3;
+    double share = static_cast<double>(stallUs) / 3e6 / 0.002;
+    double want = 0.03 * (1 - share) * (1 - share) * static_cast<double>(usage);
+    int64_t got = reclaimed(t * kSec, 1, total, usage);
+    EXPECT_NEAR(static_cast<double>(got), want, want * 0.01 + 64 * 1024) << stallUs << " us";
+  }
+  // At the target (6 ms in 3 s): no reclaim.
+  total += 6'000'000;
+  t += 3;
+  EXPECT_EQ(reclaimed(t * kSec, 1, total, usage), -1);
+  // No stall since the last look, but some avg10 still at 1%: it waits.
+  t += 3;
+  EXPECT_EQ(reclaimed(t * kSec, 1, total, usage, 1 * kPct), -1);
+  t += 3;
+  EXPECT_GT(reclaimed(t * kSec, 1, total, usage, 1 * kPct - 1), 0);
+  // Free swap under 10%: it waits; above it, it goes on.
+  EXPECT_EQ(reclaimed(3 * kSec, 2, 0, usage, 0, 9.9), -1);
+  EXPECT_GT(reclaimed(3 * kSec, 3, 0, usage, 0, 11), 0);
+  // Never below 64 MiB: at 65 MiB the step is what is above it.
+  EXPECT_EQ(reclaimed(3 * kSec, 4, 0, 65 * kMiB), static_cast<int64_t>(kMiB));
+  EXPECT_EQ(reclaimed(3 * kSec, 5, 0, 64 * kMiB), -1);
+}
+
 }  // namespace
 }  // namespace mmp::test

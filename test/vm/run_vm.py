@@ -160,6 +160,19 @@ def build_initramfs(path, busybox, modules):
         f.write(gzip.compress(cpio_newc(entries), compresslevel=1))
 
 
+def guest_files(work, busybox, modinfo):
+    """The kernel (fetched), an empty results folder WORK/out and the
+    initramfs WORK/initrd-KVER.cpio.gz: what a boot needs."""
+    vmlinux, root, kver = fetch_kernel()
+    # MMP_VM_KERNEL=6.12: the results of another kernel in a folder of their own.
+    outdir = os.path.join(work, "out" + (f"-{os.environ['MMP_VM_KERNEL']}" if os.environ.get("MMP_VM_KERNEL") else ""))
+    shutil.rmtree(outdir, ignore_errors=True)
+    os.makedirs(outdir)
+    initrd = os.path.join(work, f"initrd-{kver}.cpio.gz")
+    build_initramfs(initrd, busybox, module_files(root, kver, modinfo))
+    return vmlinux, kver, outdir, initrd
+
+
 def compile_policies(mmpc, objdir):
     """Every policies/*.mmp, against the host's own BTF: the guest runs
     another kernel, so each load there is a CO-RE relocation for real."""
@@ -254,13 +267,8 @@ def main():
     if os.geteuid() != 0:
         skip("not root: the guest's root is this host's, shared over 9p as root")
     started = time.monotonic()
-    vmlinux, root, kver = fetch_kernel()
     work = os.path.join(os.path.dirname(bindir), "test", "vm")
-    outdir = os.path.join(work, "out" + (f"-{os.environ['MMP_VM_KERNEL']}" if os.environ.get("MMP_VM_KERNEL") else ""))
-    shutil.rmtree(outdir, ignore_errors=True)
-    os.makedirs(outdir)
-    initrd = os.path.join(work, f"initrd-{kver}.cpio.gz")
-    build_initramfs(initrd, busybox, module_files(root, kver, modinfo))
+    vmlinux, kver, outdir, initrd = guest_files(work, busybox, modinfo)
     objdir = os.path.join(work, "objects")
     if not compile_policies(os.path.join(bindir, "mmpc"), objdir):
         return 1

@@ -1,0 +1,509 @@
+#!/usr/bin/env python3
+"""The reclaim benchmark inside the cgroup v2 guest: every cell (workload,
+contender, repetition) of config.json, one after another, each on a
+machine set back to the same state (zram emptied, page cache dropped,
+memory compacted, cgroups made anew).
+
+A cell: start the service in /workload.slice/NAME.service (the layout
+std/senpai and oomd's Senpai assume); fill it with a cold data set of
+values about as compressible as real ones (a third random bytes, two
+thirds text) that the load never touches; write the hot set; start the
+load tool in /bench.slice/load on the hot set only; after LEAD_S start
+the contender in /bench.slice/daemon; sample what the kernel reports
+every SAMPLE_S (memory.current, memory.swap.current, zram's mm_stat,
+memory.pressure, memory.stat's refaults) and every round the load tool
+reports (ops/s, p50, p99); at the end of the load phase, optionally turn
+the cold set hot (the load reads the cold keys) and watch latency come
+back; stop the contender (cgroup.kill), the load and the service.
+
+Writes OUT/cells.jsonl (one object per cell, as it ends) and
+OUT/series/CELL.json (the samples, for the plots).
+usage: reclaim_guest.py OUT_DIR   (PID 1's child: test/vm/guest-init.sh, mmp_program=)
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+OUT = sys.argv[1]
+CONFIG = json.load(open(os.path.join(OUT, "config.json")))
+HERE = os.path.dirname(os.path.abspath(__file__))
+BENCH = os.path.dirname(HERE)
+sys.path.insert(0, BENCH)
+sys.path.insert(0, os.path.join(BENCH, "arena"))
+import peers  # noqa: E402  (oomd, as the arena runs it)
+from guestlib import (MiB, Mmrun, NoDaemon, become_harness, cgdir, keyed, kill_cgroup, make_cgroup,  # noqa: E402
+                      pressure, read, remove_tree, run_cells, save_cell, set_swap, settle_memory, spawn,
+                      stop_contender, unshield, write)
+
+BIN = CONFIG["bin"]
+TIMING = CONFIG["timing"]
+LOAD_CG = "/bench.slice/load"
+DAEMON_CG = "/bench.slice/daemon"
+HARNESS_CG = "/bench.slice/harness"
+SAMPLE_S = 1.0
+LEAD_S = 5.0        # the load runs this long before the contender starts: the hot set is active
+ZRAM_MIB = 1024
+HUGE_ORDER = 9      # fragmentation: the share of free memory in blocks too small for 2 MiB
+
+
+# --- what the kernel reports ---------------------------------------------------------
+def zram():
+    """zram's mm_stat: orig_data_size, compr_data_size, mem_used_total (bytes)."""
+    try:
+        f = read("/sys/block/zram0/mm_stat").split()
+        return int(f[0]), int(f[1]), int(f[2])
+    except (OSError, IndexError):
+        return 0, 0, 0
+
+
+def buddyinfo():
+    """Free blocks by order, summed over the zones."""
+    orders = [0] * 11
+    for line in read("/proc/buddyinfo").splitlines():
+        counts = [int(x) for x in line.split()[4:]]
+        for k, n in enumerate(counts[:11]):
+            orders[k] += n
+    return orders
+
+
+def fragmentation(orders):
+    """The share of free memory in blocks smaller than 2 MiB (order 9):
+    0 when every free page could back a huge page, 1 when none could."""
+    free = sum(n << k for k, n in enumerate(orders))
+    big = sum(n << k for k, n in enumerate(orders) if k >= HUGE_ORDER)
+    return round(1 - big / free, 4) if free else None
+
+
+def mean_of(rounds, key):
+    """The mean of a per-round figure (each round is as many requests)."""
+    xs = [r[key] for r in rounds if r.get(key) is not None]
+    return round(sum(xs) / len(xs), 3) if xs else None
+
+
+# --- the services -------------------------------------------------------------------
+def value_maker(size):
+    """Values of `size` bytes, a third random and two thirds text: zram
+    compresses them about as well as real cached data, not as well as
+    the zero-padded values of redis's DEBUG POPULATE."""
+    pool = os.urandom(1 << 20)
+    text = (b"GET /api/v2/items?id=%d HTTP/1.1 Host: shop.example user-agent: bench " * 64)
+    rand = size // 3
+
+    def make(i):
+        at = (i * 7919 * rand) % (len(pool) - rand)
+        return pool[at:at + rand] + text[i % 50:i % 50 + size - rand]
+    return make
+
+
+def wait_port(port, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+def fill_pipelined(port, count, command, marker, answer, what, batch=256):
+    """Sends command(i) for every i below count, `batch` at a time, each
+    batch followed by `marker`; waits for `answer` after each batch (the
+    server has then done the batch). An error reply ends the fill."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    for first in range(0, count, batch):
+        buf = bytearray()
+        for i in range(first, min(first + batch, count)):
+            buf += command(i)
+        s.sendall(buf + marker)
+        got = b""
+        while not got.endswith(answer):
+            chunk = s.recv(65536)
+            if not chunk or b"ERR" in chunk:
+                raise RuntimeError(f"{what} refused the cold set: {chunk[:200]!r}")
+            got += chunk
+    s.close()
+
+
+class Service:
+    """A service in /workload.slice/NAME.service; `p`: its parameters
+    (cold_keys, hot_keys, value_bytes, round_requests)."""
+    name = None
+
+    def __init__(self, p):
+        self.p = p
+        self.cg = f"/workload.slice/{self.name}.service"
+
+
+class Redis(Service):
+    """redis-server, no persistence; the load is redis-benchmark on the
+    hot keys (key:NNNNNNNNNNNN, -r HOT), SET and GET, 8 clients."""
+    name = "redis"
+    port = 6379
+    tools = ("redis-server", "redis-benchmark")
+
+    def start(self):
+        return spawn(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                      "--appendonly", "no", "--protected-mode", "no", "--dir", "/tmp"], self.cg,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def populate(self):
+        """The cold set: cold:NNNNNNNNNNNN, pipelined SETs, each batch
+        ended by a PING whose PONG answers it."""
+        make, size = value_maker(self.p["value_bytes"]), self.p["value_bytes"]
+        fill_pipelined(self.port, self.p["cold_keys"],
+                       lambda i: b"*3\r\n$3\r\nSET\r\n$17\r\ncold:%012d\r\n$%d\r\n" % (i, size) + make(i) + b"\r\n",
+                       b"*1\r\n$4\r\nPING\r\n", b"+PONG\r\n", "redis")
+
+    def bench(self, extra):
+        return ["stdbuf", "-oL", "redis-benchmark", "-h", "127.0.0.1", "-p", str(self.port), "-c", "8",
+                "-n", str(self.p["round_requests"]), "-d", str(self.p["value_bytes"]), "-l", "--csv"] + extra
+
+    def warm_argv(self):
+        return ["redis-benchmark", "-h", "127.0.0.1", "-p", str(self.port), "-c", "8", "-q", "-t", "set",
+                "-r", str(self.p["hot_keys"]), "-n", str(3 * self.p["hot_keys"]), "-d", str(self.p["value_bytes"])]
+
+    def load_argv(self):
+        return self.bench(["-r", str(self.p["hot_keys"]), "-t", "set,get"])
+
+    def return_argv(self):
+        return self.bench(["-r", str(self.p["cold_keys"]), "GET", "cold:__rand_int__"])
+
+    @staticmethod
+    def parse(line):
+        """A CSV line of redis-benchmark: test, rps, avg, min, p50, p95, p99, max."""
+        f = [x.strip('"') for x in line.strip().split(",")]
+        if len(f) != 8 or f[0] == "test":
+            return None
+        return {"test": f[0], "rps": float(f[1]), "avg_ms": float(f[2]), "p50_ms": float(f[4]),
+                "p99_ms": float(f[6])}
+
+
+class Memcached(Service):
+    """memcached, 2 threads; the load is memcaslap (memaslap) on its own
+    hot window of keys (8 connections x WINDOW keys, given in thousands), 90% get, 10% set,
+    reporting every 2 s. memaslap prints no percentiles per period, only
+    its mean and maximum: p50 and p99 are left empty and `avg_ms` is the
+    latency figure."""
+    name = "memcached"
+    port = 11211
+    tools = ("memcached", "memcaslap")
+
+    def __init__(self, p):
+        super().__init__(p)
+        self.cfg = os.path.join(OUT, "memaslap.cfg")
+        with open(self.cfg, "w") as f:
+            f.write(f"key\n16 16 1\nvalue\n{p['value_bytes']} {p['value_bytes']} 1\ncmd\n0 0.1\n1 0.9\n")
+
+    def start(self):
+        return spawn(["memcached", "-p", str(self.port), "-l", "127.0.0.1", "-m", "2048", "-t", "2", "-U", "0",
+                      "-u", "root"], self.cg,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def populate(self):
+        """The cold set: cold:NNNNNNNNNNNN, `set ... noreply`, each batch
+        ended by a meta no-op whose MN answers it."""
+        make, size = value_maker(self.p["value_bytes"]), self.p["value_bytes"]
+        fill_pipelined(self.port, self.p["cold_keys"],
+                       lambda i: b"set cold:%012d 0 0 %d noreply\r\n" % (i, size) + make(i) + b"\r\n",
+                       b"mn\r\n", b"MN\r\n", "memcached")
+
+    def bench(self, seconds):
+        return ["stdbuf", "-oL", "memcaslap", "-s", f"127.0.0.1:{self.port}", "-F", self.cfg, "-T", "2", "-c", "8",
+                "-w", f"{max(1, self.p['hot_keys'] // 8000)}k", "-t", f"{seconds}s", "-S", "2s"]
+
+    def warm_argv(self):
+        return None  # memaslap draws its keys anew each run: its load writes its own hot set
+
+    def load_argv(self):
+        return self.bench(TIMING["load_s"] + 60)
+
+    def return_argv(self):
+        return None  # memaslap cannot be pointed at the cold keys
+
+    def parse(self, line):
+        """The `Period` line after a `Total Statistics` heading: Time(s),
+        Ops, TPS, Net, Get_miss, Min, Max, Avg (us)."""
+        if line.startswith("Total Statistics"):
+            self._total = True
+            return None
+        f = line.split()
+        if not getattr(self, "_total", False) or not f or f[0] != "Period":
+            return None
+        self._total = False
+        return {"test": "total", "rps": float(f[3]), "n": int(f[2]), "avg_ms": float(f[8]) / 1000,
+                "p50_ms": None, "p99_ms": None}
+
+
+WORKLOADS = {"redis": Redis, "memcached": Memcached}
+
+
+class LoadTool:
+    """A load tool in /bench.slice/load; each report line it prints is a
+    round, timed as it arrives."""
+
+    def __init__(self, argv, parse, requests):
+        self.argv, self.parse, self.requests = argv, parse, requests
+        self.rounds, self.proc = [], None
+
+    def start(self):
+        self.proc = spawn(self.argv, LOAD_CG, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True)
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            r = self.parse(line)
+            if r:
+                r["t"] = time.time()
+                r.setdefault("n", self.requests)
+                self.rounds.append(r)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# --- contenders ---------------------------------------------------------------------
+class FixedHigh:
+    """memory.high at a share of the service's footprint once filled: what
+    a careful operator sets after looking at the service."""
+
+    def __init__(self, service_cg, share):
+        self.path, self.share = cgdir(service_cg) + "/memory.high", share
+
+    def start(self, cgroup_dir):
+        usage = int(read(os.path.dirname(self.path) + "/memory.current"))
+        self.value = int(usage * self.share) & ~0xFFF
+        write(self.path, self.value)
+
+    def stop(self):
+        write(self.path, "max")
+
+    def log(self):
+        return [f"memory.high = {self.value}"]
+
+
+class OomdSenpai(peers.Oomd):
+    """Debian's oomd 0.5.0 with its Senpai plugin on the service, every
+    argument at the plugin's default: a ruleset whose detector always
+    fires (`continue`) and whose action is `senpai`."""
+
+    def __init__(self, service_cg):
+        super().__init__("defaults", {})
+        self.service_cg = service_cg
+
+    def prepare(self):
+        ruleset = {"rulesets": [{
+            "name": "senpai",
+            "detectors": [["always", {"name": "continue", "args": {}}]],
+            "actions": [{"name": "senpai", "args": {"cgroup": self.service_cg.lstrip("/")}}]}]}
+        self.conf = os.path.join(self.rundir, "oomd.json")
+        with open(self.conf, "w") as f:
+            json.dump(ruleset, f, indent=1)
+        self.kmsg = os.path.join(self.rundir, "kills")
+        self.note(f"config {self.conf}: {json.dumps(ruleset)}")
+        r = subprocess.run(["/usr/bin/oomd", "--check-config", self.conf], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise peers.PeerError(f"oomd rejects its Senpai configuration:\n{r.stdout}{r.stderr}")
+
+
+def contender_for(cell, service_cg):
+    kind = cell["contender"]
+    if kind == "none":
+        return NoDaemon()
+    if kind == "fixed":
+        return FixedHigh(service_cg, CONFIG["fixed_share"])
+    if kind == "oomd-senpai":
+        return OomdSenpai(service_cg)
+    return Mmrun(BIN, cell["objects"])
+
+
+# --- one cell -----------------------------------------------------------------------
+class Cell:
+    def __init__(self, cell):
+        self.cell = cell
+        self.name = f"{cell['workload']}.{cell['contender']}.{cell['rep']}"
+        self.svc = WORKLOADS[cell["workload"]](CONFIG["workloads"][cell["workload"]])
+        self.contender = contender_for(cell, self.svc.cg)
+        self.samples, self.load, self.ret, self.proc = [], None, None, None
+
+    def prepare(self):
+        remove_tree("/workload.slice")
+        remove_tree(LOAD_CG)
+        remove_tree(DAEMON_CG)
+        set_swap(ZRAM_MIB)
+        settle_memory()
+        make_cgroup(self.svc.cg)
+        make_cgroup(LOAD_CG)
+        self.daemon_dir = make_cgroup(DAEMON_CG)
+
+    def fill(self):
+        t = time.time()
+        self.proc = self.svc.start()
+        wait_port(self.svc.port)
+        self.svc.populate()
+        if self.svc.warm_argv():
+            warm = spawn(self.svc.warm_argv(), LOAD_CG, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if warm.wait(timeout=300) != 0:
+                raise RuntimeError(f"warming the hot set failed ({warm.returncode})")
+        self.fill_s = time.time() - t
+        self.filled_bytes = int(read(cgdir(self.svc.cg) + "/memory.current"))
+
+    def sample(self, now):
+        d = cgdir(self.svc.cg)
+        stat = keyed(d + "/memory.stat")
+        psi = pressure(d + "/memory.pressure")
+        orig, compr, used = zram()
+        self.samples.append([round(now - self.t0, 2), int(read(d + "/memory.current")),
+                             int(read(d + "/memory.swap.current")), used, orig, compr,
+                             psi["some"]["avg10"], psi["full"]["avg10"], psi["some"]["total"],
+                             stat.get("workingset_refault_anon", 0) + stat.get("workingset_refault_file", 0)])
+
+    def run(self):
+        p = self.svc.p
+        self.load = LoadTool(self.svc.load_argv(), self.svc.parse, p["round_requests"])
+        self.t0 = time.time()
+        self.load.start()
+        self.frag_before = buddyinfo()
+        contender_started = False
+        end = self.t0 + TIMING["load_s"]
+        while time.time() < end:
+            now = time.time()
+            if not contender_started and now - self.t0 >= LEAD_S:
+                self.t_contender = time.time()
+                self.contender.start(self.daemon_dir)
+                unshield(self.daemon_dir)
+                self.cpu0 = keyed(self.daemon_dir + "/cpu.stat").get("usage_usec", 0)
+                self.t_started = time.time()
+                contender_started = True
+            self.sample(now)
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the service died ({self.proc.returncode})")
+            time.sleep(max(0.0, SAMPLE_S - (time.time() - now)))
+        self.load.stop()
+        self.t_load_end = time.time()
+        self.frag_after = buddyinfo()
+        self.cpu1 = keyed(self.daemon_dir + "/cpu.stat").get("usage_usec", 0)
+        self.t_cpu1 = time.time()
+        if TIMING.get("return_s") and self.svc.return_argv():
+            self.ret = LoadTool(self.svc.return_argv(), self.svc.parse, p["round_requests"])
+            self.t_return = time.time()
+            self.ret.start()
+            end = self.t_return + TIMING["return_s"]
+            while time.time() < end:
+                now = time.time()
+                self.sample(now)
+                time.sleep(max(0.0, SAMPLE_S - (time.time() - now)))
+            self.ret.stop()
+
+    def figures(self):
+        t0, load_s, steady_s = self.t0, TIMING["load_s"], TIMING["steady_s"]
+        w0, w1 = load_s - steady_s, load_s
+        win = [s for s in self.samples if w0 <= s[0] <= w1]
+        mean = lambda i: sum(s[i] for s in win) / len(win)  # noqa: E731
+        rounds = [r for r in self.load.rounds if w0 <= r["t"] - t0 <= w1]
+        before = [r for r in self.load.rounds if r["t"] - t0 < w0]
+        span_from = before[-1]["t"] if before else t0 + w0
+        span = rounds[-1]["t"] - span_from if rounds else 0
+        mem = mean(1)
+        started = self.t_contender - t0
+        # Converged: from then on to the load's end, memory.current stays
+        # within 5% of where it ends. A contender still shrinking at the
+        # end "converges" late, and `still_falling` says so.
+        load = [s for s in self.samples if started <= s[0] <= w1]
+        end = load[-1][1]
+        converge = started
+        for s in load:
+            if abs(s[1] - end) > 0.05 * end:
+                converge = s[0]
+        r = {
+            "filled_mib": round(self.filled_bytes / MiB, 1),
+            "fill_s": round(self.fill_s, 1),
+            "mem_mean_mib": round(mem / MiB, 1),
+            "mem_end_mib": round(win[-1][1] / MiB, 1),
+            "swap_mib": round(mean(2) / MiB, 1),
+            "zram_mib": round(mean(3) / MiB, 1),
+            "zram_orig_mib": round(mean(4) / MiB, 1),
+            "zram_ratio": round(mean(5) / mean(4), 3) if mean(4) > MiB else None,
+            "ops_per_s": round(sum(r["n"] for r in rounds) / span, 1) if span > 0 else None,
+            "rounds": len(rounds),
+            "avg_ms": mean_of(rounds, "avg_ms"),
+            "p50_ms": mean_of(rounds, "p50_ms"),
+            "p99_ms": mean_of(rounds, "p99_ms"),
+            "psi_some_avg10": round(mean(6), 3),
+            "psi_full_avg10": round(mean(7), 3),
+            "stall_share_pct": round(100 * (win[-1][8] - win[0][8]) / 1e6 / (win[-1][0] - win[0][0]), 4),
+            "refaults_per_s": round((win[-1][9] - win[0][9]) / (win[-1][0] - win[0][0]), 1),
+            "converge_s": round(converge - started, 1),
+            "still_falling": win[0][1] - end > 0.05 * end,
+            "frag_before": fragmentation(self.frag_before),
+            "frag_after": fragmentation(self.frag_after),
+            "buddy_before": self.frag_before,
+            "buddy_after": self.frag_after,
+            "mmrun_cpu_pct": round(100 * (self.cpu1 - self.cpu0) / 1e6 / (self.t_cpu1 - self.t_started), 3),
+            "contender_start_s": round(started, 2),
+            "steady_window_s": [w0, w1],
+        }
+        if self.ret:
+            rr = self.ret.rounds
+            r["return_rounds"] = [[round(x["t"] - self.t_return, 2), x["rps"], x["p99_ms"]] for x in rr]
+            span = rr[-1]["t"] - self.t_return if rr else 0
+            r["return_ops_per_s"] = round(sum(x["n"] for x in rr) / span, 1) if span > 0 else None
+            r["return_p99_ms"] = mean_of(rr, "p99_ms")
+        return r
+
+    def finish(self, result):
+        stop_contender(self.contender, result)
+        for tool in (self.load, self.ret):
+            if tool:
+                tool.stop()
+        kill_cgroup(LOAD_CG)
+        kill_cgroup(self.svc.cg)
+        rounds = lambda tool: [[round(r["t"] - self.t0, 2), r["test"], r["rps"], r["p50_ms"], r["p99_ms"]]  # noqa: E731
+                               for r in (tool.rounds if tool else [])]
+        save_cell(OUT, self.name, self.contender.log(), {
+            "columns": ["t_s", "memory_current", "swap_current", "zram_used", "zram_orig", "zram_compr",
+                        "psi_some_avg10", "psi_full_avg10", "psi_some_total_us", "refaults"],
+            "rows": self.samples, "rounds": rounds(self.load), "return_rounds": rounds(self.ret),
+            "return_start_s": round(self.t_return - self.t0, 2) if self.ret else None,
+            "contender_start_s": round(getattr(self, "t_contender", self.t0) - self.t0, 2)})
+
+def run_cell(cell):
+    c = Cell(cell)
+    print(f"cell {c.name}", flush=True)
+    result = {"workload": cell["workload"], "contender": cell["contender"], "rep": cell["rep"], "void": None}
+    try:
+        c.prepare()
+        c.fill()
+        c.run()
+        result.update(c.figures())
+    except Exception as e:  # a cell that could not run is void; the run goes on
+        traceback.print_exc()
+        result["void"] = f"{type(e).__name__}: {e}"
+    finally:
+        c.finish(result)
+    print("  " + json.dumps({k: v for k, v in result.items() if not k.startswith(("buddy", "return_rounds"))}),
+          flush=True)
+    return result
+
+
+def main():
+    become_harness(OUT, HARNESS_CG)
+    for tool in ["stdbuf"] + [t for w in {c["workload"] for c in CONFIG["cells"]} for t in WORKLOADS[w].tools]:
+        if not shutil.which(tool):
+            print(f"reclaim: {tool} is missing in the guest", flush=True)
+            return 1
+    run_cells(OUT, CONFIG["cells"], run_cell)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

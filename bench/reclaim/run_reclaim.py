@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""The reclaim benchmark: proactive reclaim on a real service under real
+load, in the cgroup v2 guest of test/vm (same kernel, initramfs, 9p root;
+zram swap), measured against no policy, a fixed memory.high, mmp's
+std/senpai, mmp's std/proactive and oomd's own Senpai (bench/RECLAIM.md).
+
+Compiles the mmp contenders' policies on the host (against the host's BTF:
+the guest loads them through CO-RE), boots the guest with
+reclaim_guest.py as the program its PID 1 runs, gathers the cells into one
+results file, {"header": {...}, "runs": [one object per cell]}, and adds
+to each run its figures relative to `none` on the same workload (the mean
+of none's repetitions).
+
+usage: run_reclaim.py BIN_DIR [--workload W]... [--contender C]... [--reps N]
+                      [--out FILE] [--smoke]
+  --smoke: the CI version: redis, none against mmp-best, one repetition,
+  short phases; exits 1 unless mmp-best saves at least SMOKE_SAVED_PCT of
+  the memory none holds, at no more than SMOKE_OPS_LOSS_PCT fewer ops/s.
+"""
+import argparse
+import gzip
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "test", "vm"))
+sys.path.insert(0, os.path.dirname(HERE))
+import hostlib  # noqa: E402  (commit, policies, provenance)
+import run_vm  # noqa: E402  (the guest: kernel, initramfs, boot)
+
+CONTENDERS = ("none", "fixed", "mmp-senpai", "mmp-best", "oomd-senpai")
+POLICIES = {"mmp-senpai": "senpai", "mmp-best": "proactive"}  # stdlib/std/NAME.mmp, imported unchanged
+WORKLOADS = {
+    # 160,000 cold values of 1,000 bytes (about 185 MiB in redis) beside
+    # a hot set of 10,000 keys that redis-benchmark reads and writes.
+    "redis": {"cold_keys": 160000, "hot_keys": 10000, "value_bytes": 1000, "round_requests": 5000},
+    # The same cold set in memcached beside memaslap's 8 x 1,000 keys.
+    "memcached": {"cold_keys": 160000, "hot_keys": 8000, "value_bytes": 1000, "round_requests": None},
+}
+TOOLS = {"redis": ("redis-server", "redis-benchmark"), "memcached": ("memcached", "memcaslap")}
+TIMING = {"load_s": 120, "steady_s": 60, "return_s": 30}
+FIXED_SHARE = 0.8  # the fixed contender's memory.high: 80% of the filled service's memory.current
+SMOKE = {"workloads": {"redis": {"cold_keys": 90000, "hot_keys": 4000, "value_bytes": 1000,
+                                 "round_requests": 2500}},
+         "timing": {"load_s": 32, "steady_s": 12, "return_s": 0},
+         "contenders": ["none", "mmp-best"]}
+SMOKE_SAVED_PCT = 10.0
+SMOKE_OPS_LOSS_PCT = 20.0
+RECOVERED = 1.25   # return phase: recovered once every later round's p99 is within 1.25x none's
+
+
+def compile_objects(mmpc, objdir, contenders):
+    objects = {}
+    for c in contenders:
+        if c not in POLICIES:
+            continue
+        src, obj = os.path.join(objdir, c + ".mmp"), os.path.join(objdir, c + ".bpf.o")
+        with open(src, "w") as f:
+            f.write(f'policy bench_{POLICIES[c]}\nimport "std/{POLICIES[c]}"\n')
+        hostlib.compile_policy(mmpc, src, obj, "run_reclaim")
+        objects[c] = [obj]
+    return objects
+
+
+def pct(a, b):
+    return round(100.0 * a / b, 2) if a is not None and b else None
+
+
+def relate(runs):
+    """Each run's figures against none's mean on the same workload."""
+    for w in {r["workload"] for r in runs}:
+        base = [r for r in runs if r["workload"] == w and r["contender"] == "none" and not r.get("void")]
+        if not base:
+            continue
+        mean = lambda k: statistics.mean(r[k] for r in base if r.get(k) is not None)  # noqa: E731
+        mem, zr, ops, p99 = mean("mem_mean_mib"), mean("zram_mib"), mean("ops_per_s"), mean("p99_ms")
+        ret_p99 = mean("return_p99_ms") if all(r.get("return_p99_ms") for r in base) else None
+        for r in runs:
+            if r["workload"] != w or r.get("void"):
+                continue
+            r["mem_saved_pct"] = round(100 - pct(r["mem_mean_mib"], mem), 2)
+            r["net_saved_pct"] = round(100 - pct(r["mem_mean_mib"] + r["zram_mib"], mem + zr), 2)
+            r["ops_loss_pct"] = round(100 - pct(r["ops_per_s"], ops), 2) if r.get("ops_per_s") else None
+            r["p99_increase_pct"] = round(pct(r["p99_ms"], p99) - 100, 2) if r.get("p99_ms") else None
+            if ret_p99 and r.get("return_rounds"):
+                slow = [t for t, _, p in r["return_rounds"] if p > RECOVERED * ret_p99]
+                r["recovery_s"] = slow[-1] if slow else 0.0
+                r["return_p99_increase_pct"] = round(pct(r["return_p99_ms"], ret_p99) - 100, 2)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("bin")
+    ap.add_argument("--workload", action="append", choices=sorted(WORKLOADS))
+    ap.add_argument("--contender", action="append", choices=CONTENDERS)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--memory", type=int, default=1024, help="guest memory, MiB")
+    ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.json"))
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--timeout", type=float, default=2 * 3600)
+    a = ap.parse_args()
+    bindir = os.path.abspath(a.bin)
+    qemu, busybox, modinfo = run_vm.prerequisites()
+    if os.geteuid() != 0:
+        run_vm.skip("not root: the guest's root is this host's, shared over 9p as root")
+    workloads = {w: WORKLOADS[w] for w in (a.workload or WORKLOADS)}
+    contenders, timing = a.contender or list(CONTENDERS), TIMING
+    if a.smoke:
+        workloads, timing, contenders, a.reps = SMOKE["workloads"], SMOKE["timing"], SMOKE["contenders"], 1
+    for tool in (t for w in workloads for t in TOOLS[w]):
+        if not shutil.which(tool):
+            run_vm.skip(f"{tool} is not installed (bench/arena/setup installs it; scripts/setup runs that)")
+    if "oomd-senpai" in contenders and not os.path.exists("/usr/bin/oomd"):
+        print("reclaim: oomd is not installed: no oomd-senpai cells", flush=True)
+        contenders = [c for c in contenders if c != "oomd-senpai"]
+    work = os.path.join(os.path.dirname(bindir), "bench", "reclaim")
+    objdir = os.path.join(work, "objects")
+    shutil.rmtree(objdir, ignore_errors=True)
+    os.makedirs(objdir)
+    objects = compile_objects(os.path.join(bindir, "mmpc"), objdir, contenders)
+    # Repetitions outermost and contenders innermost: a drift of the host
+    # over the run falls on every contender alike.
+    cells = [{"workload": w, "contender": c, "rep": rep, "objects": objects.get(c)}
+             for rep in range(a.reps) for w in workloads for c in contenders]
+    prov = hostlib.provenance(sys.argv)
+    started = time.monotonic()
+    vmlinux, kver, outdir, initrd = run_vm.guest_files(work, busybox, modinfo)
+    with open(os.path.join(outdir, "config.json"), "w") as f:
+        json.dump({"bin": bindir, "cells": cells, "workloads": workloads, "timing": timing,
+                   "fixed_share": FIXED_SHARE}, f)
+    print(f"reclaim: {len(cells)} cells, guest {kver} with {a.memory} MiB under QEMU TCG", flush=True)
+    rc, seconds = run_vm.boot(qemu, vmlinux, initrd, outdir, a.timeout,
+                              run_vm.hidden_trees([os.path.dirname(HERE), bindir, REPO]),
+                              program=os.path.join(HERE, "reclaim_guest.py"), memory_mib=a.memory)
+    cells_path = os.path.join(outdir, "cells.jsonl")
+    runs = [json.loads(line) for line in open(cells_path) if line.strip()] if os.path.exists(cells_path) else []
+    relate(runs)
+    header = dict(prov, kind="header", guest_kernel=kver, guest_memory_mib=a.memory, guest_cpus=2,
+                  accel="QEMU TCG", zram_mib=1024, workloads=workloads, timing=timing, fixed_share=FIXED_SHARE,
+                  policies={c: f"stdlib/std/{p}.mmp" for c, p in POLICIES.items()},
+                  cells_planned=len(cells), cells_run=len(runs), guest_seconds=round(seconds, 1), guest_exit=rc)
+    print(f"reclaim: guest ran {seconds:.0f} s, {len(runs)} of {len(cells)} cells, "
+          f"whole run {time.monotonic() - started:.0f} s", flush=True)
+    if not a.smoke:
+        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+        with open(a.out, "w") as f:
+            json.dump({"header": header, "runs": runs}, f, indent=1)
+        series = {}
+        sdir = os.path.join(outdir, "series")
+        for name in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
+            series[name[:-5]] = json.load(open(os.path.join(sdir, name)))
+        with gzip.open(os.path.splitext(a.out)[0] + "-series.json.gz", "wt") as f:
+            json.dump(series, f, separators=(",", ":"))
+        print(f"reclaim: wrote {a.out}")
+    for r in runs:
+        print(f"{r['workload']:<8} {r['contender']:<12} rep {r['rep']}: mem {r.get('mem_mean_mib')} MiB "
+              f"(saved {r.get('mem_saved_pct')}%, net {r.get('net_saved_pct')}%), ops/s {r.get('ops_per_s')} "
+              f"(loss {r.get('ops_loss_pct')}%), p99 {r.get('p99_ms')} ms (+{r.get('p99_increase_pct')}%), "
+              f"converge {r.get('converge_s')} s, void {r.get('void')}")
+    if rc is None:
+        print(f"FAIL the guest did not finish within {a.timeout:.0f} s (console: {outdir}/console.log)")
+        return 1
+    if a.smoke:
+        return smoke_verdict(runs, len(cells), outdir)
+    return 0
+
+
+def smoke_verdict(runs, planned, outdir):
+    bad = []
+    if len(runs) != planned:
+        bad.append(f"only {len(runs)} of {planned} cells ran (console: {outdir}/console.log)")
+    bad += [f"{r['contender']}: void ({r['void']})" for r in runs if r.get("void")]
+    best = next((r for r in runs if r["contender"] == "mmp-best" and not r.get("void")), None)
+    if best and best.get("mem_saved_pct") is not None:
+        if best["mem_saved_pct"] < SMOKE_SAVED_PCT:
+            bad.append(f"mmp-best saved {best['mem_saved_pct']}% of none's memory (at least {SMOKE_SAVED_PCT}%)")
+        if best["ops_loss_pct"] is None or best["ops_loss_pct"] > SMOKE_OPS_LOSS_PCT:
+            bad.append(f"mmp-best lost {best['ops_loss_pct']}% of none's ops/s (at most {SMOKE_OPS_LOSS_PCT}%)")
+    elif not bad:
+        bad.append("no figures for mmp-best against none")
+    for b in bad:
+        print("FAIL " + b)
+    print(f"{len(bad)} check(s) failed")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
