@@ -63,6 +63,8 @@ def is_static(path):
 
 
 def prerequisites():
+    """QEMU, a static busybox and modinfo, as root (the guest's root is the
+    host's, over 9p); SKIPPED otherwise."""
     qemu = shutil.which("qemu-system-x86_64")
     if not qemu:
         skip("qemu-system-x86_64 is not installed (Debian package qemu-system-x86; scripts/setup installs it)")
@@ -73,6 +75,8 @@ def prerequisites():
                                                if os.path.exists(p)), None)
     if not modinfo:
         skip("modinfo is not installed (Debian package kmod; scripts/setup installs it)")
+    if os.geteuid() != 0:
+        skip("not root: the guest's root is this host's, shared over 9p as root")
     return qemu, busybox, modinfo
 
 
@@ -264,8 +268,6 @@ def main():
     bindir = os.path.abspath(sys.argv[1])
     scenarios = sys.argv[2:]
     qemu, busybox, modinfo = prerequisites()
-    if os.geteuid() != 0:
-        skip("not root: the guest's root is this host's, shared over 9p as root")
     started = time.monotonic()
     work = os.path.join(os.path.dirname(bindir), "test", "vm")
     vmlinux, kver, outdir, initrd = guest_files(work, busybox, modinfo)
