@@ -174,11 +174,17 @@ def become_harness(out, rel):
     write(cgdir(rel) + "/cgroup.procs", os.getpid())
 
 
-def run_cells(out, cells, run_one):
+def run_cells(out, cells, run_one, budget_s=None):
     """run_one(cell) for every cell in turn, each result a line of
-    OUT/cells.jsonl as soon as it ends (a guest that dies keeps those)."""
+    OUT/cells.jsonl as soon as it ends (a guest that dies keeps those).
+    With budget_s, no cell starts once that many seconds have passed: a
+    long run in sittings of bounded length (the rest is for --resume)."""
+    began = time.time()
     with open(os.path.join(out, "cells.jsonl"), "a") as f:
         for cell in cells:
+            if budget_s is not None and time.time() - began > budget_s:
+                print(f"budget of {budget_s:.0f} s spent: the other cells are left for the next sitting", flush=True)
+                return
             f.write(json.dumps(run_one(cell)) + "\n")
             f.flush()
 

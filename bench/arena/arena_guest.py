@@ -28,6 +28,7 @@ import threading
 import time
 import traceback
 
+BOOTED = time.time()
 OUT = sys.argv[1]
 CONFIG = json.load(open(os.path.join(OUT, "config.json")))
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -361,7 +362,12 @@ class Cell:
 
     def verdict(self):
         t0, sc, culprit_cg = self.t0, self.sc, self.sc["culprit"]
-        if not self.trace.sync():
+        # What the cell left running (a storm no one stopped) is killed
+        # first: it would starve the trace's reader, and what is signalled
+        # after `ended` is not the cell's (nor is the harness's own kill).
+        for rel in sc["cgroups"]:
+            kill_cgroup(rel)
+        if not self.trace.sync(timeout=30):
             raise RuntimeError("the signal trace did not catch up")
         signals = self.signals()
         kernel_kills = vmstat("oom_kill") - self.oom_before
@@ -402,7 +408,7 @@ class Cell:
             "min_mem_available_pct": round(self.min_avail, 2),
             "signals": signals,
             "deaths": [{"name": w.name, "at_s": round(w.died - t0, 3), "signal": w.signal}
-                       for w in self.workloads if w.died],
+                       for w in self.workloads if w.died and w.died <= self.ended],
             "crossing_s": round(self.crossing - t0, 3) if self.crossing else None,
             "leak_start_s": round(self.leak_start - t0, 3) if self.leak_start else None,
             "emptied_s": round(self.emptied - t0, 3) if self.emptied else None,
@@ -440,7 +446,8 @@ class Cell:
 
 def run_cell(cell, scenario, trace):
     c = Cell(cell, scenario, trace)
-    print(f"cell {c.name}", flush=True)
+    began = time.time()
+    print(f"cell {c.name} at {began - BOOTED:.1f} s", flush=True)
     result = {"scenario": cell["scenario"], "contender": cell["contender"], "config": cell["config"],
               "rep": cell["rep"], "expect_kill": scenario["expect_kill"], "void": None}
     try:
@@ -454,6 +461,9 @@ def run_cell(cell, scenario, trace):
         result["void"] = f"{type(e).__name__}: {e}"
     finally:
         c.finish(result)
+    # The whole cell, setting the machine back included: where a run's
+    # time goes (bench/arena/README.md, "Time").
+    result["cell_wall_s"] = round(time.time() - began, 2)
     print("  " + json.dumps({k: v for k, v in result.items() if k not in ("signals", "decisions", "deaths")}),
           flush=True)
     return result
@@ -464,7 +474,8 @@ def main():
     scenarios = {n: json.load(open(os.path.join(HERE, "scenarios", n + ".json")))
                  for n in sorted({c["scenario"] for c in CONFIG["cells"]})}
     trace = SignalTrace()
-    run_cells(OUT, CONFIG["cells"], lambda cell: run_cell(cell, scenarios[cell["scenario"]], trace))
+    run_cells(OUT, CONFIG["cells"], lambda cell: run_cell(cell, scenarios[cell["scenario"]], trace),
+              budget_s=CONFIG.get("budget_s"))
     return 0
 
 

@@ -9,11 +9,14 @@ as the program its PID 1 runs, and gathers the cells it ran into one
 results file: {"header": {...}, "runs": [one object per cell]}.
 
 usage: run_arena.py BIN_DIR [--scenario S]... [--contender C]... [--config K]...
-                    [--reps N] [--memory MIB] [--out FILE] [--resume] [--smoke]
+                    [--reps N] [--memory MIB] [--out FILE] [--resume] [--budget S] [--smoke]
   --resume: keep the cells OUT already holds and run only the others,
-  adding them to it: a full run in several sittings. Only when what makes
-  a cell is the same (the fingerprint: mmrun, mmpc, mmp_hog, the standard
-  library, the arena and the guest); each sitting's commit is recorded.
+  adding them to it: a full run in several sittings. A cell is kept only
+  when what makes it is the same (its fingerprint: the hog, the arena, the
+  guest, its scenario, and for mmp cells mmrun and the compiled policy);
+  each sitting's commit is recorded.
+  --budget S: start no cell after S seconds of guest time (cells run
+  repetition by repetition), so that a sitting has a bounded length.
   --smoke: the CI version: one repetition of mmp-best and earlyoom (tuned)
   on fast_leak, benign_build and protected_service; asserts mmp's
   invariants (right victim, no kill where none is expected, nothing
@@ -93,27 +96,36 @@ def compile_objects(mmpc, work, cells, scenario_data):
         cell["objects"] = [obj]
 
 
-def fingerprint(bindir, objdir, names):
-    """A digest of what a cell's outcome depends on, but the host: mmrun,
-    the hog, the mmp contenders' compiled objects, the guest's side of the
-    arena (harness, peers' configurations, the scenarios run, workloads)
-    and the guest's own scripts."""
-    h = hashlib.sha256()
-    files = [os.path.join(bindir, b) for b in ("mmrun", "mmp_hog")]
-    files += [os.path.join(objdir, n) for n in sorted(os.listdir(objdir))]
+def _digest(h, path):
+    h.update(os.path.relpath(path, REPO).encode() + b"\0")
+    with open(path, "rb") as fh:
+        h.update(hashlib.sha256(fh.read()).digest())
+
+
+def fingerprint_cells(bindir, cells):
+    """Sets each cell's `fingerprint`: a digest of what its outcome depends
+    on, but the host. Every cell: the hog, the guest's side of the arena
+    (harness, peers' configurations, workloads), the guest's own scripts
+    and its scenario; an mmp cell also mmrun and its compiled object. So a
+    change to mmrun or the standard library sets back only the mmp cells,
+    and --resume keeps the peers' (mmpc's output is reproducible)."""
+    common = hashlib.sha256()
+    files = [os.path.join(bindir, "mmp_hog")]
     files += [os.path.join(HERE, n) for n in ("arena_guest.py", "peers.py", "setup")]
     files.append(os.path.join(os.path.dirname(HERE), "guestlib.py"))
-    files += [os.path.join(HERE, "scenarios", n + ".json") for n in sorted(names)]
     files += [os.path.join(REPO, "test", "vm", n) for n in ("run_vm.py", "guest-init.sh")]
     for top in (os.path.join(HERE, "peers"), os.path.join(HERE, "workloads")):
         for d, dirs, found in os.walk(top):
             dirs[:] = sorted(x for x in dirs if x != "__pycache__")
             files += [os.path.join(d, n) for n in sorted(found) if not n.endswith(".md")]
     for f in files:
-        h.update(os.path.relpath(f, REPO).encode() + b"\0")
-        with open(f, "rb") as fh:
-            h.update(hashlib.sha256(fh.read()).digest())
-    return h.hexdigest()
+        _digest(common, f)
+    for cell in cells:
+        h = common.copy()
+        _digest(h, os.path.join(HERE, "scenarios", cell["scenario"] + ".json"))
+        for f in ([os.path.join(bindir, "mmrun")] + cell["objects"]) if "objects" in cell else []:
+            _digest(h, f)
+        cell["fingerprint"] = h.hexdigest()
 
 
 def smoke_verdict(runs):
@@ -148,8 +160,12 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.json"))
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--timeout", type=float, default=3 * 3600)
+    ap.add_argument("--budget", type=float, metavar="SECONDS",
+                    help="start no cell after this long in the guest; --resume runs the rest later")
+    ap.add_argument("--timeout", type=float, default=None, help="the guest's limit (default 3 h, or budget + 15 min)")
     a = ap.parse_args()
+    if a.timeout is None:
+        a.timeout = a.budget + 900 if a.budget else 3 * 3600
     bindir = os.path.abspath(a.bin)
     qemu, busybox, modinfo = run_vm.prerequisites()
     missing = [p for p in PEERS if p != "systemd-oomd" and not shutil.which(p) and not os.path.exists(f"/usr/sbin/{p}")]
@@ -180,25 +196,25 @@ def main():
     shutil.rmtree(objdir, ignore_errors=True)
     os.makedirs(objdir)
     compile_objects(os.path.join(bindir, "mmpc"), objdir, cells, scenario_data)
-    digest = fingerprint(bindir, objdir, names)
+    fingerprint_cells(bindir, cells)
     if a.resume and os.path.exists(a.out):
+        # A cell is kept only when made by what would make it now (its
+        # fingerprint); results of two builds of mmrun do not mix.
         old = json.load(open(a.out))
-        if old["header"].get("fingerprint") != digest:
-            sys.exit(f"run_arena: {a.out} was made by other binaries, policies or arena code "
-                     f"(commit {old['header']['commit'][:10]}); results of two builds do not mix: "
-                     "run without --resume")
         key = lambda c: (c["scenario"], c["contender"], c["config"], c["rep"])  # noqa: E731
-        kept = [r for r in old["runs"] if not r.get("void")]
+        now = {key(c): c["fingerprint"] for c in cells}
+        kept = [r for r in old["runs"] if not r.get("void") and now.get(key(r)) == r.get("fingerprint")]
         done = {key(r) for r in kept}
         cells = [c for c in cells if key(c) not in done]
         chunks = old["header"].get("chunks", [])
-        print(f"arena: {len(kept)} cells kept from {a.out}", flush=True)
+        print(f"arena: {len(kept)} cells kept from {a.out}, {len(old['runs']) - len(kept)} dropped "
+              "(void, or made by another build)", flush=True)
     if not cells:
         sys.exit("run_arena: no cell to run")
     started = time.monotonic()
     vmlinux, kver, outdir, initrd = run_vm.guest_files(work, busybox, modinfo)
     with open(os.path.join(outdir, "config.json"), "w") as f:
-        json.dump({"bin": bindir, "cells": cells}, f)
+        json.dump({"bin": bindir, "cells": cells, "budget_s": a.budget}, f)
     print(f"arena: {len(cells)} cells, guest {kver} with {a.memory} MiB under QEMU TCG "
           f"(host {platform.release()}); missing peers: {missing or 'none'}", flush=True)
     rc, seconds = run_vm.boot(qemu, vmlinux, initrd, outdir, a.timeout,
@@ -208,11 +224,13 @@ def main():
     cells_path = os.path.join(outdir, "cells.jsonl")
     if os.path.exists(cells_path):
         runs = [json.loads(line) for line in open(cells_path) if line.strip()]
+    for r, cell in zip(runs, cells):  # the guest runs the cells in order
+        r["fingerprint"], r["commit"] = cell["fingerprint"], commit
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     command = prov["command"]
     chunks.append({"date": date, "commit": commit, "dirty": dirty, "command": command, "cells_run": len(runs),
                    "guest_seconds": round(seconds, 1), "guest_exit": rc})
-    header = {"kind": "header", "date": date, "commit": commit, "dirty": dirty, "fingerprint": digest,
+    header = {"kind": "header", "date": date, "commit": commit, "dirty": dirty,
               "guest_kernel": kver, "guest_memory_mib": a.memory, "guest_cpus": 2, "accel": "QEMU TCG",
               "host_kernel": platform.release(), "host_cpus": os.cpu_count(),
               "command": command, "cells_planned": planned, "cells_run": len(kept) + len(runs),
@@ -227,6 +245,8 @@ def main():
         # The samples behind the plots, one gzipped file beside the results.
         series_path = os.path.splitext(a.out)[0] + "-series.json.gz"
         series = json.load(gzip.open(series_path, "rt")) if kept and os.path.exists(series_path) else {}
+        names = {f"{r['scenario']}.{r['contender']}.{r['config']}.{r['rep']}" for r in kept}
+        series = {k: v for k, v in series.items() if k in names}  # a dropped cell's samples go with it
         sdir = os.path.join(outdir, "series")
         for name in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
             series[name[:-5]] = json.load(open(os.path.join(sdir, name)))
