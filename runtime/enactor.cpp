@@ -191,8 +191,8 @@ ActionResult Enactor::killCgroupIn(const struct mmp_decision& d, const std::vect
 }
 
 // The candidates a kill's `among` names: the cgroups matching a pattern,
-// unprotected, and none with a protected cgroup below it (cgroup.kill would
-// reach it). Those left out go to `excluded`, for the log.
+// unprotected, none with a protected cgroup below it (cgroup.kill would
+// reach it), and none empty. Those left out go to `excluded`, for the log.
 std::vector<const Cgroup*> Enactor::amongCandidates(const std::vector<ScopePattern>& patterns,
                                                     std::vector<CandidateRow>& excluded) const {
   std::vector<const Cgroup*> out;
@@ -205,7 +205,11 @@ std::vector<const Cgroup*> Enactor::amongCandidates(const std::vector<ScopePatte
     }
     bool guardsProtected = false;
     for (const auto& o : cgroups_) guardsProtected |= isAncestor(c.path, o.path) && scopes_.isProtected(o.path);
+    // A pod already killed stays until kubelet removes it: an empty
+    // cgroup is no candidate (killing it would kill nothing, and by
+    // over_request its usage of a few KiB with no request ranks first).
     if (guardsProtected) excluded.push_back({c.path, "", "", "guards a protected cgroup"});
+    else if (!populated(c.dir)) excluded.push_back({c.path, "", "", "no process"});
     else out.push_back(&c);
   }
   return out;

@@ -58,6 +58,8 @@ std::optional<uint64_t> cgroupRequest(const Hierarchy& h, const std::string& dir
 std::optional<uint64_t> cgroupPgscan(const Hierarchy& h, const std::string& dir);
 // Whether a process runs in the cgroup itself (not below it).
 bool hasProcesses(const std::string& dir);
+// Whether a process runs in the cgroup or below it.
+bool populated(const std::string& dir);
 // Seconds since the cgroup was made.
 double cgroupAge(const std::string& dir);
 

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "abi/mmp_abi.h"
@@ -84,6 +85,20 @@ bool hasProcesses(const std::string& dir) {
   std::ifstream in(dir + "/cgroup.procs");
   uint64_t pid;
   return static_cast<bool>(in >> pid);
+}
+
+bool populated(const std::string& dir) {
+  // cgroup v2 says it in one line; v1 has no cgroup.events: look below.
+  std::ifstream events(dir + "/cgroup.events");
+  std::string key;
+  int value = 0;
+  while (events >> key >> value)
+    if (key == "populated") return value != 0;
+  if (hasProcesses(dir)) return true;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec))
+    if (e.is_directory(ec) && hasProcesses(e.path().string())) return true;
+  return false;
 }
 
 double cgroupAge(const std::string& dir) {
