@@ -1094,6 +1094,88 @@ def _earlyoom(s):
     s.check(keyed(CG + "/mmp/earlyoom", "memory.events")["oom_kill"] == 0, "the kernel's OOM killer took no part")
 
 
+# kubelet's layout under the systemd driver: pods with one container each.
+KUBEPODS = "/kubepods.slice"
+PODS = {  # name: (pod cgroup, memory.min as kubelet's Memory QoS writes the request, hog MiB)
+    "guaranteed": (KUBEPODS + "/kubepods-pod1111.slice", 48, 40),
+    "burstable over": (KUBEPODS + "/kubepods-burstable.slice/kubepods-burstable-pod2222.slice", 16, 64),
+    "burstable under": (KUBEPODS + "/kubepods-burstable.slice/kubepods-burstable-pod3333.slice", 96, 80),
+    "besteffort": (KUBEPODS + "/kubepods-besteffort.slice/kubepods-besteffort-pod4444.slice", 0, 24),
+}
+
+
+@scenario
+def kubernetes(s):
+    """std/kubernetes on kubelet's layout, without swap: as a process
+    outside the pods takes MemAvailable under 5% again and again, the
+    BestEffort pod dies first though it is the smallest, then the
+    Burstable pod above its request; never the Burstable pod under its
+    request, the Guaranteed pod, nor the kubelet (the largest)."""
+    had_swap = meminfo()["SwapTotal"] > 0
+    subprocess.run(["swapoff", "-a"], check=True)
+    try:
+        _kubernetes(s)
+    finally:
+        if had_swap:
+            subprocess.run(["swapon", "/dev/zram0"])
+
+
+def _kubernetes(s):
+    dirs, hogs = {}, {}
+    for name, (pod, request, mib) in PODS.items():
+        dirs[name] = s.cgroup(pod)
+        if request:
+            write(dirs[name], "memory.min", str(request * MiB))
+        if name == "guaranteed":
+            write(dirs[name], "memory.max", str(request * MiB))
+        hogs[name] = s.hog(s.cgroup(pod + "/cri-containerd-" + name.replace(" ", "-") + ".scope"), mib)
+    dirs["kubelet"] = s.cgroup("/system.slice/kubelet.service")
+    hogs["kubelet"] = s.hog(dirs["kubelet"], 96)
+    filler = s.cgroup("/mmp/kubernetes/filler")  # not a pod: no pattern of the policy names it
+    p = subprocess.Popen([sys.executable, "-c", GROW, filler, "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True)
+    s.procs.append(p)
+    if p.stdout.readline().strip() != "ready":
+        raise RuntimeError(f"the filler did not start (exit {p.poll()})")
+    mi = meminfo()
+    s.figure("before", f"MemAvailable {kib(mi['MemAvailable'])} of {kib(mi['MemTotal'])}")
+    m = s.mmrun("std_kubernetes", interval=False)
+    m.started()
+    order, refused = [], None
+    for round_ in range(3):
+        # Under 5% (evictionHard's share here), held: the policy's 2 s.
+        p.stdin.write("0.04\n")
+        p.stdin.flush()
+        p.stdout.readline()
+        k = m.wait_for(lambda r: r.get("action") == "kill" and r not in order, 10)
+        if k is None or k.get("outcome") != "enacted":
+            refused = k
+            break
+        order.append(k)
+        s.figure(f"kill {round_ + 1}", k.get("detail"))
+        time.sleep(1)
+    p.kill()
+    m.stop()
+    time.sleep(1)
+    dead = [n for n, h in hogs.items() if h.poll() is not None]
+    s.figure("dead", dead)
+    victims = [next((n for n, (pod, _, _) in PODS.items() if f"{CG}{pod}/cgroup.kill" in k.get("detail", "")), None)
+               for k in order]
+    s.check(victims == ["besteffort", "burstable over"],
+            f"the kills, in order: the BestEffort pod, then the Burstable pod above its request ({victims})")
+    s.check(len(order) == 2 and "(no request)" in order[0].get("detail", "")
+            and "over 16MiB" in order[1].get("detail", ""),
+            "the records rank by the request: none for the BestEffort pod, 16 MiB for the Burstable one")
+    s.figure("third time under 5%", refused and (refused.get("outcome"), refused.get("detail")))
+    s.check(refused and refused.get("outcome") == "failed" and "no cgroup uses more than its request"
+            in refused.get("detail", ""), "the third time, no pod is left above its request: no kill, and the log says why")
+    s.check(sorted(dead) == ["besteffort", "burstable over"]
+            and all(hogs[n].returncode == -signal.SIGKILL for n in dead),
+            f"those two died of SIGKILL; the Guaranteed pod, the pod under its request and the kubelet live ({dead})")
+    s.check(all(keyed(d, "memory.events")["oom_kill"] == 0 for d in dirs.values()),
+            "memory.events: the kernel's OOM killer took no part")
+
+
 def poll(cond, timeout, every=0.1):
     """The time cond() first held, polling; None if it never did."""
     deadline = time.time() + timeout
