@@ -976,18 +976,23 @@ def oomd_desktop_swap(s):
     s.check(len(m.select(action="kill")) == 1, "one kill")
 
 
+def without_swap(body, s):
+    """Runs body(s) with swap off (the guest's zram back on after)."""
+    had_swap = meminfo()["SwapTotal"] > 0
+    subprocess.run(["swapoff", "-a"], check=True)
+    try:
+        body(s)
+    finally:
+        if had_swap:
+            subprocess.run(["swapon", "/dev/zram0"])
+
+
 @scenario
 def earlyoom(s):
     """std/earlyoom without swap: a hog taking available memory to ~8% of
     MemTotal gets SIGTERM; one that ignores SIGTERM gets it
     at ~8% and SIGKILL at ~4%. Sized from /proc/meminfo."""
-    had_swap = meminfo()["SwapTotal"] > 0
-    subprocess.run(["swapoff", "-a"], check=True)
-    try:
-        _earlyoom(s)
-    finally:
-        if had_swap:
-            subprocess.run(["swapon", "/dev/zram0"])
+    without_swap(_earlyoom, s)
 
 
 # A hog for earlyoom, sized by /proc/meminfo as it goes: joins CGROUP, and
@@ -1111,13 +1116,7 @@ def kubernetes(s):
     BestEffort pod dies first though it is the smallest, then the
     Burstable pod above its request; never the Burstable pod under its
     request, the Guaranteed pod, nor the kubelet (the largest)."""
-    had_swap = meminfo()["SwapTotal"] > 0
-    subprocess.run(["swapoff", "-a"], check=True)
-    try:
-        _kubernetes(s)
-    finally:
-        if had_swap:
-            subprocess.run(["swapon", "/dev/zram0"])
+    without_swap(_kubernetes, s)
 
 
 def _kubernetes(s):
