@@ -30,7 +30,7 @@ json rawValue(const Value& v) {
 json valueInfo(const ast::Expr* e) {
   json j{{key::value::kExpr, ast::dump(*e)}, {key::value::kType, typeName(e->type)}};
   if (auto* p = llvm::dyn_cast<ast::PathExpr>(e); p && p->binding && p->binding->logOnly)
-    j[key::value::kRuntime] = p->binding->kernel.value("runtime", "");
+    j[key::value::kRuntime] = p->binding->kernel.runtime;
   return j;
 }
 
@@ -104,7 +104,7 @@ std::string buildManifest(const plan::Plan& p, const std::string& sourceText) {
   for (const Binding* b : p.snapshot) {
     const char* context = b->context == FieldContext::Memcg ? "memcg" : b->context == FieldContext::System ? "system" : "event";
     json f{{key::snapshot::kField, b->name}, {key::snapshot::kType, typeName(b->type)}, {key::snapshot::kContext, context}};
-    if (b->kernel.contains("runtime")) f[key::snapshot::kRuntime] = b->kernel["runtime"];
+    if (!b->kernel.runtime.empty()) f[key::snapshot::kRuntime] = b->kernel.runtime;
     snapshot.push_back(f);
   }
   json rules = json::array();
