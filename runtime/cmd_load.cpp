@@ -53,13 +53,13 @@ int onRingbuf(void* ctx, void* data, size_t size) {
 
 // Actions a v1 memory controller cannot carry out, refused at load.
 std::optional<std::string> v1Refusal(const Manifest& m) {
-  for (const auto& rule : m.json["rules"]) {
-    if (rule.value("event", "") == "pressure")
+  for (const auto& rule : m.rules) {
+    if (rule.event == "pressure")
       return fmt::format("rule {} is `on pressure`, which needs cgroup v2 (a PSI trigger on memory.pressure); this "
                          "host's memory controller is cgroup v1, where only fields, `limit`, `kill` and `log` work",
-                         rule.value("location", "?"));
-    for (const auto& a : rule["actions"]) {
-      std::string kind = a.value("kind", "");
+                         rule.location);
+    for (const auto& a : rule.actions) {
+      const std::string& kind = a.kind;
       const char* file = "";  // the cgroup v2 file the action writes, where v1 has none
 #define MMP_ACTION_ROW(k, code, spelling, cooldown, v2file) \
   if (kind == spelling) file = v2file;
@@ -68,7 +68,7 @@ std::optional<std::string> v1Refusal(const Manifest& m) {
       if (*file)
         return fmt::format("rule {} uses `{}`, which needs cgroup v2 ({}); this host's memory controller is "
                            "cgroup v1, where only fields, `limit`, `kill` and `log` work",
-                           rule.value("location", "?"), kind, file);
+                           rule.location, kind, file);
     }
   }
   return std::nullopt;
@@ -79,14 +79,14 @@ nlohmann::json statusReport(const Policy& p, const Enactor& e, std::chrono::stea
   const Manifest& m = p.manifest();
   nlohmann::json rules = nlohmann::json::array();
   int countersFd = bpf_map__fd(p.map(MMP_MAP_COUNTERS));
-  for (const auto& rule : m.json["rules"]) {
-    uint32_t id = rule.value("id", 0u);
+  for (const auto& rule : m.rules) {
+    uint32_t id = rule.id;
     struct mmp_rule_counters c {};
     mmp_read_counters(countersFd, id, &c);
     RuleCounters r;
     if (auto it = e.counters().find(id); it != e.counters().end()) r = it->second;
     auto logged = r.decisions.count("log") ? r.decisions.at("log")[static_cast<size_t>(Outcome::Enacted)] : 0;
-    rules.push_back({{"id", id}, {"location", rule.value("location", "")}, {"text", rule.value("text", "")},
+    rules.push_back({{"id", id}, {"location", rule.location}, {"text", rule.text},
                      {"evaluations", c.evaluations}, {"firings", c.firings}, {"dropped_decisions", c.drops},
                      {"enacted", r.total(Outcome::Enacted) - logged}, {"logged", logged},
                      {"dry_run", r.total(Outcome::DryRun)}, {"failed", r.total(Outcome::Failed)},
@@ -161,7 +161,7 @@ llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, size_t rank
   if (!trace) return trace.takeError();
   r->trace = std::move(*trace);
   r->interval = std::chrono::nanoseconds(o.intervalNs ? o.intervalNs
-                                                      : m.json["settings"].value("interval_ns", 1'000'000'000ull));
+                                                      : m.settings.intervalNs);
   r->started = r->next = std::chrono::steady_clock::now();
   if (!o.pinDir.empty())
     if (auto err = r->policy->pin(o.pinDir)) return err;

@@ -47,7 +47,7 @@ int runReplay(const ReplayOptions& o) {
   if (!manifest) return error(llvm::toString(manifest.takeError()));
   std::ifstream in(o.trace);
   if (!in) return error(fmt::format("cannot open the trace '{}': {}", o.trace, std::strerror(errno)));
-  auto trace = readTrace(in, o.trace, manifest->json["snapshot"], manifest->policy);
+  auto trace = readTrace(in, o.trace, manifest->snapshot, manifest->policy);
   if (!trace) return error(llvm::toString(trace.takeError()));
 
   auto policy = Policy::loadDetached(o.object);

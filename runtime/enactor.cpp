@@ -42,7 +42,7 @@ constexpr std::chrono::milliseconds kMinRateWindow{250};
 }  // namespace
 
 Enactor::Enactor(const Manifest& m, const Hierarchy& h, const Scopes& s, EnactOptions o)
-    : m_(m), h_(h), scopes_(s), opts_(o), limit_(m.json["settings"].value("max_actions_per_second", 10ull)) {
+    : m_(m), h_(h), scopes_(s), opts_(o), limit_(m.settings.maxActionsPerSecond) {
   if (opts_.stateFd >= 0) {
     struct bpf_map_info info {};
     uint32_t len = sizeof info;
@@ -50,15 +50,15 @@ Enactor::Enactor(const Manifest& m, const Hierarchy& h, const Scopes& s, EnactOp
   }
   // The manifest lists each rule's actions with their flags: the rules whose
   // kill chooses a cgroup by reclaim activity need pgscan's history.
-  const auto& rules = m.json.value("rules", nlohmann::json::array());
+  const auto& rules = m.rules;
   for (uint32_t r = 0; r < rules.size(); ++r)
-    for (const auto& a : rules[r].value("actions", nlohmann::json::array())) {
-      if (a.value("code", 0u) != MMP_ACTION_KILL || !(a.value("flags", 0u) & MMP_KILL_CGROUP)) continue;
-      std::vector<ScopePattern> among = parsePatterns(a.value("among", nlohmann::json::array()));
-      bool byReclaim = a.value("flags", 0u) & MMP_KILL_RECLAIM;
-      if (byReclaim && among.empty()) reclaimScopes_.insert(rules[r].value("scope", 0u));
+    for (const auto& a : rules[r].actions) {
+      if (a.code != MMP_ACTION_KILL || !(a.flags & MMP_KILL_CGROUP)) continue;
+      std::vector<ScopePattern> among = parsePatterns(a.among);
+      bool byReclaim = a.flags & MMP_KILL_RECLAIM;
+      if (byReclaim && among.empty()) reclaimScopes_.insert(rules[r].scope);
       if (byReclaim) reclaimAmong_.insert(reclaimAmong_.end(), among.begin(), among.end());
-      if (!among.empty()) among_[{r, a.value("index", 0u)}] = std::move(among);
+      if (!among.empty()) among_[{r, a.index}] = std::move(among);
     }
 }
 
@@ -250,9 +250,9 @@ ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vect
 // gets no new decision until it ends. The stamp is cleared if it is still
 // this decision's. (The row is written whole: a hook updating another word
 // of it at that moment loses that update.)
-void Enactor::giveCooldownBack(const nlohmann::json& rule, const struct mmp_decision& d, bool system) {
-  if (opts_.stateFd < 0 || !rule.contains("cooldown_word")) return;
-  uint32_t word = rule.value("cooldown_word", 0u);
+void Enactor::giveCooldownBack(const ManifestRule& rule, const struct mmp_decision& d, bool system) {
+  if (opts_.stateFd < 0 || !rule.cooldownWord) return;
+  uint32_t word = *rule.cooldownWord;
   uint64_t key = system ? 0 : d.cgroup_id;
   std::vector<uint64_t> row(stateWords_);
   if (word >= row.size() || bpf_map_lookup_elem(opts_.stateFd, &key, row.data()) != 0 || row[word] != d.time_ns) return;
@@ -284,9 +284,9 @@ void Enactor::preKill(const LogRecord& rec, const std::string& cgroup, int pid, 
 uint64_t Enactor::amountFor(const struct mmp_decision& d, const Cgroup& target) const {
   constexpr uint64_t kMiB = 1 << 20;
   if (d.flags & MMP_ARG_DEFAULT) {
-    const auto& step = m_.json["settings"]["reclaim_step"];
-    uint64_t raw = step["value"].value("raw", 0ull);
-    uint64_t bytes = step.value("type", "") == "percent" ? cgroupUsage(h_, target.dir) / 100000 * raw : raw;
+    const ManifestSettings& s = m_.settings;
+    uint64_t raw = s.reclaimStep.raw;
+    uint64_t bytes = s.reclaimStepType == "percent" ? cgroupUsage(h_, target.dir) / 100000 * raw : raw;
     return std::max(bytes, kMiB);
   }
   if (d.flags & MMP_ARG_SHARE) return cgroupUsage(h_, target.dir) / 100000 * d.arg;
@@ -375,7 +375,7 @@ void Enactor::onDecision(const struct mmp_decision& d) {
   rec.policy = m_.policy;
   // Replay logs the snapshot's time: its output is the same every run.
   const std::string time = opts_.replay ? formatMonotonic(d.time_ns) : "";
-  const auto& rules = m_.json["rules"];
+  const auto& rules = m_.rules;
   if (d.version != MMP_DECISION_VERSION || d.rule >= rules.size()) {
     rec.kind = "error";
     rec.detail = fmt::format("a decision of version {} for rule {}, which this policy does not have", d.version, d.rule);
@@ -401,18 +401,18 @@ void Enactor::onDecision(const struct mmp_decision& d) {
 }
 
 Outcome Enactor::decide(const struct mmp_decision& d, LogRecord& rec, bool& acted) {
-  const auto& rule = m_.json["rules"][d.rule];
-  rec.rule = rule.value("location", "");
+  const ManifestRule& rule = m_.rules[d.rule];
+  rec.rule = rule.location;
   rec.action = actionName(d.action);
-  const auto& actions = rule["actions"];
-  const auto& action = d.action_index < actions.size() ? actions[d.action_index] : nlohmann::json::object();
+  static const ManifestAction kNoAction;
+  const auto& action = d.action_index < rule.actions.size() ? rule.actions[d.action_index] : kNoAction;
   bool system = d.flags & MMP_SUBJECT_SYSTEM;
-  uint32_t bit = rule.value("scope", 0u);
+  uint32_t bit = rule.scope;
 
   // The values that made the condition true (log: its {...} values).
-  const auto& names = d.action == MMP_ACTION_LOG ? action.value("values", nlohmann::json::array()) : rule["values"];
+  const auto& names = d.action == MMP_ACTION_LOG ? action.values : rule.values;
   for (size_t i = 0; i < names.size() && i < MMP_MAX_VALUES; ++i)
-    rec.values.emplace_back(names[i].value("expr", ""), formatValue(names[i].value("type", ""), d.values[i]));
+    rec.values.emplace_back(names[i].expr, formatValue(names[i].type, d.values[i]));
 
   std::vector<const Cgroup*> targets;
   const Cgroup* subject = system ? nullptr : byId(d.cgroup_id);
@@ -440,10 +440,10 @@ Outcome Enactor::decide(const struct mmp_decision& d, LogRecord& rec, bool& acte
 
   if (d.action == MMP_ACTION_LOG) {
     size_t next = 0;
-    for (const auto& part : action.value("message", nlohmann::json::array())) {
-      if (part.contains("text")) rec.message += part["text"].get<std::string>();
-      else if (part.contains("value") && next < rec.values.size()) {
-        bool path = names[next].value("runtime", "") == "cgroup_path";
+    for (const auto& part : action.message) {
+      if (!part.value) rec.message += part.text;
+      else if (next < rec.values.size()) {
+        bool path = names[next].runtime == "cgroup_path";
         rec.message += path ? rec.cgroup : rec.values[next].second;
         ++next;
       }
@@ -462,7 +462,7 @@ Outcome Enactor::decide(const struct mmp_decision& d, LogRecord& rec, bool& acte
         rec.detail = fmt::format("policy {}, given earlier, acted on {} within this interval", *winner, t->path);
         return Outcome::Overruled;
       }
-  if (opts_.dryRun || m_.json["settings"].value("dry_run", false)) {
+  if (opts_.dryRun || m_.settings.dryRun) {
     rec.outcome = "dry-run";
     // Say which victim a kill would take (replay has no live system to ask).
     if (d.action == MMP_ACTION_KILL && !opts_.replay) {

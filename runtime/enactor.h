@@ -122,7 +122,7 @@ private:
   uint64_t hooksOk_ = 0, hooksFailed_ = 0;
   RateLimit limit_;
   size_t stateWords_ = 0;  // of an mmp_state row
-  void giveCooldownBack(const nlohmann::json& rule, const struct mmp_decision& d, bool system);
+  void giveCooldownBack(const ManifestRule& rule, const struct mmp_decision& d, bool system);
   // What onDecision does, but writing the record: what became of it, and
   // whether the action was carried out (timed for the latency).
   Outcome decide(const struct mmp_decision& d, LogRecord& rec, bool& acted);

@@ -18,17 +18,17 @@ constexpr Outcome kAllOutcomes[] = {Outcome::Enacted,    Outcome::DryRun,    Out
                                     Outcome::OutOfScope, Outcome::RateLimited, Outcome::Overruled,
                                     Outcome::Superseded, Outcome::Failed};
 
-Labels ruleLabels(const std::string& policy, const nlohmann::json& rule) {
-  return {{"policy", policy}, {"rule", rule.value("location", "")}};
+Labels ruleLabels(const std::string& policy, const ManifestRule& rule) {
+  return {{"policy", policy}, {"rule", rule.location}};
 }
 
 // The kinds of action a rule may decide, from the manifest, so that every
 // series exists (at 0) before its first decision: PromQL's increase()
 // over a series that appears at 1 sees no increase.
-std::vector<std::string> actionKinds(const nlohmann::json& rule) {
+std::vector<std::string> actionKinds(const ManifestRule& rule) {
   std::vector<std::string> kinds;
-  for (const auto& a : rule.value("actions", nlohmann::json::array())) {
-    std::string k = a.value("kind", "");
+  for (const auto& a : rule.actions) {
+    const std::string& k = a.kind;
     if (!k.empty() && std::find(kinds.begin(), kinds.end(), k) == kinds.end()) kinds.push_back(k);
   }
   return kinds;
@@ -58,9 +58,9 @@ void bpfRuleCounters(Exposition& x, const std::vector<PolicyView>& policies) {
     for (const auto& p : policies) {
       const Manifest& m = p.policy->manifest();
       int fd = bpf_map__fd(p.policy->map(MMP_MAP_COUNTERS));
-      for (const auto& rule : m.json["rules"]) {
+      for (const auto& rule : m.rules) {
         struct mmp_rule_counters c {};
-        if (fd >= 0) mmp_read_counters(fd, rule.value("id", 0u), &c);
+        if (fd >= 0) mmp_read_counters(fd, rule.id, &c);
         x.sample(f.name, ruleLabels(m.policy, rule), static_cast<double>(c.*f.field));
       }
     }
@@ -72,8 +72,8 @@ void decisions(Exposition& x, const std::vector<PolicyView>& policies) {
            "Decisions that reached mmrun, by action and what became of them");
   for (const auto& p : policies) {
     const Manifest& m = p.policy->manifest();
-    for (const auto& rule : m.json["rules"]) {
-      const RuleCounters* c = countersOf(*p.enactor, rule.value("id", 0u));
+    for (const auto& rule : m.rules) {
+      const RuleCounters* c = countersOf(*p.enactor, rule.id);
       std::vector<std::string> kinds = actionKinds(rule);
       if (c)
         for (const auto& [action, counts] : c->decisions)
@@ -98,8 +98,8 @@ void latency(Exposition& x, const std::vector<PolicyView>& policies) {
   const Histogram none(latencyBuckets());
   for (const auto& p : policies) {
     const Manifest& m = p.policy->manifest();
-    for (const auto& rule : m.json["rules"]) {
-      const RuleCounters* c = countersOf(*p.enactor, rule.value("id", 0u));
+    for (const auto& rule : m.rules) {
+      const RuleCounters* c = countersOf(*p.enactor, rule.id);
       for (const auto& action : actionKinds(rule)) {
         const Histogram* h = &none;
         if (c)

@@ -168,8 +168,8 @@ llvm::Error Policy::attach(const Hierarchy& h) {
     if (!link) {
       std::string section = bpf_program__section_name(prog), why = std::strerror(errno);
       std::string optional;
-      for (const auto& p : manifest_.json.value("programs", nlohmann::json::array()))
-        if (p.value("section", "") == section) optional = p.value("optional", "");
+      for (const auto& p : manifest_.programs)
+        if (p.section == section) optional = p.optional;
       if (optional.empty()) return fail(fmt::format("cannot attach `{}` ({}): {}", name, section, why));
       unattached_.push_back(fmt::format("`{}` ({}) is not attached ({}): {}", name, section, why, optional));
       continue;

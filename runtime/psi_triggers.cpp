@@ -16,10 +16,10 @@ constexpr uint64_t kWindowUs = 1'000'000;  // the kernel takes 500 ms to 10 s
 }
 
 PsiTriggers::PsiTriggers(const Manifest& m) {
-  for (const auto& rule : m.json["rules"])
-    if (rule.value("event", "") == "pressure") scopeBits_ |= 1ULL << rule.value("scope", 0u);
+  for (const auto& rule : m.rules)
+    if (rule.event == "pressure") scopeBits_ |= 1ULL << rule.scope;
   // Thousandths of a percent of the window, in microseconds.
-  uint64_t raw = m.json["settings"]["pressure_trigger"].value("raw", 10'000ull);
+  uint64_t raw = m.settings.pressureTrigger.raw;
   spec_ = fmt::format("some {} {}", std::max<uint64_t>(1, kWindowUs / 100'000 * raw), kWindowUs);
 }
 

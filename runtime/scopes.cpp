@@ -17,24 +17,22 @@ std::vector<std::string> selfAndAncestors(const std::string& path) {
 
 }  // namespace
 
-std::vector<ScopePattern> parsePatterns(const nlohmann::json& list) {
+std::vector<ScopePattern> parsePatterns(const std::vector<std::string>& list) {
   std::vector<ScopePattern> out;
   std::string error;
   for (const auto& p : list)
-    if (p.is_string())
-      if (auto parsed = parseScopePattern(p.get<std::string>(), error)) out.push_back(*parsed);
+    if (auto parsed = parseScopePattern(p, error)) out.push_back(*parsed);
   return out;
 }
 
 Scopes::Scopes(const Manifest& m, const Hierarchy& h) : Scopes(m, ownCgroup(h)) {}
 
 Scopes::Scopes(const Manifest& m, std::string own) : own_(std::move(own)) {
-  for (const auto& s : m.json.value("scopes", nlohmann::json::array())) {
-    uint32_t bit = s.value("bit", 0u);
-    if (scopes_.size() <= bit) scopes_.resize(bit + 1);
-    scopes_[bit] = parsePatterns(s.value("patterns", nlohmann::json::array()));
+  for (const auto& s : m.scopes) {
+    if (scopes_.size() <= s.bit) scopes_.resize(s.bit + 1);
+    scopes_[s.bit] = parsePatterns(s.patterns);
   }
-  protects_ = parsePatterns(m.json.value("protect", nlohmann::json::array()));
+  protects_ = parsePatterns(m.protect);
 }
 
 bool Scopes::isProtected(const std::string& path) const {

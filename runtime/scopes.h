@@ -16,9 +16,9 @@ struct bpf_map;
 
 namespace mmp::runtime {
 
-// The patterns of a manifest's JSON list (scopes, protections, a kill's
+// The patterns of a manifest's list (scopes, protections, a kill's
 // `among`), as mmpc wrote them: normalised and valid.
-std::vector<ScopePattern> parsePatterns(const nlohmann::json& list);
+std::vector<ScopePattern> parsePatterns(const std::vector<std::string>& list);
 
 class Scopes {
 public:

@@ -12,7 +12,7 @@
 namespace mmp::runtime {
 
 SnapshotChannel::SnapshotChannel(Policy& p, const Hierarchy& h, std::ostream& out, TraceHeader header)
-    : policy_(p), h_(h), out_(out), writer_(out, p.manifest().json["snapshot"], std::move(header)) {}
+    : policy_(p), h_(h), out_(out), writer_(out, p.manifest().snapshot, std::move(header)) {}
 
 llvm::Expected<std::unique_ptr<SnapshotChannel>> SnapshotChannel::start(Policy& p, const Hierarchy& h,
                                                                          struct ring_buffer* rb, std::ostream& out,

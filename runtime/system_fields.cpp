@@ -58,12 +58,12 @@ std::map<std::string, uint64_t> pressure() {
 
 void refreshSystemFields(const Manifest& m, struct bpf_map* map) {
   if (!map) return;
-  const auto& layout = m.json["snapshot"];
+  const auto& layout = m.snapshot;
   std::vector<uint64_t> values(layout.size(), 0);
   auto mem = meminfo();
   auto psi = pressure();
   for (size_t i = 0; i < layout.size(); ++i) {
-    std::string source = layout[i].value("runtime", "");
+    const std::string& source = layout[i].runtime;
     if (source.rfind("meminfo:", 0) == 0) values[i] = mem[source.substr(8)];
     else if (source.rfind("pressure:", 0) == 0) values[i] = psi[source.substr(9)];
   }

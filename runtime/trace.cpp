@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
 namespace mmp::runtime {
 
 namespace {
@@ -13,8 +16,6 @@ llvm::Error fail(const std::string& what) {
   return llvm::createStringError(std::errc::invalid_argument, "%s", what.c_str());
 }
 
-std::string fieldName(const json& entry) { return entry.value("field", ""); }
-
 bool isBlank(const std::string& line) { return line.find_first_not_of(" \t\r") == std::string::npos; }
 
 std::string describe(const json& v) {
@@ -24,19 +25,18 @@ std::string describe(const json& v) {
 
 }  // namespace
 
-bool recordedIn(const json& entry, bool systemRecord) {
-  if (entry.value("type", "") == "string") return false;
-  std::string context = entry.value("context", "");
-  return context == "system" || (context == "memcg" && !systemRecord);
+bool recordedIn(const SnapshotField& field, bool systemRecord) {
+  if (field.type == "string") return false;
+  return field.context == "system" || (field.context == "memcg" && !systemRecord);
 }
 
-TraceWriter::TraceWriter(std::ostream& out, const json& layout, TraceHeader h) : out_(out), layout_(layout) {
+TraceWriter::TraceWriter(std::ostream& out, const std::vector<SnapshotField>& layout, TraceHeader h) : out_(out), layout_(layout) {
   ordered_json header{{"mmp_trace", kTraceFormat}, {"source", h.source},         {"policy", h.policy},
                       {"cgroup_root", h.cgroupRoot}, {"cgroup_version", h.cgroupVersion},
                       {"mmrun_cgroup", h.mmrunCgroup}};
   json fields = json::array();
   for (const auto& entry : layout_)
-    if (recordedIn(entry, false)) fields.push_back(fieldName(entry));
+    if (recordedIn(entry, false)) fields.push_back(entry.field);
   header["fields"] = fields;
   out_ << header.dump() << '\n';
 }
@@ -49,12 +49,12 @@ void TraceWriter::write(const uint64_t* words, size_t count, const std::string* 
   // words[2], the scope mask, is left out: replay computes it from the
   // path, as mmrun load does.
   for (size_t i = 0; i < layout_.size() && 3 + i < count; ++i)
-    if (recordedIn(layout_[i], system)) r[fieldName(layout_[i])] = words[3 + i];
+    if (recordedIn(layout_[i], system)) r[layout_[i].field] = words[3 + i];
   out_ << r.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
   ++written_;
 }
 
-llvm::Expected<Trace> readTrace(std::istream& in, const std::string& name, const json& layout,
+llvm::Expected<Trace> readTrace(std::istream& in, const std::string& name, const std::vector<SnapshotField>& layout,
                                 const std::string& policy) {
   Trace trace;
   std::string line;
@@ -97,10 +97,10 @@ llvm::Expected<Trace> readTrace(std::istream& in, const std::string& name, const
         // A trace of another policy's layout fails here, on its first line.
         for (const auto& entry : layout) {
           if (!recordedIn(entry, false)) continue;
-          if (std::find(h.fields.begin(), h.fields.end(), fieldName(entry)) == h.fields.end())
+          if (std::find(h.fields.begin(), h.fields.end(), entry.field) == h.fields.end())
             return at(fmt::format("the trace does not record `{}`, which policy {} reads (it was recorded{}{}); "
                                   "`mmrun record` records every field",
-                                  fieldName(entry), policy, h.source.empty() ? "" : " by " + h.source,
+                                  entry.field, policy, h.source.empty() ? "" : " by " + h.source,
                                   h.policy.empty() ? "" : " for policy " + h.policy));
         }
       }
@@ -138,7 +138,7 @@ llvm::Expected<Trace> readTrace(std::istream& in, const std::string& name, const
     }
     for (size_t i = 0; i < layout.size(); ++i) {
       if (!recordedIn(layout[i], system)) continue;
-      std::string field = fieldName(layout[i]);
+      const std::string& field = layout[i].field;
       if (!j.contains(field))
         return at(fmt::format("the {} snapshot has no `{}`, which policy {} reads; `mmrun record` records every "
                               "field",

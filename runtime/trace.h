@@ -16,11 +16,12 @@
 
 #include <cstdint>
 #include <istream>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
+
+#include "manifest.h"
 
 namespace mmp::runtime {
 
@@ -39,12 +40,12 @@ struct TraceHeader {
 // record (cgroup id 0) the system fields, a cgroup's record those and the
 // memcg fields. Event fields and strings are never recorded (the replay
 // program runs `when` rules only, and strings are not in snapshots).
-bool recordedIn(const nlohmann::json& layoutEntry, bool systemRecord);
+bool recordedIn(const SnapshotField& field, bool systemRecord);
 
 class TraceWriter {
 public:
   // `layout` is the manifest's "snapshot"; writes the header at once.
-  TraceWriter(std::ostream& out, const nlohmann::json& layout, TraceHeader header);
+  TraceWriter(std::ostream& out, const std::vector<SnapshotField>& layout, TraceHeader header);
   // One snapshot as the programs filled it (struct mmp_snapshot: time,
   // cgroup id, scope mask, fields); `path` is null for the system record
   // or a cgroup that is gone.
@@ -53,7 +54,7 @@ public:
 
 private:
   std::ostream& out_;
-  const nlohmann::json& layout_;
+  const std::vector<SnapshotField>& layout_;
   uint64_t written_ = 0;
 };
 
@@ -74,7 +75,7 @@ struct Trace {
 // that a bad line fails the replay before any decision is printed. Errors
 // read "NAME:LINE: what", naming the missing field, the malformed line or
 // the unknown format.
-llvm::Expected<Trace> readTrace(std::istream& in, const std::string& name, const nlohmann::json& layout,
+llvm::Expected<Trace> readTrace(std::istream& in, const std::string& name, const std::vector<SnapshotField>& layout,
                                 const std::string& policy);
 
 }  // namespace mmp::runtime

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 
 namespace mmp {
 namespace {
@@ -71,13 +73,137 @@ bool validDottedName(const std::string& s) {
   return !atStart;
 }
 
+// ---- the `kernel` member ------------------------------------------------------
+// Parsed whole: an unknown member or value is an error here, never a value
+// the back end reads wrong (a scale it does not know would pass a count of
+// pages through as bytes).
+
+std::runtime_error kernelError(const std::string& binding, const std::string& member, const std::string& what) {
+  return std::runtime_error(fmt::format("`{}`: kernel{}{} {}", binding, member.empty() ? "" : ".", member, what));
+}
+
+// Refuses a member not in `known` (listed in the message).
+void onlyKnownMembers(const nlohmann::json& k, const std::string& binding, std::initializer_list<const char*> known) {
+  if (!k.is_object()) throw kernelError(binding, "", "is not an object");
+  for (const auto& [member, value] : k.items()) {
+    bool ok = false;
+    for (const char* name : known) ok |= member == name;
+    if (ok) continue;
+    std::string list;
+    for (const char* name : known) list += std::string(list.empty() ? "" : ", ") + name;
+    throw kernelError(binding, "", fmt::format("has an unknown member `{}` (it has {})", member, list));
+  }
+}
+
+std::string kernelString(const nlohmann::json& k, const char* member, const std::string& binding) {
+  auto it = k.find(member);
+  if (it == k.end()) return "";
+  if (!it->is_string()) throw kernelError(binding, member, "is not a string");
+  return it->get<std::string>();
+}
+
+// A path element's text: a string, or a decimal index written as a number.
+std::string pathText(const nlohmann::json& e, const std::string& binding, const char* member) {
+  if (e.is_string()) return e.get<std::string>();
+  if (e.is_number_unsigned()) return std::to_string(e.get<uint64_t>());
+  throw kernelError(binding, member, fmt::format("has `{}`, neither a name nor an index", e.dump()));
+}
+
+KernelPath kernelPath(const nlohmann::json& p, const std::string& binding, const char* member) {
+  if (!p.is_array() || p.empty()) throw kernelError(binding, member, "is not a non-empty array (an access path)");
+  KernelPath out;
+  for (const auto& e : p) {
+    if (!e.is_object()) {
+      out.push_back({pathText(e, binding, member), {}, ""});
+      continue;
+    }
+    // {"index": [ROW, COLUMN], "rows": ROWS}
+    for (const auto& [key, value] : e.items())
+      if (key != "index" && key != "rows")
+        throw kernelError(binding, member, fmt::format("has an element with an unknown member `{}` (it has index, rows)", key));
+    if (!e.contains("index") || !e["index"].is_array() || e["index"].size() != 2 || !e.contains("rows"))
+      throw kernelError(binding, member, "has an object element without \"index\": [ROW, COLUMN] and \"rows\"");
+    KernelPathElement two;
+    for (const auto& i : e["index"]) two.index.push_back(pathText(i, binding, member));
+    two.rows = pathText(e["rows"], binding, member);
+    out.push_back(std::move(two));
+  }
+  return out;
+}
+
+// mmrun's sources (runtime/system_fields.cpp, enactor.cpp).
+bool knownRuntime(const std::string& s) {
+  if (s == "cgroup_path") return true;
+  if (s.rfind("meminfo:", 0) == 0) return s.size() > 8;
+  for (const char* line : {"some", "full"})
+    for (const char* what : {"avg10", "avg60", "avg300", "total"})
+      if (s == fmt::format("pressure:{}:{}", line, what)) return true;
+  return false;
+}
+
+KernelSource parseFieldKernel(const nlohmann::json& k, const std::string& binding) {
+  onlyKnownMembers(k, binding, {"from", "path", "sum", "scale", "unlimited_at", "runtime", "observed", "event_arg", "doc"});
+  KernelSource s;
+  s.from = kernelString(k, "from", binding);
+  if (!s.from.empty() && s.from != "cgroup" && s.from != "mem_cgroup" && s.from != "task_struct")
+    throw kernelError(binding, "from", fmt::format("is `{}`; the programs read from cgroup, mem_cgroup or task_struct", s.from));
+  if (k.contains("path") && k.contains("sum")) throw kernelError(binding, "", "has both `path` and `sum`");
+  if (k.contains("path")) s.paths.push_back(kernelPath(k["path"], binding, "path"));
+  if (k.contains("sum")) {
+    if (!k["sum"].is_array() || k["sum"].empty()) throw kernelError(binding, "sum", "is not a non-empty array of paths");
+    for (const auto& p : k["sum"]) s.paths.push_back(kernelPath(p, binding, "sum"));
+  }
+  if (s.from.empty() != s.paths.empty())
+    throw kernelError(binding, "", "needs both `from` and a `path` (or `sum`), or neither");
+  std::string scale = kernelString(k, "scale", binding);
+  if (scale == "pages") s.scale = KernelScale::Pages;
+  else if (scale == "psi_fixed") s.scale = KernelScale::PsiFixed;
+  else if (!scale.empty()) throw kernelError(binding, "scale", fmt::format("is `{}`; the scales are pages and psi_fixed", scale));
+  if (s.scale != KernelScale::None && s.paths.empty())
+    throw kernelError(binding, "scale", "applies only to a value read from the kernel (`from` and `path`)");
+  s.unlimitedAt = kernelString(k, "unlimited_at", binding);
+  s.runtime = kernelString(k, "runtime", binding);
+  if (!s.runtime.empty() && !knownRuntime(s.runtime))
+    throw kernelError(binding, "runtime",
+                      fmt::format("is `{}`; mmrun provides meminfo:NAME, pressure:some|full:avg10|avg60|avg300|total "
+                                  "and cgroup_path",
+                                  s.runtime));
+  s.observed = kernelString(k, "observed", binding);
+  if (!s.observed.empty() && s.observed != "reclaim")
+    throw kernelError(binding, "observed", fmt::format("is `{}`; the hooks observe reclaim only", s.observed));
+  if (k.contains("event_arg")) {
+    if (!k["event_arg"].is_number_unsigned() || k["event_arg"].get<uint64_t>() > 5)
+      throw kernelError(binding, "event_arg", "is not a tracepoint argument's number (0 to 5)");
+    s.eventArg = k["event_arg"].get<unsigned>();
+  }
+  s.doc = kernelString(k, "doc", binding);
+  return s;
+}
+
+EventSource parseEventKernel(const nlohmann::json& k, const std::string& binding) {
+  onlyKnownMembers(k, binding, {"tp_btf", "runtime", "doc"});
+  EventSource s;
+  if (k.contains("tp_btf")) {
+    const auto& t = k["tp_btf"];
+    for (const auto& e : t.is_array() ? t : nlohmann::json::array({t})) {
+      if (!e.is_string()) throw kernelError(binding, "tp_btf", "is not a tracepoint name or a list of them");
+      s.tpBtf.push_back(e.get<std::string>());
+    }
+  }
+  s.runtime = kernelString(k, "runtime", binding);
+  if (!s.runtime.empty() && s.runtime != "psi_trigger")
+    throw kernelError(binding, "runtime", fmt::format("is `{}`; mmrun provides psi_trigger", s.runtime));
+  s.doc = kernelString(k, "doc", binding);
+  return s;
+}
+
 EventBinding parseEvent(const nlohmann::json& j) {
   if (!j.is_object()) throw std::runtime_error("is not an object");
   EventBinding e;
   e.name = requiredString(j, "name");
   e.memcg = member<bool>(j, "memcg", true, nlohmann::json::value_t::boolean);
   e.doc = member<std::string>(j, "doc", "", nlohmann::json::value_t::string);
-  if (j.contains("kernel")) e.kernel = j["kernel"];
+  if (j.contains("kernel")) e.kernel = parseEventKernel(j["kernel"], e.name);
   return e;
 }
 
@@ -99,7 +225,7 @@ Binding parseField(const nlohmann::json& j) {
   b.unlimited = member<bool>(j, "unlimited", false, nlohmann::json::value_t::boolean);
   b.logOnly = b.type == Type::String;
   b.doc = member<std::string>(j, "doc", "", nlohmann::json::value_t::string);
-  if (j.contains("kernel")) b.kernel = j["kernel"];
+  if (j.contains("kernel")) b.kernel = parseFieldKernel(j["kernel"], b.name);
   if (b.context == FieldContext::Event && b.event.empty()) throw std::runtime_error("an event field needs `event`");
   return b;
 }

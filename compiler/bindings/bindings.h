@@ -4,7 +4,7 @@
 
 #include <llvm/Support/Error.h>
 
-#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +13,41 @@
 namespace mmp {
 
 enum class FieldContext { Memcg, System, Event };
+
+// One element of a kernel access path: a member name, a decimal array
+// index or `@ENUM:ENUMERATOR`; or, when `index` is set, an element
+// [ROW, COLUMN] of a two-dimensional array of `rows` rows.
+struct KernelPathElement {
+  std::string name;
+  std::vector<std::string> index;  // empty, or ROW and COLUMN
+  std::string rows;
+};
+using KernelPath = std::vector<KernelPathElement>;
+
+// How a kernel value becomes the language's: pages into bytes, PSI fixed
+// point (percent * 2048) into thousandths of a percent.
+enum class KernelScale { None, Pages, PsiFixed };
+
+// A field's `kernel` member: where its value comes from. Read by the back
+// end and mmrun; the front end looks only at `observed`.
+struct KernelSource {
+  std::string from;          // the struct `paths` start at: "cgroup", "mem_cgroup", "task_struct"; "" when not read so
+  std::vector<KernelPath> paths;  // `path`, or each of `sum`'s, added up
+  KernelScale scale = KernelScale::None;
+  std::string unlimitedAt;   // the kernel's "max", for people (`unlimited_at`)
+  std::string runtime;       // a value mmrun provides: "meminfo:NAME", "pressure:LINE:WHAT", "cgroup_path"
+  std::string observed;      // what the policy's hooks record: "reclaim"
+  std::optional<unsigned> eventArg;  // an argument of the event's tracepoint
+  std::string doc;
+};
+
+// An event's `kernel` member: the tp_btf hooks it is seen at, or mmrun's
+// source (`runtime`: "psi_trigger").
+struct EventSource {
+  std::vector<std::string> tpBtf;
+  std::string runtime;
+  std::string doc;
+};
 
 struct Binding {
   std::string name;  // "memcg.usage"
@@ -24,14 +59,14 @@ struct Binding {
   bool unlimited = false;          // may be unset in the kernel (`max`)
   bool logOnly = false;            // strings: only inside `log` interpolation
   std::string doc;
-  nlohmann::json kernel;           // how the back end reads it; opaque here
+  KernelSource kernel;             // where its value comes from
 };
 
 struct EventBinding {
   std::string name;  // "oom"
   bool memcg = true; // whether the event has a memcg (bound for memcg.* fields)
   std::string doc;
-  nlohmann::json kernel;
+  EventSource kernel;
 };
 
 class Bindings {

@@ -106,7 +106,7 @@ void Emitter::defineMaps() {
   for (const auto& r : plan_.rules) pressure |= r.event && *r.event == "pressure";
   if (pressure) trigger_ = defineMap(MMP_MAP_TRIGGER, kMapArray, 1, u32, u64_);
   for (const Binding* b : plan_.snapshot)
-    if (b->kernel.value("observed", "") == "reclaim" && !reclaimSeen_)
+    if (b->kernel.observed == "reclaim" && !reclaimSeen_)
       reclaimSeen_ = defineMap(MMP_MAP_RECLAIM_SEEN, kMapLruHash, kReclaimSeenCgroups, u64_, u64_);
   // System fields come from mmrun, written once per tick (docs/architecture.md).
   unsigned systemFields = 0;

@@ -14,22 +14,13 @@ namespace {
 constexpr uint64_t kPageSize = 4096;  // x86-64 and the common arm64 configuration
 constexpr uint64_t kPageCounterMax = INT64_MAX / kPageSize;  // PAGE_COUNTER_MAX: "max"
 
-// A binding's `path`: strings, and `{"index": [ROW, COLUMN], "rows": ROWS}`
-// for an element of a two-dimensional array.
-std::vector<PathElement> pathOf(const nlohmann::json& k) {
+// A binding's access path (bindings.h), as the kernel types take it.
+std::vector<PathElement> pathOf(const KernelPath& path) {
   std::vector<PathElement> out;
-  auto text = [](const nlohmann::json& j) {
-    return j.is_string() ? j.get<std::string>() : j.is_number_unsigned() ? std::to_string(j.get<uint64_t>()) : "";
-  };
-  if (k.contains("path") && k["path"].is_array())
-    for (const auto& e : k["path"]) {
-      if (e.is_string()) out.emplace_back(e.get<std::string>());
-      if (e.is_object() && e.contains("index") && e["index"].is_array()) {
-        std::vector<std::string> index;
-        for (const auto& i : e["index"]) index.push_back(text(i));
-        out.emplace_back(std::move(index), e.contains("rows") ? text(e["rows"]) : "");
-      }
-    }
+  for (const auto& e : path) {
+    if (e.index.empty()) out.emplace_back(e.name);
+    else out.emplace_back(e.index, e.rows);
+  }
   return out;
 }
 
@@ -40,13 +31,10 @@ bool Emitter::resolveFields() {
   bool needMemcg = false;
   for (size_t i = 0; i < plan_.snapshot.size(); ++i) {
     const Binding* b = plan_.snapshot[i];
-    if (!b->kernel.contains("from")) continue;
-    std::string from = b->kernel.value("from", "");
+    if (b->kernel.from.empty()) continue;
+    const std::string& from = b->kernel.from;
     std::vector<std::vector<PathElement>> paths;
-    if (b->kernel.contains("sum"))
-      for (const auto& p : b->kernel["sum"]) paths.push_back(pathOf({{"path", p}}));
-    else
-      paths.push_back(pathOf(b->kernel));
+    for (const auto& p : b->kernel.paths) paths.push_back(pathOf(p));
     for (const auto& elems : paths) {
       auto path = kernel_.resolve(from, elems);
       if (!path) {
@@ -77,7 +65,7 @@ bool Emitter::resolveFields() {
   }
   seqNumPath_ = std::move(*seq);
   if (reclaimSeen_ || std::any_of(plan_.snapshot.begin(), plan_.snapshot.end(),
-                                  [](const Binding* b) { return b->kernel.value("observed", "") == "reclaim"; })) {
+                                  [](const Binding* b) { return b->kernel.observed == "reclaim"; })) {
     // A cgroup's parent: its css's parent's cgroup (NULL at the root).
     auto parent = kernel_.resolve("cgroup", {"self", "parent", "cgroup"});
     if (!parent) {
@@ -141,15 +129,17 @@ llvm::Value* Emitter::memcgOf(llvm::Value* cgroup, llvm::BasicBlock* onNull) {
 }
 
 llvm::Value* Emitter::convert(llvm::Value* raw, const Binding& b) {
-  std::string scale = b.kernel.value("scale", "");
-  if (scale == "pages") {
-    llvm::Value* bytes = ir_.CreateMul(raw, ir_.getInt64(kPageSize));
-    if (!b.unlimited) return bytes;
-    llvm::Value* isMax = ir_.CreateICmpUGE(raw, ir_.getInt64(kPageCounterMax));
-    return ir_.CreateSelect(isMax, ir_.getInt64(MMP_UNLIMITED), bytes);
+  switch (b.kernel.scale) {
+    case KernelScale::None: return raw;
+    case KernelScale::Pages: {
+      llvm::Value* bytes = ir_.CreateMul(raw, ir_.getInt64(kPageSize));
+      if (!b.unlimited) return bytes;
+      llvm::Value* isMax = ir_.CreateICmpUGE(raw, ir_.getInt64(kPageCounterMax));
+      return ir_.CreateSelect(isMax, ir_.getInt64(MMP_UNLIMITED), bytes);
+    }
+    case KernelScale::PsiFixed:  // percent * 2048 (FIXED_1) → thousandths of a percent
+      return ir_.CreateLShr(ir_.CreateMul(raw, ir_.getInt64(125)), 8);
   }
-  if (scale == "psi_fixed")  // percent * 2048 (FIXED_1) → thousandths of a percent
-    return ir_.CreateLShr(ir_.CreateMul(raw, ir_.getInt64(125)), 8);
   return raw;
 }
 
@@ -190,7 +180,7 @@ void Emitter::fillFields(llvm::Value* base, llvm::Value* snapshot, const std::fu
 }
 
 void Emitter::fillMemcgFields(llvm::Value* cgroup, llvm::Value* snapshot) {
-  auto from = [](const Binding& b) { return b.kernel.value("from", ""); };
+  auto from = [](const Binding& b) { return b.kernel.from; };
   fillFields(cgroup, snapshot, [&](const Binding& b) { return b.context == FieldContext::Memcg && from(b) == "cgroup"; });
   bool anyMemcg = false;
   for (const auto& [b, paths] : fieldPaths_) anyMemcg |= from(*b) == "mem_cgroup";
@@ -202,7 +192,7 @@ void Emitter::fillMemcgFields(llvm::Value* cgroup, llvm::Value* snapshot) {
 
 void Emitter::fillTaskFields(llvm::Value* task, llvm::Value* snapshot, const std::string& event) {
   fillFields(task, snapshot, [&](const Binding& b) {
-    return b.context == FieldContext::Event && b.event == event && b.kernel.value("from", "") == "task_struct";
+    return b.context == FieldContext::Event && b.event == event && b.kernel.from == "task_struct";
   });
 }
 
@@ -215,7 +205,7 @@ void Emitter::fillObservedFields(llvm::Value* snapshot) {
                                  llvm::Align(8));
   };
   for (uint32_t i = 0; i < plan_.snapshot.size(); ++i) {
-    if (plan_.snapshot[i]->kernel.value("observed", "") != "reclaim") continue;
+    if (plan_.snapshot[i]->kernel.observed != "reclaim") continue;
     llvm::AllocaInst* key = bpf_.slot(ir_.getInt64Ty(), "seen_key");
     ir_.CreateAlignedStore(header(1), key, llvm::Align(8));
     llvm::Value* seen = bpf_.mapLookup(reclaimSeen_, key);
@@ -287,8 +277,8 @@ void Emitter::stampReclaim(llvm::Value* cgroup, const KernelTypes::Loader& load)
 void Emitter::fillEventArgs(llvm::Value* ctx, llvm::Value* snapshot, const std::string& event) {
   for (uint32_t i = 0; i < plan_.snapshot.size(); ++i) {
     const Binding* b = plan_.snapshot[i];
-    if (b->context != FieldContext::Event || b->event != event || !b->kernel.contains("event_arg")) continue;
-    unsigned arg = b->kernel.value("event_arg", 0u);
+    if (b->context != FieldContext::Event || b->event != event || !b->kernel.eventArg) continue;
+    unsigned arg = *b->kernel.eventArg;
     // int arguments: the low half of the slot (little endian).
     llvm::Value* at = ir_.CreateInBoundsGEP(ir_.getInt8Ty(), ctx, ir_.getInt64(8 * arg));
     storeField(snapshot, i, ir_.CreateZExt(ir_.CreateAlignedLoad(ir_.getInt32Ty(), at, llvm::Align(8)), ir_.getInt64Ty()));

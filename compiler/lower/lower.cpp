@@ -103,7 +103,7 @@ public:
     // events: both tracepoints stamp the reclaiming task's memcg; the kprobe,
     // where the kernel has kprobes, the memcg that memcg reclaim names.
     for (const Binding* b : plan_.snapshot)
-      if (b->kernel.value("observed", "") == "reclaim")
+      if (b->kernel.observed == "reclaim")
         plan_.hooks.insert({Hook::MemcgReclaim, Hook::DirectReclaim, Hook::ReclaimStamp});
     return std::move(plan_);
   }

@@ -1,6 +1,7 @@
 // Random valid policies: a typed expression generator over the fields of
-// stdlib/bindings/kernel.json, and statements around it. Every choice comes
-// from one std::mt19937_64, so a seed reproduces its policy exactly.
+// stdlib/bindings/kernel.json (read once, at the first policy), and
+// statements around it. Every choice comes from one std::mt19937_64, so a
+// seed reproduces its policy exactly.
 //
 // The generator tracks, for each expression, its type, whether it folds to
 // a constant (and the constant's value, in the language's units), and
@@ -32,10 +33,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <optional>
 #include <random>
+
+#include "bindings/bindings.h"
 
 namespace mmp::test {
 namespace {
@@ -69,43 +74,34 @@ struct Field {
   bool whole;  // declares a whole (memcg.usage > 90%)
 };
 
+// The fields of the shipped bindings, so that a field added there is
+// generated (and must be covered) without a change here. Strings are left
+// out: memcg.path only appears in log messages, which write it themselves.
 const std::vector<Field>& allFields() {
   static const std::vector<Field> fields = [] {
-    std::vector<Field> v = {
-        {"memcg.usage", Ty::Bytes, Where::Memcg, true},
-        {"memcg.max", Ty::Bytes, Where::Memcg, false},
-        {"memcg.high", Ty::Bytes, Where::Memcg, false},
-        {"memcg.low", Ty::Bytes, Where::Memcg, false},
-        {"memcg.min", Ty::Bytes, Where::Memcg, false},
-        {"memcg.swap", Ty::Bytes, Where::Memcg, true},
-        {"memcg.swap.max", Ty::Bytes, Where::Memcg, false},
-        {"memcg.pressure", Ty::Percent, Where::Memcg, false},
-        {"memcg.pressure.some", Ty::Percent, Where::Memcg, false},
-        {"memcg.pressure.full", Ty::Percent, Where::Memcg, false},
-        {"system.memory.total", Ty::Bytes, Where::System, false},
-        {"system.memory.free", Ty::Bytes, Where::System, true},
-        {"system.memory.available", Ty::Bytes, Where::System, true},
-        {"system.swap.total", Ty::Bytes, Where::System, false},
-        {"system.swap.free", Ty::Bytes, Where::System, true},
-        {"system.pressure", Ty::Percent, Where::System, false},
-        {"system.pressure.some", Ty::Percent, Where::System, false},
-        {"system.pressure.full", Ty::Percent, Where::System, false},
-        {"oom.victim.pid", Ty::Count, Where::Oom, false},
-        {"oom.victim.rss", Ty::Bytes, Where::Oom, false},
-        {"reclaim.order", Ty::Count, Where::Reclaim, false},
-        // Durations: read only through rate(), a share of time.
-        {"memcg.pressure.some.total", Ty::Duration, Where::Memcg, false},
-        {"memcg.pressure.full.total", Ty::Duration, Where::Memcg, false},
-        {"system.pressure.some.total", Ty::Duration, Where::System, false},
-        {"system.pressure.full.total", Ty::Duration, Where::System, false},
-    };
-    for (const char* line : {"some", "full"})
-      for (const char* avg : {"avg10", "avg60", "avg300"}) {
-        v.push_back({std::string("memcg.pressure.") + line + "." + avg, Ty::Percent, Where::Memcg, false});
-        v.push_back({std::string("system.pressure.") + line + "." + avg, Ty::Percent, Where::System, false});
+    auto bindings = loadBindings(std::string(MMP_SOURCE_STDLIB) + "/bindings/kernel.json");
+    if (!bindings) {
+      std::fprintf(stderr, "policy generator: %s\n", llvm::toString(bindings.takeError()).c_str());
+      std::abort();
+    }
+    std::vector<Field> v;
+    for (const Binding& b : bindings->fields) {
+      if (b.type == Type::String) continue;
+      Ty type = b.type == Type::Bytes ? Ty::Bytes : b.type == Type::Percent ? Ty::Percent
+                : b.type == Type::Duration ? Ty::Duration : Ty::Count;
+      Where where = b.context == FieldContext::Memcg ? Where::Memcg : Where::System;
+      if (b.context == FieldContext::Event) {
+        // The events whose `on` rules the generator writes.
+        if (b.event != "oom" && b.event != "reclaim") {
+          std::fprintf(stderr, "policy generator: no `on %s` rules for the field %s\n", b.event.c_str(),
+                       b.name.c_str());
+          std::abort();
+        }
+        where = b.event == "oom" ? Where::Oom : Where::Reclaim;
       }
-    for (const char* ev : {"low", "high", "max", "oom", "oom_kill"})
-      v.push_back({std::string("memcg.events.") + ev, Ty::Count, Where::Memcg, false});
+      // A field with a whole compares with a share of it (memcg.usage > 90%).
+      v.push_back({b.name, type, where, !b.whole.empty()});
+    }
     return v;
   }();
   return fields;

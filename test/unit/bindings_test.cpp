@@ -67,7 +67,25 @@ TEST_F(ShippedBindings, MemcgUsage) {
   EXPECT_EQ(usage->whole, "memcg.max");
   EXPECT_EQ(usage->wholeBinding, b().field("memcg.max"));
   EXPECT_FALSE(usage->logOnly);
-  EXPECT_FALSE(usage->kernel.is_null());
+  EXPECT_EQ(usage->kernel.from, "mem_cgroup");
+  ASSERT_EQ(usage->kernel.paths.size(), 1u);
+  ASSERT_EQ(usage->kernel.paths[0].size(), 3u);
+  EXPECT_EQ(usage->kernel.paths[0][0].name, "memory");
+  EXPECT_EQ(usage->kernel.scale, KernelScale::Pages);
+}
+
+TEST_F(ShippedBindings, KernelSourcesOfEveryKind) {
+  const KernelSource& total = b().field("memcg.pressure.some.total")->kernel;  // a two-dimensional index
+  ASSERT_EQ(total.paths.size(), 1u);
+  const KernelPathElement& element = total.paths[0].back();
+  EXPECT_EQ(element.index, (std::vector<std::string>{"@psi_aggregators:PSI_AVGS", "@psi_states:PSI_MEM_SOME"}));
+  EXPECT_EQ(element.rows, "@psi_aggregators:NR_PSI_AGGREGATORS");
+  EXPECT_EQ(b().field("oom.victim.rss")->kernel.paths.size(), 3u);  // a sum
+  EXPECT_EQ(b().field("memcg.since_reclaim")->kernel.observed, "reclaim");
+  EXPECT_EQ(b().field("reclaim.order")->kernel.eventArg, 0u);
+  EXPECT_EQ(b().field("system.memory.free")->kernel.runtime, "meminfo:MemFree");
+  EXPECT_EQ(b().event("reclaim")->kernel.tpBtf.size(), 2u);
+  EXPECT_EQ(b().event("oom")->kernel.tpBtf, std::vector<std::string>{"mark_victim"});
 }
 
 TEST_F(ShippedBindings, MemcgMaxIsAnUnlimitedBytesField) {
@@ -186,7 +204,7 @@ TEST(Bindings, MovingKeepsWholePointers) {
 TEST(Bindings, MinimalFileParses) {
   auto b = parseBindings(file(kEvents, R"([
       {"name": "a.total", "type": "bytes", "context": "system", "unlimited": true},
-      {"name": "a.used", "type": "bytes", "context": "system", "whole": "a.total", "doc": "d", "kernel": {"x": 1}},
+      {"name": "a.used", "type": "bytes", "context": "system", "whole": "a.total", "doc": "d", "kernel": {"runtime": "meminfo:MemFree"}},
       {"name": "ev.n", "type": "count", "context": "event", "event": "oom"},
       {"name": "a.name", "type": "string", "context": "memcg"},
       {"name": "a.wait", "type": "duration", "context": "memcg"}])"),
@@ -196,7 +214,7 @@ TEST(Bindings, MinimalFileParses) {
   EXPECT_TRUE(b->field("a.total")->unlimited);
   EXPECT_EQ(b->field("a.used")->wholeBinding, b->field("a.total"));
   EXPECT_EQ(b->field("a.used")->doc, "d");
-  EXPECT_EQ(b->field("a.used")->kernel["x"], 1);
+  EXPECT_EQ(b->field("a.used")->kernel.runtime, "meminfo:MemFree");
   EXPECT_EQ(b->field("ev.n")->event, "oom");
   EXPECT_TRUE(b->field("a.name")->logOnly);
   EXPECT_EQ(b->field("a.wait")->type, Type::Duration);
@@ -305,6 +323,43 @@ TEST(Bindings, DuplicateField) {
                                 {"name": "a.c", "type": "bytes", "context": "memcg"},
                                 {"name": "a.b", "type": "count", "context": "system"}])"),
               {"field #3", "a.b", "twice"});
+}
+
+// The `kernel` member is parsed whole: what the back end or mmrun would
+// read wrong, or not at all, is refused, naming the binding and the member.
+std::string withKernel(const std::string& kernel) {
+  return file(kEvents, R"([{"name": "a.b", "type": "bytes", "context": "memcg", "kernel": )" + kernel + "}]");
+}
+
+TEST(Bindings, KernelScaleMustBeKnown) {
+  EXPECT_EQ(errorOf(withKernel(R"({"from": "mem_cgroup", "path": ["memory"], "scale": "page"})")),
+            "bad.json: field #1: `a.b`: kernel.scale is `page`; the scales are pages and psi_fixed");
+  EXPECT_EQ(errorOf(withKernel(R"({"from": "mem_cgroup", "path": ["memory"], "scale": 4096})")),
+            "bad.json: field #1: `a.b`: kernel.scale is not a string");
+  expectError(withKernel(R"({"runtime": "meminfo:MemFree", "scale": "pages"})"), {"`a.b`", "kernel.scale"});
+}
+
+TEST(Bindings, KernelUnknownMembersAreRefused) {
+  EXPECT_EQ(errorOf(withKernel(R"({"from": "mem_cgroup", "path": ["memory"], "scales": "pages"})")),
+            "bad.json: field #1: `a.b`: kernel has an unknown member `scales` (it has from, path, sum, scale, unlimited_at, "
+            "runtime, observed, event_arg, doc)");
+  expectError(file(R"([{"name": "oom", "kernel": {"tp": "mark_victim"}}])", "[]"), {"event #1", "`oom`", "`tp`"});
+  expectError(withKernel(R"({"from": "cgroup", "path": [{"index": ["1", "2"], "rows": "3", "cols": "4"}]})"),
+              {"`a.b`", "kernel.path", "`cols`"});
+  expectError(withKernel("[1]"), {"`a.b`", "kernel", "not an object"});
+}
+
+TEST(Bindings, KernelValuesMustBeKnown) {
+  expectError(withKernel(R"({"from": "mm_struct", "path": ["rss"]})"), {"`a.b`", "kernel.from", "mm_struct"});
+  expectError(withKernel(R"({"from": "cgroup"})"), {"`a.b`", "`from`", "`path`"});
+  expectError(withKernel(R"({"path": ["memory"]})"), {"`a.b`", "`from`", "`path`"});
+  expectError(withKernel(R"({"from": "cgroup", "path": ["a"], "sum": [["b"]]})"), {"`a.b`", "both"});
+  expectError(withKernel(R"({"from": "cgroup", "path": [true]})"), {"`a.b`", "kernel.path", "true"});
+  expectError(withKernel(R"({"runtime": "meminfo"})"), {"`a.b`", "kernel.runtime", "meminfo"});
+  expectError(withKernel(R"({"runtime": "pressure:some:avg5"})"), {"`a.b`", "kernel.runtime"});
+  expectError(withKernel(R"({"observed": "oom"})"), {"`a.b`", "kernel.observed", "oom"});
+  expectError(withKernel(R"({"event_arg": -1})"), {"`a.b`", "kernel.event_arg"});
+  expectError(file(R"([{"name": "pressure", "kernel": {"runtime": "psi"}}])", "[]"), {"`pressure`", "kernel.runtime"});
 }
 
 TEST(Bindings, WrongKindsOfOptionalMembers) {

@@ -9,16 +9,16 @@
 namespace mmp::runtime {
 namespace {
 
-using nlohmann::json;
+using Layout = std::vector<SnapshotField>;
 
-json layout(std::initializer_list<std::pair<const char*, const char*>> fields) {
-  json out = json::array();
+Layout layout(std::initializer_list<std::pair<const char*, const char*>> fields) {
+  Layout out;
   for (auto [name, context] : fields)
-    out.push_back({{"field", name}, {"type", std::string(name) == "memcg.path" ? "string" : "bytes"}, {"context", context}});
+    out.push_back({name, std::string(name) == "memcg.path" ? "string" : "bytes", context, ""});
   return out;
 }
 
-const json kRecorded = layout({{"memcg.usage", "memcg"}, {"system.memory.free", "system"}, {"memcg.max", "memcg"},
+const Layout kRecorded = layout({{"memcg.usage", "memcg"}, {"system.memory.free", "system"}, {"memcg.max", "memcg"},
                                {"reclaim.order", "event"}, {"memcg.path", "memcg"}});
 
 std::string written() {
@@ -33,12 +33,12 @@ std::string written() {
   return out.str();
 }
 
-llvm::Expected<Trace> read(const std::string& text, const json& policyLayout) {
+llvm::Expected<Trace> read(const std::string& text, const Layout& policyLayout) {
   std::istringstream in(text);
   return readTrace(in, "t.jsonl", policyLayout, "p");
 }
 
-std::string error(const std::string& text, const json& policyLayout) {
+std::string error(const std::string& text, const Layout& policyLayout) {
   auto t = read(text, policyLayout);
   if (t) return "no error";
   return llvm::toString(t.takeError());
@@ -62,7 +62,7 @@ TEST(Trace, WritesAHeaderThenOneLinePerSnapshotByFieldName) {
 
 TEST(Trace, ReadsFieldsByNameIntoAnotherPolicysLayout) {
   // A policy reading fewer fields, in another order.
-  json mine = layout({{"memcg.max", "memcg"}, {"system.memory.free", "system"}, {"reclaim.order", "event"}});
+  Layout mine = layout({{"memcg.max", "memcg"}, {"system.memory.free", "system"}, {"reclaim.order", "event"}});
   auto t = read(written(), mine);
   ASSERT_TRUE(bool(t)) << llvm::toString(t.takeError());
   ASSERT_TRUE(t->header);
@@ -88,7 +88,7 @@ TEST(Trace, TheHeaderIsOptionalAndBlankLinesAreSkipped) {
 }
 
 TEST(Trace, AFieldThePolicyReadsAndTheTraceLacksIsNamed) {
-  json wants = layout({{"memcg.usage", "memcg"}, {"memcg.swap", "memcg"}});
+  Layout wants = layout({{"memcg.usage", "memcg"}, {"memcg.swap", "memcg"}});
   EXPECT_EQ(error(written(), wants),
             "t.jsonl:1: the trace does not record `memcg.swap`, which policy p reads (it was recorded by mmrun "
             "record for policy rec); `mmrun record` records every field");
@@ -103,7 +103,7 @@ TEST(Trace, AFieldThePolicyReadsAndTheTraceLacksIsNamed) {
 }
 
 TEST(Trace, MalformedLinesFailWithTheirLineNumber) {
-  json l = layout({{"memcg.usage", "memcg"}});
+  Layout l = layout({{"memcg.usage", "memcg"}});
   std::string ok = "{\"time_ns\":1,\"cgroup_id\":2,\"cgroup\":\"/a\",\"memcg.usage\":3}\n";
   EXPECT_EQ(error(ok + "{\"time_ns\": 5,\n", l),
             "t.jsonl:2: not JSON (column 15: syntax error while parsing object key - unexpected end of input; "
@@ -126,7 +126,7 @@ TEST(Trace, MalformedLinesFailWithTheirLineNumber) {
 }
 
 TEST(Trace, AnotherFormatIsRefusedOnItsFirstLine) {
-  json l = layout({{"memcg.usage", "memcg"}});
+  Layout l = layout({{"memcg.usage", "memcg"}});
   EXPECT_EQ(error("{\"mmp_trace\":2,\"fields\":[]}\n", l),
             "t.jsonl:1: trace format 2, but this mmrun reads format 1: record the trace again with this mmrun");
   EXPECT_EQ(error("{\"time_ns\":1,\"cgroup_id\":0}\n{\"mmp_trace\":1}\n", l),
