@@ -10,7 +10,7 @@ grammar Mmp;
 file         : policyHeader item* EOF ;
 policyHeader : 'policy' IDENT ;
 
-item         : importDecl | letDecl | paramDecl | setDecl | protectDecl | scopeBlock | ruleDecl ;
+item         : importDecl | letDecl | paramDecl | setDecl | protectDecl | preferDecl | scopeBlock | ruleDecl ;
 
 // `import "std/senpai" in "/app.slice/*" with target = 5ms / 6s`: the
 // imported policy's rules re-scoped, its parameters set. An `in` followed
@@ -22,11 +22,15 @@ letDecl      : 'let' IDENT '=' expr ;
 paramDecl    : 'param' IDENT '=' expr STRING ;
 setDecl      : 'set' IDENT '=' expr ;
 protectDecl  : 'protect' STRING (',' STRING)* ;
+// Preferences among a kill's candidates: cgroup patterns, or regular
+// expressions over a process's name (`process`) or command line
+// (`cmdline`, an IDENT the builder checks).
+preferDecl   : verb=('prefer' | 'avoid') (what='process' | IDENT)? STRING (',' STRING)* ;
 scopeBlock   : 'in' STRING (',' STRING)* '{' scopeItem* '}' ;
 // Only `let` and rules belong in a scope; the other statements are
 // accepted here so that the builder can say so instead of the parser
 // losing its place.
-scopeItem    : letDecl | ruleDecl | setDecl | protectDecl | importDecl | scopeBlock | paramDecl ;
+scopeItem    : letDecl | ruleDecl | setDecl | protectDecl | preferDecl | importDecl | scopeBlock | paramDecl ;
 
 ruleDecl     : whenRule | onRule ;
 whenRule     : 'when' cond=expr ('for' hold=expr)? actionList modifier* ;

@@ -149,11 +149,14 @@ llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, size_t rank
   r->policy = std::move(*policy);
   const Manifest& m = r->policy->manifest();
   r->scopes = std::make_unique<Scopes>(m, h);
+  auto preferences = Preferences::compile(m.preferences);
+  if (!preferences) return preferences.takeError();
   if (auto psi = std::make_unique<PsiTriggers>(m); psi->wanted()) r->psi = std::move(psi);
   r->enactor = std::make_unique<Enactor>(m, h, *r->scopes, EnactOptions{.dryRun = o.dryRun, .format = o.format, .arbiter = arbiter, .rank = rank,
                              .stateFd = r->policy->map(MMP_MAP_STATE) ? bpf_map__fd(r->policy->map(MMP_MAP_STATE)) : -1,
                              .preKill = o.preKill,
-                             .preKillLimit = std::chrono::milliseconds(o.preKillLimitNs / 1'000'000)});
+                             .preKillLimit = std::chrono::milliseconds(o.preKillLimitNs / 1'000'000),
+                             .preferences = std::move(*preferences)});
   r->rb = ring_buffer__new(r->policy->decisionsFd(), onRingbuf, r->enactor.get(), nullptr);
   if (!r->rb)
     return llvm::createStringError(std::errc::io_error, "%s: cannot open the decisions ring buffer", r->path.c_str());

@@ -228,6 +228,11 @@ ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vect
       k.pgscan = cgroupPgscan(h_, c->dir);
       if (k.pgscan) k.pgscanRate = pgscanRate(c->id, *k.pgscan);
     }
+    if (!opts_.preferences.empty()) {
+      PreferenceVerdict v = opts_.preferences.ofCgroup(c->path);
+      k.preference = v.rank;
+      k.preferredBy = std::move(v.by);
+    }
     candidates.push_back(std::move(k));
   }
   Pick pick = pickCgroup(candidates, d.flags, d.arg);
@@ -320,10 +325,20 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
       return all;
     }
     std::vector<std::string> dirs;
+    std::map<std::string, std::string> pathOf;  // dir -> cgroup path, for the preferences
     for (const Cgroup* t : targets)
-      for (const Cgroup* c : subtree(*t)) dirs.push_back(c->dir);
+      for (const Cgroup* c : subtree(*t)) {
+        dirs.push_back(c->dir);
+        pathOf[c->dir] = c->path;
+      }
+    RankProcess rank;
+    if (!opts_.preferences.empty())
+      rank = [&](const std::string& dir, int pid, const std::string& name) {
+        std::string cmdline = opts_.preferences.readsCommandLine() ? commandLine(pid) : "";
+        return opts_.preferences.ofProcess(pathOf[dir], name, cmdline);
+      };
     add(killProcess(dirs, d.flags, d.arg, pretend,
-                    [&](int pid, const std::string& why) { preKill(rec, rec.cgroup, pid, why); }));
+                    [&](int pid, const std::string& why) { preKill(rec, rec.cgroup, pid, why); }, rank));
     return all;
   }
   for (const Cgroup* t : targets) {

@@ -56,6 +56,8 @@ struct EnactOptions {
   // --pre-kill: a command run right before each kill, and its time limit.
   std::string preKill = {};
   std::chrono::milliseconds preKillLimit{5000};
+  // The policy's `prefer` and `avoid`: they rank every kill's candidates.
+  Preferences preferences = {};
 };
 
 class Enactor {

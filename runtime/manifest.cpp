@@ -200,6 +200,13 @@ void manifest(const Object& o, Manifest& m) {
   for (const char* type : {"bytes", "percent", "duration", "count", "rate"}) m.units[type] = units.string(type);
   m.settings = settings(o.object(key::kSettings));
   m.protect = o.strings(key::kProtect);
+  o.forEach(key::kPreferences, [&](const json& e, const std::string& where) {
+    namespace kp = key::preference;
+    Object p(e, where);
+    m.preferences.push_back({p.oneOf(kp::kMode, {"prefer", "avoid"}) == "avoid",
+                             p.oneOf(kp::kWhat, {"cgroup", "process", "cmdline"}), p.string(kp::kPattern),
+                             p.string(kp::kLocation)});
+  });
   o.forEach(key::kScopes, [&](const json& e, const std::string& where) {
     Object s(e, where);
     m.scopes.push_back({s.u32(key::scope::kBit), s.strings(key::scope::kPatterns)});

@@ -95,6 +95,14 @@ struct ManifestRule {
   std::optional<uint32_t> cooldownWord;  // absent: no cooldown
 };
 
+// One pattern of `prefer`/`avoid` (actions/preferences.h applies them).
+struct ManifestPreference {
+  bool avoid = false;
+  std::string what;      // "cgroup", "process" or "cmdline"
+  std::string pattern;   // a normalised cgroup pattern, or a POSIX extended regular expression
+  std::string location;  // file:line
+};
+
 struct Manifest {
   int format = 0;
   uint32_t decisionVersion = 0;
@@ -104,6 +112,7 @@ struct Manifest {
   std::map<std::string, std::string> units;  // type → its raw unit
   ManifestSettings settings;
   std::vector<std::string> protect;
+  std::vector<ManifestPreference> preferences;
   std::vector<ManifestScope> scopes;
   std::vector<SnapshotField> snapshot;
   std::vector<ManifestProgram> programs;

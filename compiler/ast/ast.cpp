@@ -126,6 +126,10 @@ std::string dumpItem(const Item& item) {
   }
   if (auto* s = llvm::dyn_cast<SetDecl>(&item)) return fmt::format("(set {} {})", s->name, dump(*s->value));
   if (auto* p = llvm::dyn_cast<ProtectDecl>(&item)) return "(protect " + dumpStrings(p->patterns) + ")";
+  if (auto* p = llvm::dyn_cast<PreferDecl>(&item)) {
+    std::string what = p->whatWord.empty() ? "" : " " + p->whatWord;
+    return std::string("(") + (p->avoid ? "avoid" : "prefer") + what + " " + dumpStrings(p->patterns) + ")";
+  }
   if (auto* r = llvm::dyn_cast<Rule>(&item)) return dumpRule(*r);
   if (auto* sc = llvm::dyn_cast<Scope>(&item)) {
     std::string s = "(in " + dumpStrings(sc->patterns);

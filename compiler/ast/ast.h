@@ -154,7 +154,7 @@ struct Modifier {
   ExprPtr times;  // at most: N
 };
 
-enum class ItemKind { Import, Let, Set, Protect, Scope, Rule };
+enum class ItemKind { Import, Let, Set, Protect, Prefer, Scope, Rule };
 
 struct Item {
   ItemKind kind;
@@ -212,6 +212,22 @@ struct ProtectDecl : Item {
   std::vector<StringLit> patterns;
   explicit ProtectDecl(SourceRange r) : Item(ItemKind::Protect, r) {}
   static bool classof(const Item* i) { return i->kind == ItemKind::Protect; }
+};
+
+// `prefer`/`avoid` (docs/language.md §7): which kill candidates go first,
+// and which only when no other is left. A cgroup pattern, or a regular
+// expression (POSIX extended, as earlyoom's --prefer/--avoid) over a
+// process's name or its command line.
+enum class PreferWhat { Cgroup, Process, Cmdline };
+
+struct PreferDecl : Item {
+  bool avoid = false;
+  PreferWhat what = PreferWhat::Cgroup;  // set by the checker from `whatWord`
+  std::string whatWord;                  // `process`, `cmdline`, or "" (cgroup patterns)
+  SourceRange whatRange;
+  std::vector<StringLit> patterns;
+  explicit PreferDecl(SourceRange r) : Item(ItemKind::Prefer, r) {}
+  static bool classof(const Item* i) { return i->kind == ItemKind::Prefer; }
 };
 
 enum class RuleKind { When, On };

@@ -32,7 +32,10 @@ bool Checker::run(LoadedPolicy& loaded, CheckedPolicy& out) {
   size_t mark = diags_.mark();
   out.name = loaded.main().name;
   settings_ = &out.settings;
-  for (auto& file : loaded.files) checkProtects(*file, out);
+  for (auto& file : loaded.files) {
+    checkProtects(*file, out);
+    checkPreferences(*file, out);
+  }
   // Files in load order: imports first, so the importer's settings win.
   for (auto& file : loaded.files) {
     settingsSeen_.clear();
@@ -50,6 +53,7 @@ bool Checker::run(LoadedPolicy& loaded, CheckedPolicy& out) {
   // cap is refused before them (100,000 scopes took 59 s and 1.6 GB).
   if (!checkScopeCount(out.rules)) return false;
   checkReach(out.rules, out.protects);
+  checkPreferenceConflicts(out);
   checkContradictions(out.rules);
   if (!out.settings.allowLimit) {
     for (const auto& [action, range] : limitActions_)

@@ -3,6 +3,7 @@
 // AST; never emits code.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,17 @@ struct ProtectEntry {
   SourceRange range;
 };
 
+// One pattern of a `prefer` or `avoid`: `text` is the pattern normalised
+// (cgroups) or the regular expression as written (process, cmdline).
+struct PreferEntry {
+  bool avoid = false;
+  ast::PreferWhat what = ast::PreferWhat::Cgroup;
+  std::string text;
+  SourceRange range;
+  std::optional<ScopePattern> pattern;  // cgroups only
+};
+const char* preferWhatWord(ast::PreferWhat w);  // "cgroup", "process", "cmdline"
+
 struct CheckedRule {
   ast::Rule* rule;
   const ast::Scope* scope;             // null: every memcg but the root and the protected
@@ -45,6 +57,7 @@ struct CheckedPolicy {
   std::string name;
   Settings settings;
   std::vector<ProtectEntry> protects;
+  std::vector<PreferEntry> preferences;  // every file's, in load order
   std::vector<CheckedRule> rules;  // in evaluation order; rule ids are indices
   std::vector<CheckedParam> params;
 };

@@ -13,8 +13,6 @@ namespace mmp {
 
 using namespace ast;
 
-namespace {
-
 std::optional<ScopePattern> parsePattern(const StringLit& s, Diagnostics& diags) {
   std::string error;
   auto p = parseScopePattern(s.value, error);
@@ -23,6 +21,8 @@ std::optional<ScopePattern> parsePattern(const StringLit& s, Diagnostics& diags)
         .help("write a path below the cgroup root, such as \"/workload.slice/*\"");
   return p;
 }
+
+namespace {
 
 // Two actions that undo each other on the same cgroup.
 bool contradicts(const Action& a, const Action& b) {

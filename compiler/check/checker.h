@@ -26,6 +26,9 @@ struct ExprContext {
   bool* readsMemcg = nullptr;       // set when a memcg.* field is read
 };
 
+// A scope, protect or prefer pattern; E0003 when malformed (check_scope.cpp).
+std::optional<ScopePattern> parsePattern(const ast::StringLit& s, Diagnostics& diags);
+
 class Checker {
 public:
   Checker(const Bindings& bindings, Diagnostics& diags) : bindings_(bindings), diags_(diags) {}
@@ -65,6 +68,9 @@ private:
 
   // check_scope.cpp
   void checkProtects(const ast::Policy& p, CheckedPolicy& out);
+  // check_prefer.cpp
+  void checkPreferences(const ast::Policy& p, CheckedPolicy& out);
+  void checkPreferenceConflicts(const CheckedPolicy& out);
   std::vector<ScopePattern> checkScopePatterns(const ast::Scope& s);
   std::vector<ScopePattern> checkPatterns(const std::vector<ast::StringLit>& lits, bool among);
   void checkReach(const std::vector<CheckedRule>& rules, const std::vector<ProtectEntry>& protects);

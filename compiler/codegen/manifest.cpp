@@ -109,6 +109,10 @@ std::string buildManifest(const plan::Plan& p, const std::string& sourceText) {
   }
   json rules = json::array();
   for (const auto& r : p.rules) rules.push_back(ruleJson(r));
+  json preferences = json::array();
+  for (const auto& pr : p.preferences)
+    preferences.push_back({{key::preference::kMode, pr.avoid ? "avoid" : "prefer"}, {key::preference::kWhat, pr.what},
+                           {key::preference::kPattern, pr.pattern}, {key::preference::kLocation, pr.location}});
   json programs = json::array();
   for (plan::Hook h : p.hooks) {
     json prog{{key::program::kHook, plan::hookName(h)}, {key::program::kSection, plan::hookSection(h)}};
@@ -126,6 +130,7 @@ std::string buildManifest(const plan::Plan& p, const std::string& sourceText) {
          {key::kUnits, {{"bytes", "B"}, {"percent", "0.001%"}, {"duration", "ns"}, {"count", "1"}, {"rate", "B/s"}}},
          {key::kSettings, settings},
          {key::kProtect, p.protects},
+         {key::kPreferences, preferences},
          {key::kScopes, scopes},
          {key::kSnapshot, snapshot},
          {key::kPrograms, programs},

@@ -83,11 +83,20 @@ struct Param {
   bool given = false;  // set by the importer
 };
 
+// `prefer`/`avoid`: which kill candidates go first, and which last.
+struct Preference {
+  bool avoid = false;
+  std::string what;      // "cgroup", "process", "cmdline"
+  std::string pattern;   // a normalised cgroup pattern, or a regular expression
+  std::string location;  // file:line
+};
+
 struct Plan {
   std::string name;
   Settings settings;
   std::vector<Param> params;
   std::vector<std::string> protects;
+  std::vector<Preference> preferences;
   std::vector<Scope> scopes;
   std::vector<Rule> rules;
   std::vector<const Binding*> snapshot;  // the fields read, in layout order

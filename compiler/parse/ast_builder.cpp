@@ -77,7 +77,7 @@ void AstBuilder::noteBrokenLet(P::LetDeclContext* ctx, Policy& policy) const {
   if (ctx->IDENT()) policy.brokenLets.push_back(ctx->IDENT()->getText());
 }
 
-// item := importDecl | letDecl | paramDecl | setDecl | protectDecl | scopeBlock | ruleDecl
+// item := importDecl | letDecl | paramDecl | setDecl | protectDecl | preferDecl | scopeBlock | ruleDecl
 ItemPtr AstBuilder::buildItem(P::ItemContext* ctx) {
   if (auto* i = ctx->importDecl()) return buildImport(i);
   if (auto* l = ctx->letDecl()) return buildLet(l);
@@ -88,8 +88,24 @@ ItemPtr AstBuilder::buildItem(P::ItemContext* ctx) {
     for (auto* s : p->STRING()) decl->patterns.push_back(buildString(s));
     return decl;
   }
+  if (auto* p = ctx->preferDecl()) return buildPrefer(p);
   if (auto* r = ctx->ruleDecl()) return buildRule(r);
   return nullptr;
+}
+
+// preferDecl := ('prefer' | 'avoid') ('process' | IDENT)? STRING (',' STRING)*
+std::unique_ptr<PreferDecl> AstBuilder::buildPrefer(P::PreferDeclContext* ctx) {
+  auto decl = std::make_unique<PreferDecl>(range(ctx));
+  decl->avoid = ctx->verb->getText() == "avoid";
+  if (ctx->what) {
+    decl->whatWord = ctx->what->getText();
+    decl->whatRange = range(ctx->what);
+  } else if (auto* id = ctx->IDENT()) {
+    decl->whatWord = id->getText();
+    decl->whatRange = range(id);
+  }
+  for (auto* s : ctx->STRING()) decl->patterns.push_back(buildString(s));
+  return decl;
 }
 
 // letDecl := 'let' IDENT '=' expr
@@ -152,7 +168,7 @@ bool AstBuilder::scopeHeaderBroken(P::ScopeBlockContext* ctx) const {
   return true;
 }
 
-// `set`, `protect`, `import` and `in` parse inside a scope only to be refused here.
+// `set`, `protect`, `prefer`, `avoid`, `import` and `in` parse inside a scope only to be refused here.
 void AstBuilder::reportMisplaced(P::ScopeItemContext* item) {
   std::string keyword = item->getStart()->getText();
   auto& d = diags_.report(DiagCode::E0001, range(item->getStart()),

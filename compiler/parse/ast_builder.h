@@ -42,6 +42,7 @@ private:
                                               P::ExprContext* value);
   std::unique_ptr<ast::ImportDecl> buildImport(P::ImportDeclContext* ctx);
   std::unique_ptr<ast::SetDecl> buildSet(P::SetDeclContext* ctx);
+  std::unique_ptr<ast::PreferDecl> buildPrefer(P::PreferDeclContext* ctx);
   std::unique_ptr<ast::Scope> buildScope(P::ScopeBlockContext* ctx, ast::Policy& policy);
   bool scopeHeaderBroken(P::ScopeBlockContext* ctx) const;
   void reportMisplaced(P::ScopeItemContext* item);

@@ -83,7 +83,7 @@ std::string describeExpected(const IntervalSet& set, const antlr4::dfa::Vocabula
 }
 
 bool startsStatement(antlr4::Token* t) {
-  static const std::set<std::string> starts = {"when", "on", "in", "let", "set", "protect", "import", "}"};
+  static const std::set<std::string> starts = {"when", "on", "in", "let", "set", "protect", "prefer", "avoid", "import", "}"};
   return t && starts.count(t->getText()) && t->getType() != mmpgen::MmpParser::STRING;
 }
 

@@ -9,7 +9,7 @@
 
 #include <linux/types.h>
 
-#define MMP_MANIFEST_FORMAT 3      /* version of the .mmp.manifest JSON */
+#define MMP_MANIFEST_FORMAT 4      /* version of the .mmp.manifest JSON */
 #define MMP_DECISION_VERSION 1     /* version of struct mmp_decision */
 #define MMP_MANIFEST_SECTION ".mmp.manifest"
 

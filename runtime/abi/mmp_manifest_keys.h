@@ -15,6 +15,7 @@ inline constexpr char kPolicy[] = "policy";
 inline constexpr char kUnits[] = "units";
 inline constexpr char kSettings[] = "settings";
 inline constexpr char kProtect[] = "protect";
+inline constexpr char kPreferences[] = "preferences";
 inline constexpr char kScopes[] = "scopes";
 inline constexpr char kSnapshot[] = "snapshot";
 inline constexpr char kPrograms[] = "programs";
@@ -37,6 +38,14 @@ inline constexpr char kMaxActionsPerSecond[] = "max_actions_per_second";
 inline constexpr char kPressureTrigger[] = "pressure_trigger";  // a quantity
 inline constexpr char kInsnBudget[] = "insn_budget";
 }  // namespace settings
+
+// One pattern of `prefer`/`avoid`.
+namespace preference {
+inline constexpr char kMode[] = "mode";          // "prefer" or "avoid"
+inline constexpr char kWhat[] = "what";          // "cgroup", "process" or "cmdline"
+inline constexpr char kPattern[] = "pattern";
+inline constexpr char kLocation[] = "location";  // file:line
+}  // namespace preference
 
 namespace scope {
 inline constexpr char kBit[] = "bit";

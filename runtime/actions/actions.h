@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "actions/preferences.h"
 #include "cgroupfs.h"
 #include "log.h"
 
@@ -40,9 +41,12 @@ ActionResult setMax(const Hierarchy& h, const std::string& dir, uint64_t bytes);
 // `pretend`: choose the victim and say so, signal nothing (a dry run).
 // `before`: called with the victim's pid and why it was chosen, right
 // before the signal (the --pre-kill hook).
+// `rank`: each candidate's preference (actions/preferences.h), from the
+// cgroup directory it was listed in, its pid and its name.
 using BeforeKill = std::function<void(int pid, const std::string& why)>;
+using RankProcess = std::function<PreferenceVerdict(const std::string& dir, int pid, const std::string& name)>;
 ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg, bool pretend = false,
-                         const BeforeKill& before = nullptr);
+                         const BeforeKill& before = nullptr, const RankProcess& rank = nullptr);
 ActionResult killCgroup(const Hierarchy& h, const std::string& dir);
 
 // The memory a cgroup uses now (memory.current, memory.usage_in_bytes on v1).

@@ -121,7 +121,7 @@ std::vector<pid_t> procsBelow(const std::string& dir) {
 }  // namespace
 
 ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg, bool pretend,
-                         const BeforeKill& before) {
+                         const BeforeKill& before, const RankProcess& rank) {
   std::vector<ProcessCandidate> candidates;
   std::vector<CandidateRow> gone;  // listed, then gone before they could be read
   double now = uptimeTicks();
@@ -135,6 +135,11 @@ ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, u
       }
       std::ifstream comm(fmt::format("/proc/{}/comm", pid));
       std::getline(comm, p.name);
+      if (rank) {
+        PreferenceVerdict v = rank(dir, pid, p.name);
+        p.preference = v.rank;
+        p.preferredBy = std::move(v.by);
+      }
       candidates.push_back(p);
     }
   Pick pick = pickProcess(candidates, flags, arg);

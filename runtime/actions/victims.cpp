@@ -31,7 +31,23 @@ struct Scored {
   double age;
   int tier = 0;                  // ranks before the key: a higher tier first (by over_request)
   const char* why = nullptr;     // left out: why, when not for the threshold
+  int pref = 0;                  // ranks before the tier: prefer +1, avoid -1
+  const std::string* prefBy = nullptr;  // the preference that set it
 };
+
+template <typename Candidate>
+Scored withPreference(Scored s, const Candidate& c) {
+  s.pref = c.preference;
+  s.prefBy = &c.preferredBy;
+  return s;
+}
+
+// Preferences, then the tier, then the flags' order (score, below).
+int rankOrder(const Scored& a, const Scored& b) {
+  if (a.pref != b.pref) return a.pref > b.pref ? 1 : -1;
+  if (a.tier != b.tier) return a.tier > b.tier ? 1 : -1;
+  return 0;
+}
 
 // What the flags' order ranks by: oldest, youngest, growing (key per
 // second of life) or, by default, the largest key.
@@ -47,8 +63,8 @@ double score(const Scored& s, uint32_t flags) {
 size_t best(const std::vector<Scored>& in, uint32_t flags) {
   size_t b = 0;
   for (size_t i = 1; i < in.size(); ++i) {
-    if (in[i].tier != in[b].tier) {
-      if (in[i].tier > in[b].tier) b = i;
+    if (int order = rankOrder(in[i], in[b])) {
+      if (order > 0) b = i;
       continue;
     }
     double now = score(in[i], flags), was = score(in[b], flags);
@@ -60,11 +76,41 @@ size_t best(const std::vector<Scored>& in, uint32_t flags) {
 // `in` in the order `best` chooses from: its choice first.
 std::vector<Scored> ranked(std::vector<Scored> in, uint32_t flags) {
   std::stable_sort(in.begin(), in.end(), [&](const Scored& a, const Scored& b) {
-    if (a.tier != b.tier) return a.tier > b.tier;
+    if (int order = rankOrder(a, b)) return order > 0;
     double sa = score(a, flags), sb = score(b, flags);
     return sa != sb ? sa > sb : a.size > b.size;
   });
   return in;
+}
+
+// The candidates of the best preference among `in` (not empty): the only
+// ones a pick that ranks by its own rule (size_or_growth) may choose from.
+std::vector<Scored> topPreference(const std::vector<Scored>& in) {
+  int top = std::max_element(in.begin(), in.end(), [](const Scored& a, const Scored& b) { return a.pref < b.pref; })->pref;
+  std::vector<Scored> out;
+  for (const auto& s : in)
+    if (s.pref == top) out.push_back(s);
+  return out;
+}
+
+// What the preferences did to the choice of `victim` (an index into the
+// candidates) among `in`, for the detail; `choose` is the pick without
+// them. Empty when the key alone chose it and no preference names it.
+std::string preferenceNote(const std::vector<Scored>& in, size_t victim,
+                           const std::function<size_t(const std::vector<Scored>&)>& choose) {
+  const Scored* v = nullptr;
+  for (const auto& s : in)
+    if (s.index == victim) v = &s;
+  if (!v) return "";
+  std::string by = v->prefBy ? *v->prefBy : "";
+  if (v->pref < 0) return fmt::format("; avoided ({}), and no other candidate was left", by);
+  std::vector<Scored> plain = in;
+  for (auto& s : plain) s.pref = 0;
+  const Scored& keyed = plain[choose(plain)];
+  if (keyed.index == victim) return v->pref > 0 ? fmt::format("; preferred ({})", by) : "";
+  if (v->pref > 0) return fmt::format("; chosen by preference ({}) over a candidate the key ranks first", by);
+  return fmt::format("; the key's first choice is avoided ({}): taken only when no other is left",
+                     keyed.prefBy ? *keyed.prefBy : "");
 }
 
 // The candidate table: the victim (ranked's first, or `victim` when given),
@@ -76,7 +122,11 @@ std::vector<Ranked> table(const std::vector<Scored>& order, const std::vector<Sc
     for (const auto& s : order)
       if (s.index == *victim) out.push_back({s.index, show(s), "victim"});
   for (const auto& s : order)
-    if (!victim || s.index != *victim) out.push_back({s.index, show(s), out.empty() ? "victim" : "ranked lower"});
+    if (!victim || s.index != *victim)
+      out.push_back({s.index, show(s),
+                     out.empty()         ? "victim"
+                     : s.pref < 0 && s.prefBy ? "avoided: " + *s.prefBy
+                                              : std::string("ranked lower")});
   for (const auto& s : below) out.push_back({s.index, show(s), s.why ? s.why : "under the threshold"});
   return out;
 }
@@ -135,7 +185,7 @@ Pick pickProcess(const std::vector<ProcessCandidate>& candidates, uint32_t flags
   for (size_t i = 0; i < candidates.size(); ++i) {
     const auto& p = candidates[i];
     uint64_t key = oom ? p.oomScore : swap ? p.swap : p.rss;
-    Scored s{i, static_cast<double>(key), static_cast<double>(p.rss), p.age};
+    Scored s = withPreference(Scored{i, static_cast<double>(key), static_cast<double>(p.rss), p.age}, p);
     ((flags & MMP_KILL_ABOVE) && key <= arg ? below : in).push_back(s);
   }
   auto [keyName, show] = keyView(flags, oom ? "oom_score" : swap ? "swap" : "rss", !oom);
@@ -155,7 +205,8 @@ Pick pickProcess(const std::vector<ProcessCandidate>& candidates, uint32_t flags
   if (flags & MMP_KILL_GROWING)
     detail += oom ? fmt::format(", oom_score {:.1f}/s over its life", perSecondOfLife(v.key, v.age))
                   : fmt::format(", {}/s over its life", bytes(perSecondOfLife(v.key, v.age)));
-  return {v.index, detail + ageNote(flags, p.age), keyName, rows};
+  detail += ageNote(flags, p.age) + preferenceNote(in, v.index, [&](const auto& c) { return best(c, flags); });
+  return {v.index, detail, keyName, rows};
 }
 
 namespace {
@@ -171,7 +222,7 @@ Pick pickOverRequest(const std::vector<CgroupCandidate>& candidates, uint32_t fl
     uint64_t request = v1 ? 0 : *c.request;
     bool none = request == 0;
     double over = none ? static_cast<double>(c.usage) : c.usage > request ? static_cast<double>(c.usage - request) : 0;
-    Scored s{i, over, static_cast<double>(c.usage), c.age, none ? 1 : 0};
+    Scored s = withPreference(Scored{i, over, static_cast<double>(c.usage), c.age, none ? 1 : 0}, c);
     if (!none && c.usage <= request) s.why = "at or under its request";
     bool out = s.why || ((flags & MMP_KILL_ABOVE) && !(over > static_cast<double>(arg)));
     (out ? below : in).push_back(s);
@@ -189,8 +240,10 @@ Pick pickOverRequest(const std::vector<CgroupCandidate>& candidates, uint32_t fl
                         flags & MMP_KILL_ABOVE ? bytes(static_cast<double>(arg)) + " over " : "", fallback),
             "over_request", table({}, below, show, std::nullopt)};
   const Scored& v = in[best(in, 0)];
-  return {v.index, fmt::format("usage {}, {}{}", bytes(v.size), show(v), fallback), "over_request",
-          table(ranked(in, 0), below, show, std::nullopt)};
+  return {v.index,
+          fmt::format("usage {}, {}{}{}", bytes(v.size), show(v), fallback,
+                      preferenceNote(in, v.index, [](const auto& c) { return best(c, 0); })),
+          "over_request", table(ranked(in, 0), below, show, std::nullopt)};
 }
 
 }  // namespace
@@ -218,7 +271,7 @@ Pick pickCgroup(const std::vector<CgroupCandidate>& candidates, uint32_t flags, 
   std::vector<Scored> in, below;
   for (size_t i = 0; i < candidates.size(); ++i) {
     double k = key(candidates[i]);
-    Scored s{i, k, static_cast<double>(candidates[i].usage), candidates[i].age};
+    Scored s = withPreference(Scored{i, k, static_cast<double>(candidates[i].usage), candidates[i].age}, candidates[i]);
     ((flags & MMP_KILL_ABOVE) && !(k > static_cast<double>(arg)) ? below : in).push_back(s);
   }
   auto [keyName, show] = keyView(flags, reclaim ? "pgscan/s" : swap ? "swap" : "usage", !reclaim);
@@ -229,9 +282,17 @@ Pick pickCgroup(const std::vector<CgroupCandidate>& candidates, uint32_t flags, 
                                  : fmt::format("no cgroup uses more than {}{}", bytes(arg), swap ? " of swap" : "")),
             keyName, table({}, below, show, std::nullopt)};
   if (flags & MMP_KILL_SIZE_OR_GROWTH) {
-    auto [index, why] = sizeOrGrowth(in);
-    return {index, fmt::format("usage {}, {}", bytes(candidates[index].usage), why), keyName,
-            table(ranked(in, 0), below, show, index)};
+    // oomd's rule, among the candidates of the best preference.
+    auto choose = [](const std::vector<Scored>& c) {
+      size_t index = sizeOrGrowth(topPreference(c)).first;
+      for (size_t i = 0; i < c.size(); ++i)
+        if (c[i].index == index) return i;
+      return size_t{0};
+    };
+    auto [index, why] = sizeOrGrowth(topPreference(in));
+    return {index,
+            fmt::format("usage {}, {}{}", bytes(candidates[index].usage), why, preferenceNote(in, index, choose)),
+            keyName, table(ranked(in, 0), below, show, index)};
   }
   std::vector<Ranked> rows = table(ranked(in, flags), below, show, std::nullopt);
   const Scored& v = in[best(in, flags)];
@@ -243,7 +304,8 @@ Pick pickCgroup(const std::vector<CgroupCandidate>& candidates, uint32_t flags, 
                          c.pgscanRate ? "since the previous sample" : "over its life (no earlier sample)") +
              detail;
   if (flags & MMP_KILL_GROWING) detail += fmt::format(", {}/s over its life", bytes(perSecondOfLife(v.key, v.age)));
-  return {v.index, withFallback(detail + ageNote(flags, c.age)), keyName, rows};
+  detail += ageNote(flags, c.age) + preferenceNote(in, v.index, [&](const auto& s) { return best(s, flags); });
+  return {v.index, withFallback(detail), keyName, rows};
 }
 
 void candidateTable(const Pick& pick, const std::function<std::string(size_t)>& who,

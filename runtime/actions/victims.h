@@ -21,6 +21,8 @@ struct ProcessCandidate {
   uint64_t oomScore = 0;  // /proc/PID/oom_score
   double age = 0;         // seconds since the process started
   std::string name = {};  // /proc/PID/comm, for the log
+  int preference = 0;           // +1 preferred, -1 avoided (actions/preferences.h): ranks before the key
+  std::string preferredBy = {};  // the preference, for the log
 };
 
 struct CgroupCandidate {
@@ -31,6 +33,8 @@ struct CgroupCandidate {
   std::optional<uint64_t> pgscan;        // memory.stat pgscan (pages); none: no such line (cgroup v1)
   std::optional<double> pgscanRate;      // pages per second since the previous sample; none: no earlier sample
   std::optional<uint64_t> request = std::nullopt;  // memory.min, else memory.low; none: cgroup v1 (by over_request)
+  int preference = 0;           // as ProcessCandidate's
+  std::string preferredBy = {};
 };
 
 // One candidate's place in the pick, for the log's candidate table.
@@ -58,7 +62,10 @@ constexpr uint64_t kSizeThresholdPercent = 50;
 constexpr uint64_t kGrowingSizePercentile = 80;
 
 // `flags` are the decision's (MMP_KILL_*), `arg` its threshold (with
-// MMP_KILL_ABOVE).
+// MMP_KILL_ABOVE). Preferences rank first: the victim is the best by the
+// key among the preferred candidates, else among those neither preferred
+// nor avoided, else among the avoided; the detail says when a preference,
+// not the key, decided.
 Pick pickProcess(const std::vector<ProcessCandidate>& candidates, uint32_t flags, uint64_t arg);
 Pick pickCgroup(const std::vector<CgroupCandidate>& candidates, uint32_t flags, uint64_t arg);
 

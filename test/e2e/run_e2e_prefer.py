@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""End-to-end: `prefer` and `avoid` on real kills.
+
+Three hogs in a memory cgroup of this test's own, run under names of their
+own (links to mmp_hog: the kernel names a process after what it ran):
+`database` (the largest, avoided by name), `browser` (the smallest,
+preferred by its command line) and `worker`. While the cgroup holds over
+200 MiB, the policy kills its largest process, once a second:
+- a dry run names the browser, says the preference chose it, kills nothing;
+- then the browser dies first, the worker second (the database, largest,
+  is avoided), and the database lives: the records say what decided.
+Prints SKIPPED: reason where the process may not load BPF or make cgroups.
+usage: run_e2e_prefer.py BIN_DIR
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from run_e2e import HOG, alive, check, compile_policy, failures, remove_cgroups, stop_hogs, test_cgroup  # noqa: E402
+BIN = sys.argv[1]
+MMRUN = os.path.join(BIN, "mmrun")
+
+
+def start_named_hog(tmp, name, cgdir, mib):
+    """mmp_hog run as TMP/NAME (a link), so that its name is NAME."""
+    link = os.path.join(tmp, name)
+    if not os.path.exists(link):
+        os.symlink(HOG, link)
+    p = subprocess.Popen([link, cgdir, str(mib)], stdout=subprocess.PIPE, text=True)
+    if not p.stdout.readline().startswith("ready"):
+        p.kill()
+        raise RuntimeError(f"the hog {name} did not start")
+    return p
+
+
+def run(obj, extra, until, seconds=20):
+    """mmrun until `until(records)` holds or `seconds` pass: its records."""
+    p = subprocess.Popen([MMRUN, "load", "--log-format=json", "--interval=200ms", *extra, obj],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    records = []
+
+    def read():
+        for line in p.stdout:
+            if line.startswith("{"):
+                records.append(json.loads(line))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    end = time.time() + seconds
+    while time.time() < end and not until(list(records)) and p.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=15)
+    reader.join(timeout=5)
+    err = p.stderr.read()
+    if err.strip():
+        print(err.strip())
+    return records
+
+
+def kills(records, outcome):
+    return [r for r in records if r.get("action") == "kill" and r.get("kind") == "decision"
+            and r.get("outcome") == outcome]
+
+
+def main():
+    base_rel, base = test_cgroup("mmp-e2e-prefer")
+    victims = os.path.join(base, "victims")
+    os.makedirs(victims)
+    tmp = tempfile.mkdtemp()
+    os.environ["MMRUN_STATUS_DIR"] = os.path.join(tmp, "status")
+    hogs = {}
+    try:
+        obj = compile_policy(tmp, "preferences", "policy preferences\n"
+                             'avoid process "^database$"\n'
+                             'prefer cmdline "/browser "\n'
+                             f'in "{base_rel}/*" {{\n'
+                             "  when memcg.usage > 200MiB kill largest process cooldown 1s\n}\n")
+        if failures:
+            return 1
+        hogs = {"database": start_named_hog(tmp, "database", victims, 160),
+                "worker": start_named_hog(tmp, "worker", victims, 96),
+                "browser": start_named_hog(tmp, "browser", victims, 64)}
+        pid = {n: h.pid for n, h in hogs.items()}
+
+        records = run(obj, ["--dry-run"], lambda rs: kills(rs, "dry-run"))
+        dry = kills(records, "dry-run")
+        detail = dry[0].get("detail", "") if dry else ""
+        check(dry and f"would send SIGKILL to pid {pid['browser']} " in detail
+              and 'chosen by preference (prefer cmdline "/browser "' in detail,
+              f"a dry run names the preferred browser and says the preference chose it ({detail})")
+        check(all(alive(h) for h in hogs.values()), "and kills nothing")
+        table = dry[0].get("candidates", []) if dry else []
+        verdicts = {c.get("candidate", "").split(" ")[1]: c.get("verdict") for c in table
+                    if c.get("candidate", "").startswith("pid")}
+        check(verdicts.get(str(pid["database"]), "").startswith('avoided: avoid process "^database$"'),
+              f"its candidate table says the database is avoided ({table})")
+
+        records = run(obj, [], lambda rs: len(kills(rs, "enacted")) >= 2)
+        done = kills(records, "enacted")
+        order = [next((n for n, p in pid.items() if f"SIGKILL to pid {p} " in r.get("detail", "")), "?") for r in done]
+        check(order[:2] == ["browser", "worker"], f"the browser dies first, then the worker ({order})")
+        check(len(done) >= 2 and "chosen by preference" in done[0].get("detail", "")
+              and "the key's first choice is avoided (avoid process \"^database$\"" in done[1].get("detail", ""),
+              f"each record says what decided ({[r.get('detail') for r in done[:2]]})")
+        time.sleep(0.3)
+        check(alive(hogs["database"]) and not alive(hogs["browser"]) and not alive(hogs["worker"]),
+              "the database, the largest, lives")
+    finally:
+        stop_hogs(list(hogs.values()))
+        remove_cgroups([victims, base])
+    print(f"{len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
