@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 BIN = sys.argv[1]
@@ -131,6 +132,33 @@ def run_mmrun(obj, extra, seconds, stop=signal.SIGTERM, during=None):
     if err.strip():
         print(err.strip())
     return records, p.returncode
+
+
+def run_until(obj, extra, until, seconds=15, interval="500ms"):
+    """mmrun (JSON log) until `until(records)` holds or `seconds` pass; its
+    records, those that follow within 0.3 s included."""
+    p = subprocess.Popen([MMRUN, "load", "--log-format=json", f"--interval={interval}", *extra, obj],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    records = []
+
+    def read():
+        for line in p.stdout:
+            if line.startswith("{"):
+                records.append(json.loads(line))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    end = time.time() + seconds
+    while time.time() < end and not until(list(records)) and p.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=15)
+    reader.join(timeout=5)
+    err = p.stderr.read()
+    if err.strip():
+        print(err.strip())
+    return records
 
 
 def decisions(records):

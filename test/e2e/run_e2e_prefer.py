@@ -12,16 +12,14 @@ preferred by its command line) and `worker`. While the cgroup holds over
 Prints SKIPPED: reason where the process may not load BPF or make cgroups.
 usage: run_e2e_prefer.py BIN_DIR
 """
-import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-from run_e2e import HOG, alive, check, compile_policy, failures, remove_cgroups, stop_hogs, test_cgroup  # noqa: E402
+from run_e2e import (HOG, alive, check, compile_policy, failures, remove_cgroups, run_until, stop_hogs,  # noqa: E402
+                     test_cgroup)
 BIN = sys.argv[1]
 MMRUN = os.path.join(BIN, "mmrun")
 
@@ -36,32 +34,6 @@ def start_named_hog(tmp, name, cgdir, mib):
         p.kill()
         raise RuntimeError(f"the hog {name} did not start")
     return p
-
-
-def run(obj, extra, until, seconds=20):
-    """mmrun until `until(records)` holds or `seconds` pass: its records."""
-    p = subprocess.Popen([MMRUN, "load", "--log-format=json", "--interval=200ms", *extra, obj],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    records = []
-
-    def read():
-        for line in p.stdout:
-            if line.startswith("{"):
-                records.append(json.loads(line))
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    end = time.time() + seconds
-    while time.time() < end and not until(list(records)) and p.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    p.send_signal(signal.SIGTERM)
-    p.wait(timeout=15)
-    reader.join(timeout=5)
-    err = p.stderr.read()
-    if err.strip():
-        print(err.strip())
-    return records
 
 
 def kills(records, outcome):
@@ -89,7 +61,7 @@ def main():
                 "browser": start_named_hog(tmp, "browser", victims, 64)}
         pid = {n: h.pid for n, h in hogs.items()}
 
-        records = run(obj, ["--dry-run"], lambda rs: kills(rs, "dry-run"))
+        records = run_until(obj, ["--dry-run"], lambda rs: kills(rs, "dry-run"), interval="200ms")
         dry = kills(records, "dry-run")
         detail = dry[0].get("detail", "") if dry else ""
         check(dry and f"would send SIGKILL to pid {pid['browser']} " in detail
@@ -102,7 +74,7 @@ def main():
         check(verdicts.get(str(pid["database"]), "").startswith('avoided: avoid process "^database$"'),
               f"its candidate table says the database is avoided ({table})")
 
-        records = run(obj, [], lambda rs: len(kills(rs, "enacted")) >= 2)
+        records = run_until(obj, [], lambda rs: len(kills(rs, "enacted")) >= 2, seconds=20, interval="200ms")
         done = kills(records, "enacted")
         order = [next((n for n, p in pid.items() if f"SIGKILL to pid {p} " in r.get("detail", "")), "?") for r in done]
         check(order[:2] == ["browser", "worker"], f"the browser dies first, then the worker ({order})")

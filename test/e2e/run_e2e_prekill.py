@@ -11,45 +11,16 @@ A hog in a memory cgroup of this test's own, a kill policy, and a hook:
 Prints SKIPPED: reason where the process may not load BPF or make cgroups.
 usage: run_e2e_prekill.py BIN_DIR
 """
-import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-from run_e2e import (alive, check, compile_policy, failures, remove_cgroups, start_hog, stop_hogs,  # noqa: E402
-                     test_cgroup)
+from run_e2e import (alive, check, compile_policy, failures, remove_cgroups, run_until, start_hog,  # noqa: E402
+                     stop_hogs, test_cgroup)
 BIN = sys.argv[1]
 MMRUN = os.path.join(BIN, "mmrun")
-
-
-def run(obj, extra, until, seconds=15):
-    """mmrun until `until(records)` holds or `seconds` pass: its records."""
-    p = subprocess.Popen([MMRUN, "load", "--log-format=json", "--interval=500ms", *extra, obj],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    records = []
-
-    def read():
-        for line in p.stdout:
-            if line.startswith("{"):
-                records.append(json.loads(line))
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    end = time.time() + seconds
-    while time.time() < end and not until(list(records)) and p.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.2)  # the records that follow
-    p.send_signal(signal.SIGTERM)
-    p.wait(timeout=15)
-    reader.join(timeout=5)
-    err = p.stderr.read()
-    if err.strip():
-        print(err.strip())
-    return records
 
 
 def gone(pid, seconds=5):
@@ -90,13 +61,13 @@ def main():
         # A dry run runs no hook.
         hog = start_hog(victim_dir, 128)
         hogs.append(hog)
-        records = run(obj, ["--dry-run", "--pre-kill", hook],
+        records = run_until(obj, ["--dry-run", "--pre-kill", hook],
                       lambda rs: any(r.get("outcome") == "dry-run" for r in rs))
         check(any(r.get("outcome") == "dry-run" for r in records) and not os.path.exists(seen),
               "a dry run decides the kill and runs no hook")
 
         # The hook, then the kill.
-        records = run(obj, ["--pre-kill", hook], killed)
+        records = run_until(obj, ["--pre-kill", hook], killed)
         env = dict(l.split("=", 1) for l in open(seen).read().splitlines() if "=" in l) if os.path.exists(seen) else {}
         lines = open(seen).read().splitlines() if os.path.exists(seen) else []
         check(env.get("MMP_POLICY") == "prekill" and env.get("MMP_RULE", "").endswith("prekill.mmp:3")
@@ -120,7 +91,7 @@ def main():
         pidfile = os.path.join(tmp, "hook.pid")
         slow = f'sleep 30 & echo $! > {pidfile}; wait'
         started = time.time()
-        records = run(obj, ["--pre-kill", slow, "--pre-kill-timeout", "300ms"], killed)
+        records = run_until(obj, ["--pre-kill", slow, "--pre-kill-timeout", "300ms"], killed)
         note = next((r for r in records if r.get("outcome") == "pre-kill"), {})
         check(note.get("kind") == "error" and "did not finish within 300 ms: killed" in note.get("detail", ""),
               f"a hook over its limit is logged as an error ({note.get('detail')})")
