@@ -92,7 +92,7 @@ nlohmann::json statusReport(const Policy& p, const Enactor& e, std::chrono::stea
                      {"dry_run", r.total(Outcome::DryRun)}, {"failed", r.total(Outcome::Failed)},
                      {"dropped_protected", r.total(Outcome::Protected) + r.total(Outcome::OutOfScope)},
                      {"rate_limited", r.total(Outcome::RateLimited)}, {"overruled", r.total(Outcome::Overruled)},
-                     {"superseded", r.total(Outcome::Superseded)}});
+                     {"superseded", r.total(Outcome::Superseded)}, {"no_victim", r.total(Outcome::NoVictim)}});
   }
   auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
   nlohmann::json recent = nlohmann::json::array();

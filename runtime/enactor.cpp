@@ -240,7 +240,7 @@ ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vect
     candidateTable(pick, [&](size_t i) { return named[i]->path; }, excluded, r.candidates, r.candidatesOmitted);
     return r;
   };
-  if (!pick.victim) return withTable({false, pick.detail});
+  if (!pick.victim) return withTable({.ok = false, .detail = pick.detail, .noVictim = pick.noneQualified()});
   const Cgroup* victim = named[*pick.victim];
   if (pretend) return withTable({true, fmt::format("would kill {} ({})", victim->path, pick.detail)});
   preKill(rec, victim->path, 0, pick.detail);
@@ -304,6 +304,7 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
   auto add = [&](const ActionResult& r) {
     all.ok &= r.ok;
     all.superseded |= r.superseded;
+    all.noVictim |= r.noVictim;
     all.detail += (all.detail.empty() ? "" : "; ") + r.detail;
     rec.candidates = r.candidates;  // a kill's (one per decision)
     rec.candidatesOmitted = r.candidatesOmitted;
@@ -370,6 +371,7 @@ const char* outcomeName(Outcome o) {
     case Outcome::RateLimited: return "rate_limited";
     case Outcome::Overruled: return "overruled";
     case Outcome::Superseded: return "superseded";
+    case Outcome::NoVictim: return "no_victim";
     case Outcome::Failed: return "failed";
   }
   return "failed";
@@ -495,10 +497,10 @@ Outcome Enactor::decide(const struct mmp_decision& d, LogRecord& rec, bool& acte
     return Outcome::RateLimited;
   }
   ActionResult r = perform(d, targets, rec);
-  acted = true;
-  rec.outcome = r.ok ? "enacted" : r.superseded ? "superseded" : "failed";
+  acted = !r.noVictim;
+  rec.outcome = r.ok ? "enacted" : r.superseded ? "superseded" : r.noVictim ? "no-victim" : "failed";
   rec.detail = r.detail;
-  return r.ok ? Outcome::Enacted : r.superseded ? Outcome::Superseded : Outcome::Failed;
+  return r.ok ? Outcome::Enacted : r.superseded ? Outcome::Superseded : r.noVictim ? Outcome::NoVictim : Outcome::Failed;
 }
 
 }  // namespace mmp::runtime

@@ -25,8 +25,8 @@ namespace mmp::runtime {
 
 // What became of a decision: one per log record's outcome, a dropped one
 // split by why (the metrics' `outcome` label, outcomeName).
-enum class Outcome { Enacted, DryRun, Protected, OutOfScope, RateLimited, Overruled, Superseded, Failed };
-inline constexpr size_t kOutcomes = 8;
+enum class Outcome { Enacted, DryRun, Protected, OutOfScope, RateLimited, Overruled, Superseded, NoVictim, Failed };
+inline constexpr size_t kOutcomes = 9;
 const char* outcomeName(Outcome o);  // "enacted", "dry_run", "protected", ...
 
 // The buckets of mmp_action_latency_seconds: from the BPF program's

@@ -16,7 +16,7 @@ namespace {
 
 constexpr Outcome kAllOutcomes[] = {Outcome::Enacted,    Outcome::DryRun,    Outcome::Protected,
                                     Outcome::OutOfScope, Outcome::RateLimited, Outcome::Overruled,
-                                    Outcome::Superseded, Outcome::Failed};
+                                    Outcome::Superseded, Outcome::NoVictim, Outcome::Failed};
 
 Labels ruleLabels(const std::string& policy, const ManifestRule& rule) {
   return {{"policy", policy}, {"rule", rule.location}};

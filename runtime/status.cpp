@@ -161,13 +161,13 @@ std::string text(const nlohmann::json& j, const char* key, const char* otherwise
 void printText(const nlohmann::json& s) {
   std::cout << fmt::format("policy {} ({}), up {} s{}\n", text(s, "policy", "?"), text(s, "object"),
                            s.value("uptime_s", 0), s.value("dry_run", false) ? ", dry run" : "");
-  std::cout << fmt::format("  {:<16} {:>11} {:>8} {:>7} {:>8} {:>7} {:>8} {:>8}\n", "rule", "evaluations", "firings",
-                           "dropped", "enacted", "failed", "overrul.", "supers.");
+  std::cout << fmt::format("  {:<16} {:>11} {:>8} {:>7} {:>8} {:>7} {:>8} {:>8} {:>9}\n", "rule", "evaluations",
+                           "firings", "dropped", "enacted", "failed", "overrul.", "supers.", "no victim");
   for (const auto& r : s.value("rules", nlohmann::json::array()))
-    std::cout << fmt::format("  {:<16} {:>11} {:>8} {:>7} {:>8} {:>7} {:>8} {:>8}\n", text(r, "location"),
+    std::cout << fmt::format("  {:<16} {:>11} {:>8} {:>7} {:>8} {:>7} {:>8} {:>8} {:>9}\n", text(r, "location"),
                              r.value("evaluations", 0), r.value("firings", 0), r.value("dropped_decisions", 0),
                              r.value("enacted", 0), r.value("failed", 0), r.value("overruled", 0),
-                             r.value("superseded", 0));
+                             r.value("superseded", 0), r.value("no_victim", 0));
   for (const auto& note : s.value("not_attached", nlohmann::json::array()))
     std::cout << "  not attached: " << escapeText(note.is_string() ? note.get<std::string>() : "") << "\n";
   // The last decisions, each with what became of it and why.

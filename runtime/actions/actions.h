@@ -20,6 +20,9 @@ struct ActionResult {
   // A kill whose victim was already dying (the kernel's OOM killer, or
   // another signal, got there first): not this policy's kill.
   bool superseded = false;
+  // A kill whose candidates were all under the rule's threshold (Pick::
+  // noneQualified): no victim by the policy's choice, not a failure.
+  bool noVictim = false;
   // A kill's candidate table (actions/victims.h, candidateTable).
   std::vector<CandidateRow> candidates = {};
   size_t candidatesOmitted = 0;

@@ -148,7 +148,7 @@ ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, u
                    gone, r.candidates, r.candidatesOmitted);
     return r;
   };
-  if (!pick.victim) return withTable({false, pick.detail});
+  if (!pick.victim) return withTable({.ok = false, .detail = pick.detail, .noVictim = pick.noneQualified()});
   int sig = MMP_KILL_SIGNAL(flags) ? static_cast<int>(MMP_KILL_SIGNAL(flags)) : SIGKILL;
   pid_t victim = candidates[*pick.victim].pid;
   if (pretend)

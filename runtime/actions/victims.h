@@ -52,6 +52,9 @@ struct Pick {
   std::string detail;
   std::string key = {};          // what the candidates were ranked by: "rss", "oom_score", "age", ...
   std::vector<Ranked> ranking = {};  // every candidate: the victim, the others best first, then those under the threshold
+  // Candidates there were, and the rule's own threshold (`by KEY > AMOUNT`,
+  // a request) left none: the policy chose not to kill, nothing failed.
+  bool noneQualified() const { return !victim && !ranking.empty(); }
 };
 
 // oomd's defaults for kill_by_memory_size_or_growth: a candidate using more

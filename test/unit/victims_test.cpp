@@ -28,6 +28,7 @@ TEST(PickProcess, NoCandidatesNoVictim) {
   Pick p = pickProcess({}, 0, 0);
   EXPECT_FALSE(p.victim);
   EXPECT_EQ(p.detail, "no process to kill in the subject");
+  EXPECT_FALSE(p.noneQualified()) << "no candidate at all is a failure, not the policy's choice";
   EXPECT_FALSE(pickProcess({}, MMP_KILL_OOM_SCORE | MMP_KILL_ABOVE, 10).victim);
 }
 
@@ -97,6 +98,7 @@ TEST(PickProcess, NothingAboveTheThresholdIsNoVictimWithAReason) {
   std::vector<ProcessCandidate> c{proc(1, 100 * MiB, 100, 800, 0), proc(2, 200 * MiB, 100, 10, GiB)};
   Pick p = pickProcess(c, MMP_KILL_OOM_SCORE | MMP_KILL_ABOVE, 800);
   EXPECT_FALSE(p.victim) << "800 is not above 800";
+  EXPECT_TRUE(p.noneQualified()) << "the threshold left both out: no victim, not a failure";
   EXPECT_EQ(p.detail, "no process has an oom_score above 800");
   p = pickProcess(c, MMP_KILL_SWAP | MMP_KILL_ABOVE, 5 * GiB);
   EXPECT_FALSE(p.victim);
