@@ -253,8 +253,10 @@ TEST_F(Stdlib, SenpaiWithAFloorOfItsOwn) {
 }
 
 // std/oom_guard (mmp-best in the arena): out of memory and swap kills at
-// once; a leak into swap only once it has grown on for leak_for (2 s) past
-// the threshold, so a burst that peaks and stops is spared.
+// once; with swap left, a process over 40% of RAM is killed at once (its
+// size is mmrun's to check: the decision carries the threshold), and a
+// leak into swap once it has grown on for leak_for (2 s) past the
+// threshold, so a burst that peaks and stops is spared.
 Fields guard(double availPct, double swapFreePct, uint64_t anon) {
   Fields f = memory(availPct, swapFreePct);
   f["system.memory.anon"] = anon;
@@ -270,14 +272,34 @@ TEST_F(Stdlib, OomGuardKillsAtOnceWithoutMemoryOrSwap) {
   EXPECT_EQ(d[0].flags & (MMP_KILL_LARGEST | MMP_KILL_CGROUP), static_cast<uint32_t>(MMP_KILL_LARGEST | MMP_KILL_CGROUP));
 }
 
+TEST_F(Stdlib, OomGuardAsksForARunawayProcessWhileSwapIsLeft) {
+  LOAD(stdlibPolicy("oom_guard"));
+  EXPECT_TRUE(system(1 * kSec, guard(11, 50, 8 * kGiB)).empty());
+  auto d = system(2 * kSec, guard(10, 50, 8 * kGiB));
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].rule, 1u);
+  EXPECT_EQ(d[0].flags & (MMP_KILL_CGROUP | MMP_KILL_ABOVE), static_cast<uint32_t>(MMP_KILL_ABOVE))
+      << "a process, and only one above the threshold";
+  EXPECT_EQ(d[0].arg, 16 * kGiB * 40 / 100) << "40% of MemTotal";
+  d = system(3 * kSec, guard(10, 10, 8 * kGiB));
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].rule, 0u) << "swap short too: rule 1 alone, the largest cgroup";
+}
+
 // A system evaluation every 100 ms, anonymous memory grown by `by` since
-// the last, available memory at `availPct`, swap half free.
+// the last, available memory at `availPct`, swap half free; the decisions
+// of the leak rule (the runaway rule asks at every one: no process is
+// that large in these, and mmrun would find no victim).
 class OomGuard : public Stdlib {
 protected:
   std::vector<struct mmp_decision> grow(uint64_t by, double availPct) {
     t_ += 100'000'000;
     anon_ += by;
-    return system(t_, guard(availPct, 50, anon_));
+    auto all = system(t_, guard(availPct, 50, anon_));
+    std::vector<struct mmp_decision> leak;
+    for (const auto& d : all)
+      if (d.rule == 2) leak.push_back(d);
+    return leak;
   }
   uint64_t t_ = 10 * kSec, anon_ = 8 * kGiB;
 };
@@ -289,7 +311,7 @@ TEST_F(OomGuard, KillsALeakIntoSwapAfterTwoSecondsOfGrowth) {
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(grow(10 * kMiB, 9).empty()) << "at " << i;
   auto d = grow(10 * kMiB, 9);  // ...and 2 s at t=12.2 s
   ASSERT_EQ(d.size(), 1u);
-  EXPECT_EQ(d[0].rule, 1u);
+  EXPECT_EQ(d[0].rule, 2u);
 }
 
 TEST_F(OomGuard, SparesABurstThatStopsGrowing) {
