@@ -35,16 +35,22 @@ from run_e2e import (MMRUN, alive, check, compile_policy, failures, remove_cgrou
 
 
 def run(obj, seconds, interval):
-    p = subprocess.Popen([MMRUN, "load", "--log-format=json", f"--interval={interval}", obj],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(seconds)
-    st = subprocess.run([MMRUN, "status", "--json"], capture_output=True, text=True)
-    status = json.loads(st.stdout) if st.returncode == 0 else []
-    p.send_signal(signal.SIGTERM)
-    out, err = p.communicate(timeout=10)
-    if err.strip():
-        print(err.strip())
-    return [json.loads(l) for l in out.splitlines() if l.startswith("{")], status, p.returncode
+    # The log goes to files: a storm writes more than a pipe holds in
+    # `seconds`, and mmrun blocked on a full pipe answers no status.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen([MMRUN, "load", "--log-format=json", f"--interval={interval}", obj],
+                             stdout=out, stderr=err, text=True)
+        time.sleep(seconds)
+        st = subprocess.run([MMRUN, "status", "--json"], capture_output=True, text=True, timeout=30)
+        status = json.loads(st.stdout) if st.returncode == 0 else []
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=10)
+        out.seek(0)
+        err.seek(0)
+        text, errors = out.read(), err.read()
+    if errors.strip():
+        print(errors.strip())
+    return [json.loads(l) for l in text.splitlines() if l.startswith("{")], status, p.returncode
 
 
 def rule_counter(status, policy, key):
