@@ -401,6 +401,12 @@ void Enactor::onDecision(const struct mmp_decision& d) {
   }
   bool acted = false;
   Outcome o = decide(d, rec, acted);
+  // bpf_ktime_get_ns() is CLOCK_MONOTONIC.
+  struct timespec now {};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  uint64_t ns = static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(now.tv_nsec);
+  double latency = ns > d.time_ns ? static_cast<double>(ns - d.time_ns) / 1e9 : 0.0;
+  if (!opts_.replay) rec.latencyMs = latency * 1e3;
   // The overruled record has always carried the wall clock, also in replay.
   writeLog(rec, opts_.format, o == Outcome::Overruled ? "" : time);
   recent_.push_back(logJson(rec, o == Outcome::Overruled ? "" : time));
@@ -409,12 +415,8 @@ void Enactor::onDecision(const struct mmp_decision& d) {
   auto& counts = counters.decisions[rec.action];
   ++counts[static_cast<size_t>(o)];
   if (!acted || opts_.replay) return;
-  // bpf_ktime_get_ns() is CLOCK_MONOTONIC.
-  struct timespec now {};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  uint64_t ns = static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(now.tv_nsec);
   auto it = counters.latency.try_emplace(rec.action, latencyBuckets()).first;
-  it->second.observe(ns > d.time_ns ? static_cast<double>(ns - d.time_ns) / 1e9 : 0.0);
+  it->second.observe(latency);
 }
 
 Outcome Enactor::decide(const struct mmp_decision& d, LogRecord& rec, bool& acted) {

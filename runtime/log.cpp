@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/time.h>
 
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -74,6 +75,7 @@ nlohmann::json logJson(const LogRecord& r, const std::string& time) {
   put("outcome", r.outcome);
   put("detail", r.detail);
   put("message", r.message);
+  if (r.latencyMs) j["latency_ms"] = std::round(*r.latencyMs * 1000) / 1000;
   if (!r.values.empty()) {
     nlohmann::json v = nlohmann::json::object();
     for (const auto& [k, val] : r.values) v[k] = val;
@@ -114,6 +116,7 @@ void writeLog(const LogRecord& r, LogFormat format, const std::string& time) {
     for (const auto& [k, v] : r.values) line += fmt::format(" {}={}", escapeText(k), value(v));
     if (!r.message.empty()) line += fmt::format(" message=\"{}\"", escapeText(r.message));
     if (!r.detail.empty()) line += fmt::format(" ({})", escapeText(r.detail));
+    if (r.latencyMs) line += fmt::format(" latency={:.3f}ms", *r.latencyMs);
     // The candidate table: `candidates: pid 1 rss=200MiB victim; /a rss=... ranked lower`.
     for (size_t i = 0; i < r.candidates.size(); ++i) {
       const auto& c = r.candidates[i];

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +36,9 @@ struct LogRecord {
   std::vector<std::pair<std::string, std::string>> values = {};  // what made the condition true
   std::vector<CandidateRow> candidates = {};  // a kill's: the top of its table
   size_t candidatesOmitted = 0;          // rows left out of it
+  // From the decision in the BPF program (bpf_ktime_get_ns) to this record:
+  // the action's own time and its wait in the ring buffer. None in replay.
+  std::optional<double> latencyMs = std::nullopt;
 };
 
 // `time` empty: now (replay gives the snapshot's time).

@@ -427,7 +427,7 @@ class Cell:
                                     / MiB, 1)
         r["daemon_up_s"] = round(self.ended - self.t_contender, 2)
         if isinstance(self.contender, Mmrun):
-            r["decisions"] = [{k: d.get(k) for k in ("action", "cgroup", "outcome", "detail", "rule", "time")}
+            r["decisions"] = [{k: d.get(k) for k in ("action", "cgroup", "outcome", "detail", "rule", "time", "latency_ms")}
                               | {"logged_s": round(d["_arrived"] - t0, 3)} for d in self.contender.decisions()]
         return r
 

@@ -74,5 +74,14 @@ TEST(Log, JsonCarriesTheCandidateTable) {
   EXPECT_FALSE(nlohmann::json::parse(logged(record(), LogFormat::Json)).contains("candidates"));
 }
 
+TEST(Log, CarriesTheLatencyWhenItHasOne) {
+  LogRecord r = kill();
+  r.latencyMs = 12.34567;
+  EXPECT_EQ(nlohmann::json::parse(logged(r, LogFormat::Json))["latency_ms"], 12.346);
+  EXPECT_NE(logged(r, LogFormat::Text).find("(SIGKILL to pid 7) latency=12.346ms candidates:"), std::string::npos);
+  EXPECT_FALSE(nlohmann::json::parse(logged(kill(), LogFormat::Json)).contains("latency_ms")) << "replay has none";
+  EXPECT_EQ(logged(kill(), LogFormat::Text).find("latency="), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mmp::runtime
