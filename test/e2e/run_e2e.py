@@ -163,10 +163,10 @@ def run_until(obj, extra, until, seconds=15, interval="500ms"):
 
 def decisions(records):
     """The decision records, without their times (wall clock live, the
-    snapshots' in replay), details and candidate tables (a live dry run
-    names the victim a kill would take and the candidates it ranked, which
-    replay, with no live system, cannot)."""
-    live_only = ("time", "detail", "candidates", "candidates_omitted")
+    snapshots' in replay) and latencies (live only), details and candidate
+    tables (a live dry run names the victim a kill would take and the
+    candidates it ranked, which replay, with no live system, cannot)."""
+    live_only = ("time", "latency_ms", "detail", "candidates", "candidates_omitted")
     return [{k: v for k, v in r.items() if k not in live_only} for r in records if r.get("kind") == "decision"]
 
 
