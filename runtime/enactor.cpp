@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <string_view>
 
 #include "actions/actions.h"
 #include "actions/hook.h"
@@ -69,6 +70,8 @@ void Enactor::setCgroups(std::vector<Cgroup> cgroups) {
   parents_.clear();
   for (const auto& c : cgroups_)
     if (c.path != "/") parents_.insert(parentOf(c.path));
+  targetsCache_.clear();
+  leavesCache_.clear();
 }
 
 void Enactor::sampleReclaim() {
@@ -129,18 +132,29 @@ std::vector<const Cgroup*> Enactor::subtree(const Cgroup& c) const {
 // A system rule's targets: the cgroups its scope names directly (those
 // whose parent is not in the scope), or the leaves of the scope.
 std::vector<const Cgroup*> Enactor::scopeTargets(uint32_t bit, bool leavesOnly) const {
+  auto [cached, fresh] = targetsCache_.try_emplace({bit, leavesOnly});
+  if (!fresh) return cached->second;
   std::vector<const Cgroup*> in;
+  std::set<std::string_view> inPaths, aboveIn;  // in scope; an ancestor of one in scope
   for (const auto& c : cgroups_)
-    if (scopes_.inScope(bit, c.path)) in.push_back(&c);
+    if (scopes_.inScope(bit, c.path)) {
+      in.push_back(&c);
+      inPaths.insert(c.path);
+    }
+  // Each path's ancestors, looked up: not every pair compared.
+  auto ancestors = [](std::string_view p, auto visit) {
+    for (size_t slash = p.rfind('/'); slash != std::string_view::npos && slash > 0; slash = p.rfind('/', slash - 1))
+      if (visit(p.substr(0, slash))) return true;
+    return p != "/" && visit(std::string_view("/"));
+  };
+  for (const Cgroup* c : in) ancestors(c->path, [&](std::string_view a) { return !aboveIn.insert(a).second; });
   std::vector<const Cgroup*> out;
   for (const Cgroup* c : in) {
-    bool hasScopedAncestor = false, hasChild = false;
-    for (const Cgroup* o : in) {
-      hasScopedAncestor |= isAncestor(o->path, c->path);
-      hasChild |= isAncestor(c->path, o->path);
-    }
-    if (leavesOnly ? !hasChild : !hasScopedAncestor) out.push_back(c);
+    bool keep = leavesOnly ? !aboveIn.count(c->path)
+                           : !ancestors(c->path, [&](std::string_view a) { return inPaths.count(a) > 0; });
+    if (keep) out.push_back(c);
   }
+  cached->second = out;
   return out;
 }
 
@@ -151,16 +165,30 @@ std::vector<const Cgroup*> Enactor::scopeTargets(uint32_t bit, bool leavesOnly) 
 // are not candidates: they go to `excluded`, for the log.
 std::vector<const Cgroup*> Enactor::leavesBelow(const std::vector<const Cgroup*>& targets,
                                                 std::vector<CandidateRow>& excluded) const {
+  auto [cached, fresh] = leavesCache_.try_emplace(targets);
+  if (!fresh) {
+    excluded.insert(excluded.end(), cached->second.excluded.begin(), cached->second.excluded.end());
+    return cached->second.leaves;
+  }
   std::vector<const Cgroup*> out;
+  size_t firstExcluded = excluded.size();
+  std::set<std::string_view> under;
+  for (const Cgroup* t : targets) under.insert(t->path);
   for (const auto& c : cgroups_) {
     if (parents_.count(c.path)) continue;
-    for (const Cgroup* t : targets)
-      if (c.path == t->path || isAncestor(t->path, c.path)) {
-        if (scopes_.isProtected(c.path)) excluded.push_back({c.path, "", "", "protected"});
-        else out.push_back(&c);
-        break;
-      }
+    // In or below a target: itself or one of its ancestors is one.
+    bool below = under.count(c.path) > 0 || under.count("/") > 0;
+    for (std::string_view p = c.path; !below;) {
+      size_t slash = p.rfind('/');
+      if (slash == std::string_view::npos || slash == 0) break;
+      p = p.substr(0, slash);
+      below = under.count(p) > 0;
+    }
+    if (!below) continue;
+    if (scopes_.isProtected(c.path)) excluded.push_back({c.path, "", "", "protected"});
+    else out.push_back(&c);
   }
+  cached->second = {out, {excluded.begin() + static_cast<std::ptrdiff_t>(firstExcluded), excluded.end()}};
   return out;
 }
 
@@ -220,8 +248,12 @@ std::vector<const Cgroup*> Enactor::amongCandidates(const std::vector<ScopePatte
 ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named,
                                    const std::vector<CandidateRow>& excluded, const LogRecord& rec, bool pretend) {
   std::vector<CgroupCandidate> candidates;
+  // A cgroup's age only where the pick reads it (one stat each, saved).
+  const bool age = d.flags & (MMP_KILL_OLDEST | MMP_KILL_YOUNGEST | MMP_KILL_GROWING | MMP_KILL_SIZE_OR_GROWTH |
+                              MMP_KILL_RECLAIM);
   for (const Cgroup* c : named) {
-    CgroupCandidate k{c->path, cgroupUsage(h_, c->dir), std::nullopt, cgroupAge(c->dir), std::nullopt, std::nullopt};
+    CgroupCandidate k{c->path, cgroupUsage(h_, c->dir), std::nullopt, age ? cgroupAge(c->dir) : 0.0, std::nullopt,
+                      std::nullopt};
     if (d.flags & MMP_KILL_SWAP) k.swap = cgroupSwap(h_, c->dir);
     if (d.flags & MMP_KILL_OVER_REQUEST) k.request = cgroupRequest(h_, c->dir);
     if (d.flags & MMP_KILL_RECLAIM) {
@@ -244,7 +276,7 @@ ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vect
   const Cgroup* victim = named[*pick.victim];
   if (pretend) return withTable({true, fmt::format("would kill {} ({})", victim->path, pick.detail)});
   preKill(rec, victim->path, 0, pick.detail);
-  ActionResult r = killCgroup(h_, victim->dir);
+  ActionResult r = killCgroup(h_, victim->dir, !parents_.count(victim->path));
   if (r.detail.find(victim->dir) == std::string::npos) r.detail = victim->path + ": " + r.detail;
   r.detail += " (" + pick.detail + ")";
   return withTable(r);

@@ -106,6 +106,15 @@ private:
   std::vector<Cgroup> cgroups_;
   std::map<uint64_t, size_t> index_;
   std::set<std::string> parents_;  // paths of the cgroups that have a child
+  // scopeTargets and leavesBelow, once per listing (setCgroups clears
+  // them): they compare every path with every other, tens of ms in a slow
+  // guest under pressure, and a kill asks for them as memory runs out.
+  struct Leaves {
+    std::vector<const Cgroup*> leaves;
+    std::vector<CandidateRow> excluded;
+  };
+  mutable std::map<std::pair<uint32_t, bool>, std::vector<const Cgroup*>> targetsCache_;
+  mutable std::map<std::vector<const Cgroup*>, Leaves> leavesCache_;
   // pgscan samples per cgroup id, oldest first (sampleReclaim), and the
   // scope bits of the rules that kill cgroups by reclaim.
   struct PgscanSample {

@@ -50,7 +50,9 @@ using BeforeKill = std::function<void(int pid, const std::string& why)>;
 using RankProcess = std::function<PreferenceVerdict(const std::string& dir, int pid, const std::string& name)>;
 ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg, bool pretend = false,
                          const BeforeKill& before = nullptr, const RankProcess& rank = nullptr);
-ActionResult killCgroup(const Hierarchy& h, const std::string& dir);
+// `leaf`: the caller knows it has no child cgroup, so its processes are
+// read without walking the directory (a kill is on the clock).
+ActionResult killCgroup(const Hierarchy& h, const std::string& dir, bool leaf = false);
 
 // The memory a cgroup uses now (memory.current, memory.usage_in_bytes on v1).
 uint64_t cgroupUsage(const Hierarchy& h, const std::string& dir);

@@ -82,9 +82,13 @@ std::optional<uint64_t> cgroupPgscan(const Hierarchy& h, const std::string& dir)
 }
 
 bool hasProcesses(const std::string& dir) {
-  std::ifstream in(dir + "/cgroup.procs");
-  uint64_t pid;
-  return static_cast<bool>(in >> pid);
+  // One read of a few bytes: a kill checks every candidate leaf with it.
+  int fd = open((dir + "/cgroup.procs").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char digit = 0;
+  ssize_t n = read(fd, &digit, 1);
+  close(fd);
+  return n == 1 && digit >= '0' && digit <= '9';
 }
 
 bool populated(const std::string& dir) {

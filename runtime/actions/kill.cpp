@@ -164,8 +164,9 @@ ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, u
   return withTable(r);
 }
 
-ActionResult killCgroup(const Hierarchy& h, const std::string& dir) {
-  std::vector<pid_t> before = procsBelow(dir);
+ActionResult killCgroup(const Hierarchy& h, const std::string& dir, bool leaf) {
+  std::vector<pid_t> before = leaf ? procsOf(dir) : procsBelow(dir);
+  if (before.empty() && leaf) before = procsBelow(dir);  // a child made since the listing
   if (before.empty()) return {false, "no process is left in it: another kill got there first", true};
   if (std::all_of(before.begin(), before.end(), dying))
     return {false, fmt::format("its {} process(es) are already dying: another kill (the kernel's OOM killer?) got "
