@@ -98,7 +98,7 @@ nlohmann::json statusReport(const Policy& p, const Enactor& e, std::chrono::stea
   nlohmann::json recent = nlohmann::json::array();
   for (const auto& r : e.recent()) recent.push_back(r);
   return {{"policy", m.policy}, {"object", p.path()}, {"uptime_s", up}, {"dry_run", dryRun}, {"rules", rules},
-          {"not_attached", p.unattached()}, {"recent", recent}};
+          {"not_attached", p.unattached()}, {"recent", recent}, {"log_records_dropped", logRecordsDropped()}};
 }
 
 // One policy as it runs: the object, its scopes, its enactor and its ring
@@ -185,6 +185,258 @@ void logStarted(const Running& r, const Hierarchy& h, const LoadOptions& o, cons
   }
 }
 
+// SIGINT/SIGTERM stop, SIGHUP reloads; a closed status client or log
+// reader is an error to handle, not death.
+void installSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = onStop;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = onReload;
+  sigaction(SIGHUP, &sa, nullptr);
+  sa.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &sa, nullptr);
+}
+
+// All policies load, or none runs (the error on stderr). The arbiter's
+// window becomes the shortest of their intervals.
+std::optional<std::vector<std::unique_ptr<Running>>> loadAll(const LoadOptions& o, const Hierarchy& h,
+                                                             Arbiter& arbiter) {
+  std::vector<std::unique_ptr<Running>> running;
+  std::chrono::nanoseconds window = std::chrono::nanoseconds::max();
+  for (size_t i = 0; i < o.objects.size(); ++i) {
+    auto r = start(o, i, h, o.objects.size() > 1 ? &arbiter : nullptr);
+    if (!r) {
+      std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(r.takeError()));
+      return std::nullopt;
+    }
+    for (const auto& other : running)
+      if (other->policy->manifest().policy == (*r)->policy->manifest().policy) {
+        std::cerr << fmt::format("mmrun: error: {} and {} are both policy `{}`: give each policy once\n", other->path,
+                                 (*r)->path, other->policy->manifest().policy);
+        return std::nullopt;
+      }
+    window = std::min(window, (*r)->interval);
+    running.push_back(std::move(*r));
+  }
+  arbiter = Arbiter(window);
+  return running;
+}
+
+// The loop of `mmrun load`: one epoll wait for the ring buffers (each
+// tagged with its policy's rank), status requests, metrics scrapes, cgroup
+// changes and PSI triggers; each policy's walk when it is due, sooner as
+// memory runs out (pace.h).
+class Daemon {
+public:
+  Daemon(const LoadOptions& o, const Hierarchy& h, Arbiter& arbiter, std::vector<std::unique_ptr<Running>>& running,
+         MetricsServer* metrics);
+  ~Daemon() { close(ep_); }
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+  void run();  // until SIGINT or SIGTERM
+
+private:
+  static constexpr uint64_t kStatusTag = ~0ULL, kCgroupsTag = ~1ULL, kMetricsTag = ~2ULL;
+  static constexpr uint64_t kPsiTag = 1ULL << 62;  // | the policy's rank << 32 | the trigger's fd
+
+  void watch(int fd, uint64_t tag, int op, uint32_t events = EPOLLIN);
+  void psiSync(Running& r, const std::vector<Cgroup>& list);
+  void rescope();
+  void reloadAll();
+  void reload(std::unique_ptr<Running>& r);
+  std::chrono::steady_clock::time_point walkDue();
+  void walk(Running& r, std::chrono::steady_clock::time_point now);
+  void dispatch(std::chrono::steady_clock::time_point wake);
+  std::string render(bool openMetrics) const;
+  nlohmann::json report() const;
+
+  const LoadOptions& o_;
+  const Hierarchy& h_;
+  Arbiter& arbiter_;
+  std::vector<std::unique_ptr<Running>>& running_;
+  MetricsServer* metrics_;
+  StatusServer status_;
+  CgroupWatch cgroups_;
+  Pace pace_;
+  int ep_ = epoll_create1(EPOLL_CLOEXEC);
+};
+
+Daemon::Daemon(const LoadOptions& o, const Hierarchy& h, Arbiter& arbiter,
+               std::vector<std::unique_ptr<Running>>& running, MetricsServer* metrics)
+    : o_(o), h_(h), arbiter_(arbiter), running_(running), metrics_(metrics),
+      status_(running[0]->policy->manifest().policy, o.statusSocket), cgroups_(h) {
+  if (!status_.error().empty())
+    writeLog({.kind = "error", .policy = running_[0]->policy->manifest().policy, .outcome = "failed",
+              .detail = status_.error()},
+             o_.format);
+  for (const auto& r : running_) watch(ring_buffer__epoll_fd(r->rb), r->rank, EPOLL_CTL_ADD);
+  if (status_.fd() >= 0) watch(status_.fd(), kStatusTag, EPOLL_CTL_ADD);
+  if (metrics_) watch(metrics_->fd(), kMetricsTag, EPOLL_CTL_ADD);
+  if (cgroups_.fd() >= 0) watch(cgroups_.fd(), kCgroupsTag, EPOLL_CTL_ADD);
+}
+
+void Daemon::watch(int fd, uint64_t tag, int op, uint32_t events) {
+  struct epoll_event ev {};
+  ev.events = events;
+  ev.data.u64 = tag;
+  epoll_ctl(ep_, op, fd, &ev);
+}
+
+void Daemon::psiSync(Running& r, const std::vector<Cgroup>& list) {
+  if (!r.psi || r.triggered == cgroups_.generation()) return;
+  r.triggered = cgroups_.generation();
+  auto errors = r.psi->sync(list, *r.scopes, [&](int fd, uint64_t, bool add) {
+    watch(fd, kPsiTag | (r.rank << 32) | static_cast<uint32_t>(fd), add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, EPOLLPRI);
+  });
+  for (const auto& e : errors)
+    writeLog({.kind = "error", .policy = r.policy->manifest().policy, .outcome = "failed", .detail = "PSI trigger: " + e},
+             o_.format);
+}
+
+// A cgroup made or removed: every policy's scopes at once, not at its next
+// walk.
+void Daemon::rescope() {
+  const auto& now = cgroups_.current();
+  for (auto& r : running_) {
+    r->watched = r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), now);
+    r->enactor->setCgroups(now);
+    r->scoped = cgroups_.generation();
+    psiSync(*r, now);
+  }
+}
+
+std::string Daemon::render(bool openMetrics) const {
+  std::vector<PolicyView> views;
+  for (const auto& r : running_)
+    views.push_back({r->policy.get(), r->enactor.get(), r->sha256,
+                     std::chrono::duration<double>(r->loadedAt.time_since_epoch()).count(), r->watched});
+  return renderMetrics(views, openMetrics);
+}
+
+nlohmann::json Daemon::report() const {
+  nlohmann::json all = nlohmann::json::array();
+  for (const auto& r : running_) all.push_back(statusReport(*r->policy, *r->enactor, r->started, o_.dryRun));
+  return all;
+}
+
+// SIGHUP: each object anew. Signals wait until the reloads are done: one
+// arriving during the kernel's verification would make it give up
+// (EAGAIN). SIGHUPs that arrive meanwhile make one more reload, not one
+// each.
+void Daemon::reloadAll() {
+  reloadRequested = 0;
+  if (!o_.recordPath.empty()) {
+    // A reloaded object may read other fields: its trace would not be one
+    // trace any more.
+    writeLog({.kind = "error", .policy = running_[0]->policy->manifest().policy, .outcome = "failed",
+              .detail = "reload: not while recording (--record); the loaded policy keeps running"},
+             o_.format);
+    return;
+  }
+  sigset_t held, before, pending;
+  sigemptyset(&held);
+  for (int sig : {SIGHUP, SIGINT, SIGTERM}) sigaddset(&held, sig);
+  sigprocmask(SIG_BLOCK, &held, &before);
+  for (auto& r : running_) reload(r);
+  sigpending(&pending);
+  if (sigismember(&pending, SIGHUP))
+    writeLog({.kind = "info", .policy = running_[0]->policy->manifest().policy, .outcome = "reload",
+              .detail = "SIGHUP during the reload: loading the objects once more"},
+             o_.format);
+  sigprocmask(SIG_SETMASK, &before, nullptr);
+}
+
+// The new object loads and attaches while the old one still runs.
+void Daemon::reload(std::unique_ptr<Running>& r) {
+  auto fresh = start(o_, r->rank, h_, o_.objects.size() > 1 ? &arbiter_ : nullptr);
+  if (!fresh) {
+    writeLog({.kind = "error", .policy = r->policy->manifest().policy, .outcome = "failed",
+              .detail = fmt::format("reload: {}; the loaded policy keeps running", llvm::toString(fresh.takeError()))},
+             o_.format);
+    return;
+  }
+  watch(ring_buffer__epoll_fd(r->rb), 0, EPOLL_CTL_DEL);
+  (*fresh)->started = r->started;
+  r = std::move(*fresh);  // the old one detaches here
+  watch(ring_buffer__epoll_fd(r->rb), r->rank, EPOLL_CTL_ADD);
+  logStarted(*r, h_, o_, "reloaded");
+}
+
+// The walks that are due; when the next one is.
+std::chrono::steady_clock::time_point Daemon::walkDue() {
+  auto now = std::chrono::steady_clock::now();
+  auto wake = now + std::chrono::hours(1);
+  bool due = false;
+  for (auto& r : running_) due |= now >= r->next;
+  if (due) {
+    auto memory = memoryLeft();
+    pace_.observe(now, memory.left, memory.total);
+  }
+  for (auto& r : running_) {
+    if (now >= r->next) walk(*r, now);
+    wake = std::min(wake, r->next);
+  }
+  return wake;
+}
+
+void Daemon::walk(Running& r, std::chrono::steady_clock::time_point now) {
+  const Manifest& m = r.policy->manifest();
+  const auto& list = cgroups_.current();
+  // Rows of cgroups that are gone: only when the listing changed.
+  if (struct bpf_map* state = r.policy->map(MMP_MAP_STATE); state && r.cleaned != cgroups_.generation()) {
+    forgetGoneCgroups(state, stateKeys(state), list);
+    r.cleaned = cgroups_.generation();
+  }
+  // Matching every cgroup against the scopes costs: only for a new listing
+  // (a walk every 10 ms as memory runs out, 60 pods churning).
+  if (r.scoped != cgroups_.generation()) {
+    r.watched = r.scopes->refresh(r.policy->map(MMP_MAP_SCOPES), list);
+    r.enactor->setCgroups(list);
+    r.scoped = cgroups_.generation();
+  }
+  r.enactor->sampleReclaim();  // before the walk whose decisions may use it
+  psiSync(r, list);
+  refreshSystemFields(m, r.policy->map("mmp_system"));
+  if (!r.policy->tick())
+    writeLog({.kind = "error", .policy = m.policy, .outcome = "failed", .detail = "the periodic walk failed"}, o_.format);
+  r.next = std::min(r.next + r.interval, now + pace_.next(r.interval));
+  if (r.next < now) r.next = now + r.interval;  // fell behind: do not burst
+}
+
+// One wait, until `wake` at the latest, and what it brought.
+void Daemon::dispatch(std::chrono::steady_clock::time_point wake) {
+  // Rounded up: a wait rounded down to 0 ms spins until the tick is due.
+  auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - std::chrono::steady_clock::now());
+  struct epoll_event ready[8];
+  int n = epoll_wait(ep_, ready, 8, static_cast<int>(std::max<int64_t>(0, wait.count())));
+  bool decisions = false;
+  for (int i = 0; i < n; ++i) {
+    uint64_t tag = ready[i].data.u64;
+    if (tag == kStatusTag) status_.serve([this] { return report(); });
+    else if (tag == kMetricsTag) metrics_->serve([this](bool openMetrics) { return render(openMetrics); });
+    else if (tag == kCgroupsTag) {
+      if (cgroups_.drain()) rescope();
+    } else if ((tag & kPsiTag) && ((tag >> 32) & 0x3fffffff) < running_.size()) {
+      // Pressure crossed the trigger in one cgroup: its `on pressure` rules now.
+      Running& r = *running_[(tag >> 32) & 0x3fffffff];
+      uint64_t id = r.psi ? r.psi->cgroupOf(static_cast<int>(tag & 0xffffffff)) : 0;
+      if (id) PsiTriggers::fire(r.policy->map(MMP_MAP_TRIGGER), id, [&] { return r.policy->tick(); });
+      decisions = true;
+    } else decisions = true;
+  }
+  // In the policies' order, so that where two meet the earlier claims first.
+  if (decisions)
+    for (auto& r : running_) ring_buffer__consume(r->rb);
+}
+
+void Daemon::run() {
+  while (!stopRequested) {
+    if (reloadRequested) reloadAll();
+    dispatch(walkDue());
+  }
+}
+
 }  // namespace
 
 int runLoad(const LoadOptions& o) {
@@ -227,34 +479,14 @@ int runLoad(const LoadOptions& o) {
     writeLog({.kind = "error", .outcome = "failed",
               .detail = fmt::format("mlockall: {}; mmrun's memory may be paged out under pressure", std::strerror(errno))},
              o.format);
-  // All policies load, or none runs.
-  std::vector<std::unique_ptr<Running>> running;
-  std::chrono::nanoseconds window = std::chrono::nanoseconds::max();
+  // From here the log leaves through its own thread (after mlockall: its
+  // stack is locked too): a stalled stdout must not stall a kill.
+  LogWriter logWriter(o.format);
   Arbiter arbiter(std::chrono::nanoseconds(0));
-  for (size_t i = 0; i < o.objects.size(); ++i) {
-    auto r = start(o, i, *h, o.objects.size() > 1 ? &arbiter : nullptr);
-    if (!r) {
-      std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(r.takeError()));
-      return 1;
-    }
-    for (const auto& other : running)
-      if (other->policy->manifest().policy == (*r)->policy->manifest().policy) {
-        std::cerr << fmt::format("mmrun: error: {} and {} are both policy `{}`: give each policy once\n", other->path,
-                                 (*r)->path, other->policy->manifest().policy);
-        return 1;
-      }
-    window = std::min(window, (*r)->interval);
-    running.push_back(std::move(*r));
-  }
-  arbiter = Arbiter(window);  // one interval: the shortest of the policies'
-  struct sigaction sa {};
-  sa.sa_handler = onStop;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  sa.sa_handler = onReload;
-  sigaction(SIGHUP, &sa, nullptr);
-  sa.sa_handler = SIG_IGN;  // a closed status client or log reader is an error to handle, not death
-  sigaction(SIGPIPE, &sa, nullptr);
+  auto loaded = loadAll(o, *h, arbiter);
+  if (!loaded) return 1;
+  std::vector<std::unique_ptr<Running>> running = std::move(*loaded);
+  installSignals();
   for (const auto& r : running) logStarted(*r, *h, o, "started");
   if (metrics) {
     std::string policy = running[0]->policy->manifest().policy;
@@ -265,162 +497,7 @@ int runLoad(const LoadOptions& o) {
                             "unless kernel.bpf_stats_enabled is 1", std::strerror(statsErr))},
                o.format);
   }
-
-  // One wait for the ring buffers and for status requests. Each ring
-  // buffer's epoll fd is tagged with its policy's rank.
-  StatusServer status(running[0]->policy->manifest().policy, o.statusSocket);
-  if (!status.error().empty())
-    writeLog({.kind = "error", .policy = running[0]->policy->manifest().policy, .outcome = "failed", .detail = status.error()},
-             o.format);
-  Pace pace;  // ticks sooner while memory runs out (pace.h)
-  int ep = epoll_create1(EPOLL_CLOEXEC);
-  auto watch = [&](int fd, uint64_t tag, int op, uint32_t events = EPOLLIN) {
-    struct epoll_event ev {};
-    ev.events = events;
-    ev.data.u64 = tag;
-    epoll_ctl(ep, op, fd, &ev);
-  };
-  constexpr uint64_t kStatusTag = ~0ULL, kCgroupsTag = ~1ULL, kMetricsTag = ~2ULL;
-  for (const auto& r : running) watch(ring_buffer__epoll_fd(r->rb), r->rank, EPOLL_CTL_ADD);
-  if (status.fd() >= 0) watch(status.fd(), kStatusTag, EPOLL_CTL_ADD);
-  if (metrics) watch(metrics->fd(), kMetricsTag, EPOLL_CTL_ADD);
-  CgroupWatch cgroups(*h);
-  if (cgroups.fd() >= 0) watch(cgroups.fd(), kCgroupsTag, EPOLL_CTL_ADD);
-  // A PSI trigger's tag: this bit, its policy's rank, its fd.
-  constexpr uint64_t kPsiTag = 1ULL << 62;
-  auto psiSync = [&](Running& r, const std::vector<Cgroup>& list) {
-    if (!r.psi || r.triggered == cgroups.generation()) return;
-    r.triggered = cgroups.generation();
-    auto errors = r.psi->sync(list, *r.scopes, [&](int fd, uint64_t, bool add) {
-      watch(fd, kPsiTag | (r.rank << 32) | static_cast<uint32_t>(fd), add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, EPOLLPRI);
-    });
-    for (const auto& e : errors)
-      writeLog({.kind = "error", .policy = r.policy->manifest().policy, .outcome = "failed", .detail = "PSI trigger: " + e}, o.format);
-  };
-  // A cgroup made or removed: every policy's scopes at once, not at its
-  // next walk.
-  auto rescope = [&] {
-    const auto& now = cgroups.current();
-    for (auto& r : running) {
-      r->watched = r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), now);
-      r->enactor->setCgroups(now);
-      r->scoped = cgroups.generation();
-      psiSync(*r, now);
-    }
-  };
-  auto render = [&](bool openMetrics) {
-    std::vector<PolicyView> views;
-    for (const auto& r : running)
-      views.push_back({r->policy.get(), r->enactor.get(), r->sha256,
-                       std::chrono::duration<double>(r->loadedAt.time_since_epoch()).count(), r->watched});
-    return renderMetrics(views, openMetrics);
-  };
-  auto report = [&] {
-    nlohmann::json all = nlohmann::json::array();
-    for (const auto& r : running) all.push_back(statusReport(*r->policy, *r->enactor, r->started, o.dryRun));
-    return all;
-  };
-
-  // The new object loads and attaches while the old one still runs.
-  auto reload = [&](std::unique_ptr<Running>& r) {
-    auto fresh = start(o, r->rank, *h, o.objects.size() > 1 ? &arbiter : nullptr);
-    if (!fresh) {
-      writeLog({.kind = "error", .policy = r->policy->manifest().policy, .outcome = "failed",
-                .detail = fmt::format("reload: {}; the loaded policy keeps running", llvm::toString(fresh.takeError()))},
-               o.format);
-      return;
-    }
-    watch(ring_buffer__epoll_fd(r->rb), 0, EPOLL_CTL_DEL);
-    (*fresh)->started = r->started;
-    r = std::move(*fresh);  // the old one detaches here
-    watch(ring_buffer__epoll_fd(r->rb), r->rank, EPOLL_CTL_ADD);
-    logStarted(*r, *h, o, "reloaded");
-  };
-
-  while (!stopRequested) {
-    if (reloadRequested && !o.recordPath.empty()) {
-      reloadRequested = 0;
-      // A reloaded object may read other fields: its trace would not be
-      // one trace any more.
-      writeLog({.kind = "error", .policy = running[0]->policy->manifest().policy, .outcome = "failed",
-                .detail = "reload: not while recording (--record); the loaded policy keeps running"},
-               o.format);
-    }
-    if (reloadRequested) {
-      reloadRequested = 0;
-      // Signals wait until the reload is done: one arriving during the
-      // kernel's verification would make it give up (EAGAIN). SIGHUPs that
-      // arrive meanwhile make one more reload, not one each.
-      sigset_t held, before, pending;
-      sigemptyset(&held);
-      for (int sig : {SIGHUP, SIGINT, SIGTERM}) sigaddset(&held, sig);
-      sigprocmask(SIG_BLOCK, &held, &before);
-      for (auto& r : running) reload(r);
-      sigpending(&pending);
-      if (sigismember(&pending, SIGHUP))
-        writeLog({.kind = "info", .policy = running[0]->policy->manifest().policy, .outcome = "reload",
-                  .detail = "SIGHUP during the reload: loading the objects once more"},
-                 o.format);
-      sigprocmask(SIG_SETMASK, &before, nullptr);
-    }
-    auto now = std::chrono::steady_clock::now();
-    auto wake = now + std::chrono::hours(1);
-    bool due = false;
-    for (auto& r : running) due |= now >= r->next;
-    if (due) {
-      auto memory = memoryLeft();
-      pace.observe(now, memory.left, memory.total);
-    }
-    for (auto& r : running) {
-      if (now >= r->next) {
-        const Manifest& m = r->policy->manifest();
-        const auto& list = cgroups.current();
-        // Rows of cgroups that are gone: only when the listing changed.
-        if (struct bpf_map* state = r->policy->map(MMP_MAP_STATE); state && r->cleaned != cgroups.generation()) {
-          forgetGoneCgroups(state, stateKeys(state), list);
-          r->cleaned = cgroups.generation();
-        }
-        // Matching every cgroup against the scopes costs: only for a new
-        // listing (a walk every 10 ms as memory runs out, 60 pods churning).
-        if (r->scoped != cgroups.generation()) {
-          r->watched = r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), list);
-          r->enactor->setCgroups(list);
-          r->scoped = cgroups.generation();
-        }
-        r->enactor->sampleReclaim();  // before the walk whose decisions may use it
-        psiSync(*r, list);
-        refreshSystemFields(m, r->policy->map("mmp_system"));
-        if (!r->policy->tick())
-          writeLog({.kind = "error", .policy = m.policy, .outcome = "failed", .detail = "the periodic walk failed"}, o.format);
-        r->next = std::min(r->next + r->interval, now + pace.next(r->interval));
-        if (r->next < now) r->next = now + r->interval;  // fell behind: do not burst
-      }
-      wake = std::min(wake, r->next);
-    }
-    // Rounded up: a wait rounded down to 0 ms spins until the tick is due.
-    auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - std::chrono::steady_clock::now());
-    struct epoll_event ready[8];
-    int n = epoll_wait(ep, ready, 8, static_cast<int>(std::max<int64_t>(0, wait.count())));
-    bool decisions = false;
-    for (int i = 0; i < n; ++i) {
-      uint64_t tag = ready[i].data.u64;
-      if (tag == kStatusTag) status.serve(report);
-      else if (tag == kMetricsTag) metrics->serve(render);
-      else if (tag == kCgroupsTag) {
-        if (cgroups.drain()) rescope();
-      } else if (tag != kCgroupsTag && (tag & kPsiTag) && ((tag >> 32) & 0x3fffffff) < running.size()) {
-        // Pressure crossed the trigger in one cgroup: its `on pressure` rules now.
-        Running& r = *running[(tag >> 32) & 0x3fffffff];
-        uint64_t id = r.psi ? r.psi->cgroupOf(static_cast<int>(tag & 0xffffffff)) : 0;
-        if (id) PsiTriggers::fire(r.policy->map(MMP_MAP_TRIGGER), id, [&] { return r.policy->tick(); });
-        decisions = true;
-      } else decisions = true;
-    }
-    // In the policies' order, so that where two meet the earlier claims first.
-    if (decisions)
-      for (auto& r : running) ring_buffer__consume(r->rb);
-  }
-  close(ep);
+  Daemon(o, *h, arbiter, running, metrics.get()).run();
   metrics.reset();  // scrapes still waiting are answered 503
   if (statsFd >= 0) close(statsFd);
   for (auto& r : running) {

@@ -2,18 +2,53 @@
 
 #include <fmt/format.h>
 #include <sys/time.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <deque>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "abi/mmp_abi.h"
 #include "text_escape.h"
+#include "threads.h"
 
 namespace mmp::runtime {
 
 namespace {
+
+// LogWriter's queue; none: records are written where they are made.
+struct Queue {
+  explicit Queue(LogFormat f) : format(f) {}
+  LogFormat format;
+  std::mutex m;
+  std::condition_variable ready;
+  std::deque<std::string> lines;  // each with its newline
+  bool stop = false;
+  bool finished = false;  // the writer wrote everything and returned
+  std::condition_variable done;
+  uint64_t unsaid = 0;  // dropped since the last record saying so
+  std::thread writer;
+};
+Queue* queue = nullptr;
+uint64_t dropped = 0;  // guarded by queue->m while a queue lives
+
+// Straight to fd 1, not through stdio: a writer blocked on a stdout that
+// never drains must not hold stdio's lock, which exit() takes to flush.
+void put(const std::string& line) {
+  for (size_t at = 0; at < line.size();) {
+    ssize_t n = ::write(STDOUT_FILENO, line.data() + at, line.size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // no reader any more (SIGPIPE is ignored): the record is lost
+    at += static_cast<size_t>(n);
+  }
+}
 
 std::string now() {
   struct timeval tv;
@@ -96,38 +131,107 @@ nlohmann::json logJson(const LogRecord& r, const std::string& time) {
   return j;
 }
 
-void writeLog(const LogRecord& r, LogFormat format, const std::string& time) {
-  if (format == LogFormat::Json) {
-    std::printf("%s\n", logJson(r, time).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-  } else {
-    // Every field escaped (control bytes, invalid UTF-8, quotes): a cgroup
-    // named with a CR or an escape sequence cannot forge a record on a
-    // terminal; a value with a space or `=` is quoted.
-    auto value = [](const std::string& v) {
-      std::string e = escapeText(v);
-      return e.find_first_of(" =") == std::string::npos ? e : "\"" + e + "\"";
-    };
-    std::string line = fmt::format("{} {} {}", time.empty() ? now() : time, escapeText(r.kind), escapeText(r.policy));
-    if (!r.rule.empty()) line += " " + escapeText(r.rule);
-    if (!r.cgroup.empty()) line += " cgroup=" + value(r.cgroup);
-    if (!r.action.empty()) line += " action=" + value(r.action);
-    if (!r.argument.empty()) line += " arg=" + value(r.argument);
-    if (!r.outcome.empty()) line += " " + escapeText(r.outcome);
-    for (const auto& [k, v] : r.values) line += fmt::format(" {}={}", escapeText(k), value(v));
-    if (!r.message.empty()) line += fmt::format(" message=\"{}\"", escapeText(r.message));
-    if (!r.detail.empty()) line += fmt::format(" ({})", escapeText(r.detail));
-    if (r.latencyMs) line += fmt::format(" latency={:.3f}ms", *r.latencyMs);
-    // The candidate table: `candidates: pid 1 rss=200MiB victim; /a rss=... ranked lower`.
-    for (size_t i = 0; i < r.candidates.size(); ++i) {
-      const auto& c = r.candidates[i];
-      line += fmt::format("{}{}", i ? "; " : " candidates: ", escapeText(c.who));
-      if (!c.key.empty()) line += fmt::format(" {}={}", escapeText(c.key), value(c.value));
-      line += " " + escapeText(c.verdict);
-    }
-    if (r.candidatesOmitted) line += fmt::format("; and {} more", r.candidatesOmitted);
-    std::printf("%s\n", line.c_str());
+namespace {
+
+std::string formatLog(const LogRecord& r, LogFormat format, const std::string& time) {
+  if (format == LogFormat::Json)
+    return logJson(r, time).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  // Every field escaped (control bytes, invalid UTF-8, quotes): a cgroup
+  // named with a CR or an escape sequence cannot forge a record on a
+  // terminal; a value with a space or `=` is quoted.
+  auto value = [](const std::string& v) {
+    std::string e = escapeText(v);
+    return e.find_first_of(" =") == std::string::npos ? e : "\"" + e + "\"";
+  };
+  std::string line = fmt::format("{} {} {}", time.empty() ? now() : time, escapeText(r.kind), escapeText(r.policy));
+  if (!r.rule.empty()) line += " " + escapeText(r.rule);
+  if (!r.cgroup.empty()) line += " cgroup=" + value(r.cgroup);
+  if (!r.action.empty()) line += " action=" + value(r.action);
+  if (!r.argument.empty()) line += " arg=" + value(r.argument);
+  if (!r.outcome.empty()) line += " " + escapeText(r.outcome);
+  for (const auto& [k, v] : r.values) line += fmt::format(" {}={}", escapeText(k), value(v));
+  if (!r.message.empty()) line += fmt::format(" message=\"{}\"", escapeText(r.message));
+  if (!r.detail.empty()) line += fmt::format(" ({})", escapeText(r.detail));
+  if (r.latencyMs) line += fmt::format(" latency={:.3f}ms", *r.latencyMs);
+  // The candidate table: `candidates: pid 1 rss=200MiB victim; /a rss=... ranked lower`.
+  for (size_t i = 0; i < r.candidates.size(); ++i) {
+    const auto& c = r.candidates[i];
+    line += fmt::format("{}{}", i ? "; " : " candidates: ", escapeText(c.who));
+    if (!c.key.empty()) line += fmt::format(" {}={}", escapeText(c.key), value(c.value));
+    line += " " + escapeText(c.verdict);
   }
-  std::fflush(stdout);
+  if (r.candidatesOmitted) line += fmt::format("; and {} more", r.candidatesOmitted);
+  return line + "\n";
+}
+
+void writeQueued() {
+  std::unique_lock lock(queue->m);
+  for (;;) {
+    queue->ready.wait(lock, [] { return queue->stop || !queue->lines.empty() || queue->unsaid; });
+    if (queue->stop && queue->lines.empty() && !queue->unsaid) {
+      queue->finished = true;
+      queue->done.notify_one();
+      return;
+    }
+    std::deque<std::string> batch;
+    batch.swap(queue->lines);
+    uint64_t unsaid = std::exchange(queue->unsaid, 0);
+    lock.unlock();
+    if (unsaid)
+      put(formatLog({.kind = "error", .outcome = "failed",
+                     .detail = fmt::format("{} log records dropped: stdout did not keep up (over {} waiting)", unsaid,
+                                           LogWriter::kQueuedRecords)},
+                    queue->format, ""));
+    for (const auto& line : batch) put(line);  // may block: only this thread waits
+    lock.lock();
+  }
+}
+
+}  // namespace
+
+void writeLog(const LogRecord& r, LogFormat format, const std::string& time) {
+  std::string line = formatLog(r, format, time);
+  if (!queue) {
+    std::fflush(stdout);  // what the command printed before, first
+    put(line);
+    return;
+  }
+  std::lock_guard lock(queue->m);
+  if (queue->lines.size() >= LogWriter::kQueuedRecords) {
+    ++dropped;
+    ++queue->unsaid;
+    return;
+  }
+  queue->lines.push_back(std::move(line));
+  queue->ready.notify_one();
+}
+
+LogWriter::LogWriter(LogFormat format) {
+  queue = new Queue(format);
+  queue->writer = signalFreeThread(writeQueued);
+}
+
+LogWriter::~LogWriter() {
+  std::unique_lock lock(queue->m);
+  queue->stop = true;
+  queue->ready.notify_one();
+  // What is queued goes out; a stdout that never drains must not keep
+  // mmrun from exiting: after 5 s the writer is left to the exit (and its
+  // queue with it).
+  if (!queue->done.wait_for(lock, std::chrono::seconds(5), [] { return queue->finished; })) {
+    queue->writer.detach();
+    return;
+  }
+  lock.unlock();
+  queue->writer.join();
+  delete queue;
+  queue = nullptr;
+}
+
+uint64_t logRecordsDropped() {
+  if (!queue) return dropped;
+  std::lock_guard lock(queue->m);
+  return dropped;
 }
 
 }  // namespace mmp::runtime

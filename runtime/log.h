@@ -46,6 +46,23 @@ struct LogRecord {
 nlohmann::json logJson(const LogRecord& r, const std::string& time = "");
 void writeLog(const LogRecord& r, LogFormat format, const std::string& time = "");
 
+// While one lives (mmrun load), records go to stdout from a thread of
+// their own, so the loop that decides and kills never waits on a stdout
+// that does not drain: journald stalled by the very pressure mmrun acts
+// on, a full pipe. Over kQueuedRecords waiting, a record is dropped and
+// counted, and one record says how many once stdout takes them again.
+// Destroyed, it writes what is left.
+class LogWriter {
+public:
+  static constexpr size_t kQueuedRecords = 4096;
+  explicit LogWriter(LogFormat format);
+  ~LogWriter();
+  LogWriter(const LogWriter&) = delete;
+  LogWriter& operator=(const LogWriter&) = delete;
+};
+// Records dropped for a stdout that did not keep up, since mmrun started.
+uint64_t logRecordsDropped();
+
 // A value from a decision, as a person reads it: "1.5GiB", "61.234%".
 std::string formatValue(const std::string& type, uint64_t raw);
 

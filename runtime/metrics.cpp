@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "abi/mmp_counters.h"
+#include "log.h"
 
 namespace mmp::runtime {
 
@@ -124,6 +125,12 @@ void hooks(Exposition& x, const std::vector<PolicyView>& policies) {
   }
 }
 
+void logs(Exposition& x) {
+  x.family("mmp_log_records_dropped_total", MetricType::Counter,
+           "Log records dropped because stdout did not keep up (the queue to it was full)");
+  x.sample("mmp_log_records_dropped_total", {}, static_cast<double>(logRecordsDropped()));
+}
+
 void programs(Exposition& x, const std::vector<PolicyView>& policies) {
   std::vector<std::pair<Labels, ProgramStats>> all;
   for (const auto& p : policies)
@@ -163,6 +170,7 @@ std::string renderMetrics(const std::vector<PolicyView>& policies, bool openMetr
   decisions(x, policies);
   latency(x, policies);
   hooks(x, policies);
+  logs(x);
   programs(x, policies);
   return x.finish();
 }

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "exposition.h"
+#include "threads.h"
 
 namespace mmp::runtime {
 
@@ -115,7 +116,8 @@ llvm::Expected<std::unique_ptr<MetricsServer>> MetricsServer::start(const Metric
                                    errno ? std::strerror(errno) : "the address does not resolve");
   bool v6 = at.host.find(':') != std::string::npos;
   s->url_ = fmt::format("http://{}{}{}:{}/metrics", v6 ? "[" : "", at.host, v6 ? "]" : "", port);
-  s->listener_ = std::thread([self] { self->http_->listen_after_bind(); });
+  // Its workers inherit its mask: no signal reaches them (threads.h).
+  s->listener_ = signalFreeThread([self] { self->http_->listen_after_bind(); });
   // Running before start returns: a stop() before the listener ran would
   // find nothing to stop, and the join would wait for ever.
   for (int i = 0; i < 2000 && !http.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));

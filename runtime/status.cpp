@@ -168,6 +168,8 @@ void printText(const nlohmann::json& s) {
                              r.value("evaluations", 0), r.value("firings", 0), r.value("dropped_decisions", 0),
                              r.value("enacted", 0), r.value("failed", 0), r.value("overruled", 0),
                              r.value("superseded", 0), r.value("no_victim", 0));
+  if (uint64_t dropped = s.value("log_records_dropped", uint64_t{0}))
+    std::cout << fmt::format("  log records dropped: {} (stdout did not keep up)\n", dropped);
   for (const auto& note : s.value("not_attached", nlohmann::json::array()))
     std::cout << "  not attached: " << escapeText(note.is_string() ? note.get<std::string>() : "") << "\n";
   // The last decisions, each with what became of it and why.

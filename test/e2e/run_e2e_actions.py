@@ -57,6 +57,42 @@ def rule_counter(status, policy, key):
     return sum(r.get(key, 0) for s in status if s.get("policy") == policy for r in s.get("rules", []))
 
 
+def stalled_stdout(storm):
+    """A stdout nobody reads (journald stalled, a full pipe): mmrun goes on
+    deciding and answering, counts the records it drops, and says how many
+    once stdout drains."""
+    r_fd, w_fd = os.pipe()
+    p = subprocess.Popen([MMRUN, "load", "--log-format=json", "--interval=10ms", storm],
+                         stdout=w_fd, stderr=subprocess.DEVNULL)
+    os.close(w_fd)
+    try:
+        time.sleep(6)  # about 1,000 records a second: the pipe, then mmrun's queue of 4,096, fill
+        def look():
+            st = subprocess.run([MMRUN, "status", "--json"], capture_output=True, text=True, timeout=10)
+            mine = [s for s in (json.loads(st.stdout) if st.returncode == 0 else []) if s.get("policy") == "storm"]
+            return mine[0] if mine else None
+        first = look()
+        time.sleep(1)
+        then = look()
+        evaluations = [sum(r.get("evaluations", 0) for r in s.get("rules", [])) if s else 0 for s in (first, then)]
+        check(first is not None and then is not None, "stalled stdout: mmrun status answers")
+        check(evaluations[1] > evaluations[0], f"stalled stdout: the rules are still evaluated ({evaluations})")
+        dropped = then.get("log_records_dropped", 0) if then else 0
+        check(dropped > 0, f"stalled stdout: the records that did not fit are counted ({dropped})")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        out = b""
+        while chunk := os.read(r_fd, 1 << 16):  # EOF: mmrun wrote what was queued and exited
+            out += chunk
+        os.close(r_fd)
+        p.wait(timeout=10)
+    records = [json.loads(l) for l in out.decode(errors="replace").splitlines() if l.startswith("{")]
+    said = [r.get("detail", "") for r in records if r.get("kind") == "error" and "log records dropped" in
+            r.get("detail", "")]
+    check(p.returncode == 0 and bool(said) and said[0].endswith("stdout did not keep up (over 4096 waiting)"),
+          f"stalled stdout: once it drains, a record says how many were dropped ({said[:1]}), and mmrun exits 0")
+
+
 def set_oom_score_adj(hog, adj):
     with open(f"/proc/{hog.pid}/oom_score_adj", "w") as f:
         f.write(str(adj))
@@ -187,6 +223,7 @@ def main():
             limit = int(f.read())
         check(limit == 1 << 30 or any(r["cgroup"].endswith("storm-0") for r in limited),
               f"storm: an enacted limit is in the kernel ({limit})")
+        stalled_stdout(storm)
 
         # 2. A write the kernel refuses: a 1 MiB limit under a 16 MiB hog, no swap.
         hogs.append(start_hog(stuck, 16))

@@ -47,7 +47,8 @@ SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 METRICS = ["mmp_rule_evaluations_total", "mmp_rule_fired_total", "mmp_decisions_total",
            "mmp_action_latency_seconds_bucket", "mmp_action_latency_seconds_sum", "mmp_action_latency_seconds_count",
            "mmp_bpf_run_time_seconds_total", "mmp_bpf_runs_total", "mmp_cgroups_watched", "mmp_policy_info",
-           "mmp_last_reload_timestamp_seconds", "mmp_rule_decisions_lost_total", "mmp_pre_kill_hooks_total"]
+           "mmp_last_reload_timestamp_seconds", "mmp_rule_decisions_lost_total", "mmp_pre_kill_hooks_total",
+           "mmp_log_records_dropped_total"]
 
 
 class Mmrun:
