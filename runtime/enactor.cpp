@@ -256,6 +256,7 @@ ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vect
                       std::nullopt};
     if (d.flags & MMP_KILL_SWAP) k.swap = cgroupSwap(h_, c->dir);
     if (d.flags & MMP_KILL_OVER_REQUEST) k.request = cgroupRequest(h_, c->dir);
+    if (d.flags & MMP_KILL_PRESSURE) k.pressure = cgroupPressure(h_, c->dir);
     if (d.flags & MMP_KILL_RECLAIM) {
       k.pgscan = cgroupPgscan(h_, c->dir);
       if (k.pgscan) k.pgscanRate = pgscanRate(c->id, *k.pgscan);

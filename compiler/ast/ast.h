@@ -122,7 +122,7 @@ enum class ReclaimOrder { None, First, Only };
 enum class KillPick { Largest, Oldest, Youngest, Growing };
 enum class KillTarget { Process, Cgroup };
 // `kill ... by KEY`: what the victim is chosen by (docs/language.md §7).
-enum class KillKey { Default, Rss, Usage, OomScore, Swap, Reclaim, SizeOrGrowth, OverRequest };
+enum class KillKey { Default, Rss, Usage, OomScore, Swap, Reclaim, Pressure, SizeOrGrowth, OverRequest };
 
 const char* spelling(ActionKind k);
 

@@ -27,6 +27,7 @@ const KeyInfo kKeys[] = {
     {"usage", KillKey::Usage, false, true, Type::Bytes},
     {"swap", KillKey::Swap, true, true, Type::Bytes},
     {"reclaim", KillKey::Reclaim, false, true, Type::Error},
+    {"pressure", KillKey::Pressure, false, true, Type::Error},
     {"size_or_growth", KillKey::SizeOrGrowth, false, true, Type::Error},
     {"over_request", KillKey::OverRequest, false, true, Type::Bytes},
 };

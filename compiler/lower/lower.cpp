@@ -50,6 +50,7 @@ uint32_t actionFlags(const ast::Action& a) {
       case KillKey::OomScore: f |= MMP_KILL_OOM_SCORE; break;
       case KillKey::Swap: f |= MMP_KILL_SWAP; break;
       case KillKey::Reclaim: f |= MMP_KILL_RECLAIM; break;
+      case KillKey::Pressure: f |= MMP_KILL_PRESSURE; break;
       case KillKey::SizeOrGrowth: f |= MMP_KILL_SIZE_OR_GROWTH; break;
       case KillKey::OverRequest: f |= MMP_KILL_OVER_REQUEST; break;
       case KillKey::Default:

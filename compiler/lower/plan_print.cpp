@@ -15,6 +15,7 @@ std::string flagNames(uint32_t f) {
       {MMP_KILL_YOUNGEST, "youngest"},  {MMP_KILL_GROWING, "growing"},      {MMP_KILL_CGROUP, "cgroup"},
       {MMP_SUBJECT_SYSTEM, "system"},   {MMP_ARG_SHARE, "share-of-usage"},  {MMP_ARG_DEFAULT, "default-step"},
       {MMP_KILL_OOM_SCORE, "by-oom_score"}, {MMP_KILL_SWAP, "by-swap"},     {MMP_KILL_RECLAIM, "by-reclaim"},
+      {MMP_KILL_PRESSURE, "by-pressure"},
       {MMP_KILL_SIZE_OR_GROWTH, "by-size_or_growth"}, {MMP_KILL_OVER_REQUEST, "by-over_request"},
       {MMP_KILL_ABOVE, "above"}};
   std::string s;

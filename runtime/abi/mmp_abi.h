@@ -66,6 +66,8 @@ enum mmp_flags {
 	MMP_KILL_ABOVE = 1 << 17,     /* only candidates whose key is above arg (bytes, or an oom_score) */
 	MMP_KILL_OVER_REQUEST = 1 << 18, /* cgroup: usage above its request (memory.min, else memory.low);
 	                                    those with no request first (kubelet's BestEffort) */
+	MMP_KILL_PRESSURE = 1 << 19,  /* cgroup: the most memory pressure it stalls on (memory.pressure full,
+	                                 avg10 and avg60 averaged: oomd's kill_by_pressure), then usage */
 };
 
 /* Bits 24..31 of a process kill's flags: the signal number; 0 = SIGKILL. */

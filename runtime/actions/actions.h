@@ -65,6 +65,10 @@ std::optional<uint64_t> cgroupSwap(const Hierarchy& h, const std::string& dir);
 std::optional<uint64_t> cgroupRequest(const Hierarchy& h, const std::string& dir);
 // memory.stat's pgscan (pages scanned by reclaim, ever); none on v1.
 std::optional<uint64_t> cgroupPgscan(const Hierarchy& h, const std::string& dir);
+// The share of time the cgroup's tasks all stalled on memory, as oomd's
+// kill_by_pressure weighs it: memory.pressure's full avg10 and avg60,
+// averaged (percent); none on v1, or a kernel without PSI.
+std::optional<double> cgroupPressure(const Hierarchy& h, const std::string& dir);
 // Whether a process runs in the cgroup itself (not below it).
 bool hasProcesses(const std::string& dir);
 // Whether a process runs in the cgroup or below it.

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -78,6 +79,20 @@ std::optional<uint64_t> cgroupPgscan(const Hierarchy& h, const std::string& dir)
   uint64_t value;
   while (in >> key >> value)
     if (key == "pgscan") return value;
+  return std::nullopt;
+}
+
+std::optional<double> cgroupPressure(const Hierarchy& h, const std::string& dir) {
+  if (h.version != CgroupVersion::V2) return std::nullopt;
+  // "full avg10=1.23 avg60=4.56 avg300=0.00 total=12345"
+  std::ifstream in(dir + "/memory.pressure");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("full ", 0) != 0) continue;
+    double avg10 = 0, avg60 = 0;
+    if (std::sscanf(line.c_str(), "full avg10=%lf avg60=%lf", &avg10, &avg60) != 2) return std::nullopt;
+    return avg10 / 2 + avg60 / 2;
+  }
   return std::nullopt;
 }
 

@@ -252,7 +252,7 @@ Pick pickCgroup(const std::vector<CgroupCandidate>& candidates, uint32_t flags, 
   if (candidates.empty()) return {std::nullopt, "no cgroup to kill"};
   if (flags & MMP_KILL_OVER_REQUEST) return pickOverRequest(candidates, flags, arg);
   // The key, or usage where this host does not have it (said in the log).
-  bool swap = false, reclaim = false;
+  bool swap = false, reclaim = false, pressure = false;
   std::string fallback;
   auto all = [&](auto has) { return std::all_of(candidates.begin(), candidates.end(), has); };
   if (flags & MMP_KILL_SWAP) {
@@ -261,11 +261,15 @@ Pick pickCgroup(const std::vector<CgroupCandidate>& candidates, uint32_t flags, 
   } else if (flags & MMP_KILL_RECLAIM) {
     reclaim = all([](const CgroupCandidate& c) { return c.pgscan.has_value(); });
     if (!reclaim) fallback = "memory.stat has no pgscan here (cgroup v1): by usage";
+  } else if (flags & MMP_KILL_PRESSURE) {
+    pressure = all([](const CgroupCandidate& c) { return c.pressure.has_value(); });
+    if (!pressure) fallback = "no memory.pressure here (cgroup v1, or a kernel without PSI): by usage";
   }
   auto key = [&](const CgroupCandidate& c) {
     if (swap) return static_cast<double>(*c.swap);
     // The rate since the previous sample; with none yet, over its life.
     if (reclaim) return c.pgscanRate ? *c.pgscanRate : perSecondOfLife(static_cast<double>(*c.pgscan), c.age);
+    if (pressure) return *c.pressure;
     return static_cast<double>(c.usage);
   };
   std::vector<Scored> in, below;
@@ -274,7 +278,9 @@ Pick pickCgroup(const std::vector<CgroupCandidate>& candidates, uint32_t flags, 
     Scored s = withPreference(Scored{i, k, static_cast<double>(candidates[i].usage), candidates[i].age}, candidates[i]);
     ((flags & MMP_KILL_ABOVE) && !(k > static_cast<double>(arg)) ? below : in).push_back(s);
   }
-  auto [keyName, show] = keyView(flags, reclaim ? "pgscan/s" : swap ? "swap" : "usage", !reclaim);
+  auto [keyName, show] = keyView(flags, reclaim ? "pgscan/s" : swap ? "swap" : pressure ? "pressure" : "usage",
+                                 !reclaim && !pressure);
+  if (pressure) show = [](const Scored& s) { return fmt::format("{:.2f}%", s.key); };
   auto withFallback = [&](std::string s) { return fallback.empty() ? s : s + "; " + fallback; };
   if (in.empty())
     return {std::nullopt,
@@ -303,6 +309,7 @@ Pick pickCgroup(const std::vector<CgroupCandidate>& candidates, uint32_t flags, 
     detail = fmt::format("pgscan {:.1f}/s {}, ", v.key,
                          c.pgscanRate ? "since the previous sample" : "over its life (no earlier sample)") +
              detail;
+  if (pressure) detail = fmt::format("memory pressure full {:.2f}% (avg10 and avg60 averaged), ", v.key) + detail;
   if (flags & MMP_KILL_GROWING) detail += fmt::format(", {}/s over its life", bytes(perSecondOfLife(v.key, v.age)));
   detail += ageNote(flags, c.age) + preferenceNote(in, v.index, [&](const auto& s) { return best(s, flags); });
   return {v.index, withFallback(detail), keyName, rows};

@@ -32,6 +32,7 @@ struct CgroupCandidate {
   double age = 0;                // seconds since the cgroup was made
   std::optional<uint64_t> pgscan;        // memory.stat pgscan (pages); none: no such line (cgroup v1)
   std::optional<double> pgscanRate;      // pages per second since the previous sample; none: no earlier sample
+  std::optional<double> pressure = std::nullopt;  // memory.pressure full, avg10 and avg60 averaged (%); none: v1
   std::optional<uint64_t> request = std::nullopt;  // memory.min, else memory.low; none: cgroup v1 (by over_request)
   int preference = 0;           // as ProcessCandidate's
   std::string preferredBy = {};

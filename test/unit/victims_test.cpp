@@ -191,6 +191,29 @@ TEST(PickCgroup, ReclaimWithoutPgscanFallsBackToUsageAndSaysSo) {
   EXPECT_EQ(p.detail, "usage 2GiB; memory.stat has no pgscan here (cgroup v1): by usage");
 }
 
+// by pressure: oomd's kill_by_pressure, the cgroup stalling most.
+TEST(PickCgroup, PressureTheMostStalledThenUsage) {
+  std::vector<CgroupCandidate> c{cg("/big", 8 * GiB), cg("/stalled", GiB), cg("/also", 2 * GiB)};
+  c[0].pressure = 0.5;
+  c[1].pressure = 42.25;
+  c[2].pressure = 42.25;
+  Pick p = pickCgroup(c, MMP_KILL_CGROUP | MMP_KILL_PRESSURE, 0);
+  EXPECT_EQ(pathOf(c, p), "/also") << "equal pressure: the larger usage";
+  EXPECT_EQ(p.detail, "memory pressure full 42.25% (avg10 and avg60 averaged), usage 2GiB");
+  EXPECT_EQ(p.key, "pressure");
+  ASSERT_EQ(p.ranking.size(), 3u);
+  EXPECT_EQ(p.ranking[0].value, "42.25%");
+  EXPECT_EQ(p.ranking[2].value, "0.50%");
+}
+
+TEST(PickCgroup, PressureWithoutPsiFallsBackToUsageAndSaysSo) {
+  std::vector<CgroupCandidate> c{cg("/a", GiB), cg("/b", 2 * GiB)};
+  c[0].pressure = 90;  // one without it (v1, no PSI): usage decides for all
+  Pick p = pickCgroup(c, MMP_KILL_CGROUP | MMP_KILL_PRESSURE, 0);
+  EXPECT_EQ(pathOf(c, p), "/b");
+  EXPECT_EQ(p.detail, "usage 2GiB; no memory.pressure here (cgroup v1, or a kernel without PSI): by usage");
+}
+
 TEST(PickCgroup, ReclaimThreshold) {
   std::vector<CgroupCandidate> c{cg("/a", GiB), cg("/b", 2 * GiB)};
   for (auto& x : c) x.pgscan = 0;

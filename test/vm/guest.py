@@ -453,9 +453,12 @@ def kill(s):
 def killkey(s):
     """`kill cgroup by swap` kills the leaf with the most swap, not the
     largest; `kill cgroup by reclaim` the one reclaim scans (memory.stat
-    pgscan per second, from mmrun's samples), not the largest."""
+    pgscan per second, from mmrun's samples), not the largest; `kill cgroup
+    by pressure` the one whose tasks stall on memory (oomd's
+    kill_by_pressure), not the largest."""
     swapped, big = s.cgroup("/mmp/killkey/swap/swapped"), s.cgroup("/mmp/killkey/swap/big")
     scanned, idle = s.cgroup("/mmp/killkey/scan/scanned"), s.cgroup("/mmp/killkey/scan/idle")
+    stalled, calm = s.cgroup("/mmp/killkey/stall/stalled"), s.cgroup("/mmp/killkey/stall/calm")
     hogs = {"swap/swapped": s.hog(swapped, 32), "swap/big": s.hog(big, 48)}
     # Most of `swapped` goes to zram swap: the smaller cgroup, with the most swap.
     try:
@@ -467,14 +470,19 @@ def killkey(s):
     write(scanned, "memory.high", str(16 * MiB))
     hogs["scan/scanned"] = s.hog(scanned, 32, "loop", wait=False)
     hogs["scan/idle"] = s.hog(idle, 48)
+    # `stalled` the same way, alone in its cgroup: its one task stalls, so full pressure.
+    write(stalled, "memory.high", str(16 * MiB))
+    hogs["stall/stalled"] = s.hog(stalled, 32, "loop", wait=False)
+    hogs["stall/calm"] = s.hog(calm, 48)
     m = s.mmrun("killkey")
     m.started()
     kills = {c: m.wait_for(lambda r, c=c: r.get("cgroup") == f"/mmp/killkey/{c}" and r.get("action") == "kill", 20)
-             for c in ("swap", "scan")}
+             for c in ("swap", "scan", "stall")}
     dead = stop_and_reap(m, hogs)
     s.figure("victims", sorted(dead))
     s.figure("details", {c: k and k.get("detail") for c, k in kills.items()})
-    s.check(dead == {"swap/swapped", "scan/scanned"}, f"exactly the two intended victims died ({sorted(dead)})")
+    s.check(dead == {"swap/swapped", "scan/scanned", "stall/stalled"},
+            f"exactly the three intended victims died ({sorted(dead)})")
     k = kills["swap"]
     s.check(k and k.get("outcome") == "enacted" and f"{swapped}/cgroup.kill" in k.get("detail", "")
             and "(swap " in k.get("detail", ""), f"by swap: cgroup.kill of swap/swapped, by its swap ({k and k.get('detail')})")
@@ -482,6 +490,14 @@ def killkey(s):
     s.check(k and k.get("outcome") == "enacted" and f"{scanned}/cgroup.kill" in k.get("detail", "")
             and "since the previous sample" in k.get("detail", ""),
             f"by reclaim: cgroup.kill of scan/scanned, by its pgscan rate between samples ({k and k.get('detail')})")
+    k = kills["stall"]
+    table = {row.get("candidate"): row.get("value", "") for row in (k or {}).get("candidates", [])}
+    shares = {c: float(v.rstrip("%")) for c, v in table.items() if v.endswith("%")}
+    s.check(k and k.get("outcome") == "enacted" and f"{stalled}/cgroup.kill" in k.get("detail", "")
+            and "memory pressure full" in k.get("detail", "")
+            and shares.get("/mmp/killkey/stall/stalled", 0) > shares.get("/mmp/killkey/stall/calm", 100),
+            f"by pressure: cgroup.kill of stall/stalled, whose full pressure the table shows above calm's "
+            f"({k and k.get('detail')}; {table})")
 
 
 @scenario
