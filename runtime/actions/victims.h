@@ -16,11 +16,11 @@ namespace mmp::runtime {
 
 struct ProcessCandidate {
   int pid = 0;
-  uint64_t rss = 0;       // bytes (/proc/PID/statm)
+  uint64_t rss = 0;       // bytes (/proc/PID/stat's rss)
   uint64_t swap = 0;      // bytes (VmSwap of /proc/PID/status)
   uint64_t oomScore = 0;  // /proc/PID/oom_score
   double age = 0;         // seconds since the process started
-  std::string name = {};  // /proc/PID/comm, for the log
+  std::string name = {};  // its comm (/proc/PID/stat), for the log and the preferences
   int preference = 0;           // +1 preferred, -1 avoided (actions/preferences.h): ranks before the key
   std::string preferredBy = {};  // the preference, for the log
 };
