@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstddef>
 
 #include "abi/mmp_abi.h"
 #include "codegen/emitter.h"
@@ -75,13 +76,10 @@ llvm::Function* Emitter::evaluator(const std::string& name, const std::function<
   std::vector<llvm::Value*> args = {snap};
   llvm::BasicBlock* done = llvm::BasicBlock::Create(m_.getContext(), "done", f);
   if (eager) {
-    auto header = [&](unsigned i) {
-      return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)),
-                                   llvm::Align(8));
-    };
-    llvm::Value* inScope = ir_.CreateICmpNE(ir_.CreateAnd(header(2), ir_.getInt64(scopes)), ir_.getInt64(0));
+    llvm::Value* inScope =
+        ir_.CreateICmpNE(ir_.CreateAnd(loadHeader(snap, offsetof(struct mmp_snapshot, scope_mask)), ir_.getInt64(scopes)), ir_.getInt64(0));
     bpf_.require(inScope, done, "in_scope");
-    llvm::Value* row = lookupRow(header(1));
+    llvm::Value* row = lookupRow(loadHeader(snap, offsetof(struct mmp_snapshot, cgroup_id)));
     bpf_.require(ir_.CreateIsNotNull(row), done, "row");
     args.push_back(row);
   }
@@ -108,7 +106,7 @@ llvm::Function* Emitter::ruleFunction(const plan::Rule& r, size_t rulesInEvaluat
   llvm::Function* f = snapshotFunction(fmt::format("mmp_rule{}", r.id),
                                        rulesInEvaluator <= kInlineRules ? llvm::Attribute::AlwaysInline : llvm::Attribute::NoInline,
                                        withRow);
-  emitRule(r, f->getArg(0), withRow ? f->getArg(1) : nullptr);
+  evaluateOnSnapshot(r, f->getArg(0), withRow ? f->getArg(1) : nullptr);
   ir_.CreateRetVoid();
   ir_.SetInsertPoint(resume);
   ir_.SetCurrentDebugLocation(resumeLoc);
@@ -146,7 +144,7 @@ llvm::Function* Emitter::groupFunction(std::span<const plan::Rule* const> rules,
   llvm::Function* f = snapshotFunction(fmt::format("mmp_rules{}_{}", rules.front()->id, rules.back()->id),
                                        llvm::Attribute::NoInline, withRow);
   compact_ = true;
-  for (const plan::Rule* r : rules) emitRule(*r, f->getArg(0), withRow ? f->getArg(1) : nullptr);
+  for (const plan::Rule* r : rules) evaluateOnSnapshot(*r, f->getArg(0), withRow ? f->getArg(1) : nullptr);
   compact_ = false;
   ir_.CreateRetVoid();
   ir_.SetInsertPoint(resume);
@@ -154,15 +152,21 @@ llvm::Function* Emitter::groupFunction(std::span<const plan::Rule* const> rules,
   return f;
 }
 
+llvm::Value* Emitter::loadHeader(llvm::Value* snap, size_t offset) {
+  return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(offset)),
+                               llvm::Align(8));
+}
+
+void Emitter::storeHeader(llvm::Value* snap, size_t offset, llvm::Value* v) {
+  ir_.CreateAlignedStore(v, ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(offset)), llvm::Align(8));
+}
+
 // One rule at the insertion point, on the snapshot `snap` (and the state
 // row `row` when the evaluator fetched it); it reads the header afresh.
-void Emitter::emitRule(const plan::Rule& r, llvm::Value* snap, llvm::Value* row) {
-  auto header = [&](unsigned i) {
-    return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)),
-                                 llvm::Align(8));
-  };
-  EvalContext ctx{snap, header(0), header(1), header(2), row, {}, {}};
-  rule(r, ctx);
+void Emitter::evaluateOnSnapshot(const plan::Rule& r, llvm::Value* snap, llvm::Value* row) {
+  EvalContext ctx{snap, loadHeader(snap, offsetof(struct mmp_snapshot, time_ns)), loadHeader(snap, offsetof(struct mmp_snapshot, cgroup_id)),
+                  loadHeader(snap, offsetof(struct mmp_snapshot, scope_mask)), row, {}, {}};
+  evaluateRule(r, ctx);
 }
 
 // A hook program's frame: its function, a zeroed snapshot, and the block
@@ -215,20 +219,17 @@ llvm::Value* Emitter::newSnapshot(llvm::BasicBlock* out, llvm::Value* from) {
 // memcg fields.
 bool Emitter::subjectSnapshot(llvm::Value* cgroup, llvm::Value* snap, llvm::BasicBlock* out, bool scoped) {
   auto* i64 = ir_.getInt64Ty();
-  auto header = [&](unsigned i, llvm::Value* v) {
-    ir_.CreateAlignedStore(v, ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)), llvm::Align(8));
-  };
-  header(0, bpf_.ktimeNs());
+  storeHeader(snap, offsetof(struct mmp_snapshot, time_ns), bpf_.ktimeNs());
   llvm::Value* id = cgroupIdOf(cgroup);
-  header(1, id);
+  storeHeader(snap, offsetof(struct mmp_snapshot, cgroup_id), id);
   if (scoped) {
     llvm::AllocaInst* key = bpf_.slot(i64, "cgroup_id");
     ir_.CreateAlignedStore(id, key, llvm::Align(8));
     llvm::Value* mask = bpf_.mapLookup(scopes_, key);
     bpf_.require(ir_.CreateIsNotNull(mask), out, "scoped");
-    header(2, ir_.CreateAlignedLoad(i64, mask, llvm::Align(8)));
+    storeHeader(snap, offsetof(struct mmp_snapshot, scope_mask), ir_.CreateAlignedLoad(i64, mask, llvm::Align(8)));
   } else {
-    header(2, ir_.getInt64(~0ULL));  // the runtime matches the scope itself
+    storeHeader(snap, offsetof(struct mmp_snapshot, scope_mask), ir_.getInt64(~0ULL));  // the runtime matches the scope itself
   }
   fillSystemFields(snap, out);
   fillMemcgFields(cgroup, snap);

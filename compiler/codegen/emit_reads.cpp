@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstddef>
 
 #include "abi/mmp_abi.h"
 #include "codegen/emitter.h"
@@ -200,21 +201,17 @@ void Emitter::fillTaskFields(llvm::Value* task, llvm::Value* snapshot, const std
 // hooks left for this cgroup (none: unlimited, "not since the load").
 void Emitter::fillObservedFields(llvm::Value* snapshot) {
   if (!reclaimSeen_) return;
-  auto header = [&](unsigned i) {
-    return ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snapshot, ir_.getInt64(8 * i)),
-                                 llvm::Align(8));
-  };
   for (uint32_t i = 0; i < plan_.snapshot.size(); ++i) {
     if (plan_.snapshot[i]->kernel.observed != "reclaim") continue;
     llvm::AllocaInst* key = bpf_.slot(ir_.getInt64Ty(), "seen_key");
-    ir_.CreateAlignedStore(header(1), key, llvm::Align(8));
+    ir_.CreateAlignedStore(loadHeader(snapshot, offsetof(struct mmp_snapshot, cgroup_id)), key, llvm::Align(8));
     llvm::Value* seen = bpf_.mapLookup(reclaimSeen_, key);
     llvm::BasicBlock* from = ir_.GetInsertBlock();
     llvm::BasicBlock* found = bpf_.block("seen");
     llvm::BasicBlock* join = bpf_.block("seen_join");
     ir_.CreateCondBr(ir_.CreateIsNull(seen), join, found);
     ir_.SetInsertPoint(found);
-    llvm::Value* now = header(0);
+    llvm::Value* now = loadHeader(snapshot, offsetof(struct mmp_snapshot, time_ns));
     llvm::Value* at = ir_.CreateAlignedLoad(ir_.getInt64Ty(), seen, llvm::Align(8));
     // Another CPU may have stamped after this snapshot's clock was read.
     llvm::Value* ago = ir_.CreateSelect(ir_.CreateICmpUGT(at, now), ir_.getInt64(0), ir_.CreateSub(now, at));

@@ -2,6 +2,8 @@
 // `at most`, counters, and a decision per action into the ring buffer.
 #include <fmt/format.h>
 
+#include <cstddef>
+
 #include "abi/mmp_abi.h"
 #include "codegen/emitter.h"
 
@@ -82,7 +84,7 @@ void Emitter::bump(llvm::Value* counters, unsigned field) {
                          llvm::Align(8));
 }
 
-void Emitter::rule(const plan::Rule& r, EvalContext& ctx) {
+void Emitter::evaluateRule(const plan::Rule& r, EvalContext& ctx) {
   auto* i64 = ir_.getInt64Ty();
   llvm::BasicBlock* next = bpf_.block(fmt::format("rule{}_end", r.id));
   ctx.memo.clear();
@@ -199,9 +201,12 @@ void Emitter::action(const plan::Rule& r, const plan::Action& a, EvalContext& ct
   ir_.SetInsertPoint(fill);
   // The record is 8-aligned: give each store the alignment its offset has,
   // so that neighbouring constants merge into 8-byte stores.
-  static const unsigned offsets[] = {0, 2, 4, 8, 16, 24, 32, 36};
+  static const size_t offsets[] = {offsetof(struct mmp_decision, version),   offsetof(struct mmp_decision, action),
+                                   offsetof(struct mmp_decision, rule),      offsetof(struct mmp_decision, cgroup_id),
+                                   offsetof(struct mmp_decision, time_ns),   offsetof(struct mmp_decision, arg),
+                                   offsetof(struct mmp_decision, flags),     offsetof(struct mmp_decision, action_index)};
   auto store = [&](unsigned field, llvm::Value* v, unsigned) {
-    unsigned off = offsets[field];
+    size_t off = offsets[field];
     unsigned align = off % 8 == 0 ? 8 : off % 4 == 0 ? 4 : 2;
     ir_.CreateAlignedStore(v, ir_.CreateStructGEP(decisionTy_, d, field), llvm::Align(align));
   };

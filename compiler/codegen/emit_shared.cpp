@@ -114,10 +114,6 @@ bool Emitter::sharedDecision(const plan::Rule& r, const plan::Action& a, EvalCon
     auto store = [&](size_t offset, llvm::Value* v) {
       ir_.CreateAlignedStore(v, ir_.CreateInBoundsGEP(ir_.getInt8Ty(), d, ir_.getInt64(offset)), llvm::Align(8));
     };
-    auto header = [&](unsigned i) {
-      return ir_.CreateAlignedLoad(i64, ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8 * i)),
-                                   llvm::Align(8));
-    };
     // version and action (u16 each) and rule (u32) make one little-endian
     // word; so do flags and action_index (u32 each).
     static_assert(offsetof(struct mmp_decision, version) == 0 && offsetof(struct mmp_decision, action) == 2 &&
@@ -126,8 +122,8 @@ bool Emitter::sharedDecision(const plan::Rule& r, const plan::Action& a, EvalCon
     store(offsetof(struct mmp_decision, version),
           ir_.CreateOr(ir_.CreateOr(ir_.getInt64(MMP_DECISION_VERSION), ir_.CreateShl(part(kMetaKind, 0xf), 16)),
                        ir_.CreateShl(part(kMetaRule, 0xffffffff), 32)));
-    store(offsetof(struct mmp_decision, cgroup_id), header(1));
-    store(offsetof(struct mmp_decision, time_ns), header(0));
+    store(offsetof(struct mmp_decision, cgroup_id), loadHeader(snap, offsetof(struct mmp_snapshot, cgroup_id)));
+    store(offsetof(struct mmp_decision, time_ns), loadHeader(snap, offsetof(struct mmp_snapshot, time_ns)));
     store(offsetof(struct mmp_decision, arg), decide_->getArg(3));
     store(offsetof(struct mmp_decision, flags),
           ir_.CreateOr(part(kMetaFlags, 0xffff), ir_.CreateShl(part(kMetaIndex, 0xff), 32)));

@@ -61,6 +61,11 @@ private:
   llvm::Value* memcgOf(llvm::Value* cgroup, llvm::BasicBlock* onNull);
   llvm::Value* convert(llvm::Value* raw, const Binding& b);
 
+  // The snapshot's header words (struct mmp_snapshot's time_ns, cgroup_id,
+  // scope_mask), at their offsets in the C header (emit_programs.cpp).
+  llvm::Value* loadHeader(llvm::Value* snap, size_t offset);
+  void storeHeader(llvm::Value* snap, size_t offset, llvm::Value* v);
+
   // emit_expr.cpp
   llvm::Value* expr(const ast::Expr& e, EvalContext& ctx, const plan::Rule& rule);
   llvm::Value* constant(const Value& v);
@@ -75,7 +80,7 @@ private:
                 llvm::BasicBlock* f);
 
   // emit_rule.cpp
-  void rule(const plan::Rule& r, EvalContext& ctx);
+  void evaluateRule(const plan::Rule& r, EvalContext& ctx);  // the condition and actions, in a context
   llvm::Value* lookupRow(llvm::Value* cgroupId);
   llvm::Value* stateRow(EvalContext& ctx, llvm::BasicBlock* onFail);
   llvm::Value* stateWord(llvm::Value* row, uint32_t word);
@@ -101,7 +106,7 @@ private:
   llvm::Function* ruleFunction(const plan::Rule& r, size_t rulesInEvaluator, bool withRow);
   size_t rulesPerGroup() const;
   llvm::Function* groupFunction(std::span<const plan::Rule* const> rules, bool withRow);
-  void emitRule(const plan::Rule& r, llvm::Value* snap, llvm::Value* row);
+  void evaluateOnSnapshot(const plan::Rule& r, llvm::Value* snap, llvm::Value* row);
   struct HookFrame {
     llvm::Function* f;
     llvm::Value* snap;
