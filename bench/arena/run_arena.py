@@ -206,7 +206,8 @@ def main():
         kept = [r for r in old["runs"] if not r.get("void") and now.get(key(r)) == r.get("fingerprint")]
         done = {key(r) for r in kept}
         cells = [c for c in cells if key(c) not in done]
-        chunks = old["header"].get("chunks", [])
+        # A sitting none of whose cells is kept no longer counts (its guest time with it).
+        chunks = [c for c in old["header"].get("chunks", []) if any(r.get("commit") == c["commit"] for r in kept)]
         print(f"arena: {len(kept)} cells kept from {a.out}, {len(old['runs']) - len(kept)} dropped "
               "(void, or made by another build)", flush=True)
     if not cells:
