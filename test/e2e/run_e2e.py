@@ -88,6 +88,20 @@ def test_cgroup(tag):
     return base_rel, root + base_rel
 
 
+def workspace(tag, *names):
+    """test_cgroup(tag) with the cgroups NAMES made below it, and a
+    temporary directory that also holds the status sockets of this run
+    only (other mmruns on the machine, other checkouts' tests, answer in
+    /run/mmrun with their own formats): (base_rel, base, {name: dir}, tmp)."""
+    base_rel, base = test_cgroup(tag)
+    dirs = {n: os.path.join(base, n) for n in names}
+    for d in dirs.values():
+        os.makedirs(d)
+    tmp = tempfile.mkdtemp()
+    os.environ["MMRUN_STATUS_DIR"] = os.path.join(tmp, "status")
+    return base_rel, base, dirs, tmp
+
+
 def stop_hogs(hogs):
     for h in hogs:
         if alive(h):
@@ -217,15 +231,8 @@ def record_and_replay(tmp, base_rel, kill_obj):
 
 
 def main():
-    base_rel, base = test_cgroup("mmp-e2e")
-    dirs = {n: os.path.join(base, n) for n in ("victim", "protected", "bystander")}
-    for d in dirs.values():
-        os.makedirs(d)
+    base_rel, base, dirs, tmp = workspace("mmp-e2e", "victim", "protected", "bystander")
     hogs = []
-    tmp = tempfile.mkdtemp()
-    # Status sockets of this run only: other mmruns on the machine (other
-    # checkouts' tests) answer in /run/mmrun, with their own formats.
-    os.environ["MMRUN_STATUS_DIR"] = os.path.join(tmp, "status")
     try:
         policy = os.path.join(tmp, "e2e.mmp")
         with open(policy, "w") as f:

@@ -28,14 +28,13 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 import urllib.request
 
 from run_e2e import (alive, check, compile_policy, failures, remove_cgroups, skip, start_hog, stop_hogs,  # noqa: E402
-                     test_cgroup)
+                     workspace)
 BIN = sys.argv[1]
 RENDER_TO = sys.argv[sys.argv.index("--render-to") + 1] if "--render-to" in sys.argv else None
 # --soak SECONDS: before drawing, a new hog every 20 s for that long (more
@@ -233,12 +232,7 @@ def explained_kills(tmp, base_rel, base, hogs, victim_pid, mmrun):
 
 
 def main():
-    base_rel, base = test_cgroup("mmp-e2e-metrics")
-    dirs = {n: os.path.join(base, n) for n in ("victim", "bystander")}
-    for d in dirs.values():
-        os.makedirs(d)
-    tmp = tempfile.mkdtemp()
-    os.environ["MMRUN_STATUS_DIR"] = os.path.join(tmp, "status")
+    base_rel, base, dirs, tmp = workspace("mmp-e2e-metrics", "victim", "bystander")
     hogs, mmrun, prom = [], None, None
     try:
         obj = compile_policy(tmp, "metrics", f'policy metrics\nin "{base_rel}/*" {{\n'

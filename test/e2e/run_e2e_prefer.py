@@ -15,11 +15,10 @@ usage: run_e2e_prefer.py BIN_DIR
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 from run_e2e import (HOG, alive, check, compile_policy, failures, remove_cgroups, run_until, stop_hogs,  # noqa: E402
-                     test_cgroup)
+                     workspace)
 BIN = sys.argv[1]
 MMRUN = os.path.join(BIN, "mmrun")
 
@@ -42,11 +41,8 @@ def kills(records, outcome):
 
 
 def main():
-    base_rel, base = test_cgroup("mmp-e2e-prefer")
-    victims = os.path.join(base, "victims")
-    os.makedirs(victims)
-    tmp = tempfile.mkdtemp()
-    os.environ["MMRUN_STATUS_DIR"] = os.path.join(tmp, "status")
+    base_rel, base, dirs, tmp = workspace("mmp-e2e-prefer", "victims")
+    victims = dirs["victims"]
     hogs = {}
     try:
         obj = compile_policy(tmp, "preferences", "policy preferences\n"

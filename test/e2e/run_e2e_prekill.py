@@ -14,11 +14,10 @@ usage: run_e2e_prekill.py BIN_DIR
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 from run_e2e import (alive, check, compile_policy, failures, remove_cgroups, run_until, start_hog,  # noqa: E402
-                     stop_hogs, test_cgroup)
+                     stop_hogs, workspace)
 BIN = sys.argv[1]
 MMRUN = os.path.join(BIN, "mmrun")
 
@@ -43,11 +42,8 @@ def killed(records):
 
 
 def main():
-    base_rel, base = test_cgroup("mmp-e2e-prekill")
-    victim_dir = os.path.join(base, "victim")
-    os.makedirs(victim_dir)
-    tmp = tempfile.mkdtemp()
-    os.environ["MMRUN_STATUS_DIR"] = os.path.join(tmp, "status")
+    base_rel, base, dirs, tmp = workspace("mmp-e2e-prekill", "victim")
+    victim_dir = dirs["victim"]
     hogs = []
     try:
         obj = compile_policy(tmp, "prekill", f'policy prekill\nin "{base_rel}/*" {{\n'
