@@ -202,7 +202,12 @@ def record_and_replay(tmp, base_rel, kill_obj):
     check(rc == 0, f"record: mmrun load --record exits 0 (got {rc})")
     r = subprocess.run([MMRUN, "replay", "--log-format=json", obj, trace], capture_output=True, text=True)
     check(r.returncode == 0, "record: mmrun replay exits 0" + (": " + r.stderr if r.returncode else ""))
-    replayed = decisions(json.loads(l) for l in r.stdout.splitlines())
+    replayed_records = [json.loads(l) for l in r.stdout.splitlines()]
+    replayed = decisions(replayed_records)
+    lived = [x.get("latency_ms") for x in records if x.get("kind") == "decision"]
+    check(bool(lived) and all(isinstance(v, (int, float)) and 0 <= v < 10000 for v in lived)
+          and not any("latency_ms" in x for x in replayed_records),
+          f"record: each live decision carries its latency from the BPF decision, replay's none ({lived[:3]})")
     kinds = {(d.get("action"), d.get("outcome"), d.get("cgroup")) for d in live}
     check(("kill", "dry-run", f"{base_rel}/victim") in kinds and ("log", "logged", "(scope)") in kinds,
           f"record: the live run decided a kill and logged system and cgroup lines ({len(live)} decisions)")
