@@ -45,13 +45,13 @@ bool Emitter::run() {
   kernel_.finalize();
   defineMaps();
   defineLicenseAndManifest();
-  rulesPerGroup_ = rulesPerGroup();
-  evalMemcg_ = evaluator("mmp_eval_memcg", [](const plan::Rule& r) { return !r.event && !r.system; });
-  evalSystem_ = evaluator("mmp_eval_system", [](const plan::Rule& r) { return !r.event && r.system; });
+  mod_.rulesPerGroup = rulesPerGroup();
+  mod_.evalMemcg = evaluator("mmp_eval_memcg", [](const plan::Rule& r) { return !r.event && !r.system; });
+  mod_.evalSystem = evaluator("mmp_eval_system", [](const plan::Rule& r) { return !r.event && r.system; });
   for (const auto& r : plan_.rules) {
-    if (!r.event || evalEvent_.count(*r.event)) continue;
+    if (!r.event || mod_.evalEvent.count(*r.event)) continue;
     std::string event = *r.event;
-    evalEvent_[event] = evaluator("mmp_on_" + event, [&](const plan::Rule& x) { return x.event == event; });
+    mod_.evalEvent[event] = evaluator("mmp_on_" + event, [&](const plan::Rule& x) { return x.event == event; });
   }
   for (plan::Hook h : plan_.hooks) {
     switch (h) {
@@ -66,9 +66,9 @@ bool Emitter::run() {
   }
   // Keep every program, map and section from being dropped as unused.
   auto* ptr = llvm::PointerType::get(m_.getContext(), 0);
-  auto* arr = llvm::ArrayType::get(ptr, used_.size());
+  auto* arr = llvm::ArrayType::get(ptr, mod_.used.size());
   auto* used = new llvm::GlobalVariable(m_, arr, false, llvm::GlobalValue::AppendingLinkage,
-                                        llvm::ConstantArray::get(arr, used_), "llvm.compiler.used");
+                                        llvm::ConstantArray::get(arr, mod_.used), "llvm.compiler.used");
   used->setSection("llvm.metadata");
   di_.finalize();
   return true;

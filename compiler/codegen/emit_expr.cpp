@@ -156,7 +156,7 @@ llvm::Value* Emitter::binary(const BinaryExpr& e, EvalContext& ctx, const plan::
       // umul.with.overflow: a 128-bit libcall that BPF cannot make.
       llvm::Function* pass = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::bpf_passthrough,
                                                              {ir_.getInt64Ty(), ir_.getInt64Ty()});
-      llvm::Value* bound = ir_.CreateCall(pass, {ir_.getInt32(passthroughSeq_++), ir_.CreateUDiv(unlimited, safeR)});
+      llvm::Value* bound = ir_.CreateCall(pass, {ir_.getInt32(mod_.passthroughSeq++), ir_.CreateUDiv(unlimited, safeR)});
       llvm::Value* over = ir_.CreateICmpUGT(l, bound);
       return ir_.CreateSelect(over, unlimited, ir_.CreateMul(l, r));
     }
@@ -231,7 +231,7 @@ void Emitter::branchOn(const Expr& e, EvalContext& ctx, const plan::Rule& rule, 
 // its 1 M limit (property seed 5226). A subprogram's paths join at its
 // return.
 llvm::Function* Emitter::rateFunction(bool share) {
-  llvm::Function*& f = share ? rateShare_ : rateBytes_;
+  llvm::Function*& f = share ? mod_.rateShare : mod_.rateBytes;
   if (f) return f;
   llvm::IRBuilderBase::InsertPointGuard guard(ir_);
   auto* i64 = ir_.getInt64Ty();

@@ -41,25 +41,25 @@ void Emitter::defineAbiTypes() {
   auto* i16 = llvm::Type::getInt16Ty(ctx);
   auto* i32 = llvm::Type::getInt32Ty(ctx);
   auto* i64 = llvm::Type::getInt64Ty(ctx);
-  decisionTy_ = llvm::StructType::create(ctx, {i16, i16, i32, i64, i64, i64, i32, i32, llvm::ArrayType::get(i64, MMP_MAX_VALUES)},
+  mod_.decisionTy = llvm::StructType::create(ctx, {i16, i16, i32, i64, i64, i64, i32, i32, llvm::ArrayType::get(i64, MMP_MAX_VALUES)},
                                          "struct.mmp_decision");
-  rowTy_ = llvm::ArrayType::get(i64, std::max<uint32_t>(1, plan_.stateWords));
-  countersTy_ = llvm::StructType::create(ctx, {i64, i64, i64}, "struct.mmp_rule_counters");
-  windowTy_ = llvm::StructType::create(ctx, {i64, i64}, "struct.mmp_rule_window");
+  mod_.rowTy = llvm::ArrayType::get(i64, std::max<uint32_t>(1, plan_.stateWords));
+  mod_.countersTy = llvm::StructType::create(ctx, {i64, i64, i64}, "struct.mmp_rule_counters");
+  mod_.windowTy = llvm::StructType::create(ctx, {i64, i64}, "struct.mmp_rule_window");
 
-  u64_ = di_.intType(64, false);
-  int_ = di_.intType(32, true);
+  mod_.u64 = di_.intType(64, false);
+  mod_.int32 = di_.intType(32, true);
   auto* u32 = di_.intType(32, false);
   auto* u16 = di_.intType(16, false);
-  decisionDi_ = di_.structType("mmp_decision", sizeof(struct mmp_decision),
+  mod_.decisionDi = di_.structType("mmp_decision", sizeof(struct mmp_decision),
                                {{"version", u16, 0, 2}, {"action", u16, 2, 2}, {"rule", u32, 4, 4},
-                                {"cgroup_id", u64_, 8, 8}, {"time_ns", u64_, 16, 8}, {"arg", u64_, 24, 8},
+                                {"cgroup_id", mod_.u64, 8, 8}, {"time_ns", mod_.u64, 16, 8}, {"arg", mod_.u64, 24, 8},
                                 {"flags", u32, 32, 4}, {"action_index", u32, 36, 4},
-                                {"values", di_.arrayOf(u64_, MMP_MAX_VALUES, 8), 40, 8 * MMP_MAX_VALUES}});
+                                {"values", di_.arrayOf(mod_.u64, MMP_MAX_VALUES, 8), 40, 8 * MMP_MAX_VALUES}});
   uint64_t fields = plan_.snapshot.size();
-  snapshotDi_ = di_.structType("mmp_snapshot", 24 + 8 * fields,
-                               {{"time_ns", u64_, 0, 8}, {"cgroup_id", u64_, 8, 8}, {"scope_mask", u64_, 16, 8},
-                                {"fields", di_.arrayOf(u64_, fields, 8), 24, 8 * fields}});
+  mod_.snapshotDi = di_.structType("mmp_snapshot", 24 + 8 * fields,
+                               {{"time_ns", mod_.u64, 0, 8}, {"cgroup_id", mod_.u64, 8, 8}, {"scope_mask", mod_.u64, 16, 8},
+                                {"fields", di_.arrayOf(mod_.u64, fields, 8), 24, 8 * fields}});
 }
 
 llvm::GlobalVariable* Emitter::defineMap(const std::string& name, unsigned type, unsigned maxEntries, llvm::DIType* key,
@@ -67,8 +67,8 @@ llvm::GlobalVariable* Emitter::defineMap(const std::string& name, unsigned type,
   auto& ctx = m_.getContext();
   auto* ptr = llvm::PointerType::get(ctx, 0);
   std::vector<DIMember> members = {
-      {"type", di_.pointerTo(di_.arrayOf(int_, type, 4)), 0, 8},
-      {"max_entries", di_.pointerTo(di_.arrayOf(int_, maxEntries, 4)), 8, 8}};
+      {"type", di_.pointerTo(di_.arrayOf(mod_.int32, type, 4)), 0, 8},
+      {"max_entries", di_.pointerTo(di_.arrayOf(mod_.int32, maxEntries, 4)), 8, 8}};
   if (key) members.push_back({"key", di_.pointerTo(key), 16, 8});
   if (value) members.push_back({"value", di_.pointerTo(value), 8 * members.size(), 8});
   auto* ty = llvm::StructType::get(ctx, std::vector<llvm::Type*>(members.size(), ptr));
@@ -78,59 +78,59 @@ llvm::GlobalVariable* Emitter::defineMap(const std::string& name, unsigned type,
   g->setAlignment(llvm::Align(8));
   g->setDSOLocal(true);
   di_.global(g, name, di_.structType("", 8 * members.size(), members));
-  used_.push_back(g);
+  mod_.used.push_back(g);
   return g;
 }
 
 void Emitter::defineMaps() {
   auto* u32 = di_.intType(32, false);
-  decisions_ = defineMap(MMP_MAP_DECISIONS, kMapRingbuf, kRingbufBytes, nullptr, nullptr);
-  scopes_ = defineMap(MMP_MAP_SCOPES, kMapHash, kMaxCgroups, u64_, u64_);
+  mod_.decisions = defineMap(MMP_MAP_DECISIONS, kMapRingbuf, kRingbufBytes, nullptr, nullptr);
+  mod_.scopes = defineMap(MMP_MAP_SCOPES, kMapHash, kMaxCgroups, mod_.u64, mod_.u64);
   if (plan_.stateWords) {
     uint64_t rowBytes = 8ULL * plan_.stateWords;
     auto rows = static_cast<unsigned>(std::clamp<uint64_t>(kStateMapBytes / rowBytes, kMinStateRows, kMaxCgroups));
-    auto* rowDi = di_.arrayOf(u64_, plan_.stateWords, 8);
-    state_ = defineMap(MMP_MAP_STATE, kMapLruHash, rows, u64_, rowDi);
-    stateZero_ = defineMap(MMP_MAP_STATE_ZERO, kMapArray, 1, u32, rowDi);
+    auto* rowDi = di_.arrayOf(mod_.u64, plan_.stateWords, 8);
+    mod_.state = defineMap(MMP_MAP_STATE, kMapLruHash, rows, mod_.u64, rowDi);
+    mod_.stateZero = defineMap(MMP_MAP_STATE_ZERO, kMapArray, 1, u32, rowDi);
   }
   auto* countersDi = di_.structType("mmp_rule_counters", 24,
-                                    {{"evaluations", u64_, 0, 8}, {"firings", u64_, 8, 8}, {"drops", u64_, 16, 8}});
+                                    {{"evaluations", mod_.u64, 0, 8}, {"firings", mod_.u64, 8, 8}, {"drops", mod_.u64, 16, 8}});
   unsigned rules = std::max<unsigned>(1, plan_.rules.size());
-  counters_ = defineMap(MMP_MAP_COUNTERS, kMapPercpuArray, rules, u32, countersDi);
+  mod_.counters = defineMap(MMP_MAP_COUNTERS, kMapPercpuArray, rules, u32, countersDi);
   bool atMost = false;
   for (const auto& r : plan_.rules) atMost |= r.atMost != 0;
   if (atMost)
-    windows_ = defineMap(MMP_MAP_WINDOWS, kMapArray, rules, u32,
-                         di_.structType("mmp_rule_window", 16, {{"start", u64_, 0, 8}, {"count", u64_, 8, 8}}));
+    mod_.windows = defineMap(MMP_MAP_WINDOWS, kMapArray, rules, u32,
+                         di_.structType("mmp_rule_window", 16, {{"start", mod_.u64, 0, 8}, {"count", mod_.u64, 8, 8}}));
   bool pressure = false;
   for (const auto& r : plan_.rules) pressure |= r.event && *r.event == "pressure";
-  if (pressure) trigger_ = defineMap(MMP_MAP_TRIGGER, kMapArray, 1, u32, u64_);
+  if (pressure) mod_.trigger = defineMap(MMP_MAP_TRIGGER, kMapArray, 1, u32, mod_.u64);
   for (const Binding* b : plan_.snapshot)
-    if (b->kernel.observed == "reclaim" && !reclaimSeen_)
-      reclaimSeen_ = defineMap(MMP_MAP_RECLAIM_SEEN, kMapLruHash, kReclaimSeenCgroups, u64_, u64_);
+    if (b->kernel.observed == "reclaim" && !mod_.reclaimSeen)
+      mod_.reclaimSeen = defineMap(MMP_MAP_RECLAIM_SEEN, kMapLruHash, kReclaimSeenCgroups, mod_.u64, mod_.u64);
   // System fields come from mmrun, written once per tick (docs/architecture.md).
   unsigned systemFields = 0;
   for (const Binding* b : plan_.snapshot)
     if (b->context == FieldContext::System) ++systemFields;
   if (24 + 8 * plan_.snapshot.size() > kStackSnapshotBytes)
-    snapshotMap_ = defineMap("mmp_snapshot", kMapPercpuArray, 1, u32, di_.arrayOf(u64_, 3 + plan_.snapshot.size(), 8));
+    mod_.snapshotMap = defineMap("mmp_snapshot", kMapPercpuArray, 1, u32, di_.arrayOf(mod_.u64, 3 + plan_.snapshot.size(), 8));
   if (systemFields)
-    system_ = defineMap("mmp_system", kMapArray, 1, u32, di_.arrayOf(u64_, plan_.snapshot.size(), 8));
+    mod_.system = defineMap("mmp_system", kMapArray, 1, u32, di_.arrayOf(mod_.u64, plan_.snapshot.size(), 8));
   // The snapshot channel, for `when` rules: the ones the replay program runs.
   bool when = false;
   for (const auto& r : plan_.rules) when |= !r.event;
   if (when) {
-    snapshots_ = defineMap(MMP_MAP_SNAPSHOTS, kMapRingbuf, kSnapshotRingbufBytes, nullptr, nullptr);
-    snapshotsLost_ = defineMap(MMP_MAP_SNAPSHOTS_LOST, kMapArray, 1, u32, u64_);
+    mod_.snapshots = defineMap(MMP_MAP_SNAPSHOTS, kMapRingbuf, kSnapshotRingbufBytes, nullptr, nullptr);
+    mod_.snapshotsLost = defineMap(MMP_MAP_SNAPSHOTS_LOST, kMapArray, 1, u32, mod_.u64);
     // The switch: a constant mmrun sets before loading (`const volatile`
     // in C terms: LLVM must not fold it, the verifier does).
-    recording_ = new llvm::GlobalVariable(m_, ir_.getInt64Ty(), true, llvm::GlobalValue::ExternalLinkage,
+    mod_.recording = new llvm::GlobalVariable(m_, ir_.getInt64Ty(), true, llvm::GlobalValue::ExternalLinkage,
                                           ir_.getInt64(0), MMP_VAR_RECORDING);
-    recording_->setSection(".rodata");
-    recording_->setAlignment(llvm::Align(8));
-    recording_->setDSOLocal(true);
-    di_.global(recording_, MMP_VAR_RECORDING, u64_);
-    used_.push_back(recording_);
+    mod_.recording->setSection(".rodata");
+    mod_.recording->setAlignment(llvm::Align(8));
+    mod_.recording->setDSOLocal(true);
+    di_.global(mod_.recording, MMP_VAR_RECORDING, mod_.u64);
+    mod_.used.push_back(mod_.recording);
   }
 }
 
@@ -142,14 +142,14 @@ void Emitter::defineLicenseAndManifest() {
   g->setSection("license");
   g->setAlignment(llvm::Align(1));
   di_.global(g, "LICENSE", di_.arrayOf(di_.intType(8, true), 4, 1));
-  used_.push_back(g);
+  mod_.used.push_back(g);
 
   auto* text = llvm::ConstantDataArray::getString(ctx, in_.manifest, /*AddNull=*/false);
   auto* man = new llvm::GlobalVariable(m_, text->getType(), true, llvm::GlobalValue::ExternalLinkage, text,
                                        "mmp_manifest");
   man->setSection(MMP_MANIFEST_SECTION);
   man->setAlignment(llvm::Align(1));
-  used_.push_back(man);
+  mod_.used.push_back(man);
 }
 
 }  // namespace mmp::codegen

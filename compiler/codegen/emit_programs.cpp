@@ -33,8 +33,8 @@ llvm::Function* Emitter::program(plan::Hook hook, const std::string& name) {
   f->addFnAttr(llvm::Attribute::NoUnwind);
   f->setDSOLocal(true);
   ir_.SetInsertPoint(llvm::BasicBlock::Create(m_.getContext(), "entry", f));
-  di_.function(f, int_, {di_.pointerTo(nullptr)}, ir_);
-  used_.push_back(f);
+  di_.function(f, mod_.int32, {di_.pointerTo(nullptr)}, ir_);
+  mod_.used.push_back(f);
   return f;
 }
 
@@ -48,8 +48,8 @@ llvm::Function* Emitter::snapshotFunction(const std::string& name, llvm::Attribu
   f->addFnAttr(inlining);
   f->addFnAttr(llvm::Attribute::NoUnwind);
   ir_.SetInsertPoint(llvm::BasicBlock::Create(m_.getContext(), "entry", f));
-  std::vector<llvm::DIType*> paramDi = {di_.pointerTo(snapshotDi_)};
-  if (withRow) paramDi.push_back(di_.pointerTo(u64_));
+  std::vector<llvm::DIType*> paramDi = {di_.pointerTo(mod_.snapshotDi)};
+  if (withRow) paramDi.push_back(di_.pointerTo(mod_.u64));
   di_.function(f, nullptr, paramDi, ir_);
   return f;
 }
@@ -83,11 +83,11 @@ llvm::Function* Emitter::evaluator(const std::string& name, const std::function<
     bpf_.require(ir_.CreateIsNotNull(row), done, "row");
     args.push_back(row);
   }
-  if (rules.size() <= kInlineRules || rulesPerGroup_ == 1) {
+  if (rules.size() <= kInlineRules || mod_.rulesPerGroup == 1) {
     for (const plan::Rule* r : rules) ir_.CreateCall(ruleFunction(*r, rules.size(), eager), args);
   } else {
-    for (size_t i = 0; i < rules.size(); i += rulesPerGroup_) {
-      std::span<const plan::Rule* const> group(rules.data() + i, std::min(rules.size() - i, rulesPerGroup_));
+    for (size_t i = 0; i < rules.size(); i += mod_.rulesPerGroup) {
+      std::span<const plan::Rule* const> group(rules.data() + i, std::min(rules.size() - i, mod_.rulesPerGroup));
       ir_.CreateCall(groupFunction(group, eager), args);
     }
   }
@@ -143,9 +143,9 @@ llvm::Function* Emitter::groupFunction(std::span<const plan::Rule* const> rules,
   llvm::DebugLoc resumeLoc = ir_.getCurrentDebugLocation();
   llvm::Function* f = snapshotFunction(fmt::format("mmp_rules{}_{}", rules.front()->id, rules.back()->id),
                                        llvm::Attribute::NoInline, withRow);
-  compact_ = true;
+  fn_.compact = true;
   for (const plan::Rule* r : rules) evaluateOnSnapshot(*r, f->getArg(0), withRow ? f->getArg(1) : nullptr);
-  compact_ = false;
+  fn_.compact = false;
   ir_.CreateRetVoid();
   ir_.SetInsertPoint(resume);
   ir_.SetCurrentDebugLocation(resumeLoc);
@@ -189,10 +189,10 @@ void Emitter::endHook(const HookFrame& frame) {
 llvm::Value* Emitter::newSnapshot(llvm::BasicBlock* out, llvm::Value* from) {
   auto* snapTy = llvm::ArrayType::get(ir_.getInt64Ty(), 3 + plan_.snapshot.size());
   llvm::Value* snap;
-  if (snapshotMap_) {
+  if (mod_.snapshotMap) {
     llvm::AllocaInst* zero = bpf_.slot(ir_.getInt32Ty(), "snapshot_key");
     ir_.CreateStore(ir_.getInt32(0), zero);
-    snap = bpf_.mapLookup(snapshotMap_, zero);
+    snap = bpf_.mapLookup(mod_.snapshotMap, zero);
     bpf_.require(ir_.CreateIsNotNull(snap), out, "snapshot");
   } else {
     snap = bpf_.slot(snapTy, "snapshot");
@@ -225,7 +225,7 @@ bool Emitter::subjectSnapshot(llvm::Value* cgroup, llvm::Value* snap, llvm::Basi
   if (scoped) {
     llvm::AllocaInst* key = bpf_.slot(i64, "cgroup_id");
     ir_.CreateAlignedStore(id, key, llvm::Align(8));
-    llvm::Value* mask = bpf_.mapLookup(scopes_, key);
+    llvm::Value* mask = bpf_.mapLookup(mod_.scopes, key);
     bpf_.require(ir_.CreateIsNotNull(mask), out, "scoped");
     storeHeader(snap, offsetof(struct mmp_snapshot, scope_mask), ir_.CreateAlignedLoad(i64, mask, llvm::Align(8)));
   } else {
@@ -250,7 +250,7 @@ void Emitter::emitTick() {
     // System rules once per walk, at its first cgroup (the walk's root).
     llvm::BasicBlock* memcgPart = llvm::BasicBlock::Create(m_.getContext(), "memcg_part", f);
     llvm::BasicBlock* first = llvm::BasicBlock::Create(m_.getContext(), "first", f);
-    llvm::Value* seq = kernel_.emitRead(ir_, meta, *seqNumPath_, memcgPart);
+    llvm::Value* seq = kernel_.emitRead(ir_, meta, *mod_.seqNumPath, memcgPart);
     ir_.CreateCondBr(ir_.CreateICmpEQ(seq, ir_.getInt64(0)), first, memcgPart);
     ir_.SetInsertPoint(first);
     ir_.CreateAlignedStore(bpf_.ktimeNs(), snap, llvm::Align(8));
@@ -259,18 +259,18 @@ void Emitter::emitTick() {
     recordSplit([&, snap = snap, out = out] {
       fillSystemFields(snap, out);
       sendSnapshot(snap);
-      ir_.CreateCall(evalSystem_, {snap});
+      ir_.CreateCall(mod_.evalSystem, {snap});
     });
     ir_.CreateBr(memcgPart);
     ir_.SetInsertPoint(memcgPart);
   }
-  bool pressure = evalEvent_.count("pressure");
+  bool pressure = mod_.evalEvent.count("pressure");
   if (hasRules(plan_, false) || pressure) {
     recordSplit([&, snap = snap, out = out] {
       subjectSnapshot(cgroup, snap, out, true);
       if (hasRules(plan_, false)) {
         sendSnapshot(snap);
-        ir_.CreateCall(evalMemcg_, {snap});
+        ir_.CreateCall(mod_.evalMemcg, {snap});
       }
     });
     if (pressure) {
@@ -278,13 +278,13 @@ void Emitter::emitTick() {
       // at the cgroup whose trigger fired (its id in mmp_trigger; 0: a tick).
       llvm::AllocaInst* zero = bpf_.slot(ir_.getInt32Ty(), "zero");
       ir_.CreateStore(ir_.getInt32(0), zero);
-      llvm::Value* t = bpf_.mapLookup(trigger_, zero);
+      llvm::Value* t = bpf_.mapLookup(mod_.trigger, zero);
       bpf_.require(ir_.CreateIsNotNull(t), out, "trigger");
       llvm::Value* fired = ir_.CreateAlignedLoad(ir_.getInt64Ty(), t, llvm::Align(8));
       llvm::Value* id = ir_.CreateAlignedLoad(ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), snap, ir_.getInt64(8)),
                                               llvm::Align(8));
       bpf_.require(ir_.CreateICmpEQ(fired, id), out, "pressure");
-      ir_.CreateCall(evalEvent_["pressure"], {snap});
+      ir_.CreateCall(mod_.evalEvent["pressure"], {snap});
     }
   }
   endHook(frame);
@@ -296,17 +296,17 @@ void Emitter::emitTick() {
 void Emitter::emitReclaim(plan::Hook hook) {
   bool memcgHook = hook == plan::Hook::MemcgReclaim;
   bool whenRules = memcgHook && hasRules(plan_, false);
-  bool onRules = evalEvent_.count("reclaim");
+  bool onRules = mod_.evalEvent.count("reclaim");
   // Stamped by both tracepoints: the kprobe that names the reclaimed memcg
   // may not attach (a kernel without kprobes). Where it does, it has
   // stamped the memcg's ancestors a moment before, and the walk stops there.
-  bool stamp = reclaimSeen_ != nullptr;
+  bool stamp = mod_.reclaimSeen != nullptr;
   if (!whenRules && !onRules && !stamp) return;
   HookFrame frame = beginHook(hook, memcgHook ? "mmp_memcg_reclaim" : "mmp_direct_reclaim");
   auto [f, snap, out] = frame;
   llvm::Value* task = bpf_.currentTask();
   bpf_.require(ir_.CreateIsNotNull(task), out, "task");
-  llvm::Value* cgroup = kernel_.emitRead(ir_, task, *taskCgroupPath_, out);
+  llvm::Value* cgroup = kernel_.emitRead(ir_, task, *mod_.taskCgroupPath, out);
   bpf_.require(ir_.CreateIsNotNull(cgroup), out, "cgroup");
   if (stamp) stampReclaim(cgroup);
   if (!whenRules && !onRules) {
@@ -318,9 +318,9 @@ void Emitter::emitReclaim(plan::Hook hook) {
     fillEventArgs(f->getArg(0), snap, "reclaim");
     if (whenRules) {
       sendSnapshot(snap);
-      ir_.CreateCall(evalMemcg_, {snap});
+      ir_.CreateCall(mod_.evalMemcg, {snap});
     }
-    if (onRules) ir_.CreateCall(evalEvent_["reclaim"], {snap});
+    if (onRules) ir_.CreateCall(mod_.evalEvent["reclaim"], {snap});
   });
   endHook(frame);
 }
@@ -337,14 +337,14 @@ void Emitter::emitReclaimStamp() {
   // context is struct pt_regs, the memcg its first argument's register, a
   // plain address whose fields are read with bpf_probe_read_kernel.
   llvm::Value* memcg = ir_.CreateAlignedLoad(
-      ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), f->getArg(0), ir_.getInt64(firstArgOffset_)), llvm::Align(8));
+      ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), f->getArg(0), ir_.getInt64(mod_.firstArgOffset)), llvm::Align(8));
   bpf_.require(ir_.CreateICmpNE(memcg, ir_.getInt64(0)), out, "memcg");
   llvm::AllocaInst* slot = bpf_.slot(ir_.getInt64Ty(), "probe");
   KernelTypes::Loader load = [&](llvm::Value* at, llvm::Type* ty) -> llvm::Value* {
     bpf_.probeReadKernel(slot, static_cast<uint32_t>(m_.getDataLayout().getTypeStoreSize(ty)), at);
     return ir_.CreateAlignedLoad(ty, slot, llvm::Align(8));
   };
-  llvm::Value* cgroup = kernel_.emitRead(ir_, ir_.CreateIntToPtr(memcg, bpf_.ptrTy()), *memcgCgroupPath_, out, load);
+  llvm::Value* cgroup = kernel_.emitRead(ir_, ir_.CreateIntToPtr(memcg, bpf_.ptrTy()), *mod_.memcgCgroupPath, out, load);
   bpf_.require(ir_.CreateIsNotNull(cgroup), out, "cgroup");
   stampReclaim(cgroup, load);
   ir_.CreateBr(out);
@@ -363,7 +363,7 @@ void Emitter::emitOom() {
   llvm::Value* ctx = f->getArg(0);
   llvm::Value* task = passesTask ? ir_.CreateAlignedLoad(bpf_.ptrTy(), ctx, llvm::Align(8)) : bpf_.currentTask();
   bpf_.require(ir_.CreateIsNotNull(task), out, "task");
-  llvm::Value* cgroup = kernel_.emitRead(ir_, task, *taskCgroupPath_, out);
+  llvm::Value* cgroup = kernel_.emitRead(ir_, task, *mod_.taskCgroupPath, out);
   bpf_.require(ir_.CreateIsNotNull(cgroup), out, "cgroup");
   subjectSnapshot(cgroup, snap, out, true);
   if (passesTask) {
@@ -373,7 +373,7 @@ void Emitter::emitOom() {
     if (pid != UINT32_MAX)
       storeField(snap, pid, ir_.CreateZExt(ir_.CreateAlignedLoad(ir_.getInt32Ty(), ctx, llvm::Align(8)), ir_.getInt64Ty()));
   }
-  ir_.CreateCall(evalEvent_["oom"], {snap});
+  ir_.CreateCall(mod_.evalEvent["oom"], {snap});
   endHook(frame);
 }
 
@@ -386,7 +386,7 @@ void Emitter::emitCgroupMkdir() {
   llvm::Value* cgroup = ir_.CreateAlignedLoad(bpf_.ptrTy(), f->getArg(0), llvm::Align(8));
   bpf_.require(ir_.CreateIsNotNull(cgroup), out, "cgroup");
   subjectSnapshot(cgroup, snap, out, false);
-  ir_.CreateCall(evalEvent_["cgroup_created"], {snap});
+  ir_.CreateCall(mod_.evalEvent["cgroup_created"], {snap});
   endHook(frame);
 }
 
@@ -401,10 +401,10 @@ void Emitter::emitReplay() {
   llvm::BasicBlock* memcg = llvm::BasicBlock::Create(m_.getContext(), "memcg", f);
   ir_.CreateCondBr(ir_.CreateICmpEQ(id, ir_.getInt64(0)), system, memcg);
   ir_.SetInsertPoint(system);
-  if (hasRules(plan_, true)) ir_.CreateCall(evalSystem_, {snap});
+  if (hasRules(plan_, true)) ir_.CreateCall(mod_.evalSystem, {snap});
   ir_.CreateBr(out);
   ir_.SetInsertPoint(memcg);
-  if (hasRules(plan_, false)) ir_.CreateCall(evalMemcg_, {snap});
+  if (hasRules(plan_, false)) ir_.CreateCall(mod_.evalMemcg, {snap});
   endHook(frame);
 }
 

@@ -45,7 +45,7 @@ bool Emitter::resolveFields() {
             .help("compile against a kernel that has the member (`--btf FILE`), or do without the field");
         break;
       }
-      fieldPaths_[b].push_back(std::move(*path));
+      mod_.fieldPaths[b].push_back(std::move(*path));
     }
     needMemcg |= from == "mem_cgroup";
   }
@@ -54,7 +54,7 @@ bool Emitter::resolveFields() {
     diags_.report(DiagCode::E0401, {}, fmt::format("cgroup ids cannot be read: {}", llvm::toString(id.takeError())));
     return false;
   }
-  cgroupIdPath_ = std::move(*id);
+  mod_.cgroupIdPath = std::move(*id);
   // The walk's position, and the current task's memory cgroup (reclaim hook).
   auto seq = kernel_.resolve("bpf_iter_meta", {"seq_num"});
   auto task = kernel_.resolve("task_struct", {"cgroups", "subsys", "@cgroup_subsys_id:memory_cgrp_id", "cgroup"});
@@ -64,8 +64,8 @@ bool Emitter::resolveFields() {
                                                    task ? "" : llvm::toString(task.takeError())));
     return false;
   }
-  seqNumPath_ = std::move(*seq);
-  if (reclaimSeen_ || std::any_of(plan_.snapshot.begin(), plan_.snapshot.end(),
+  mod_.seqNumPath = std::move(*seq);
+  if (mod_.reclaimSeen || std::any_of(plan_.snapshot.begin(), plan_.snapshot.end(),
                                   [](const Binding* b) { return b->kernel.observed == "reclaim"; })) {
     // A cgroup's parent: its css's parent's cgroup (NULL at the root).
     auto parent = kernel_.resolve("cgroup", {"self", "parent", "cgroup"});
@@ -73,14 +73,14 @@ bool Emitter::resolveFields() {
       diags_.report(DiagCode::E0401, {}, fmt::format("cgroup parents cannot be read: {}", llvm::toString(parent.takeError())));
       return false;
     }
-    parentPath_ = std::move(*parent);
+    mod_.parentPath = std::move(*parent);
     // The cgroup of a memcg: the memcg's css's.
     auto cg = kernel_.resolve("mem_cgroup", {"css", "cgroup"});
     if (!cg) {
       diags_.report(DiagCode::E0401, {}, fmt::format("a memcg's cgroup cannot be read: {}", llvm::toString(cg.takeError())));
       return false;
     }
-    memcgCgroupPath_ = std::move(*cg);
+    mod_.memcgCgroupPath = std::move(*cg);
     // A kprobe's first argument: its register in struct pt_regs (x86-64's
     // di; arm64's regs[0]).
     auto di = in_.btf.resolvePath("pt_regs", {"di"});
@@ -93,10 +93,10 @@ bool Emitter::resolveFields() {
       if (!di) llvm::consumeError(di.takeError());
       return false;
     }
-    firstArgOffset_ = 0;
-    for (const auto& step : *di) firstArgOffset_ += step.byteOffset;
+    mod_.firstArgOffset = 0;
+    for (const auto& step : *di) mod_.firstArgOffset += step.byteOffset;
   }
-  taskCgroupPath_ = std::move(*task);
+  mod_.taskCgroupPath = std::move(*task);
   if (needMemcg) {
     auto css = kernel_.resolve("cgroup", {"subsys", "@cgroup_subsys_id:memory_cgrp_id"});
     auto memcg = kernel_.structId("mem_cgroup");
@@ -104,9 +104,9 @@ bool Emitter::resolveFields() {
       diags_.report(DiagCode::E0401, plan_.snapshotUse.front(), "the kernel has no memory controller in its BTF");
       return false;
     }
-    cssPath_ = std::move(*css);
-    memcgStruct_ = *memcg;
-    kernel_.useStruct(memcgStruct_);
+    mod_.cssPath = std::move(*css);
+    mod_.memcgStruct = *memcg;
+    kernel_.useStruct(mod_.memcgStruct);
   }
   return !diags_.errorsSince(mark);
 }
@@ -114,7 +114,7 @@ bool Emitter::resolveFields() {
 llvm::Value* Emitter::cgroupIdOf(llvm::Value* cgroup, const KernelTypes::Loader& load) {
   // kn is never null for a live cgroup; were it, the id would read 0,
   // which no scope has.
-  return kernel_.emitRead(ir_, cgroup, *cgroupIdPath_, nullptr, load);
+  return kernel_.emitRead(ir_, cgroup, *mod_.cgroupIdPath, nullptr, load);
 }
 
 llvm::Value* Emitter::memcgOf(llvm::Value* cgroup, llvm::BasicBlock* onNull) {
@@ -126,7 +126,7 @@ llvm::Value* Emitter::memcgOf(llvm::Value* cgroup, llvm::BasicBlock* onNull) {
   // bpf_probe_read_kernel (fillMemcgFields): the kfunc bpf_rdonly_cast,
   // which would allow direct loads, only exists from Linux 6.2 on, and an
   // object that needs it cannot load on 6.1 (Debian 12's kernel).
-  return kernel_.emitRead(ir_, cgroup, *cssPath_, nullptr);
+  return kernel_.emitRead(ir_, cgroup, *mod_.cssPath, nullptr);
 }
 
 llvm::Value* Emitter::convert(llvm::Value* raw, const Binding& b) {
@@ -169,8 +169,8 @@ void Emitter::fillFields(llvm::Value* base, llvm::Value* snapshot, const std::fu
     };
   for (uint32_t i = 0; i < plan_.snapshot.size(); ++i) {
     const Binding* b = plan_.snapshot[i];
-    auto it = fieldPaths_.find(b);
-    if (it == fieldPaths_.end() || !which(*b)) continue;
+    auto it = mod_.fieldPaths.find(b);
+    if (it == mod_.fieldPaths.end() || !which(*b)) continue;
     llvm::Value* sum = nullptr;
     for (const auto& path : it->second) {
       llvm::Value* v = kernel_.emitRead(ir_, base, path, nullptr, load);  // NULL on the way: 0
@@ -184,7 +184,7 @@ void Emitter::fillMemcgFields(llvm::Value* cgroup, llvm::Value* snapshot) {
   auto from = [](const Binding& b) { return b.kernel.from; };
   fillFields(cgroup, snapshot, [&](const Binding& b) { return b.context == FieldContext::Memcg && from(b) == "cgroup"; });
   bool anyMemcg = false;
-  for (const auto& [b, paths] : fieldPaths_) anyMemcg |= from(*b) == "mem_cgroup";
+  for (const auto& [b, paths] : mod_.fieldPaths) anyMemcg |= from(*b) == "mem_cgroup";
   if (!anyMemcg) return;
   // A cgroup without a memory controller reads its memcg fields as 0.
   llvm::Value* memcg = memcgOf(cgroup, nullptr);
@@ -200,12 +200,12 @@ void Emitter::fillTaskFields(llvm::Value* task, llvm::Value* snapshot, const std
 // Fields the hooks observe: memcg.since_reclaim, from the stamp the reclaim
 // hooks left for this cgroup (none: unlimited, "not since the load").
 void Emitter::fillObservedFields(llvm::Value* snapshot) {
-  if (!reclaimSeen_) return;
+  if (!mod_.reclaimSeen) return;
   for (uint32_t i = 0; i < plan_.snapshot.size(); ++i) {
     if (plan_.snapshot[i]->kernel.observed != "reclaim") continue;
     llvm::AllocaInst* key = bpf_.slot(ir_.getInt64Ty(), "seen_key");
     ir_.CreateAlignedStore(loadHeader(snapshot, offsetof(struct mmp_snapshot, cgroup_id)), key, llvm::Align(8));
-    llvm::Value* seen = bpf_.mapLookup(reclaimSeen_, key);
+    llvm::Value* seen = bpf_.mapLookup(mod_.reclaimSeen, key);
     llvm::BasicBlock* from = ir_.GetInsertBlock();
     llvm::BasicBlock* found = bpf_.block("seen");
     llvm::BasicBlock* join = bpf_.block("seen_join");
@@ -244,13 +244,13 @@ void Emitter::stampReclaim(llvm::Value* cgroup, const KernelTypes::Loader& load)
   llvm::Value* cur = cgroup;
   for (int level = 0; level < kStampDepth; ++level) {
     ir_.CreateAlignedStore(cgroupIdOf(cur, load), key, llvm::Align(8));
-    llvm::Value* seen = bpf_.mapLookup(reclaimSeen_, key);
+    llvm::Value* seen = bpf_.mapLookup(mod_.reclaimSeen, key);
     llvm::BasicBlock* fresh = bpf_.block("stamp_new");
     llvm::BasicBlock* known = bpf_.block("stamp_known");
     llvm::BasicBlock* next = bpf_.block("stamp_next");
     ir_.CreateCondBr(ir_.CreateIsNull(seen), fresh, known);
     ir_.SetInsertPoint(fresh);
-    bpf_.mapUpdate(reclaimSeen_, key, value, 0 /* BPF_ANY */);
+    bpf_.mapUpdate(mod_.reclaimSeen, key, value, 0 /* BPF_ANY */);
     ir_.CreateBr(next);
     ir_.SetInsertPoint(known);
     llvm::Value* at = ir_.CreateAlignedLoad(i64, seen, llvm::Align(8));
@@ -263,7 +263,7 @@ void Emitter::stampReclaim(llvm::Value* cgroup, const KernelTypes::Loader& load)
     ir_.CreateBr(next);
     ir_.SetInsertPoint(next);
     if (level + 1 == kStampDepth) break;
-    cur = kernel_.emitRead(ir_, cur, *parentPath_, nullptr, load);  // NULL on the way: 0
+    cur = kernel_.emitRead(ir_, cur, *mod_.parentPath, nullptr, load);  // NULL on the way: 0
     bpf_.require(ir_.CreateIsNotNull(cur), done, "parent");
   }
   ir_.CreateBr(done);
@@ -286,10 +286,10 @@ void Emitter::fillEventArgs(llvm::Value* ctx, llvm::Value* snapshot, const std::
 // always exists: the null check only satisfies the verifier, and exits
 // (a path that carried on with zeroes would double the verifier's work).
 void Emitter::fillSystemFields(llvm::Value* snapshot, llvm::BasicBlock* out) {
-  if (!system_) return;
+  if (!mod_.system) return;
   llvm::AllocaInst* zero = bpf_.slot(ir_.getInt32Ty(), "zero");
   ir_.CreateStore(ir_.getInt32(0), zero);
-  llvm::Value* values = bpf_.mapLookup(system_, zero);
+  llvm::Value* values = bpf_.mapLookup(mod_.system, zero);
   bpf_.require(ir_.CreateIsNotNull(values), out, "system");
   for (uint32_t i = 0; i < plan_.snapshot.size(); ++i) {
     if (plan_.snapshot[i]->context != FieldContext::System) continue;

@@ -14,20 +14,20 @@ namespace mmp::codegen {
 // the verifier, which walks one copy only. `part` leaves the insert point
 // where it ends; both copies join after it.
 void Emitter::recordSplit(const std::function<void()>& part) {
-  if (!recording_) {
+  if (!mod_.recording) {
     part();
     return;
   }
   llvm::BasicBlock* rec = bpf_.block("record");
   llvm::BasicBlock* plain = bpf_.block("plain");
   llvm::BasicBlock* join = bpf_.block("recorded_or_not");
-  llvm::LoadInst* on = ir_.CreateAlignedLoad(ir_.getInt64Ty(), recording_, llvm::Align(8));
+  llvm::LoadInst* on = ir_.CreateAlignedLoad(ir_.getInt64Ty(), mod_.recording, llvm::Align(8));
   on->setVolatile(true);
   ir_.CreateCondBr(ir_.CreateICmpNE(on, ir_.getInt64(0)), rec, plain);
   ir_.SetInsertPoint(rec);
-  recordPass_ = true;
+  fn_.recordPass = true;
   part();
-  recordPass_ = false;
+  fn_.recordPass = false;
   ir_.CreateBr(join);
   ir_.SetInsertPoint(plain);
   part();
@@ -36,21 +36,21 @@ void Emitter::recordSplit(const std::function<void()>& part) {
 }
 
 void Emitter::sendSnapshot(llvm::Value* snap) {
-  if (!recording_ || !recordPass_) return;
+  if (!mod_.recording || !fn_.recordPass) return;
   auto* i64 = ir_.getInt64Ty();
   llvm::BasicBlock* done = bpf_.block("recorded");
   uint64_t words = 3 + plan_.snapshot.size();
   llvm::BasicBlock* lost = bpf_.block("lost");
-  if (snapshotMap_) {
+  if (mod_.snapshotMap) {
     // A snapshot in the per-CPU map: one helper call copies it.
-    llvm::Value* err = bpf_.ringbufOutput(snapshots_, snap, 8 * words);
+    llvm::Value* err = bpf_.ringbufOutput(mod_.snapshots, snap, 8 * words);
     ir_.CreateCondBr(ir_.CreateICmpNE(err, ir_.getInt64(0)), lost, done);
   } else {
     // A snapshot on the stack is copied word by word into a reserved
     // record: handing its address to a helper would make it escape, and
     // LLVM would then build it in memory on every path instead of keeping
     // its words in registers.
-    llvm::Value* record = bpf_.ringbufReserve(snapshots_, 8 * words);
+    llvm::Value* record = bpf_.ringbufReserve(mod_.snapshots, 8 * words);
     llvm::BasicBlock* copy = bpf_.block("copy");
     ir_.CreateCondBr(ir_.CreateIsNull(record), lost, copy);
     ir_.SetInsertPoint(copy);
@@ -66,7 +66,7 @@ void Emitter::sendSnapshot(llvm::Value* snap) {
   ir_.SetInsertPoint(lost);
   llvm::AllocaInst* key = bpf_.slot(ir_.getInt32Ty(), "lost_key");
   ir_.CreateStore(ir_.getInt32(0), key);
-  llvm::Value* count = bpf_.mapLookup(snapshotsLost_, key);
+  llvm::Value* count = bpf_.mapLookup(mod_.snapshotsLost, key);
   bpf_.require(ir_.CreateIsNotNull(count), done, "lost_count");
   ir_.CreateAtomicRMW(llvm::AtomicRMWInst::Add, count, ir_.getInt64(1), llvm::MaybeAlign(8),
                       llvm::AtomicOrdering::Monotonic);

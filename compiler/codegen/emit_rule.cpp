@@ -16,13 +16,13 @@ constexpr uint64_t kBpfNoExist = 1;  // BPF_NOEXIST
 }  // namespace
 
 // Scratch stack slots of the function being built, shared by its rules.
-Emitter::Scratch& Emitter::scratch() {
+FunctionContext::Scratch& Emitter::scratch() {
   llvm::Function* f = ir_.GetInsertBlock()->getParent();
-  if (scratch_.owner != f) {
-    scratch_ = {f, bpf_.slot(ir_.getInt64Ty(), "state_key"), bpf_.slot(ir_.getInt32Ty(), "zero_key"),
-                bpf_.slot(ir_.getInt32Ty(), "counter_key")};
+  if (fn_.scratch.owner != f) {
+    fn_.scratch = {f, bpf_.slot(ir_.getInt64Ty(), "state_key"), bpf_.slot(ir_.getInt32Ty(), "zero_key"),
+                   bpf_.slot(ir_.getInt32Ty(), "counter_key")};
   }
-  return scratch_;
+  return fn_.scratch;
 }
 
 // The cgroup's state row, created zeroed on first use; null when the LRU
@@ -30,7 +30,7 @@ Emitter::Scratch& Emitter::scratch() {
 llvm::Value* Emitter::lookupRow(llvm::Value* cgroupId) {
   llvm::AllocaInst* key = scratch().stateKey;
   ir_.CreateAlignedStore(cgroupId, key, llvm::Align(8));
-  llvm::Value* row = bpf_.mapLookup(state_, key);
+  llvm::Value* row = bpf_.mapLookup(mod_.state, key);
   llvm::BasicBlock* found = ir_.GetInsertBlock();
   llvm::BasicBlock* create = bpf_.block("row_create");
   llvm::BasicBlock* haveZero = bpf_.block("row_zero");
@@ -41,13 +41,13 @@ llvm::Value* Emitter::lookupRow(llvm::Value* cgroupId) {
   // A row can be larger than the stack: its zeroes come from a map.
   llvm::AllocaInst* zeroKey = scratch().zeroKey;
   ir_.CreateStore(ir_.getInt32(0), zeroKey);
-  llvm::Value* zero = bpf_.mapLookup(stateZero_, zeroKey);
+  llvm::Value* zero = bpf_.mapLookup(mod_.stateZero, zeroKey);
   ir_.CreateCondBr(ir_.CreateIsNull(zero), relook, haveZero);
   ir_.SetInsertPoint(haveZero);
-  bpf_.mapUpdate(state_, key, zero, kBpfNoExist);
+  bpf_.mapUpdate(mod_.state, key, zero, kBpfNoExist);
   ir_.CreateBr(relook);
   ir_.SetInsertPoint(relook);
-  llvm::Value* created = bpf_.mapLookup(state_, key);
+  llvm::Value* created = bpf_.mapLookup(mod_.state, key);
   ir_.CreateBr(ready);
   ir_.SetInsertPoint(ready);
   auto* phi = ir_.CreatePHI(bpf_.ptrTy(), 2);
@@ -60,26 +60,26 @@ llvm::Value* Emitter::lookupRow(llvm::Value* cgroupId) {
 // checked) when it fetched one for every rule, else looked up now.
 llvm::Value* Emitter::stateRow(EvalContext& ctx, llvm::BasicBlock* onFail) {
   if (ctx.row) return ctx.row;
-  llvm::Value* row = compact_ ? sharedRow(ctx.snapshot) : lookupRow(ctx.cgroupId);
+  llvm::Value* row = fn_.compact ? sharedRow(ctx.snapshot) : lookupRow(ctx.cgroupId);
   bpf_.require(ir_.CreateIsNotNull(row), onFail, "row");
   return row;
 }
 
 llvm::Value* Emitter::stateWord(llvm::Value* row, uint32_t word) {
-  return ir_.CreateConstInBoundsGEP2_32(rowTy_, row, 0, word);
+  return ir_.CreateConstInBoundsGEP2_32(mod_.rowTy, row, 0, word);
 }
 
 llvm::Value* Emitter::countersFor(uint32_t rule, llvm::BasicBlock* onFail) {
   llvm::AllocaInst* key = scratch().counterKey;
   ir_.CreateStore(ir_.getInt32(rule), key);
-  llvm::Value* c = bpf_.mapLookup(counters_, key);
+  llvm::Value* c = bpf_.mapLookup(mod_.counters, key);
   bpf_.require(ir_.CreateIsNotNull(c), onFail, "counters");
   return c;
 }
 
 // Counters are per CPU: a plain add, no atomic.
 void Emitter::bump(llvm::Value* counters, unsigned field) {
-  llvm::Value* p = ir_.CreateStructGEP(countersTy_, counters, field);
+  llvm::Value* p = ir_.CreateStructGEP(mod_.countersTy, counters, field);
   ir_.CreateAlignedStore(ir_.CreateAdd(ir_.CreateAlignedLoad(ir_.getInt64Ty(), p, llvm::Align(8)), ir_.getInt64(1)), p,
                          llvm::Align(8));
 }
@@ -94,7 +94,7 @@ void Emitter::evaluateRule(const plan::Rule& r, EvalContext& ctx) {
                                                     ir_.GetInsertBlock()->getParent()->getSubprogram()));
   // In scope? Then one more evaluation.
   llvm::Value* counters;
-  if (compact_) {
+  if (fn_.compact) {
     counters = sharedEnter(ctx.snapshot, r);
     bpf_.require(ir_.CreateIsNotNull(counters), next, fmt::format("rule{}", r.id));
   } else {
@@ -146,10 +146,10 @@ void Emitter::evaluateRule(const plan::Rule& r, EvalContext& ctx) {
     // at most N per D, across all cgroups and CPUs: a window per rule.
     llvm::AllocaInst* key = scratch().counterKey;
     ir_.CreateStore(ir_.getInt32(r.id), key);
-    llvm::Value* window = bpf_.mapLookup(windows_, key);
+    llvm::Value* window = bpf_.mapLookup(mod_.windows, key);
     bpf_.require(ir_.CreateIsNotNull(window), next, "window");
-    llvm::Value* startPtr = ir_.CreateStructGEP(windowTy_, window, 0);
-    llvm::Value* countPtr = ir_.CreateStructGEP(windowTy_, window, 1);
+    llvm::Value* startPtr = ir_.CreateStructGEP(mod_.windowTy, window, 0);
+    llvm::Value* countPtr = ir_.CreateStructGEP(mod_.windowTy, window, 1);
     llvm::Value* start = ir_.CreateAlignedLoad(i64, startPtr, llvm::Align(8));
     llvm::Value* count = ir_.CreateAlignedLoad(i64, countPtr, llvm::Align(8));
     llvm::Value* expired = ir_.CreateICmpUGE(ir_.CreateSub(ctx.now, start), ir_.getInt64(r.atMostPerNs));
@@ -189,8 +189,8 @@ void Emitter::action(const plan::Rule& r, const plan::Action& a, EvalContext& ct
                                                    ir_.getInt32(MMP_ARG_UNLIMITED), ir_.getInt32(0)));
     return flags;
   };
-  if (compact_ && sharedDecision(r, a, ctx, counters, arg, flagsOf(), values)) return;
-  llvm::Value* d = bpf_.ringbufReserve(decisions_, sizeof(struct mmp_decision));
+  if (fn_.compact && sharedDecision(r, a, ctx, counters, arg, flagsOf(), values)) return;
+  llvm::Value* d = bpf_.ringbufReserve(mod_.decisions, sizeof(struct mmp_decision));
   llvm::BasicBlock* full = bpf_.block("ringbuf_full");
   llvm::BasicBlock* done = bpf_.block("action_done");
   llvm::BasicBlock* fill = bpf_.block("fill");
@@ -208,7 +208,7 @@ void Emitter::action(const plan::Rule& r, const plan::Action& a, EvalContext& ct
   auto store = [&](unsigned field, llvm::Value* v, unsigned) {
     size_t off = offsets[field];
     unsigned align = off % 8 == 0 ? 8 : off % 4 == 0 ? 4 : 2;
-    ir_.CreateAlignedStore(v, ir_.CreateStructGEP(decisionTy_, d, field), llvm::Align(align));
+    ir_.CreateAlignedStore(v, ir_.CreateStructGEP(mod_.decisionTy, d, field), llvm::Align(align));
   };
   store(0, ir_.getInt16(MMP_DECISION_VERSION), 2);
   store(1, ir_.getInt16(a.kind), 2);
@@ -218,7 +218,7 @@ void Emitter::action(const plan::Rule& r, const plan::Action& a, EvalContext& ct
   store(5, arg, 8);
   store(6, flagsOf(), 4);
   store(7, ir_.getInt32(a.index), 4);
-  llvm::Value* arr = ir_.CreateStructGEP(decisionTy_, d, 8);
+  llvm::Value* arr = ir_.CreateStructGEP(mod_.decisionTy, d, 8);
   for (unsigned i = 0; i < MMP_MAX_VALUES; ++i) {
     llvm::Value* v = i < values.size() ? values[i] : ir_.getInt64(0);
     if (v->getType()->isIntegerTy(1)) v = ir_.CreateZExt(v, i64);

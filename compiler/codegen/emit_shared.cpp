@@ -33,7 +33,7 @@ llvm::Function* Emitter::sharedFunction(const std::string& name, llvm::Type* ret
   f->addFnAttr(llvm::Attribute::NoInline);
   f->addFnAttr(llvm::Attribute::NoUnwind);
   ir_.SetInsertPoint(llvm::BasicBlock::Create(m_.getContext(), "entry", f));
-  auto di = [&](llvm::Type* t) { return t->isPointerTy() ? di_.pointerTo(nullptr) : static_cast<llvm::DIType*>(u64_); };
+  auto di = [&](llvm::Type* t) { return t->isPointerTy() ? di_.pointerTo(nullptr) : static_cast<llvm::DIType*>(mod_.u64); };
   std::vector<llvm::DIType*> diParams;
   for (llvm::Type* t : params) diParams.push_back(di(t));
   di_.function(f, ret->isVoidTy() ? nullptr : di(ret), diParams, ir_);
@@ -44,41 +44,41 @@ llvm::Function* Emitter::sharedFunction(const std::string& name, llvm::Type* ret
 // CPU's) with one more evaluation counted, or NULL when the snapshot's
 // cgroup is not in the rule's scope.
 llvm::Value* Emitter::sharedEnter(llvm::Value* snapshot, const plan::Rule& r) {
-  if (!enter_) {
+  if (!mod_.enter) {
     llvm::IRBuilderBase::InsertPointGuard guard(ir_);
     auto* i64 = ir_.getInt64Ty();
-    enter_ = sharedFunction("mmp_enter", bpf_.ptrTy(), {bpf_.ptrTy(), i64});
-    llvm::Value* ruleBit = enter_->getArg(1);
+    mod_.enter = sharedFunction("mmp_enter", bpf_.ptrTy(), {bpf_.ptrTy(), i64});
+    llvm::Value* ruleBit = mod_.enter->getArg(1);
     llvm::Value* mask = ir_.CreateAlignedLoad(
-        i64, ir_.CreateInBoundsGEP(ir_.getInt8Ty(), enter_->getArg(0), ir_.getInt64(16)), llvm::Align(8));
+        i64, ir_.CreateInBoundsGEP(ir_.getInt8Ty(), mod_.enter->getArg(0), ir_.getInt64(16)), llvm::Align(8));
     llvm::BasicBlock* out = bpf_.block("out");
     llvm::Value* inScope = ir_.CreateAnd(ir_.CreateLShr(mask, ir_.CreateLShr(ruleBit, 32)), ir_.getInt64(1));
     bpf_.require(ir_.CreateICmpNE(inScope, ir_.getInt64(0)), out, "in_scope");
     llvm::AllocaInst* key = bpf_.slot(ir_.getInt32Ty(), "counter_key");
     ir_.CreateStore(ir_.CreateTrunc(ruleBit, ir_.getInt32Ty()), key);
-    llvm::Value* c = bpf_.mapLookup(counters_, key);
+    llvm::Value* c = bpf_.mapLookup(mod_.counters, key);
     bpf_.require(ir_.CreateIsNotNull(c), out, "counters");
     bump(c, 0);
     ir_.CreateRet(c);
     ir_.SetInsertPoint(out);
     ir_.CreateRet(llvm::ConstantPointerNull::get(bpf_.ptrTy()));
   }
-  return ir_.CreateCall(enter_, {snapshot, ir_.getInt64(r.id | static_cast<uint64_t>(r.scopeBit) << 32)});
+  return ir_.CreateCall(mod_.enter, {snapshot, ir_.getInt64(r.id | static_cast<uint64_t>(r.scopeBit) << 32)});
 }
 
 // mmp_row_get(snapshot): the snapshot's cgroup's state row, created on
 // first use; NULL when the LRU map cannot make one.
 llvm::Value* Emitter::sharedRow(llvm::Value* snapshot) {
-  if (!rowGet_) {
+  if (!mod_.rowGet) {
     llvm::IRBuilderBase::InsertPointGuard guard(ir_);
-    Scratch callers = scratch_;  // lookupRow's slots here are mmp_row_get's own
-    rowGet_ = sharedFunction("mmp_row_get", bpf_.ptrTy(), {bpf_.ptrTy()});
+    FunctionContext::Scratch callers = fn_.scratch;  // lookupRow's slots here are mmp_row_get's own
+    mod_.rowGet = sharedFunction("mmp_row_get", bpf_.ptrTy(), {bpf_.ptrTy()});
     llvm::Value* id = ir_.CreateAlignedLoad(
-        ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), rowGet_->getArg(0), ir_.getInt64(8)), llvm::Align(8));
+        ir_.getInt64Ty(), ir_.CreateInBoundsGEP(ir_.getInt8Ty(), mod_.rowGet->getArg(0), ir_.getInt64(8)), llvm::Align(8));
     ir_.CreateRet(lookupRow(id));
-    scratch_ = callers;
+    fn_.scratch = callers;
   }
-  return ir_.CreateCall(rowGet_, {snapshot});
+  return ir_.CreateCall(mod_.rowGet, {snapshot});
 }
 
 // mmp_decide(snapshot, counters, meta, arg, values): one decision into the
@@ -94,18 +94,18 @@ bool Emitter::sharedDecision(const plan::Rule& r, const plan::Action& a, EvalCon
   if (a.index > 0xff || values.size() > MMP_MAX_VALUES || a.flags > 0xffff) return false;
   auto* i64 = ir_.getInt64Ty();
   auto* valuesTy = llvm::ArrayType::get(i64, MMP_MAX_VALUES);
-  if (!decide_) {
+  if (!mod_.decide) {
     llvm::IRBuilderBase::InsertPointGuard guard(ir_);
-    decide_ = sharedFunction("mmp_decide", ir_.getVoidTy(), {bpf_.ptrTy(), bpf_.ptrTy(), i64, i64, bpf_.ptrTy()});
-    llvm::Value* snap = decide_->getArg(0);
-    llvm::Value* meta = decide_->getArg(2);
-    llvm::Value* vals = decide_->getArg(4);
-    llvm::Value* d = bpf_.ringbufReserve(decisions_, sizeof(struct mmp_decision));
+    mod_.decide = sharedFunction("mmp_decide", ir_.getVoidTy(), {bpf_.ptrTy(), bpf_.ptrTy(), i64, i64, bpf_.ptrTy()});
+    llvm::Value* snap = mod_.decide->getArg(0);
+    llvm::Value* meta = mod_.decide->getArg(2);
+    llvm::Value* vals = mod_.decide->getArg(4);
+    llvm::Value* d = bpf_.ringbufReserve(mod_.decisions, sizeof(struct mmp_decision));
     llvm::BasicBlock* full = bpf_.block("full");
     llvm::BasicBlock* fill = bpf_.block("fill");
     ir_.CreateCondBr(ir_.CreateIsNull(d), full, fill);
     ir_.SetInsertPoint(full);
-    bump(decide_->getArg(1), 2);
+    bump(mod_.decide->getArg(1), 2);
     ir_.CreateRetVoid();
     ir_.SetInsertPoint(fill);
     auto part = [&](unsigned shift, uint64_t mask) {
@@ -124,7 +124,7 @@ bool Emitter::sharedDecision(const plan::Rule& r, const plan::Action& a, EvalCon
                        ir_.CreateShl(part(kMetaRule, 0xffffffff), 32)));
     store(offsetof(struct mmp_decision, cgroup_id), loadHeader(snap, offsetof(struct mmp_snapshot, cgroup_id)));
     store(offsetof(struct mmp_decision, time_ns), loadHeader(snap, offsetof(struct mmp_snapshot, time_ns)));
-    store(offsetof(struct mmp_decision, arg), decide_->getArg(3));
+    store(offsetof(struct mmp_decision, arg), mod_.decide->getArg(3));
     store(offsetof(struct mmp_decision, flags),
           ir_.CreateOr(part(kMetaFlags, 0xffff), ir_.CreateShl(part(kMetaIndex, 0xff), 32)));
     llvm::Value* count = part(kMetaCount, 0xf);
@@ -137,13 +137,13 @@ bool Emitter::sharedDecision(const plan::Rule& r, const plan::Action& a, EvalCon
     ir_.CreateRetVoid();
   }
   llvm::Function* caller = ir_.GetInsertBlock()->getParent();
-  if (decisionValues_.first != caller) {
+  if (fn_.decisionValues.first != caller) {
     llvm::AllocaInst* buf = bpf_.slot(valuesTy, "decision_values");
     llvm::IRBuilder<> entry(&caller->getEntryBlock(), caller->getEntryBlock().getFirstNonPHIOrDbgOrAlloca());
     entry.CreateAlignedStore(llvm::Constant::getNullValue(valuesTy), buf, llvm::Align(8));
-    decisionValues_ = {caller, buf};
+    fn_.decisionValues = {caller, buf};
   }
-  llvm::AllocaInst* buf = decisionValues_.second;
+  llvm::AllocaInst* buf = fn_.decisionValues.second;
   for (size_t i = 0; i < values.size(); ++i) {
     llvm::Value* v = values[i];
     if (v->getType()->isIntegerTy(1)) v = ir_.CreateZExt(v, i64);
@@ -152,7 +152,7 @@ bool Emitter::sharedDecision(const plan::Rule& r, const plan::Action& a, EvalCon
   uint64_t meta = static_cast<uint64_t>(a.kind) << kMetaKind | values.size() << kMetaCount |
                   static_cast<uint64_t>(a.index) << kMetaIndex | static_cast<uint64_t>(r.id) << kMetaRule;
   llvm::Value* m = ir_.CreateOr(ir_.getInt64(meta), ir_.CreateShl(ir_.CreateZExt(flags, i64), kMetaFlags));
-  ir_.CreateCall(decide_, {ctx.snapshot, counters, m, arg, buf});
+  ir_.CreateCall(mod_.decide, {ctx.snapshot, counters, m, arg, buf});
   return true;
 }
 

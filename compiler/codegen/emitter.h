@@ -1,16 +1,21 @@
-// The module emitter's shared state. Internal to codegen/; each family of
-// code has its file: maps and ABI types (emit_maps.cpp), kernel reads
-// (emit_reads.cpp), expressions (emit_expr.cpp), rules and actions
-// (emit_rule.cpp), programs per hook and rule groups (emit_programs.cpp),
-// the subprograms grouped rules share (emit_shared.cpp), the snapshot
-// channel (emit_record.cpp).
+// The module emitter, its state split by lifetime: ModuleContext for the
+// module, FunctionContext for the function being built. Internal to
+// codegen/; each family of code has its file: maps and ABI types
+// (emit_maps.cpp), kernel reads (emit_reads.cpp), expressions
+// (emit_expr.cpp), rules and actions (emit_rule.cpp), programs per hook
+// and rule groups (emit_programs.cpp), the subprograms grouped rules share
+// (emit_shared.cpp), the snapshot channel (emit_record.cpp).
 #pragma once
 
 #include <llvm/IR/IRBuilder.h>
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <span>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "codegen/bpf_builder.h"
 #include "codegen/codegen.h"
@@ -28,6 +33,76 @@ struct EvalContext {
   llvm::Value* row;       // the cgroup's state row (not null), or nullptr: look it up when needed
   std::map<const ast::Expr*, llvm::Value*> memo;  // values computed in dominating blocks
   std::map<uint32_t, llvm::Value*> rates;         // rate slot → this evaluation's value
+};
+
+// What lives as long as the module: set up once by Emitter::run() (the
+// ABI types, the maps, the kernel access paths, the evaluators and the
+// subprograms the rule groups share) and read by every function built.
+struct ModuleContext {
+  // ABI types (runtime/abi/mmp_abi.h)
+  llvm::StructType* decisionTy = nullptr;
+  llvm::ArrayType* rowTy = nullptr;  // a cgroup's state row
+  llvm::StructType* countersTy = nullptr;
+  llvm::StructType* windowTy = nullptr;
+  llvm::DIType* u64 = nullptr;    // debug types of __u64 and int
+  llvm::DIType* int32 = nullptr;
+  llvm::DICompositeType* decisionDi = nullptr;
+  llvm::DICompositeType* snapshotDi = nullptr;
+
+  // Maps.
+  llvm::GlobalVariable* decisions = nullptr;
+  llvm::GlobalVariable* scopes = nullptr;
+  llvm::GlobalVariable* state = nullptr;      // only when some rule keeps state
+  llvm::GlobalVariable* stateZero = nullptr;
+  llvm::GlobalVariable* counters = nullptr;
+  llvm::GlobalVariable* windows = nullptr;    // only when some rule has `at most`
+  llvm::GlobalVariable* system = nullptr;
+  llvm::GlobalVariable* snapshotMap = nullptr;  // large snapshots live here, not on the stack
+  // The snapshot channel, only when some rule is a `when` rule: the ring
+  // buffer, the count of what it refused, the switch (.rodata).
+  llvm::GlobalVariable* snapshots = nullptr;
+  llvm::GlobalVariable* snapshotsLost = nullptr;
+  llvm::GlobalVariable* recording = nullptr;
+  llvm::GlobalVariable* reclaimSeen = nullptr;  // memcg.since_reclaim: cgroup id -> when reclaim began there
+  llvm::GlobalVariable* trigger = nullptr;  // what woke the walk: 0 a tick, else the cgroup whose PSI trigger fired
+  std::vector<llvm::Constant*> used;
+
+  // Kernel access paths.
+  // Each kernel-read field: its paths (summed when several) from its root.
+  std::map<const Binding*, std::vector<AccessPath>> fieldPaths;
+  std::optional<AccessPath> cgroupIdPath, cssPath, seqNumPath, taskCgroupPath, parentPath, memcgCgroupPath;
+  uint32_t firstArgOffset = 0;  // of a kprobe's first argument in struct pt_regs
+  uint32_t memcgStruct = 0;
+
+  // The evaluators, and the subprograms of the compact form.
+  llvm::Function* evalMemcg = nullptr;
+  llvm::Function* evalSystem = nullptr;
+  std::map<std::string, llvm::Function*> evalEvent;
+  // Rules per group of the compact form; 1: no compact form (small policies).
+  size_t rulesPerGroup = 1;
+  llvm::Function* enter = nullptr;   // mmp_enter
+  llvm::Function* rowGet = nullptr;  // mmp_row_get
+  llvm::Function* decide = nullptr;  // mmp_decide
+  llvm::Function* rateBytes = nullptr;  // mmp_rate, mmp_rate_share: rate()'s arithmetic
+  llvm::Function* rateShare = nullptr;
+  unsigned passthroughSeq = 1000;  // distinct from the BPF passes' own numbers
+};
+
+// What lives as long as one function being built: how it is being built
+// (a group of the compact form, the recording copy of a hook's body) and
+// the stack slots its rules share.
+struct FunctionContext {
+  bool compact = false;     // a group of the compact form: call the shared subprograms
+  bool recordPass = false;  // the recording copy of a hook's body
+  // Scratch stack slots shared by every rule of the function: the BPF
+  // stack is 512 bytes, so per-rule slots would cap the rule count.
+  struct Scratch {
+    llvm::Function* owner = nullptr;
+    llvm::AllocaInst* stateKey = nullptr;
+    llvm::AllocaInst* zeroKey = nullptr;
+    llvm::AllocaInst* counterKey = nullptr;
+  } scratch;
+  std::pair<llvm::Function*, llvm::AllocaInst*> decisionValues{};  // the group whose buffer it is
 };
 
 class Emitter {
@@ -132,63 +207,12 @@ private:
   DebugTypes di_;
   KernelTypes kernel_;
 
-  // ABI types (runtime/abi/mmp_abi.h)
-  llvm::StructType* decisionTy_ = nullptr;
-  llvm::ArrayType* rowTy_ = nullptr;  // a cgroup's state row
-  llvm::StructType* countersTy_ = nullptr;
-  llvm::StructType* windowTy_ = nullptr;
-  llvm::DIType* u64_ = nullptr;
-  llvm::DIType* int_ = nullptr;
-  llvm::DICompositeType* decisionDi_ = nullptr;
-  llvm::DICompositeType* snapshotDi_ = nullptr;
-
-  llvm::GlobalVariable* decisions_ = nullptr;
-  llvm::GlobalVariable* scopes_ = nullptr;
-  llvm::GlobalVariable* state_ = nullptr;      // only when some rule keeps state
-  llvm::GlobalVariable* stateZero_ = nullptr;
-  llvm::GlobalVariable* counters_ = nullptr;
-  llvm::GlobalVariable* windows_ = nullptr;    // only when some rule has `at most`
-  llvm::GlobalVariable* system_ = nullptr;
-  llvm::GlobalVariable* snapshotMap_ = nullptr;  // large snapshots live here, not on the stack
-  // The snapshot channel, only when some rule is a `when` rule: the ring
-  // buffer, the count of what it refused, the switch (.rodata).
-  llvm::GlobalVariable* snapshots_ = nullptr;
-  llvm::GlobalVariable* snapshotsLost_ = nullptr;
-  llvm::GlobalVariable* recording_ = nullptr;
-  bool recordPass_ = false;  // emitting the recording copy of a hook's body
-  std::vector<llvm::Constant*> used_;
-
-  // Kernel access paths.
-  // Each kernel-read field: its paths (summed when several) from its root.
-  std::map<const Binding*, std::vector<AccessPath>> fieldPaths_;
-  std::optional<AccessPath> cgroupIdPath_, cssPath_, seqNumPath_, taskCgroupPath_, parentPath_, memcgCgroupPath_;
-  uint32_t firstArgOffset_ = 0;  // of a kprobe's first argument in struct pt_regs
-  uint32_t memcgStruct_ = 0;
-  llvm::Function* evalMemcg_ = nullptr;
-  llvm::Function* evalSystem_ = nullptr;
-  std::map<std::string, llvm::Function*> evalEvent_;
-  // Rules per group of the compact form; 1: no compact form (small policies).
-  size_t rulesPerGroup_ = 1;
-  bool compact_ = false;  // emitting a group of the compact form: call the shared subprograms
-  llvm::Function* enter_ = nullptr;   // mmp_enter
-  llvm::Function* rowGet_ = nullptr;  // mmp_row_get
-  llvm::Function* decide_ = nullptr;  // mmp_decide
-  std::pair<llvm::Function*, llvm::AllocaInst*> decisionValues_{};  // the group whose buffer it is
-  llvm::Function* rateBytes_ = nullptr;  // mmp_rate, mmp_rate_share: rate()'s arithmetic
-  llvm::Function* rateShare_ = nullptr;
+  // emit_shared.cpp: rate()'s arithmetic, one subprogram per kind.
   llvm::Function* rateFunction(bool share);
-  llvm::GlobalVariable* reclaimSeen_ = nullptr;  // memcg.since_reclaim: cgroup id -> when reclaim began there
-  llvm::GlobalVariable* trigger_ = nullptr;  // what woke the walk: 0 a tick, else the cgroup whose PSI trigger fired
-  unsigned passthroughSeq_ = 1000;  // distinct from the BPF passes' own numbers
-  // Scratch stack slots shared by every rule of the function being built:
-  // the BPF stack is 512 bytes, so per-rule slots would cap the rule count.
-  struct Scratch {
-    llvm::Function* owner = nullptr;
-    llvm::AllocaInst* stateKey = nullptr;
-    llvm::AllocaInst* zeroKey = nullptr;
-    llvm::AllocaInst* counterKey = nullptr;
-  } scratch_;
-  Scratch& scratch();
+
+  ModuleContext mod_;
+  FunctionContext fn_;
+  FunctionContext::Scratch& scratch();  // this function's slots, made at its first use
 };
 
 }  // namespace mmp::codegen
