@@ -14,8 +14,12 @@ class Arbiter {
 public:
   using Clock = std::chrono::steady_clock;
   explicit Arbiter(std::chrono::nanoseconds window) : window_(window) {}
+  // The shortest interval of the policies now running (--policy-dir
+  // changes them); the claims made stay.
+  void setWindow(std::chrono::nanoseconds window) { window_ = window; }
 
-  // Policy `rank` (its place on the command line, from 0) wants to act on
+  // Policy `rank` (its place on the command line, then in the policy
+  // directory, from 0) wants to act on
   // `cgroup`. Returns the name of an earlier policy that acted on it within
   // the window (the decision is then overruled), else records the claim.
   std::optional<std::string> claim(const std::string& cgroup, size_t rank, const std::string& policy,

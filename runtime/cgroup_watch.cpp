@@ -3,6 +3,8 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "inotify_events.h"
+
 namespace mmp::runtime {
 
 CgroupWatch::CgroupWatch(const Hierarchy& h) : h_(h) {
@@ -16,18 +18,7 @@ CgroupWatch::~CgroupWatch() {
 
 bool CgroupWatch::drain() {
   if (fd_ < 0) return false;
-  alignas(struct inotify_event) char buf[4096];
-  bool changed = false;
-  for (;;) {
-    ssize_t n = read(fd_, buf, sizeof buf);
-    if (n <= 0) break;
-    for (ssize_t at = 0; at < n;) {
-      auto* e = reinterpret_cast<struct inotify_event*>(buf + at);
-      // IN_Q_OVERFLOW: events were lost, so anything may have changed.
-      if (e->mask & (IN_CREATE | IN_DELETE | IN_Q_OVERFLOW)) changed = true;
-      at += static_cast<ssize_t>(sizeof(struct inotify_event) + e->len);
-    }
-  }
+  bool changed = drainInotify(fd_, IN_CREATE | IN_DELETE);
   stale_ |= changed;
   return changed;
 }

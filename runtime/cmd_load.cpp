@@ -3,18 +3,22 @@
 // scopes (and forget the state rows of cgroups that are gone), the system
 // fields, run the walk; in between, enact the decisions
 // the ring buffers bring, the earlier policy winning where two meet.
-// SIGHUP reloads the objects (new attached before old detached). SIGINT/
-// SIGTERM detach everything and exit 0; if mmrun dies, the kernel drops
+// SIGHUP reloads the objects (new attached before old detached);
+// --policy-dir runs a directory's objects as they come, change and go.
+// SIGINT/SIGTERM detach everything and exit 0; if mmrun dies, the kernel drops
 // the links with its file descriptors: nothing stays attached (unless
 // --pin pinned them).
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
-#include <optional>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
+#include <map>
+#include <optional>
 
 #include <bpf/bpf.h>
 #include <sys/epoll.h>
@@ -29,6 +33,7 @@
 #include "metrics_server.h"
 #include "pace.h"
 #include "policy.h"
+#include "policy_dir.h"
 #include "psi_triggers.h"
 #include "snapshot_channel.h"
 #include "state_rows.h"
@@ -104,8 +109,10 @@ nlohmann::json statusReport(const Policy& p, const Enactor& e, std::chrono::stea
 // One policy as it runs: the object, its scopes, its enactor and its ring
 // buffer. Destroyed, it detaches.
 struct Running {
-  size_t rank = 0;
-  std::string path;  // as given on the command line
+  size_t rank = 0;       // where two policies meet, the lower wins: the command line's order, then the directory's
+  uint32_t slot = 0;     // its epoll tags' id: kept across reloads, never reused
+  bool fromDir = false;  // --policy-dir's: detached when its file goes
+  std::string path;      // as given on the command line, or found in the directory
   std::unique_ptr<Policy> policy;
   std::unique_ptr<Scopes> scopes;
   std::unique_ptr<Enactor> enactor;
@@ -129,23 +136,23 @@ struct Running {
   }
 };
 
-llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, size_t rank, const Hierarchy& h,
-                                               Arbiter* arbiter) {
+llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, const std::string& path, size_t rank,
+                                               const Hierarchy& h, Arbiter* arbiter) {
   // What a v1 host cannot do is refused before anything reaches the kernel.
   if (h.version == CgroupVersion::V1) {
-    auto manifest = readManifest(o.objects[rank]);
+    auto manifest = readManifest(path);
     if (!manifest) return manifest.takeError();
     if (auto why = v1Refusal(*manifest))
-      return llvm::createStringError(std::errc::not_supported, "%s: %s", o.objects[rank].c_str(), why->c_str());
+      return llvm::createStringError(std::errc::not_supported, "%s: %s", path.c_str(), why->c_str());
   }
-  std::string sha256 = fileSha256(o.objects[rank]);
-  auto policy = Policy::load(o.objects[rank], h, {.record = !o.recordPath.empty()});
+  std::string sha256 = fileSha256(path);
+  auto policy = Policy::load(path, h, {.record = !o.recordPath.empty()});
   if (!policy) return policy.takeError();
   auto r = std::make_unique<Running>();
   r->sha256 = std::move(sha256);
   r->loadedAt = std::chrono::system_clock::now();
   r->rank = rank;
-  r->path = o.objects[rank];
+  r->path = path;
   r->policy = std::move(*policy);
   const Manifest& m = r->policy->manifest();
   r->scopes = std::make_unique<Scopes>(m, h);
@@ -198,14 +205,43 @@ void installSignals() {
   sigaction(SIGPIPE, &sa, nullptr);
 }
 
-// All policies load, or none runs (the error on stderr). The arbiter's
-// window becomes the shortest of their intervals.
+// Decisions of several policies are arbitrated: more than one object, or
+// a directory's, which may bring more at any time.
+bool arbitrated(const LoadOptions& o) { return o.objects.size() > 1 || !o.policyDir.empty(); }
+
+// The name `mmrun status` knows this mmrun by: the first policy's, or the
+// policy directory's when no object is given.
+std::string statusName(const LoadOptions& o) {
+  auto dir = std::filesystem::path(o.policyDir).lexically_normal();
+  std::string name = dir.filename().string();
+  if (name.empty()) name = dir.parent_path().filename().string();
+  return name.empty() ? "mmrun" : name;
+}
+
+// Signals wait while objects load: one arriving during the kernel's
+// verification would make it give up (EAGAIN). True if a SIGHUP came
+// meanwhile.
+template <typename F>
+bool withSignalsHeld(F&& f) {
+  sigset_t held, before, pending;
+  sigemptyset(&held);
+  for (int sig : {SIGHUP, SIGINT, SIGTERM}) sigaddset(&held, sig);
+  sigprocmask(SIG_BLOCK, &held, &before);
+  f();
+  sigpending(&pending);
+  bool hup = sigismember(&pending, SIGHUP);
+  sigprocmask(SIG_SETMASK, &before, nullptr);
+  return hup;
+}
+
+// The command line's policies all load, or none runs (the error on
+// stderr). The arbiter's window becomes the shortest of their intervals.
 std::optional<std::vector<std::unique_ptr<Running>>> loadAll(const LoadOptions& o, const Hierarchy& h,
                                                              Arbiter& arbiter) {
   std::vector<std::unique_ptr<Running>> running;
   std::chrono::nanoseconds window = std::chrono::nanoseconds::max();
   for (size_t i = 0; i < o.objects.size(); ++i) {
-    auto r = start(o, i, h, o.objects.size() > 1 ? &arbiter : nullptr);
+    auto r = start(o, o.objects[i], i, h, arbitrated(o) ? &arbiter : nullptr);
     if (!r) {
       std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(r.takeError()));
       return std::nullopt;
@@ -217,16 +253,17 @@ std::optional<std::vector<std::unique_ptr<Running>>> loadAll(const LoadOptions& 
         return std::nullopt;
       }
     window = std::min(window, (*r)->interval);
+    (*r)->slot = static_cast<uint32_t>(i);
     running.push_back(std::move(*r));
   }
-  arbiter = Arbiter(window);
+  arbiter.setWindow(running.empty() ? std::chrono::nanoseconds(0) : window);
   return running;
 }
 
 // The loop of `mmrun load`: one epoll wait for the ring buffers (each
-// tagged with its policy's rank), status requests, metrics scrapes, cgroup
-// changes and PSI triggers; each policy's walk when it is due, sooner as
-// memory runs out (pace.h).
+// tagged with its policy's slot), status requests, metrics scrapes, cgroup
+// changes, the policy directory and PSI triggers; each policy's walk when
+// it is due, sooner as memory runs out (pace.h).
 class Daemon {
 public:
   Daemon(const LoadOptions& o, const Hierarchy& h, Arbiter& arbiter, std::vector<std::unique_ptr<Running>>& running,
@@ -237,17 +274,24 @@ public:
   void run();  // until SIGINT or SIGTERM
 
 private:
-  static constexpr uint64_t kStatusTag = ~0ULL, kCgroupsTag = ~1ULL, kMetricsTag = ~2ULL;
-  static constexpr uint64_t kPsiTag = 1ULL << 62;  // | the policy's rank << 32 | the trigger's fd
+  using Clock = std::chrono::steady_clock;
+  static constexpr uint64_t kStatusTag = ~0ULL, kCgroupsTag = ~1ULL, kMetricsTag = ~2ULL, kDirTag = ~3ULL;
+  static constexpr uint64_t kPsiTag = 1ULL << 62;  // | the policy's slot << 32 | the trigger's fd
+  static constexpr Clock::time_point kNever = Clock::time_point::max();
 
+  const std::string& name() const { return running_.empty() ? statusName_ : running_[0]->policy->manifest().policy; }
   void watch(int fd, uint64_t tag, int op, uint32_t events = EPOLLIN);
   void psiSync(Running& r, const std::vector<Cgroup>& list);
   void rescope();
   void reloadAll();
   void reload(std::unique_ptr<Running>& r);
-  std::chrono::steady_clock::time_point walkDue();
-  void walk(Running& r, std::chrono::steady_clock::time_point now);
-  void dispatch(std::chrono::steady_clock::time_point wake);
+  void replace(std::unique_ptr<Running>& r, std::unique_ptr<Running> fresh);
+  void syncDir();
+  const Running* owner(const std::string& policy, const Running* except) const;
+  void reorder();
+  Clock::time_point walkDue();
+  void walk(Running& r, Clock::time_point now);
+  void dispatch(Clock::time_point wake);
   std::string render(bool openMetrics) const;
   nlohmann::json report() const;
 
@@ -256,24 +300,44 @@ private:
   Arbiter& arbiter_;
   std::vector<std::unique_ptr<Running>>& running_;
   MetricsServer* metrics_;
+  std::string statusName_;
   StatusServer status_;
   CgroupWatch cgroups_;
   Pace pace_;
   int ep_ = epoll_create1(EPOLL_CLOEXEC);
+  // --policy-dir: the directory, when to list it next, and the digest of
+  // each file that failed to load (tried again once its content changes).
+  std::unique_ptr<PolicyDir> dir_;
+  Clock::time_point dirDue_ = kNever;
+  std::map<std::string, std::string> failed_;
+  uint32_t nextSlot_ = 0;
 };
 
 Daemon::Daemon(const LoadOptions& o, const Hierarchy& h, Arbiter& arbiter,
                std::vector<std::unique_ptr<Running>>& running, MetricsServer* metrics)
     : o_(o), h_(h), arbiter_(arbiter), running_(running), metrics_(metrics),
-      status_(running[0]->policy->manifest().policy, o.statusSocket), cgroups_(h) {
+      statusName_(running.empty() ? statusName(o) : running[0]->policy->manifest().policy),
+      status_(statusName_, o.statusSocket), cgroups_(h) {
   if (!status_.error().empty())
-    writeLog({.kind = "error", .policy = running_[0]->policy->manifest().policy, .outcome = "failed",
-              .detail = status_.error()},
-             o_.format);
-  for (const auto& r : running_) watch(ring_buffer__epoll_fd(r->rb), r->rank, EPOLL_CTL_ADD);
+    writeLog({.kind = "error", .policy = name(), .outcome = "failed", .detail = status_.error()}, o_.format);
+  for (const auto& r : running_) watch(ring_buffer__epoll_fd(r->rb), r->slot, EPOLL_CTL_ADD);
+  nextSlot_ = static_cast<uint32_t>(running_.size());
   if (status_.fd() >= 0) watch(status_.fd(), kStatusTag, EPOLL_CTL_ADD);
   if (metrics_) watch(metrics_->fd(), kMetricsTag, EPOLL_CTL_ADD);
   if (cgroups_.fd() >= 0) watch(cgroups_.fd(), kCgroupsTag, EPOLL_CTL_ADD);
+  if (!o_.policyDir.empty()) {
+    dir_ = std::make_unique<PolicyDir>(o_.policyDir);
+    if (dir_->fd() >= 0) {
+      watch(dir_->fd(), kDirTag, EPOLL_CTL_ADD);
+      writeLog({.kind = "info", .policy = name(), .outcome = "watching",
+                .detail = fmt::format("the policy directory {}: its *.bpf.o run as they come, change and go", dir_->path())},
+               o_.format);
+    } else
+      writeLog({.kind = "error", .policy = name(), .outcome = "failed",
+                .detail = fmt::format("policy directory: {}; it is listed again every second instead", dir_->error())},
+               o_.format);
+    dirDue_ = Clock::now();  // the first listing, once run() holds the signals
+  }
 }
 
 void Daemon::watch(int fd, uint64_t tag, int op, uint32_t events) {
@@ -287,7 +351,8 @@ void Daemon::psiSync(Running& r, const std::vector<Cgroup>& list) {
   if (!r.psi || r.triggered == cgroups_.generation()) return;
   r.triggered = cgroups_.generation();
   auto errors = r.psi->sync(list, *r.scopes, [&](int fd, uint64_t, bool add) {
-    watch(fd, kPsiTag | (r.rank << 32) | static_cast<uint32_t>(fd), add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, EPOLLPRI);
+    watch(fd, kPsiTag | (uint64_t{r.slot} << 32) | static_cast<uint32_t>(fd), add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL,
+          EPOLLPRI);
   });
   for (const auto& e : errors)
     writeLog({.kind = "error", .policy = r.policy->manifest().policy, .outcome = "failed", .detail = "PSI trigger: " + e},
@@ -320,53 +385,138 @@ nlohmann::json Daemon::report() const {
   return all;
 }
 
-// SIGHUP: each object anew. Signals wait until the reloads are done: one
-// arriving during the kernel's verification would make it give up
-// (EAGAIN). SIGHUPs that arrive meanwhile make one more reload, not one
-// each.
+// SIGHUP: each object anew, and the policy directory listed again.
+// SIGHUPs that arrive meanwhile make one more reload, not one each.
 void Daemon::reloadAll() {
   reloadRequested = 0;
   if (!o_.recordPath.empty()) {
     // A reloaded object may read other fields: its trace would not be one
     // trace any more.
-    writeLog({.kind = "error", .policy = running_[0]->policy->manifest().policy, .outcome = "failed",
+    writeLog({.kind = "error", .policy = name(), .outcome = "failed",
               .detail = "reload: not while recording (--record); the loaded policy keeps running"},
              o_.format);
     return;
   }
-  sigset_t held, before, pending;
-  sigemptyset(&held);
-  for (int sig : {SIGHUP, SIGINT, SIGTERM}) sigaddset(&held, sig);
-  sigprocmask(SIG_BLOCK, &held, &before);
-  for (auto& r : running_) reload(r);
-  sigpending(&pending);
-  if (sigismember(&pending, SIGHUP))
-    writeLog({.kind = "info", .policy = running_[0]->policy->manifest().policy, .outcome = "reload",
+  bool again = withSignalsHeld([this] {
+    for (auto& r : running_) reload(r);
+    if (dir_) syncDir();
+  });
+  if (again)
+    writeLog({.kind = "info", .policy = name(), .outcome = "reload",
               .detail = "SIGHUP during the reload: loading the objects once more"},
              o_.format);
-  sigprocmask(SIG_SETMASK, &before, nullptr);
 }
 
 // The new object loads and attaches while the old one still runs.
 void Daemon::reload(std::unique_ptr<Running>& r) {
-  auto fresh = start(o_, r->rank, h_, o_.objects.size() > 1 ? &arbiter_ : nullptr);
+  auto fresh = start(o_, r->path, r->rank, h_, arbitrated(o_) ? &arbiter_ : nullptr);
   if (!fresh) {
     writeLog({.kind = "error", .policy = r->policy->manifest().policy, .outcome = "failed",
               .detail = fmt::format("reload: {}; the loaded policy keeps running", llvm::toString(fresh.takeError()))},
              o_.format);
     return;
   }
+  replace(r, std::move(*fresh));
+}
+
+void Daemon::replace(std::unique_ptr<Running>& r, std::unique_ptr<Running> fresh) {
   watch(ring_buffer__epoll_fd(r->rb), 0, EPOLL_CTL_DEL);
-  (*fresh)->started = r->started;
-  r = std::move(*fresh);  // the old one detaches here
-  watch(ring_buffer__epoll_fd(r->rb), r->rank, EPOLL_CTL_ADD);
+  fresh->started = r->started;
+  fresh->slot = r->slot;
+  fresh->fromDir = r->fromDir;
+  fresh->rank = r->rank;
+  fresh->enactor->setRank(r->rank);
+  r = std::move(fresh);  // the old one detaches here
+  watch(ring_buffer__epoll_fd(r->rb), r->slot, EPOLL_CTL_ADD);
   logStarted(*r, h_, o_, "reloaded");
 }
 
+const Running* Daemon::owner(const std::string& policy, const Running* except) const {
+  for (const auto& r : running_)
+    if (r.get() != except && r->policy->manifest().policy == policy) return r.get();
+  return nullptr;
+}
+
+// --policy-dir: the objects the directory holds now against those running
+// from it. A new one starts, a changed one (another digest) reloads with
+// no gap, a removed one detaches; one that fails to load is logged once
+// per content and leaves the others running.
+void Daemon::syncDir() {
+  dirDue_ = dir_->fd() >= 0 ? kNever : Clock::now() + std::chrono::seconds(1);
+  auto files = dir_->list();
+  auto listed = [&](const std::string& path) { return std::binary_search(files.begin(), files.end(), path); };
+  bool changed = false;
+  for (auto it = running_.begin(); it != running_.end();) {
+    if (!(*it)->fromDir || listed((*it)->path)) {
+      ++it;
+      continue;
+    }
+    std::string policy = (*it)->policy->manifest().policy, path = (*it)->path;
+    watch(ring_buffer__epoll_fd((*it)->rb), 0, EPOLL_CTL_DEL);
+    it = running_.erase(it);  // enacts what its ring buffer holds, then detaches
+    writeLog({.kind = "info", .policy = policy, .outcome = "stopped",
+              .detail = path + " left the policy directory: detached"},
+             o_.format);
+    changed = true;
+  }
+  std::erase_if(failed_, [&](const auto& f) { return !listed(f.first); });
+  for (const auto& path : files) {
+    std::string sha = fileSha256(path);
+    if (sha.empty()) continue;  // gone since the listing: its event follows
+    auto at = std::find_if(running_.begin(), running_.end(),
+                           [&](const auto& r) { return r->fromDir && r->path == path; });
+    Running* old = at == running_.end() ? nullptr : at->get();
+    if ((old && old->sha256 == sha) || (failed_.count(path) && failed_[path] == sha)) continue;
+    auto fresh = start(o_, path, running_.size(), h_, &arbiter_);
+    std::string why;
+    if (!fresh) why = llvm::toString(fresh.takeError());
+    else if (const Running* other = owner((*fresh)->policy->manifest().policy, old))
+      why = fmt::format("policy `{}` already runs from {}: give each policy once", other->policy->manifest().policy,
+                        other->path);
+    if (!why.empty()) {
+      failed_[path] = sha;
+      writeLog({.kind = "error", .policy = old ? old->policy->manifest().policy : name(), .outcome = "failed",
+                .detail = fmt::format("policy directory: {}; {} keep running", why,
+                                      old ? "the loaded policy and the others" : "the other policies")},
+               o_.format);
+      continue;
+    }
+    failed_.erase(path);
+    if (old) {
+      replace(*at, std::move(*fresh));
+    } else {
+      (*fresh)->fromDir = true;
+      (*fresh)->slot = nextSlot_++;
+      watch(ring_buffer__epoll_fd((*fresh)->rb), (*fresh)->slot, EPOLL_CTL_ADD);
+      logStarted(**fresh, h_, o_, "started");
+      running_.push_back(std::move(*fresh));
+    }
+    changed = true;
+  }
+  if (changed) reorder();
+}
+
+// Ranks anew after the directory changed the set: the command line's
+// objects first, in their order, then the directory's by file name. The
+// arbiter's window follows the shortest interval.
+void Daemon::reorder() {
+  std::stable_sort(running_.begin(), running_.end(), [](const auto& a, const auto& b) {
+    if (a->fromDir != b->fromDir) return !a->fromDir;
+    return a->fromDir ? a->path < b->path : a->rank < b->rank;
+  });
+  auto window = std::chrono::nanoseconds::max();
+  for (size_t i = 0; i < running_.size(); ++i) {
+    running_[i]->rank = i;
+    running_[i]->enactor->setRank(i);
+    window = std::min(window, running_[i]->interval);
+  }
+  arbiter_.setWindow(running_.empty() ? std::chrono::nanoseconds(0) : window);
+}
+
 // The walks that are due; when the next one is.
-std::chrono::steady_clock::time_point Daemon::walkDue() {
-  auto now = std::chrono::steady_clock::now();
-  auto wake = now + std::chrono::hours(1);
+Daemon::Clock::time_point Daemon::walkDue() {
+  auto now = Clock::now();
+  auto wake = std::min(now + std::chrono::hours(1), dirDue_);
   bool due = false;
   for (auto& r : running_) due |= now >= r->next;
   if (due) {
@@ -380,7 +530,7 @@ std::chrono::steady_clock::time_point Daemon::walkDue() {
   return wake;
 }
 
-void Daemon::walk(Running& r, std::chrono::steady_clock::time_point now) {
+void Daemon::walk(Running& r, Clock::time_point now) {
   const Manifest& m = r.policy->manifest();
   const auto& list = cgroups_.current();
   // Rows of cgroups that are gone: only when the listing changed.
@@ -405,11 +555,11 @@ void Daemon::walk(Running& r, std::chrono::steady_clock::time_point now) {
 }
 
 // One wait, until `wake` at the latest, and what it brought.
-void Daemon::dispatch(std::chrono::steady_clock::time_point wake) {
+void Daemon::dispatch(Clock::time_point wake) {
   // Rounded up: a wait rounded down to 0 ms spins until the tick is due.
-  auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - std::chrono::steady_clock::now());
+  auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - Clock::now());
   struct epoll_event ready[8];
-  int n = epoll_wait(ep_, ready, 8, static_cast<int>(std::max<int64_t>(0, wait.count())));
+  int n = epoll_wait(ep_, ready, 8, static_cast<int>(std::clamp<int64_t>(wait.count(), 0, 3'600'000)));
   bool decisions = false;
   for (int i = 0; i < n; ++i) {
     uint64_t tag = ready[i].data.u64;
@@ -417,11 +567,16 @@ void Daemon::dispatch(std::chrono::steady_clock::time_point wake) {
     else if (tag == kMetricsTag) metrics_->serve([this](bool openMetrics) { return render(openMetrics); });
     else if (tag == kCgroupsTag) {
       if (cgroups_.drain()) rescope();
-    } else if ((tag & kPsiTag) && ((tag >> 32) & 0x3fffffff) < running_.size()) {
+    } else if (tag == kDirTag) {
+      // A copy or the kubelet's swap is several events: listed once they settle.
+      if (dir_->drain()) dirDue_ = std::min(dirDue_, Clock::now() + std::chrono::milliseconds(100));
+    } else if (tag & kPsiTag) {
       // Pressure crossed the trigger in one cgroup: its `on pressure` rules now.
-      Running& r = *running_[(tag >> 32) & 0x3fffffff];
-      uint64_t id = r.psi ? r.psi->cgroupOf(static_cast<int>(tag & 0xffffffff)) : 0;
-      if (id) PsiTriggers::fire(r.policy->map(MMP_MAP_TRIGGER), id, [&] { return r.policy->tick(); });
+      uint32_t slot = static_cast<uint32_t>((tag >> 32) & 0x3fffffff);
+      for (auto& r : running_)
+        if (r->slot == slot && r->psi)
+          if (uint64_t id = r->psi->cgroupOf(static_cast<int>(tag & 0xffffffff)))
+            PsiTriggers::fire(r->policy->map(MMP_MAP_TRIGGER), id, [&] { return r->policy->tick(); });
       decisions = true;
     } else decisions = true;
   }
@@ -433,6 +588,8 @@ void Daemon::dispatch(std::chrono::steady_clock::time_point wake) {
 void Daemon::run() {
   while (!stopRequested) {
     if (reloadRequested) reloadAll();
+    // (A SIGHUP held meanwhile is delivered after: it reloads next.)
+    if (dir_ && Clock::now() >= dirDue_) withSignalsHeld([this] { syncDir(); });
     dispatch(walkDue());
   }
 }
@@ -440,7 +597,7 @@ void Daemon::run() {
 }  // namespace
 
 int runLoad(const LoadOptions& o) {
-  if (!o.recordPath.empty() && o.objects.size() != 1) {
+  if (!o.recordPath.empty() && (o.objects.size() != 1 || !o.policyDir.empty())) {
     std::cerr << "mmrun: error: --record writes one policy's trace: give one object\n";
     return 2;
   }
@@ -489,7 +646,7 @@ int runLoad(const LoadOptions& o) {
   installSignals();
   for (const auto& r : running) logStarted(*r, *h, o, "started");
   if (metrics) {
-    std::string policy = running[0]->policy->manifest().policy;
+    std::string policy = running.empty() ? statusName(o) : running[0]->policy->manifest().policy;
     writeLog({.kind = "info", .policy = policy, .outcome = "metrics", .detail = "serving " + metrics->url()}, o.format);
     if (statsFd < 0)
       writeLog({.kind = "error", .policy = policy, .outcome = "failed",

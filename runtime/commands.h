@@ -13,11 +13,12 @@ int runCheck(const std::string& objectPath, bool verbose);
 
 struct LoadOptions {
   std::vector<std::string> objects;
+  std::string policyDir;     // non-empty: also run this directory's *.bpf.o as they come, change and go
   bool dryRun = false;
   std::string cgroupRoot;
   LogFormat format = LogFormat::Text;
   uint64_t intervalNs = 0;  // 0: the policy's own
-  std::string statusSocket;  // empty: statusDirectory()/POLICY.sock (the first policy's)
+  std::string statusSocket;  // empty: statusDirectory()/POLICY.sock (the first policy's, else the directory's name)
   std::string pinDir;        // empty: nothing pinned
   std::string recordPath;    // non-empty: write the snapshots to this trace
   std::string metrics;       // non-empty: serve /metrics at this ADDR:PORT

@@ -46,7 +46,7 @@ struct EnactOptions {
   bool dryRun = false;
   LogFormat format = LogFormat::Text;
   Arbiter* arbiter = nullptr;  // when several policies run
-  size_t rank = 0;             // this policy's place on the command line
+  size_t rank = 0;             // this policy's place on the command line, then in --policy-dir
   // Replay: the cgroups are the trace's (never listed from the system) and
   // a record's time is its decision's, so that the output is deterministic.
   bool replay = false;
@@ -66,6 +66,8 @@ public:
 
   // The cgroups as of the last walk; decisions name them by id.
   void setCgroups(std::vector<Cgroup> cgroups);
+  // Its place among the policies, when --policy-dir changed them.
+  void setRank(size_t rank) { opts_.rank = rank; }
   void onDecision(const struct mmp_decision& d);
   // At each walk: memory.stat pgscan of the cgroups a `kill cgroup by
   // reclaim` of this policy may choose, for its rate (cgroup v2 only).

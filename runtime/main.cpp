@@ -43,7 +43,13 @@ int main(int argc, char** argv) {
   std::string format = "text", interval;
   auto* load = app.add_subcommand("load", "Run policies: attach them to the memory hooks and enact their decisions; "
                                           "where two policies' decisions meet, the one given first wins. SIGHUP reloads");
-  load->add_option("objects", lo.objects, "BPF objects made by `mmpc compile`")->required()->check(CLI::ExistingFile);
+  load->add_option("objects", lo.objects, "BPF objects made by `mmpc compile`")->check(CLI::ExistingFile);
+  load->add_option("--policy-dir", lo.policyDir,
+                   "Also run every *.bpf.o in DIR, in file-name order after the objects given: a file added starts, "
+                   "a changed one reloads, a removed one detaches; one that fails to load is logged and leaves the "
+                   "others running")
+      ->type_name("DIR")
+      ->check(CLI::ExistingDirectory);
   load->add_flag("--dry-run", lo.dryRun, "Log every decision, write nothing");
   load->add_option("--cgroup-root", lo.cgroupRoot, "The memory cgroup hierarchy's root (default: found)");
   load->add_option("--log-format", format, "text or json (one JSON object per line)")
@@ -116,6 +122,10 @@ int main(int argc, char** argv) {
     return mmp::runtime::runRecord(rec);
   }
   if (*load) {
+    if (lo.objects.empty() && lo.policyDir.empty()) {
+      std::cerr << "mmrun: error: load needs policy objects, or --policy-dir DIR\n";
+      return 2;
+    }
     lo.format = logFormat(format);
     auto limit = parseDuration(preKillLimit);
     if (!limit) return badDuration("--pre-kill-timeout");

@@ -37,6 +37,14 @@ def check(cond, what):
         failures.append(what)
 
 
+def require_bpf():
+    """Skips unless this process may load BPF against the kernel's BTF."""
+    if os.geteuid() != 0:
+        skip("not root: loading BPF needs root")
+    if not os.access("/sys/kernel/btf/vmlinux", os.R_OK):
+        skip("no kernel BTF")
+
+
 def memory_root():
     if os.path.exists(os.path.join(V1, "memory.usage_in_bytes")):
         own = ""
@@ -173,6 +181,64 @@ def run_until(obj, extra, until, seconds=15, interval="500ms"):
     if err.strip():
         print(err.strip())
     return records
+
+
+class Mmrun:
+    """`mmrun load ARGS...` in the background, its JSON records read as
+    they come; in the memory cgroup `cgroup` (a directory) when given."""
+
+    def __init__(self, args, cgroup=None):
+        pre = f"echo $$ > {cgroup}/cgroup.procs; " if cgroup else ""
+        self.p = subprocess.Popen(["sh", "-c", pre + 'exec "$@"', "sh", MMRUN, "load", "--log-format=json"] + args,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        os.set_blocking(self.p.stdout.fileno(), False)
+        self.records, self.buf = [], ""
+
+    def read(self):
+        while True:
+            try:
+                chunk = os.read(self.p.stdout.fileno(), 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            self.buf += chunk.decode(errors="replace")
+        *lines, self.buf = self.buf.split("\n")
+        for line in lines:
+            if line.startswith("{"):
+                self.records.append(json.loads(line))
+            elif line.strip():
+                print("  mmrun: " + line)
+        return self.records
+
+    def wait_for(self, pred, seconds=15):
+        """True once a record satisfies `pred` (False if mmrun exits first)."""
+        end = time.time() + seconds
+        while time.time() < end:
+            if any(pred(r) for r in self.read()):
+                return True
+            if self.p.poll() is not None:
+                break
+            time.sleep(0.05)
+        return any(pred(r) for r in self.read())
+
+    def status(self, key):
+        """A /proc/PID/status figure of mmrun, in kB (0 once it exited)."""
+        if self.p.poll() is not None:
+            return 0
+        for line in open(f"/proc/{self.p.pid}/status"):
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        """SIGTERM; returns mmrun's exit status."""
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        self.p.wait(timeout=20)
+        time.sleep(0.1)
+        self.read()
+        return self.p.returncode
 
 
 def decisions(records):

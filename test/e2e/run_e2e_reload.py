@@ -14,7 +14,6 @@
 Prints SKIPPED: reason where BPF cannot be loaded.
 usage: run_e2e_reload.py BIN_DIR
 """
-import json
 import os
 import re
 import signal
@@ -24,7 +23,7 @@ import sys
 import tempfile
 import time
 
-from run_e2e import check, failures, skip  # noqa: E402  (the e2e tests' shared reporting)
+from run_e2e import Mmrun, check, failures, require_bpf, skip  # noqa: E402  (the e2e tests' shared reporting and daemon)
 BIN = sys.argv[1]
 MMPC, MMRUN = (os.path.join(BIN, n) for n in ("mmpc", "mmrun"))
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -64,59 +63,9 @@ def replace(path, data):
     os.rename(path + ".new", path)
 
 
-class Daemon:
-    """mmrun load, its JSON records read as they come, in a memory cgroup
-    of its own where there is one."""
-
-    def __init__(self, obj, cgroup):
-        pre = f"echo $$ > {cgroup}/cgroup.procs; " if cgroup else ""
-        self.p = subprocess.Popen(["sh", "-c", pre + f'exec "$@"', "sh", MMRUN, "load", "--dry-run",
-                                   "--log-format=json", "--interval=200ms", obj],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        os.set_blocking(self.p.stdout.fileno(), False)
-        self.records, self.buf = [], ""
-
-    def read(self):
-        while True:
-            try:
-                chunk = os.read(self.p.stdout.fileno(), 65536)
-            except BlockingIOError:
-                break
-            if not chunk:
-                break
-            self.buf += chunk.decode(errors="replace")
-        *lines, self.buf = self.buf.split("\n")
-        for line in lines:
-            if line.startswith("{"):
-                self.records.append(json.loads(line))
-            elif line.strip():
-                print("  mmrun: " + line)
-        return self.records
-
-    def wait_for(self, pred, seconds=15):
-        end = time.time() + seconds
-        while time.time() < end:
-            if any(pred(r) for r in self.read()):
-                return True
-            if self.p.poll() is not None:
-                break
-            time.sleep(0.05)
-        return any(pred(r) for r in self.read())
-
-    def status(self, key):
-        if self.p.poll() is not None:
-            return 0
-        for line in open(f"/proc/{self.p.pid}/status"):
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-        return 0
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        self.p.wait(timeout=20)
-        time.sleep(0.1)
-        self.read()
+def Daemon(obj, cgroup):
+    """mmrun load of `obj` as a dry run, in a memory cgroup of its own where there is one."""
+    return Mmrun(["--dry-run", "--interval=200ms", obj], cgroup)
 
 
 def own_cgroup():
@@ -143,10 +92,7 @@ def memory_min():
 
 
 def main():
-    if os.geteuid() != 0:
-        skip("not root: loading BPF needs root")
-    if not os.access("/sys/kernel/btf/vmlinux", os.R_OK):
-        skip("no kernel BTF")
+    require_bpf()
     tmp = tempfile.mkdtemp()
     os.environ["MMRUN_STATUS_DIR"] = os.path.join(tmp, "status")
     src = os.path.join(SOURCE, "bench/policies/ten_v1.mmp")

@@ -38,5 +38,15 @@ TEST(Arbiter, APolicyNeverOverrulesItself) {
   EXPECT_EQ(a.claim("/web", 0, "first", t + 1ms), std::nullopt);
 }
 
+TEST(Arbiter, ANewWindowKeepsTheClaimsMade) {
+  // --policy-dir: a policy with a shorter interval joined.
+  Arbiter a(1s);
+  auto t = Arbiter::Clock::time_point{} + 100s;
+  EXPECT_EQ(a.claim("/web", 0, "first", t), std::nullopt);
+  a.setWindow(100ms);
+  EXPECT_EQ(a.claim("/web", 1, "second", t + 50ms), "first") << "the claim holds within the new window";
+  EXPECT_EQ(a.claim("/web", 1, "second", t + 150ms), std::nullopt) << "and ends with it";
+}
+
 }  // namespace
 }  // namespace mmp::runtime
