@@ -11,6 +11,9 @@
   the ConfigMap it mounts exists in its namespace.
 - The commands it runs take the options they are given (mmrun's and mmpc's
   own --help), and every policy of the ConfigMap compiles with this mmpc.
+- The compile container's loop, run for real on a ConfigMap-like
+  directory: it compiles, recompiles on an update, marks a broken policy
+  and does not retry it, removes an object whose policy left.
 - The Containerfile installs the libraries mmrun and mmpc link (ldd).
 usage: check_manifests.py SOURCE_DIR BIN_DIR
 """
@@ -22,8 +25,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import yaml
+
+from configmap_volume import swap  # the kubelet's update of a ConfigMap volume
 
 SOURCE, BIN = sys.argv[1], sys.argv[2]
 DIST = os.path.join(SOURCE, "dist", "kubernetes")
@@ -123,6 +129,60 @@ def check_policies(configmap):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def wait_until(pred, seconds=20):
+    end = time.time() + seconds
+    while time.time() < end and not pred():
+        time.sleep(0.1)
+    return pred()
+
+
+def check_compile_loop(ds, configmap):
+    """The compile container's own script, run with /etc/mmp/policies and
+    /var/lib/mmp moved to a temporary directory laid out as the kubelet
+    lays out a ConfigMap volume: each policy compiled, again after an
+    update, a broken one not retried until it changes, an object whose
+    policy left the ConfigMap removed."""
+    spec = ds.get("spec", {}).get("template", {}).get("spec", {})
+    compile_c = next((c for c in spec.get("containers", []) if c.get("name") == "compile"), {})
+    script = (compile_c.get("command") or [""])[-1]
+    check("mmpc compile" in script, "the compile container runs mmpc compile in a loop")
+    tmp = tempfile.mkdtemp()
+    policies, objects = os.path.join(tmp, "policies"), os.path.join(tmp, "objects")
+    os.makedirs(objects)
+    script = script.replace("/etc/mmp/policies", policies).replace("/var/lib/mmp", objects)
+    data = {k: v for k, v in configmap.get("data", {}).items() if k.endswith(".mmp")}
+    name = sorted(data)[0] if data else "none.mmp"
+    obj = os.path.join(objects, name[:-4] + ".bpf.o")
+
+    os.makedirs(policies)
+    swap(policies, "v1", data)
+    env = dict(os.environ, PATH=BIN + ":" + os.environ.get("PATH", ""))
+    loop = subprocess.Popen(["sh", "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        check(wait_until(lambda: all(os.path.exists(os.path.join(objects, k[:-4] + ".bpf.o")) for k in data)),
+              f"the loop compiles every policy of the ConfigMap ({sorted(os.listdir(objects))})")
+        first = os.stat(obj).st_mtime_ns if os.path.exists(obj) else 0
+        swap(policies, "v2", dict(data, **{name: data.get(name, "") + "\n# edited\n", "broken.mmp": "policy broken\nwhen\n"}))
+        check(wait_until(lambda: os.path.exists(obj) and os.stat(obj).st_mtime_ns > first),
+              f"an updated policy is compiled again ({name})")
+        check(wait_until(lambda: os.path.exists(os.path.join(objects, "broken.bpf.o.failed"))),
+              "a policy that does not compile leaves a .failed mark, and no object")
+        failed = os.stat(os.path.join(objects, "broken.bpf.o.failed")).st_mtime_ns
+        time.sleep(6)  # one more pass of the loop
+        check(os.stat(os.path.join(objects, "broken.bpf.o.failed")).st_mtime_ns == failed and
+              not os.path.exists(os.path.join(objects, "broken.bpf.o")),
+              "it is not compiled again until it changes")
+        swap(policies, "v3", {k: v for k, v in data.items() if k != name})
+        check(wait_until(lambda: not os.path.exists(obj)), "the object of a policy that left the ConfigMap is removed")
+        check(not [f for f in os.listdir(objects) if f.endswith(".part")], "no half-written object is left")
+    finally:
+        loop.kill()
+        out = loop.communicate()[0]
+        if failures:
+            print(out[-2000:])
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def check_containerfile():
     """The image's final stage names the Debian package of every library
     the built programs load (this host is Debian 12, as the image is)."""
@@ -165,6 +225,7 @@ def main():
     configmap = one(objects, "ConfigMap")
     check_daemonset(one(objects, "DaemonSet"), configmap)
     check_policies(configmap)
+    check_compile_loop(one(objects, "DaemonSet"), configmap)
     check_containerfile()
     skipped = check_schemas(objects)
     print(f"{len(failures)} failures")
