@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 #include <sys/time.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -23,13 +26,20 @@ namespace mmp::runtime {
 
 namespace {
 
+// A record as it leaves: its line (with its newline) and, for journald,
+// its fields ("KEY=value").
+struct Entry {
+  std::string line;
+  std::vector<std::string> fields;
+};
+
 // LogWriter's queue; none: records are written where they are made.
 struct Queue {
   explicit Queue(LogFormat f) : format(f) {}
   LogFormat format;
   std::mutex m;
   std::condition_variable ready;
-  std::deque<std::string> lines;  // each with its newline
+  std::deque<Entry> lines;
   bool stop = false;
   bool finished = false;  // the writer wrote everything and returned
   std::condition_variable done;
@@ -48,6 +58,18 @@ void put(const std::string& line) {
     if (n <= 0) return;  // no reader any more (SIGPIPE is ignored): the record is lost
     at += static_cast<size_t>(n);
   }
+}
+
+// To journald when the record has fields and journald takes it; else its
+// line to stdout (under systemd, stdout is the journal too, as text).
+void put(const Entry& e) {
+  if (!e.fields.empty()) {
+    std::vector<struct iovec> iov;
+    iov.reserve(e.fields.size());
+    for (const auto& f : e.fields) iov.push_back({const_cast<char*>(f.data()), f.size()});
+    if (sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) >= 0) return;
+  }
+  put(e.line);
 }
 
 std::string now() {
@@ -88,6 +110,13 @@ std::string formatValue(const std::string& type, uint64_t raw) {
   return fmt::format("{}", raw);
 }
 
+// A record's optional text fields, by their JSON names (journald's are
+// these in capitals, MMP_RULE, ...).
+constexpr std::pair<const char*, std::string LogRecord::*> kTextFields[] = {
+    {"rule", &LogRecord::rule},         {"cgroup", &LogRecord::cgroup}, {"action", &LogRecord::action},
+    {"argument", &LogRecord::argument}, {"outcome", &LogRecord::outcome}, {"detail", &LogRecord::detail},
+    {"message", &LogRecord::message}};
+
 std::string formatMonotonic(uint64_t ns) { return fmt::format("{}.{:09d}", ns / 1'000'000'000, ns % 1'000'000'000); }
 
 nlohmann::json logJson(const LogRecord& r, const std::string& time) {
@@ -103,13 +132,7 @@ nlohmann::json logJson(const LogRecord& r, const std::string& time) {
     j[k] = replaceInvalidUtf8(v);
     j[std::string(k) + "_hex"] = hexBytes(v);
   };
-  put("rule", r.rule);
-  put("cgroup", r.cgroup);
-  put("action", r.action);
-  put("argument", r.argument);
-  put("outcome", r.outcome);
-  put("detail", r.detail);
-  put("message", r.message);
+  for (const auto& [name, member] : kTextFields) put(name, r.*member);
   if (r.latencyMs) j["latency_ms"] = std::round(*r.latencyMs * 1000) / 1000;
   if (!r.values.empty()) {
     nlohmann::json v = nlohmann::json::object();
@@ -132,6 +155,34 @@ nlohmann::json logJson(const LogRecord& r, const std::string& time) {
 }
 
 namespace {
+
+// syslog(3)'s levels: an error, a kill enacted, another decision, the rest.
+int priority(const LogRecord& r) {
+  if (r.kind == "error") return 3;
+  if (r.kind == "decision") return r.action == "kill" && r.outcome == "enacted" ? 4 : 5;
+  return 6;
+}
+
+// MESSAGE is the text line but its time (journald stamps its own).
+std::vector<std::string> journalFields(const LogRecord& r, const std::string& line, const std::string& time) {
+  std::string message = line.substr(line.find(' ') + 1);
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  std::vector<std::string> f{"MESSAGE=" + message, fmt::format("PRIORITY={}", priority(r)), "SYSLOG_IDENTIFIER=mmrun"};
+  if (r.kind == "decision" && r.action == "kill") f.push_back(std::string("MESSAGE_ID=") + kKillMessageId);
+  // Values are bytes to journald (a cgroup named with a newline goes in
+  // its binary form): no escaping.
+  auto add = [&](std::string key, const std::string& v) {
+    if (v.empty()) return;
+    for (char& c : key) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    f.push_back(fmt::format("MMP_{}={}", key, v));
+  };
+  add("kind", r.kind);
+  add("policy", r.policy);
+  for (const auto& [name, member] : kTextFields) add(name, r.*member);
+  if (r.latencyMs) add("latency_ms", fmt::format("{:.3f}", *r.latencyMs));
+  add("record", logJson(r, time).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return f;
+}
 
 std::string formatLog(const LogRecord& r, LogFormat format, const std::string& time) {
   if (format == LogFormat::Json)
@@ -164,6 +215,14 @@ std::string formatLog(const LogRecord& r, LogFormat format, const std::string& t
   return line + "\n";
 }
 
+// One time for the line and the fields, so that they agree.
+Entry entry(const LogRecord& r, LogFormat format, const std::string& time) {
+  std::string t = time.empty() ? now() : time;
+  Entry e{formatLog(r, format, t), {}};
+  if (format == LogFormat::Journal) e.fields = journalFields(r, e.line, t);
+  return e;
+}
+
 void writeQueued() {
   std::unique_lock lock(queue->m);
   for (;;) {
@@ -173,16 +232,17 @@ void writeQueued() {
       queue->done.notify_one();
       return;
     }
-    std::deque<std::string> batch;
+    std::deque<Entry> batch;
     batch.swap(queue->lines);
     uint64_t unsaid = std::exchange(queue->unsaid, 0);
     lock.unlock();
     if (unsaid)
-      put(formatLog({.kind = "error", .outcome = "failed",
-                     .detail = fmt::format("{} log records dropped: stdout did not keep up (over {} waiting)", unsaid,
-                                           LogWriter::kQueuedRecords)},
-                    queue->format, ""));
-    for (const auto& line : batch) put(line);  // may block: only this thread waits
+      put(entry({.kind = "error", .outcome = "failed",
+                 .detail = fmt::format("{} log records dropped: {} did not keep up (over {} waiting)", unsaid,
+                                       queue->format == LogFormat::Journal ? "journald" : "stdout",
+                                       LogWriter::kQueuedRecords)},
+                queue->format, ""));
+    for (const auto& e : batch) put(e);  // may block: only this thread waits
     lock.lock();
   }
 }
@@ -190,10 +250,10 @@ void writeQueued() {
 }  // namespace
 
 void writeLog(const LogRecord& r, LogFormat format, const std::string& time) {
-  std::string line = formatLog(r, format, time);
+  Entry e = entry(r, format, time);
   if (!queue) {
     std::fflush(stdout);  // what the command printed before, first
-    put(line);
+    put(e);
     return;
   }
   std::lock_guard lock(queue->m);
@@ -202,7 +262,7 @@ void writeLog(const LogRecord& r, LogFormat format, const std::string& time) {
     ++queue->unsaid;
     return;
   }
-  queue->lines.push_back(std::move(line));
+  queue->lines.push_back(std::move(e));
   queue->ready.notify_one();
 }
 

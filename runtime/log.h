@@ -1,5 +1,6 @@
 // mmrun's structured log: one record per decision (enacted, dry-run,
-// dropped, failed), as text or JSON lines on stdout.
+// dropped, failed), as text or JSON lines on stdout, or to journald with
+// its fields.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +12,13 @@
 
 namespace mmp::runtime {
 
-enum class LogFormat { Text, Json };
+// Journal: each record sent to journald over its native protocol
+// (libsystemd's sd_journal_sendv), its text line as MESSAGE and each part
+// a field (MMP_POLICY, MMP_RULE, MMP_CGROUP, ...; the whole JSON record as
+// MMP_RECORD); a kill carries MESSAGE_ID kKillMessageId. Where journald
+// does not take it, the text line goes to stdout.
+enum class LogFormat { Text, Json, Journal };
+inline constexpr const char* kKillMessageId = "9c24e8a0a32d49aa8d54d394dbba22a3";
 
 // One row of a kill's candidate table: who, the key it was ranked by and
 // its value, and what became of it ("victim", "ranked lower", "under the

@@ -52,8 +52,11 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   load->add_flag("--dry-run", lo.dryRun, "Log every decision, write nothing");
   load->add_option("--cgroup-root", lo.cgroupRoot, "The memory cgroup hierarchy's root (default: found)");
-  load->add_option("--log-format", format, "text or json (one JSON object per line)")
-      ->check(CLI::IsMember({"text", "json"}));
+  load->add_option("--log-format", format,
+                   "text, json (one JSON object per line) or journal (to journald, each part a field: "
+                   "MMP_POLICY, MMP_RULE, MMP_CGROUP, ...; kills with MESSAGE_ID " +
+                       std::string(mmp::runtime::kKillMessageId) + ")")
+      ->check(CLI::IsMember({"text", "json", "journal"}));
   load->add_option("--interval", interval, "The periodic walk's interval, e.g. 500ms or 2s (default: the policy's)");
 
   load->add_option("--socket", lo.statusSocket, "Where to answer `mmrun status` (default: /run/mmrun/POLICY.sock)");
@@ -104,7 +107,9 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   auto logFormat = [](const std::string& f) {
-    return f == "json" ? mmp::runtime::LogFormat::Json : mmp::runtime::LogFormat::Text;
+    return f == "json"      ? mmp::runtime::LogFormat::Json
+           : f == "journal" ? mmp::runtime::LogFormat::Journal
+                            : mmp::runtime::LogFormat::Text;
   };
   if (*check) return mmp::runtime::runCheck(object, verbose);
   if (*status) return mmp::runtime::runStatus(socket, json);
