@@ -35,6 +35,15 @@ struct ReplayOptions {
 };
 int runReplay(const ReplayOptions& o);
 
+struct ExplainOptions {
+  std::string object;
+  std::string rule;                  // file:line, FILE_BASENAME:line, or line
+  std::vector<std::string> cgroups;  // empty: every cgroup in the rule's scope
+  std::string cgroupRoot;
+  LogFormat format = LogFormat::Text;
+};
+int runExplain(const ExplainOptions& o);
+
 struct RecordOptions {
   std::string cgroupRoot;
   uint64_t forNs = 0;

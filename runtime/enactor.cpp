@@ -439,7 +439,7 @@ void Enactor::onDecision(const struct mmp_decision& d) {
   clock_gettime(CLOCK_MONOTONIC, &now);
   uint64_t ns = static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(now.tv_nsec);
   double latency = ns > d.time_ns ? static_cast<double>(ns - d.time_ns) / 1e9 : 0.0;
-  if (!opts_.replay) rec.latencyMs = latency * 1e3;
+  if (!opts_.replay && !opts_.explain) rec.latencyMs = latency * 1e3;
   // The overruled record has always carried the wall clock, also in replay.
   writeLog(rec, opts_.format, o == Outcome::Overruled ? "" : time);
   recent_.push_back(logJson(rec, o == Outcome::Overruled ? "" : time));
@@ -463,7 +463,7 @@ Outcome Enactor::decide(const struct mmp_decision& d, LogRecord& rec, bool& acte
 
   // The values that made the condition true (log: its {...} values).
   const auto& names = d.action == MMP_ACTION_LOG ? action.values : rule.values;
-  for (size_t i = 0; i < names.size() && i < MMP_MAX_VALUES; ++i)
+  for (size_t i = 0; i < names.size() && i < MMP_MAX_VALUES && !opts_.explain; ++i)
     rec.values.emplace_back(names[i].expr, formatValue(names[i].type, d.values[i]));
 
   std::vector<const Cgroup*> targets;

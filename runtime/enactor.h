@@ -58,6 +58,9 @@ struct EnactOptions {
   std::chrono::milliseconds preKillLimit{5000};
   // The policy's `prefer` and `avoid`: they rank every kill's candidates.
   Preferences preferences = {};
+  // `mmrun explain`: a decision made up, not the program's: no values
+  // (the condition was not evaluated), no latency.
+  bool explain = false;
 };
 
 class Enactor {

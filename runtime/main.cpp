@@ -91,6 +91,19 @@ int main(int argc, char** argv) {
   replay->add_option("--log-format", replayFormat, "text or json (one JSON object per line)")
       ->check(CLI::IsMember({"text", "json"}));
 
+  mmp::runtime::ExplainOptions eo;
+  std::string explainFormat = "text";
+  auto* explain = app.add_subcommand(
+      "explain", "Which victim a rule's kill would take now, and why, whatever its condition: a dry run of the "
+                 "kill for each cgroup in the rule's scope, with its candidate table. Loads nothing, kills nothing");
+  explain->add_option("object", eo.object, "A BPF object made by `mmpc compile`")->required()->check(CLI::ExistingFile);
+  explain->add_option("rule", eo.rule, "The rule: FILE:LINE as the records name it, or LINE")->required();
+  explain->add_option("--cgroup", eo.cgroups, "Only for this cgroup (a path below the root, as the records give it)")
+      ->type_name("PATH");
+  explain->add_option("--cgroup-root", eo.cgroupRoot, "The memory cgroup hierarchy's root (default: found)");
+  explain->add_option("--log-format", explainFormat, "text or json (one JSON object per line)")
+      ->check(CLI::IsMember({"text", "json"}));
+
   mmp::runtime::RecordOptions rec;
   std::string recordFor, recordInterval = "1s";
   auto* record = app.add_subcommand(
@@ -113,6 +126,10 @@ int main(int argc, char** argv) {
   };
   if (*check) return mmp::runtime::runCheck(object, verbose);
   if (*status) return mmp::runtime::runStatus(socket, json);
+  if (*explain) {
+    eo.format = logFormat(explainFormat);
+    return mmp::runtime::runExplain(eo);
+  }
   if (*replay) {
     ro.format = logFormat(replayFormat);
     return mmp::runtime::runReplay(ro);

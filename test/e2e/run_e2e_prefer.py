@@ -7,11 +7,14 @@ own (links to mmp_hog: the kernel names a process after what it ran):
 preferred by its command line) and `worker`. While the cgroup holds over
 200 MiB, the policy kills its largest process, once a second:
 - a dry run names the browser, says the preference chose it, kills nothing;
+- so does `mmrun explain` of the rule, at once, whatever its condition,
+  without values or latency; an unknown rule is refused, naming the rules;
 - then the browser dies first, the worker second (the database, largest,
   is avoided), and the database lives: the records say what decided.
 Prints SKIPPED: reason where the process may not load BPF or make cgroups.
 usage: run_e2e_prefer.py BIN_DIR
 """
+import json
 import os
 import subprocess
 import sys
@@ -69,6 +72,20 @@ def main():
                     if c.get("candidate", "").startswith("pid")}
         check(verdicts.get(str(pid["database"]), "").startswith('avoided: avoid process "^database$"'),
               f"its candidate table says the database is avoided ({table})")
+
+        r = subprocess.run([MMRUN, "explain", obj, "preferences.mmp:5", "--log-format", "json"],
+                           capture_output=True, text=True, timeout=30)
+        told = kills([json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")], "dry-run")
+        detail = told[0].get("detail", "") if told else ""
+        check(r.returncode == 0 and len(told) == 1 and f"would send SIGKILL to pid {pid['browser']} " in detail
+              and "chosen by preference" in detail and "values" not in told[0] and "latency_ms" not in told[0]
+              and told[0].get("candidates"),
+              f"mmrun explain names the browser and why, with the table, no values, no latency "
+              f"({r.stderr.strip()}; {detail})")
+        check(all(alive(h) for h in hogs.values()), "and kills nothing")
+        r = subprocess.run([MMRUN, "explain", obj, "99"], capture_output=True, text=True, timeout=30)
+        check(r.returncode == 1 and "has no rule 99" in r.stderr and "preferences.mmp:5" in r.stderr,
+              f"an unknown rule is refused, listing the rules that kill ({r.stderr.strip()})")
 
         records = run_until(obj, [], lambda rs: len(kills(rs, "enacted")) >= 2, seconds=20, interval="200ms")
         done = kills(records, "enacted")
