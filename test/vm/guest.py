@@ -501,6 +501,33 @@ def killkey(s):
 
 
 @scenario
+def prefer(s):
+    """`prefer` and `avoid` among cgroups killed through cgroup.kill: the
+    preferred cgroup dies first though it is the smallest, then the next
+    by size; the avoided one, the largest, lives, marked avoided in the
+    candidate table; the records say a preference decided."""
+    browser, worker, db = (s.cgroup(f"/mmp/prefer/jobs/{n}") for n in ("browser", "worker", "db"))
+    hogs = {"browser": s.hog(browser, 16), "worker": s.hog(worker, 48), "db": s.hog(db, 64)}
+    m = s.mmrun("prefer")
+    m.started()
+    first = m.wait_for(lambda r: r.get("action") == "kill" and r.get("outcome") == "enacted", 20)
+    second = m.wait_for(lambda r: r.get("action") == "kill" and r.get("outcome") == "enacted" and r is not first
+                        and f"{worker}/cgroup.kill" in r.get("detail", ""), 20)
+    dead = stop_and_reap(m, hogs)
+    s.figure("victims", sorted(dead))
+    s.figure("details", [k and k.get("detail") for k in (first, second)])
+    s.check(dead == {"browser", "worker"}, f"the preferred cgroup and the next one died, the avoided lived ({sorted(dead)})")
+    s.check(first and f"{browser}/cgroup.kill" in first.get("detail", "")
+            and "chosen by preference" in first.get("detail", ""),
+            f"first: cgroup.kill of jobs/browser, the smallest, chosen by preference ({first and first.get('detail')})")
+    verdicts = {row.get("candidate"): row.get("verdict", "") for row in (second or {}).get("candidates", [])}
+    s.check(second and "avoided" in verdicts.get("/mmp/prefer/jobs/db", ""),
+            f"then jobs/worker by size, over the larger jobs/db, avoided in the table ({verdicts})")
+    kills = [r for r in m.select(action="kill") if r.get("outcome") == "enacted"]
+    s.check(len(kills) == 2, f"exactly two kills enacted ({len(kills)})")
+
+
+@scenario
 def protect(s):
     """A protected cgroup running the same hog as its sibling is never
     touched, while the sibling is reclaimed and throttled."""
