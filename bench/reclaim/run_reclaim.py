@@ -13,9 +13,11 @@ of none's repetitions).
 
 usage: run_reclaim.py BIN_DIR [--workload W]... [--contender C]... [--reps N]
                       [--out FILE] [--smoke]
-  --smoke: the CI version: redis, none against mmp-best, one repetition,
-  short phases; exits 1 unless mmp-best saves at least SMOKE_SAVED_PCT of
-  the memory none holds, at no more than SMOKE_OPS_LOSS_PCT fewer ops/s.
+  --smoke: the CI version: redis, none against mmp-best, two repetitions
+  (none, best, best, none), short phases; exits 1 unless mmp-best saves,
+  on average, at least SMOKE_SAVED_PCT of the memory none holds, at no
+  more than SMOKE_OPS_LOSS_PCT fewer ops/s. (One sample each swung by
+  a quarter between runs of the same build: TCG's throughput is noisy.)
 """
 import argparse
 import gzip
@@ -48,7 +50,7 @@ FIXED_SHARE = 0.8  # the fixed contender's memory.high: 80% of the filled servic
 SMOKE = {"workloads": {"redis": {"cold_keys": 90000, "hot_keys": 4000, "value_bytes": 1000,
                                  "round_requests": 2500}},
          "timing": {"load_s": 32, "steady_s": 12, "return_s": 0},
-         "contenders": ["none", "mmp-best"]}
+         "contenders": ["none", "mmp-best"], "reps": 2}
 SMOKE_SAVED_PCT = 10.0
 SMOKE_OPS_LOSS_PCT = 20.0
 RECOVERED = 1.25   # return phase: recovered once every later round's p99 is within 1.25x none's
@@ -109,7 +111,7 @@ def main():
     workloads = {w: WORKLOADS[w] for w in (a.workload or WORKLOADS)}
     contenders, timing = a.contender or list(CONTENDERS), TIMING
     if a.smoke:
-        workloads, timing, contenders, a.reps = SMOKE["workloads"], SMOKE["timing"], SMOKE["contenders"], 1
+        workloads, timing, contenders, a.reps = SMOKE["workloads"], SMOKE["timing"], SMOKE["contenders"], SMOKE["reps"]
     for tool in (t for w in workloads for t in TOOLS[w]):
         if not shutil.which(tool):
             run_vm.skip(f"{tool} is not installed (bench/arena/setup installs it; scripts/setup runs that)")
@@ -123,8 +125,10 @@ def main():
     objects = compile_objects(os.path.join(bindir, "mmpc"), objdir, contenders)
     # Repetitions outermost and contenders innermost: a drift of the host
     # over the run falls on every contender alike.
+    # Odd repetitions run the contenders in reverse (A B B A ...): a drift
+    # of the host's speed over the run weighs on all alike.
     cells = [{"workload": w, "contender": c, "rep": rep, "objects": objects.get(c)}
-             for rep in range(a.reps) for w in workloads for c in contenders]
+             for rep in range(a.reps) for w in workloads for c in (contenders[::-1] if rep % 2 else contenders)]
     prov = hostlib.provenance(sys.argv)
     started = time.monotonic()
     vmlinux, kver, outdir, initrd = run_vm.guest_files(work, busybox, modinfo)
@@ -173,12 +177,17 @@ def smoke_verdict(runs, planned, outdir):
     if len(runs) != planned:
         bad.append(f"only {len(runs)} of {planned} cells ran (console: {outdir}/console.log)")
     bad += [f"{r['contender']}: void ({r['void']})" for r in runs if r.get("void")]
-    best = next((r for r in runs if r["contender"] == "mmp-best" and not r.get("void")), None)
-    if best and best.get("mem_saved_pct") is not None:
-        if best["mem_saved_pct"] < SMOKE_SAVED_PCT:
-            bad.append(f"mmp-best saved {best['mem_saved_pct']}% of none's memory (at least {SMOKE_SAVED_PCT}%)")
-        if best["ops_loss_pct"] is None or best["ops_loss_pct"] > SMOKE_OPS_LOSS_PCT:
-            bad.append(f"mmp-best lost {best['ops_loss_pct']}% of none's ops/s (at most {SMOKE_OPS_LOSS_PCT}%)")
+    best = [r for r in runs if r["contender"] == "mmp-best" and not r.get("void")]
+    if best and all(r.get("mem_saved_pct") is not None for r in best):
+        # Each repetition is already against the mean of none's.
+        saved = round(statistics.mean(r["mem_saved_pct"] for r in best), 2)
+        losses = [r["ops_loss_pct"] for r in best]
+        loss = round(statistics.mean(losses), 2) if None not in losses else None
+        print(f"mmp-best on average: saved {saved}% of none's memory, lost {loss}% of its ops/s")
+        if saved < SMOKE_SAVED_PCT:
+            bad.append(f"mmp-best saved {saved}% of none's memory (at least {SMOKE_SAVED_PCT}%)")
+        if loss is None or loss > SMOKE_OPS_LOSS_PCT:
+            bad.append(f"mmp-best lost {loss}% of none's ops/s (at most {SMOKE_OPS_LOSS_PCT}%)")
     elif not bad:
         bad.append("no figures for mmp-best against none")
     for b in bad:
