@@ -504,27 +504,39 @@ def killkey(s):
 def prefer(s):
     """`prefer` and `avoid` among cgroups killed through cgroup.kill: the
     preferred cgroup dies first though it is the smallest, then the next
-    by size; the avoided one, the largest, lives, marked avoided in the
-    candidate table; the records say a preference decided."""
+    by size; the avoided one, the largest, lives while another candidate
+    is left (marked avoided in the candidate table), and dies when it is
+    the last; each record says what a preference decided."""
     browser, worker, db = (s.cgroup(f"/mmp/prefer/jobs/{n}") for n in ("browser", "worker", "db"))
     hogs = {"browser": s.hog(browser, 16), "worker": s.hog(worker, 48), "db": s.hog(db, 64)}
     m = s.mmrun("prefer")
     m.started()
-    first = m.wait_for(lambda r: r.get("action") == "kill" and r.get("outcome") == "enacted", 20)
-    second = m.wait_for(lambda r: r.get("action") == "kill" and r.get("outcome") == "enacted" and r is not first
-                        and f"{worker}/cgroup.kill" in r.get("detail", ""), 20)
+
+    def kill_of(cg):
+        return m.wait_for(lambda r: r.get("action") == "kill" and r.get("outcome") == "enacted"
+                          and f"{cg}/cgroup.kill" in r.get("detail", ""), 20)
+    first = kill_of(browser)
+    second = kill_of(worker)
+    time.sleep(0.5)
+    db_lived = hogs["db"].poll() is None
+    # db is the only candidate left: more memory in it, and it goes too.
+    hogs["db, later"] = s.hog(db, 48)
+    third = kill_of(db)
     dead = stop_and_reap(m, hogs)
     s.figure("victims", sorted(dead))
-    s.figure("details", [k and k.get("detail") for k in (first, second)])
-    s.check(dead == {"browser", "worker"}, f"the preferred cgroup and the next one died, the avoided lived ({sorted(dead)})")
-    s.check(first and f"{browser}/cgroup.kill" in first.get("detail", "")
-            and "chosen by preference" in first.get("detail", ""),
-            f"first: cgroup.kill of jobs/browser, the smallest, chosen by preference ({first and first.get('detail')})")
+    s.figure("details", [k and k.get("detail") for k in (first, second, third)])
+    order = [r.get("detail", "").split("/cgroup.kill")[0].rsplit("/", 1)[-1]
+             for r in m.select(action="kill") if r.get("outcome") == "enacted"]
+    s.check(order == ["browser", "worker", "db"], f"the kills, in order: browser, worker, db ({order})")
+    s.check(first and "chosen by preference" in first.get("detail", ""),
+            f"first: jobs/browser, the smallest, chosen by preference ({first and first.get('detail')})")
     verdicts = {row.get("candidate"): row.get("verdict", "") for row in (second or {}).get("candidates", [])}
-    s.check(second and "avoided" in verdicts.get("/mmp/prefer/jobs/db", ""),
-            f"then jobs/worker by size, over the larger jobs/db, avoided in the table ({verdicts})")
-    kills = [r for r in m.select(action="kill") if r.get("outcome") == "enacted"]
-    s.check(len(kills) == 2, f"exactly two kills enacted ({len(kills)})")
+    s.check(second and "the key's first choice is avoided" in second.get("detail", "")
+            and "avoided" in verdicts.get("/mmp/prefer/jobs/db", "") and db_lived,
+            f"then jobs/worker over the larger jobs/db, avoided in the table and alive ({verdicts})")
+    s.check(third and "and no other candidate was left" in third.get("detail", "")
+            and dead == {"browser", "worker", "db", "db, later"},
+            f"jobs/db dies once it is the last candidate ({third and third.get('detail')}; dead {sorted(dead)})")
 
 
 @scenario
