@@ -180,7 +180,7 @@ llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, const std::
 
 void logStarted(const Running& r, const Hierarchy& h, const LoadOptions& o, const char* what) {
   const Manifest& m = r.policy->manifest();
-  LogRecord rec{"info", m.policy, "", h.root, "", "", what, "", "", {}};
+  LogRecord rec{.kind = "info", .policy = m.policy, .cgroup = h.root, .outcome = what};
   rec.detail = fmt::format("{} (cgroup {}), interval {} ms{}{}", r.path, h.version == CgroupVersion::V2 ? "v2" : "v1",
                            std::chrono::duration_cast<std::chrono::milliseconds>(r.interval).count(),
                            o.dryRun ? ", dry run" : "", o.pinDir.empty() ? "" : ", pinned in " + o.pinDir);
