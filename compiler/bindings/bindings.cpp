@@ -114,7 +114,16 @@ KernelPath kernelPath(const nlohmann::json& p, const std::string& binding, const
   KernelPath out;
   for (const auto& e : p) {
     if (!e.is_object()) {
-      out.push_back({pathText(e, binding, member), {}, ""});
+      out.push_back({pathText(e, binding, member), {}, "", ""});
+      continue;
+    }
+    // {"as": "TYPE"}: a cast to a struct of `types`.
+    if (e.contains("as")) {
+      if (e.size() != 1 || !e["as"].is_string())
+        throw kernelError(binding, member, "has an element {\"as\": ...} with more than a type's name");
+      KernelPathElement cast;
+      cast.as = e["as"].get<std::string>();
+      out.push_back(std::move(cast));
       continue;
     }
     // {"index": [ROW, COLUMN], "rows": ROWS}
@@ -142,7 +151,8 @@ bool knownRuntime(const std::string& s) {
 }
 
 KernelSource parseFieldKernel(const nlohmann::json& k, const std::string& binding) {
-  onlyKnownMembers(k, binding, {"from", "path", "sum", "scale", "unlimited_at", "runtime", "observed", "event_arg", "doc"});
+  onlyKnownMembers(k, binding,
+                   {"from", "path", "sum", "or", "scale", "unlimited_at", "runtime", "observed", "event_arg", "doc"});
   KernelSource s;
   s.from = kernelString(k, "from", binding);
   if (!s.from.empty() && s.from != "cgroup" && s.from != "mem_cgroup" && s.from != "task_struct")
@@ -155,6 +165,22 @@ KernelSource parseFieldKernel(const nlohmann::json& k, const std::string& bindin
   }
   if (s.from.empty() != s.paths.empty())
     throw kernelError(binding, "", "needs both `from` and a `path` (or `sum`), or neither");
+  if (k.contains("or")) {
+    if (s.paths.empty() || !k["or"].is_array() || k["or"].empty())
+      throw kernelError(binding, "or", "is not a non-empty array of alternatives to a `path` or `sum`");
+    for (const auto& alt : k["or"]) {
+      onlyKnownMembers(alt, binding, {"path", "sum"});
+      std::vector<KernelPath> paths;
+      if (alt.contains("path") == alt.contains("sum"))
+        throw kernelError(binding, "or", "has an alternative without one `path` or one `sum`");
+      if (alt.contains("path")) paths.push_back(kernelPath(alt["path"], binding, "or"));
+      else if (!alt["sum"].is_array() || alt["sum"].empty())
+        throw kernelError(binding, "or", "has a `sum` that is not a non-empty array of paths");
+      else
+        for (const auto& p : alt["sum"]) paths.push_back(kernelPath(p, binding, "or"));
+      s.otherwise.push_back(std::move(paths));
+    }
+  }
   std::string scale = kernelString(k, "scale", binding);
   if (scale == "pages") s.scale = KernelScale::Pages;
   else if (scale == "psi_fixed") s.scale = KernelScale::PsiFixed;
@@ -274,6 +300,30 @@ std::vector<std::string> Bindings::eventNames() const {
   return out;
 }
 
+namespace {
+
+// `types`: {"NAME": [["member", "TYPE"], ...], ...}.
+std::vector<LocalStruct> parseTypes(const nlohmann::json& t) {
+  if (!t.is_object()) throw std::runtime_error("is not an object of struct names");
+  std::vector<LocalStruct> out;
+  for (const auto& [name, members] : t.items()) {
+    if (!validDottedName(name) || name.find('.') != std::string::npos)
+      throw std::runtime_error(fmt::format("`{}` is not a struct's name", name));
+    if (!members.is_array() || members.empty())
+      throw std::runtime_error(fmt::format("`{}` is not a non-empty array of [member, type] pairs", name));
+    LocalStruct s{name, {}};
+    for (const auto& m : members) {
+      if (!m.is_array() || m.size() != 2 || !m[0].is_string() || !m[1].is_string())
+        throw std::runtime_error(fmt::format("`{}` has a member that is not [\"name\", \"type\"]", name));
+      s.members.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace
+
 llvm::Expected<Bindings> parseBindings(const std::string& text, const std::string& path) {
   nlohmann::json doc;
   try {
@@ -303,6 +353,8 @@ llvm::Expected<Bindings> parseBindings(const std::string& text, const std::strin
       if (out.field(b.name)) throw std::runtime_error(fmt::format("`{}` is declared twice", b.name));
       out.fields.push_back(std::move(b));
     }
+    where = "types: ";
+    if (doc.contains("types")) out.types = parseTypes(doc["types"]);
     where = "";
     link(out);
   } catch (const std::exception& e) {

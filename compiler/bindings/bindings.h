@@ -21,6 +21,7 @@ struct KernelPathElement {
   std::string name;
   std::vector<std::string> index;  // empty, or ROW and COLUMN
   std::string rows;
+  std::string as;  // `{"as": "T"}`: the pointer reached is read as a `struct T` of the bindings' `types`
 };
 using KernelPath = std::vector<KernelPathElement>;
 
@@ -33,6 +34,9 @@ enum class KernelScale { None, Pages, PsiFixed };
 struct KernelSource {
   std::string from;          // the struct `paths` start at: "cgroup", "mem_cgroup", "task_struct"; "" when not read so
   std::vector<KernelPath> paths;  // `path`, or each of `sum`'s, added up
+  // `or`: where the kernel lacks what `paths` reads, each of these in
+  // turn (a `path` or a `sum` each), the first the kernel has.
+  std::vector<std::vector<KernelPath>> otherwise;
   KernelScale scale = KernelScale::None;
   std::string unlimitedAt;   // the kernel's "max", for people (`unlimited_at`)
   std::string runtime;       // a value mmrun provides: "meminfo:NAME", "pressure:LINE:WHAT", "cgroup_path"
@@ -69,6 +73,15 @@ struct EventBinding {
   EventSource kernel;
 };
 
+// A struct the bindings describe (`types`), for a layout the BTF compiled
+// against does not have: another kernel's, under a CO-RE flavour name
+// (`mm_struct___6_1` is `mm_struct` to libbpf). Each member's type is a
+// struct of `types`, a type of the kernel's BTF, or either as `NAME[N]`.
+struct LocalStruct {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> members;  // name, type
+};
+
 class Bindings {
 public:
   // Fields point at each other (`wholeBinding`): moves keep them, copies would not.
@@ -80,6 +93,7 @@ public:
 
   std::vector<Binding> fields;
   std::vector<EventBinding> events;
+  std::vector<LocalStruct> types;
 
   const Binding* field(std::string_view name) const;
   const EventBinding* event(std::string_view name) const;

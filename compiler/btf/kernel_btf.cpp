@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <llvm/Object/ObjectFile.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -120,12 +121,92 @@ bool KernelBtf::indexNext() const {
 
 const struct btf_type* KernelBtf::type(uint32_t id) const {
   if (id == 0) return &kVoid;
+  if (id >= kAddedIds)
+    return id - kAddedIds < added_.size() && !added_[id - kAddedIds].empty()
+               ? reinterpret_cast<const struct btf_type*>(added_[id - kAddedIds].data())
+               : &kVoid;
   while (offsets_.size() <= id)
     if (!indexNext()) return &kVoid;
   return reinterpret_cast<const struct btf_type*>(types_ + offsets_[id]);
 }
 
-const char* KernelBtf::str(uint32_t offset) const { return offset < stringsLen_ ? strings_ + offset : ""; }
+const char* KernelBtf::str(uint32_t offset) const {
+  if (offset >= kAddedStrings)
+    return offset - kAddedStrings < addedStrings_.size() ? addedStrings_.c_str() + (offset - kAddedStrings) : "";
+  return offset < stringsLen_ ? strings_ + offset : "";
+}
+
+uint32_t KernelBtf::addString(const std::string& s) {
+  uint32_t at = kAddedStrings + static_cast<uint32_t>(addedStrings_.size());
+  addedStrings_ += s;
+  addedStrings_ += '\0';
+  return at;
+}
+
+llvm::Error KernelBtf::addStructs(const std::vector<StructDecl>& decls) {
+  // Ids first: members may name structs declared after them. A struct is
+  // laid out once the structs it holds are.
+  uint32_t first = kAddedIds + static_cast<uint32_t>(added_.size());
+  added_.resize(added_.size() + decls.size());
+  auto typeNamed = [&](const std::string& name) -> std::optional<uint32_t> {
+    for (size_t i = 0; i < decls.size(); ++i)
+      if (decls[i].name == name) return first + static_cast<uint32_t>(i);
+    for (unsigned kind : {BTF_KIND_TYPEDEF, BTF_KIND_STRUCT, BTF_KIND_UNION, BTF_KIND_INT})
+      if (auto id = findByName(name, kind)) return id;
+    return std::nullopt;
+  };
+  auto laidOut = [&](uint32_t id) { return id < kAddedIds || !added_[id - kAddedIds].empty(); };
+  std::vector<bool> done(decls.size(), false);
+  for (size_t pass = 0; pass < decls.size(); ++pass) {
+    for (size_t i = 0; i < decls.size(); ++i) {
+      if (done[i]) continue;
+      const StructDecl& d = decls[i];
+      std::vector<uint32_t> words;
+      uint32_t at = 0, align = 1;
+      bool waiting = false;
+      for (const auto& [member, spec] : d.members) {
+        std::string base = spec;
+        uint32_t count = 0;
+        if (size_t open = spec.find('['); open != std::string::npos) {
+          if (spec.back() != ']' || !isDecimal(spec.substr(open + 1, spec.size() - open - 2)))
+            return fail(fmt::format("`struct {}`: `{}` is not NAME or NAME[N]", d.name, spec));
+          base = spec.substr(0, open);
+          count = static_cast<uint32_t>(std::stoul(spec.substr(open + 1)));
+        }
+        // A type this kernel's BTF lacks, or one of no size: the struct is
+        // not added, and a path through it does not resolve (E0401 for the
+        // field that needs it, and only if no other way reads it).
+        auto t = typeNamed(base);
+        if (!t || !laidOut(*t) || size(*t) == 0) {
+          waiting = true;
+          break;
+        }
+        uint32_t type = *t, elemSize = size(*t);
+        if (count) {
+          // An array: a record of its own.
+          uint32_t index = findByName("int", BTF_KIND_INT).value_or(0);
+          added_.push_back({0, static_cast<uint32_t>(BTF_KIND_ARRAY) << 24, 0, type, index, count});
+          type = kAddedIds + static_cast<uint32_t>(added_.size() - 1);
+        }
+        uint32_t a = std::min<uint32_t>(8, elemSize);
+        at = (at + a - 1) / a * a;
+        align = std::max(align, a);
+        words.insert(words.end(), {addString(member), type, at * 8});
+        at += count ? count * elemSize : elemSize;
+      }
+      if (waiting) continue;
+      at = (at + align - 1) / align * align;
+      std::vector<uint32_t> record{addString(d.name),
+                                   (static_cast<uint32_t>(BTF_KIND_STRUCT) << 24) |
+                                       static_cast<uint32_t>(d.members.size()),
+                                   at};
+      record.insert(record.end(), words.begin(), words.end());
+      added_[first - kAddedIds + i] = std::move(record);
+      done[i] = true;
+    }
+  }
+  return llvm::Error::success();
+}
 
 std::optional<uint32_t> KernelBtf::findByName(const std::string& name, unsigned kind) const {
   if (name.empty()) return std::nullopt;
@@ -139,6 +220,8 @@ std::optional<uint32_t> KernelBtf::findByName(const std::string& name, unsigned 
 }
 
 std::optional<uint32_t> KernelBtf::findStruct(const std::string& name) const {
+  for (uint32_t id = kAddedIds; id < kAddedIds + added_.size(); ++id)
+    if (btf_is_struct(type(id)) && name == str(type(id)->name_off)) return id;
   if (auto id = findByName(name, BTF_KIND_STRUCT)) return id;
   return findByName(name, BTF_KIND_UNION);
 }
@@ -212,6 +295,16 @@ llvm::Expected<std::vector<BtfStep>> KernelBtf::resolvePath(const std::string& r
   uint32_t cur = *rootId;
   std::string where = root;
   for (const auto& elem : path) {
+    if (elem.size() > 2 && elem.front() == '(' && elem.back() == ')') {
+      // A cast: the pointer reached, read as a pointer to another struct.
+      auto to = findStruct(elem.substr(1, elem.size() - 2));
+      if (!to) return fail(fmt::format("no `struct {}` to read `{}` as", elem.substr(1, elem.size() - 2), where));
+      if (!isPointer(cur)) return fail(fmt::format("`{}` is not a pointer, to read as `struct {}`", where, name(*to)));
+      cur = *to;
+      steps.push_back({BtfStep::Deref, 0, 0, "", 0, cur});
+      where = "(" + where + " as " + name(cur) + ")";
+      continue;
+    }
     if (isPointer(cur)) {
       cur = pointee(cur);
       steps.push_back({BtfStep::Deref, 0, 0, "", 0, cur});

@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct btf_type;
@@ -33,6 +34,14 @@ struct BtfStep {
   std::string name;          // Member: the member's name
   uint32_t byteOffset = 0;   // offset from the start of the owner
   uint32_t resultType = 0;   // the type reached, typedefs and modifiers skipped
+};
+
+// A struct to add to the kernel's types: its name and its members, each
+// with its type's name (a struct added, a type of the kernel's, or either
+// as `NAME[N]`). Members are laid out one after the other, aligned.
+struct StructDecl {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> members;
 };
 
 class KernelBtf {
@@ -58,8 +67,16 @@ public:
   uint32_t size(uint32_t id) const;
   std::string name(uint32_t id) const;
 
+  // Adds structs the kernel's BTF lacks (another kernel's layout, under a
+  // CO-RE flavour name): their ids come after every id of the kernel's,
+  // and findStruct finds them first. One whose member types the kernel
+  // lacks (or that holds itself) is left out. The error names a member
+  // type that is not NAME or NAME[N].
+  llvm::Error addStructs(const std::vector<StructDecl>& decls);
+
   // Walks `path` (member names, or decimal array indices) from struct
-  // `root`, dereferencing pointers between steps. The error names the
+  // `root`, dereferencing pointers between steps; `(NAME)` reads the
+  // pointer reached as a pointer to struct NAME. The error names the
   // first member the kernel's types lack.
   llvm::Expected<std::vector<BtfStep>> resolvePath(const std::string& root,
                                                    const std::vector<std::string>& path) const;
@@ -87,6 +104,12 @@ private:
   uint32_t stringsLen_ = 0;
   mutable std::vector<uint32_t> offsets_;  // type id → offset in types_; [0] is void
   mutable uint32_t scanned_ = 0;           // bytes of types_ indexed so far
+  // addStructs's types: records (a btf_type and what follows it, in 32-bit
+  // words) with ids from kAddedIds, names in addedStrings_ from kAddedStrings.
+  static constexpr uint32_t kAddedIds = 0x40000000, kAddedStrings = 0x40000000;
+  std::vector<std::vector<uint32_t>> added_;
+  std::string addedStrings_;
+  uint32_t addString(const std::string& s);
 };
 
 }  // namespace mmp

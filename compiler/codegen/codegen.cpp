@@ -76,6 +76,12 @@ bool Emitter::run() {
 
 }  // namespace codegen
 
+llvm::Error addBindingTypes(KernelBtf& btf, const std::vector<LocalStruct>& types) {
+  std::vector<StructDecl> decls;
+  for (const auto& t : types) decls.push_back({t.name, t.members});
+  return btf.addStructs(decls);
+}
+
 std::unique_ptr<llvm::Module> emitModule(const CodegenInput& in, llvm::LLVMContext& ctx, Diagnostics& diags) {
   auto m = std::make_unique<llvm::Module>(in.plan.name, ctx);
   m->setTargetTriple("bpfel");

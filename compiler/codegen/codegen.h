@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "bindings/bindings.h"
 #include "btf/kernel_btf.h"
 #include "diagnostics/diagnostics.h"
 #include "lower/plan.h"
@@ -21,6 +22,11 @@ struct CodegenInput {
   std::string sourcePath;
   std::string manifest;  // the .mmp.manifest JSON
 };
+
+// The structs the bindings describe (`types`: other kernels' layouts under
+// CO-RE flavour names), added to the BTF compiled against, so that the
+// fields' alternative paths can go through them.
+llvm::Error addBindingTypes(KernelBtf& btf, const std::vector<LocalStruct>& types);
 
 // Builds the module. A binding the kernel's BTF cannot resolve is reported
 // (E0401: names the field and the member) and yields no module.

@@ -19,7 +19,8 @@ constexpr uint64_t kPageCounterMax = INT64_MAX / kPageSize;  // PAGE_COUNTER_MAX
 std::vector<PathElement> pathOf(const KernelPath& path) {
   std::vector<PathElement> out;
   for (const auto& e : path) {
-    if (e.index.empty()) out.emplace_back(e.name);
+    if (!e.as.empty()) out.emplace_back("(" + e.as + ")");  // KernelBtf::resolvePath's cast
+    else if (e.index.empty()) out.emplace_back(e.name);
     else out.emplace_back(e.index, e.rows);
   }
   return out;
@@ -34,19 +35,35 @@ bool Emitter::resolveFields() {
     const Binding* b = plan_.snapshot[i];
     if (b->kernel.from.empty()) continue;
     const std::string& from = b->kernel.from;
-    std::vector<std::vector<PathElement>> paths;
-    for (const auto& p : b->kernel.paths) paths.push_back(pathOf(p));
-    for (const auto& elems : paths) {
-      auto path = kernel_.resolve(from, elems);
-      if (!path) {
-        diags_.report(DiagCode::E0401, plan_.snapshotUse[i],
-                      fmt::format("`{}` cannot be read on this kernel: {}", b->name, llvm::toString(path.takeError())))
-            .note(fmt::format("compiled against the BTF of {}", in_.btf.path()))
-            .help("compile against a kernel that has the member (`--btf FILE`), or do without the field");
-        break;
+    // Each way the bindings give to read it (`path` or `sum`, then each of
+    // `or`), as the BTF compiled against and the bindings' types resolve it.
+    std::vector<std::vector<KernelPath>> ways{b->kernel.paths};
+    ways.insert(ways.end(), b->kernel.otherwise.begin(), b->kernel.otherwise.end());
+    std::vector<std::vector<AccessPath>> resolved;
+    std::string why;
+    for (const auto& way : ways) {
+      std::vector<AccessPath> sum;
+      for (const auto& p : way) {
+        auto path = kernel_.resolve(from, pathOf(p));
+        if (!path) {
+          std::string e = llvm::toString(path.takeError());
+          if (why.empty()) why = e;
+          sum.clear();
+          break;
+        }
+        sum.push_back(std::move(*path));
       }
-      mod_.fieldPaths[b].push_back(std::move(*path));
+      if (!sum.empty()) resolved.push_back(std::move(sum));
     }
+    if (resolved.empty()) {
+      diags_.report(DiagCode::E0401, plan_.snapshotUse[i], fmt::format("`{}` cannot be read on this kernel: {}", b->name, why))
+          .note(fmt::format("compiled against the BTF of {}", in_.btf.path()))
+          .help("compile against a kernel that has the member (`--btf FILE`), or do without the field");
+      continue;
+    }
+    mod_.fieldPaths[b] = resolved[0];
+    // Several ways: the running kernel's is chosen at load time.
+    if (ways.size() > 1) mod_.fieldAlternatives[b] = std::move(resolved);
     needMemcg |= from == "mem_cgroup";
   }
   auto id = kernel_.resolve("cgroup", {"kn", "id"});
@@ -160,23 +177,57 @@ void Emitter::storeField(llvm::Value* snapshot, uint32_t index, llvm::Value* v) 
 void Emitter::fillFields(llvm::Value* base, llvm::Value* snapshot, const std::function<bool(const Binding&)>& which,
                          bool probe) {
   // Probing reads share one stack slot: each is loaded before the next.
-  llvm::AllocaInst* slot = probe ? bpf_.slot(ir_.getInt64Ty(), "probe") : nullptr;
-  KernelTypes::Loader load;
-  if (probe)
-    load = [&](llvm::Value* at, llvm::Type* ty) -> llvm::Value* {
-      bpf_.probeReadKernel(slot, static_cast<uint32_t>(m_.getDataLayout().getTypeStoreSize(ty)), at);
-      return ir_.CreateAlignedLoad(ty, slot, llvm::Align(8));
-    };
+  llvm::AllocaInst* slot = nullptr;
+  KernelTypes::Loader probing = [&](llvm::Value* at, llvm::Type* ty) -> llvm::Value* {
+    if (!slot) slot = bpf_.slot(ir_.getInt64Ty(), "probe");
+    bpf_.probeReadKernel(slot, static_cast<uint32_t>(m_.getDataLayout().getTypeStoreSize(ty)), at);
+    return ir_.CreateAlignedLoad(ty, slot, llvm::Align(8));
+  };
+  if (probe) slot = bpf_.slot(ir_.getInt64Ty(), "probe");
+  KernelTypes::Loader load = probe ? probing : KernelTypes::Loader();
+  auto readSum = [&](const std::vector<AccessPath>& paths, const KernelTypes::Loader& loader) {
+    llvm::Value* sum = nullptr;
+    for (const auto& path : paths) {
+      llvm::Value* v = kernel_.emitRead(ir_, base, path, nullptr, loader);  // NULL on the way: 0
+      sum = sum ? ir_.CreateAdd(sum, v) : v;
+    }
+    return sum;
+  };
   for (uint32_t i = 0; i < plan_.snapshot.size(); ++i) {
     const Binding* b = plan_.snapshot[i];
     auto it = mod_.fieldPaths.find(b);
     if (it == mod_.fieldPaths.end() || !which(*b)) continue;
-    llvm::Value* sum = nullptr;
-    for (const auto& path : it->second) {
-      llvm::Value* v = kernel_.emitRead(ir_, base, path, nullptr, load);  // NULL on the way: 0
-      sum = sum ? ir_.CreateAdd(sum, v) : v;
+    auto alternatives = mod_.fieldAlternatives.find(b);
+    if (alternatives == mod_.fieldAlternatives.end()) {
+      storeField(snapshot, i, convert(readSum(it->second, load), *b));
+      continue;
     }
-    storeField(snapshot, i, convert(sum, *b));
+    // The first way whose field the running kernel has (libbpf makes each
+    // test a constant, so the verifier walks one way only; the others'
+    // relocations, which fail there, are in dead code), else 0. Probed:
+    // another kernel's layout may hold what its verifier cannot walk by
+    // direct loads (6.1's: an array of atomic_long_t, a typedef).
+    llvm::Function* f = ir_.GetInsertBlock()->getParent();
+    auto& ctx = m_.getContext();
+    llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "way.done", f);
+    std::vector<std::pair<llvm::Value*, llvm::BasicBlock*>> incoming;
+    for (const auto& way : alternatives->second) {
+      llvm::Value* has = kernel_.emitExists(ir_, base, way.front(), probing);
+      llvm::BasicBlock* read = llvm::BasicBlock::Create(ctx, "way.read", f);
+      llvm::BasicBlock* next = llvm::BasicBlock::Create(ctx, "way.next", f);
+      ir_.CreateCondBr(ir_.CreateICmpNE(has, ir_.getInt32(0)), read, next);
+      ir_.SetInsertPoint(read);
+      llvm::Value* v = readSum(way, probing);
+      incoming.emplace_back(v, ir_.GetInsertBlock());
+      ir_.CreateBr(done);
+      ir_.SetInsertPoint(next);
+    }
+    incoming.emplace_back(ir_.getInt64(0), ir_.GetInsertBlock());
+    ir_.CreateBr(done);
+    ir_.SetInsertPoint(done);
+    llvm::PHINode* value = ir_.CreatePHI(ir_.getInt64Ty(), static_cast<unsigned>(incoming.size()), "way");
+    for (const auto& [v, from] : incoming) value->addIncoming(v, from);
+    storeField(snapshot, i, convert(value, *b));
   }
 }
 

@@ -70,6 +70,9 @@ struct ModuleContext {
   // Kernel access paths.
   // Each kernel-read field: its paths (summed when several) from its root.
   std::map<const Binding*, std::vector<AccessPath>> fieldPaths;
+  // A field with several ways to read it (its binding's `or`): each that
+  // resolved, in order (fieldPaths holds the first).
+  std::map<const Binding*, std::vector<std::vector<AccessPath>>> fieldAlternatives;
   std::optional<AccessPath> cgroupIdPath, cssPath, seqNumPath, taskCgroupPath, parentPath, memcgCgroupPath;
   uint32_t firstArgOffset = 0;  // of a kprobe's first argument in struct pt_regs
   uint32_t memcgStruct = 0;

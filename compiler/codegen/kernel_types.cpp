@@ -227,8 +227,8 @@ llvm::Value* KernelTypes::memberAddress(llvm::IRBuilder<>& b, llvm::Value* base,
   return call;
 }
 
-llvm::Value* KernelTypes::emitRead(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path,
-                                   llvm::BasicBlock* onNull, const Loader& load) {
+llvm::Value* KernelTypes::emitAddress(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path,
+                                      llvm::BasicBlock* onNull, const Loader& load) {
   auto& ctx = m_.getContext();
   auto* ptrTy = llvm::PointerType::get(ctx, 0);
   auto loadAt = [&](llvm::Type* ty, llvm::Value* at, unsigned align) -> llvm::Value* {
@@ -284,6 +284,26 @@ llvm::Value* KernelTypes::emitRead(llvm::IRBuilder<>& b, llvm::Value* base, cons
       }
     }
   }
+  return cur;
+}
+
+llvm::Value* KernelTypes::emitExists(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path,
+                                     const Loader& load) {
+  llvm::Value* at = emitAddress(b, base, path, nullptr, load);
+  auto* ptrTy = llvm::PointerType::get(m_.getContext(), 0);
+  llvm::Function* fn = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::bpf_preserve_field_info, {ptrTy});
+  constexpr uint64_t kFieldExists = 2;  // BPF_FIELD_EXISTS, libbpf's bpf_core_field_exists
+  return b.CreateCall(fn, {at, b.getInt64(kFieldExists)});
+}
+
+llvm::Value* KernelTypes::emitRead(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path,
+                                   llvm::BasicBlock* onNull, const Loader& load) {
+  auto& ctx = m_.getContext();
+  auto* ptrTy = llvm::PointerType::get(ctx, 0);
+  auto loadAt = [&](llvm::Type* ty, llvm::Value* at, unsigned align) -> llvm::Value* {
+    return load ? load(at, ty) : b.CreateAlignedLoad(ty, at, llvm::Align(align));
+  };
+  llvm::Value* cur = emitAddress(b, base, path, onNull, load);
   uint32_t type = btf_.resolve(path.resultType);
   if (btf_.isPointer(type)) return loadAt(ptrTy, cur, 8);
   uint32_t size = btf_.size(type);

@@ -78,6 +78,11 @@ public:
   // through `load` when given.
   llvm::Value* emitRead(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path, llvm::BasicBlock* onNull,
                         const Loader& load = nullptr);
+  // Whether the running kernel has the field `path` ends at, as its types
+  // and the local ones match (a CO-RE field-existence relocation: an i32,
+  // 1 or 0, that libbpf writes at load time). The reads before it are
+  // made, as emitRead makes them.
+  llvm::Value* emitExists(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path, const Loader& load = nullptr);
   // The address of member `name` of struct `id` from `base`, relocatable.
   llvm::Value* memberAddress(llvm::IRBuilder<>& b, llvm::Value* base, uint32_t id, uint32_t memberIndex);
 
@@ -89,6 +94,9 @@ private:
     std::map<uint32_t, std::pair<unsigned, unsigned>> index;  // member → (gep, di)
   };
 
+  // The address `path` leads to from `base`: emitRead but its last load.
+  llvm::Value* emitAddress(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path, llvm::BasicBlock* onNull,
+                           const Loader& load);
   llvm::Type* llvmType(uint32_t id);
   llvm::DIType* diType(uint32_t id);
   void buildBody(uint32_t id, Local& s);

@@ -91,6 +91,10 @@ int runCompile(const std::string& file, const CompileOptions& co, const DriverOp
                              llvm::toString(btf.takeError()));
     return 1;
   }
+  if (auto err = addBindingTypes(**btf, bindings->types)) {
+    std::cerr << fmt::format("mmpc: error: the bindings' types: {}\n", llvm::toString(std::move(err)));
+    return 1;
+  }
   FrontEndResult& fe = *r;
   size_t before = fe.diags.errorCount();
   llvm::LLVMContext ctx;

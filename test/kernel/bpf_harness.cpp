@@ -63,6 +63,10 @@ Compiled compileHere(const std::string& text, const std::string& name, const std
       out.diagnostics = llvm::toString(btf.takeError());
       return out;
     }
+    if (auto err = addBindingTypes(**btf, bindings().types)) {
+      out.diagnostics = llvm::toString(std::move(err));
+      return out;
+    }
     llvm::LLVMContext ctx;
     CodegenInput in{*plan, **btf, name, out.manifest};
     auto module = emitModule(in, ctx, diags);

@@ -56,5 +56,26 @@ TEST(Core, ObjectsBuiltForAnotherKernelLoadHere) {
   }
 }
 
+// A field the kernels lay out differently: oom.victim.rss is per-CPU
+// counters on 6.2 and later, struct mm_rss_stat's atomics on 6.1 (kernel
+// bindings: `or`, `types`). The object compiled here reads both ways and
+// verifies here, the 6.1 way's failed relocations standing in dead code
+// behind a field-existence test; compiled against 6.1's BTF, only the 6.1
+// way resolves, and it verifies here too.
+TEST(Core, AFieldWithTwoLayoutsLoadsCompiledHereOrAgainst61) {
+  if (auto why = bpfUnavailable()) GTEST_SKIP() << "SKIPPED: " << *why;
+  const char* text = "policy layouts\non oom log \"victim {oom.victim.pid} rss {oom.victim.rss}\"\n";
+  Compiled here = compilePolicy(text);
+  ASSERT_FALSE(here.object.empty()) << here.diagnostics;
+  std::string error;
+  EXPECT_TRUE(LoadedPolicy::load(here, error)) << error;
+  std::string why;
+  auto vmlinux = otherKernel(why);
+  if (!vmlinux) GTEST_SKIP() << "SKIPPED: " << why;
+  Compiled there = compilePolicy(text, "test.mmp", *vmlinux);
+  ASSERT_FALSE(there.object.empty()) << there.diagnostics;
+  EXPECT_TRUE(LoadedPolicy::load(there, error)) << error;
+}
+
 }  // namespace
 }  // namespace mmp::test

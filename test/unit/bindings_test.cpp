@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -80,7 +82,14 @@ TEST_F(ShippedBindings, KernelSourcesOfEveryKind) {
   const KernelPathElement& element = total.paths[0].back();
   EXPECT_EQ(element.index, (std::vector<std::string>{"@psi_aggregators:PSI_AVGS", "@psi_states:PSI_MEM_SOME"}));
   EXPECT_EQ(element.rows, "@psi_aggregators:NR_PSI_AGGREGATORS");
-  EXPECT_EQ(b().field("oom.victim.rss")->kernel.paths.size(), 3u);  // a sum
+  const KernelSource& rss = b().field("oom.victim.rss")->kernel;
+  EXPECT_EQ(rss.paths.size(), 3u);  // a sum
+  ASSERT_EQ(rss.otherwise.size(), 1u);  // 6.1's layout
+  ASSERT_EQ(rss.otherwise[0].size(), 3u);
+  EXPECT_EQ(rss.otherwise[0][0][1].as, "mm_struct___6_1");
+  ASSERT_EQ(b().types.size(), 3u);
+  EXPECT_TRUE(std::any_of(b().types.begin(), b().types.end(),
+                          [](const LocalStruct& t) { return t.name == "mm_struct___6_1"; }));
   EXPECT_EQ(b().field("memcg.since_reclaim")->kernel.observed, "reclaim");
   EXPECT_EQ(b().field("reclaim.order")->kernel.eventArg, 0u);
   EXPECT_EQ(b().field("system.memory.free")->kernel.runtime, "meminfo:MemFree");
@@ -341,8 +350,8 @@ TEST(Bindings, KernelScaleMustBeKnown) {
 
 TEST(Bindings, KernelUnknownMembersAreRefused) {
   EXPECT_EQ(errorOf(withKernel(R"({"from": "mem_cgroup", "path": ["memory"], "scales": "pages"})")),
-            "bad.json: field #1: `a.b`: kernel has an unknown member `scales` (it has from, path, sum, scale, unlimited_at, "
-            "runtime, observed, event_arg, doc)");
+            "bad.json: field #1: `a.b`: kernel has an unknown member `scales` (it has from, path, sum, or, scale, "
+            "unlimited_at, runtime, observed, event_arg, doc)");
   expectError(file(R"([{"name": "oom", "kernel": {"tp": "mark_victim"}}])", "[]"), {"event #1", "`oom`", "`tp`"});
   expectError(withKernel(R"({"from": "cgroup", "path": [{"index": ["1", "2"], "rows": "3", "cols": "4"}]})"),
               {"`a.b`", "kernel.path", "`cols`"});
@@ -360,6 +369,31 @@ TEST(Bindings, KernelValuesMustBeKnown) {
   expectError(withKernel(R"({"observed": "oom"})"), {"`a.b`", "kernel.observed", "oom"});
   expectError(withKernel(R"({"event_arg": -1})"), {"`a.b`", "kernel.event_arg"});
   expectError(file(R"([{"name": "pressure", "kernel": {"runtime": "psi"}}])", "[]"), {"`pressure`", "kernel.runtime"});
+}
+
+TEST(Bindings, AlternativesCastsAndTypes) {
+  std::string ok = withKernel(R"({"from": "task_struct", "path": ["mm", "a"],
+                                  "or": [{"path": ["mm", {"as": "mm___old"}, "b"]}, {"sum": [["c"], ["d"]]}]})");
+  ok.insert(ok.size() - 1, R"(, "types": {"mm___old": [["b", "long"]]})");
+  auto parsed = parseBindings(ok, "ok.json");
+  ASSERT_TRUE(static_cast<bool>(parsed)) << llvm::toString(parsed.takeError());
+  const KernelSource& k = parsed->field("a.b")->kernel;
+  ASSERT_EQ(k.otherwise.size(), 2u);
+  EXPECT_EQ(k.otherwise[0][0][1].as, "mm___old");
+  EXPECT_EQ(k.otherwise[1].size(), 2u);
+  ASSERT_EQ(parsed->types.size(), 1u);
+  EXPECT_EQ(parsed->types[0].members, (std::vector<std::pair<std::string, std::string>>{{"b", "long"}}));
+
+  expectError(withKernel(R"({"from": "cgroup", "path": ["a"], "or": []})"), {"`a.b`", "kernel.or", "non-empty"});
+  expectError(withKernel(R"({"runtime": "meminfo:MemFree", "or": [{"path": ["a"]}]})"), {"`a.b`", "kernel.or"});
+  expectError(withKernel(R"({"from": "cgroup", "path": ["a"], "or": [{"path": ["b"], "sum": [["c"]]}]})"),
+              {"`a.b`", "kernel.or", "one `path` or one `sum`"});
+  expectError(withKernel(R"({"from": "cgroup", "path": ["a"], "or": [{"path": ["b"], "scale": "pages"}]})"),
+              {"`a.b`", "`scale`"});
+  expectError(withKernel(R"({"from": "cgroup", "path": [{"as": "x", "rows": "2"}]})"), {"`a.b`", "kernel.path", "as"});
+  std::string types = file(kEvents, "[]");
+  types.insert(types.size() - 1, R"(, "types": {"t": [["only a name"]]})");
+  expectError(types, {"types", "`t`", "[\"name\", \"type\"]"});
 }
 
 TEST(Bindings, WrongKindsOfOptionalMembers) {
