@@ -227,13 +227,16 @@ llvm::Value* KernelTypes::memberAddress(llvm::IRBuilder<>& b, llvm::Value* base,
   return call;
 }
 
+// One load of `ty` at `at`: through `load` when given, else direct.
+llvm::Value* KernelTypes::loadAt(llvm::IRBuilder<>& b, const Loader& load, llvm::Type* ty, llvm::Value* at,
+                                 unsigned align) {
+  return load ? load(at, ty) : b.CreateAlignedLoad(ty, at, llvm::Align(align));
+}
+
 llvm::Value* KernelTypes::emitAddress(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path,
                                       llvm::BasicBlock* onNull, const Loader& load) {
   auto& ctx = m_.getContext();
   auto* ptrTy = llvm::PointerType::get(ctx, 0);
-  auto loadAt = [&](llvm::Type* ty, llvm::Value* at, unsigned align) -> llvm::Value* {
-    return load ? load(at, ty) : b.CreateAlignedLoad(ty, at, llvm::Align(align));
-  };
   llvm::Value* cur = base;
   for (size_t i = 0; i < path.steps.size(); ++i) {
     const BtfStep& s = path.steps[i];
@@ -243,7 +246,7 @@ llvm::Value* KernelTypes::emitAddress(llvm::IRBuilder<>& b, llvm::Value* base, c
         // A read through a NULL kernel pointer yields 0 (the verifier makes
         // these probing loads), so a branch is only needed where the caller
         // asks for one; each branch doubles what the verifier walks.
-        llvm::Value* p = loadAt(ptrTy, cur, 8);
+        llvm::Value* p = loadAt(b, load, ptrTy, cur, 8);
         if (onNull) {
           llvm::BasicBlock* next = llvm::BasicBlock::Create(ctx, "deref", b.GetInsertBlock()->getParent());
           b.CreateCondBr(b.CreateIsNull(p), onNull, next);
@@ -300,15 +303,12 @@ llvm::Value* KernelTypes::emitRead(llvm::IRBuilder<>& b, llvm::Value* base, cons
                                    llvm::BasicBlock* onNull, const Loader& load) {
   auto& ctx = m_.getContext();
   auto* ptrTy = llvm::PointerType::get(ctx, 0);
-  auto loadAt = [&](llvm::Type* ty, llvm::Value* at, unsigned align) -> llvm::Value* {
-    return load ? load(at, ty) : b.CreateAlignedLoad(ty, at, llvm::Align(align));
-  };
   llvm::Value* cur = emitAddress(b, base, path, onNull, load);
   uint32_t type = btf_.resolve(path.resultType);
-  if (btf_.isPointer(type)) return loadAt(ptrTy, cur, 8);
+  if (btf_.isPointer(type)) return loadAt(b, load, ptrTy, cur, 8);
   uint32_t size = btf_.size(type);
   auto* intTy = llvm::IntegerType::get(ctx, size * 8);
-  llvm::Value* v = loadAt(intTy, cur, size);
+  llvm::Value* v = loadAt(b, load, intTy, cur, size);
   const struct btf_type* t = btf_.type(type);
   bool isSigned = btf_is_int(t) && (btf_int_encoding(t) & BTF_INT_SIGNED);
   if (size == 8) return v;

@@ -94,6 +94,8 @@ private:
     std::map<uint32_t, std::pair<unsigned, unsigned>> index;  // member → (gep, di)
   };
 
+  static llvm::Value* loadAt(llvm::IRBuilder<>& b, const Loader& load, llvm::Type* ty, llvm::Value* at,
+                             unsigned align);
   // The address `path` leads to from `base`: emitRead but its last load.
   llvm::Value* emitAddress(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path, llvm::BasicBlock* onNull,
                            const Loader& load);
