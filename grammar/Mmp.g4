@@ -21,10 +21,12 @@ letDecl      : 'let' IDENT '=' expr ;
 // A knob an importer may set: its default, then the line that documents it.
 paramDecl    : 'param' IDENT '=' expr STRING ;
 setDecl      : 'set' IDENT '=' expr ;
-protectDecl  : 'protect' STRING (',' STRING)* ;
+// Cgroup patterns, or (with a word before them, as `prefer` takes) regular
+// expressions over a process: protected processes are never killed.
+protectDecl  : 'protect' (what='process' | IDENT)? STRING (',' STRING)* ;
 // Preferences among a kill's candidates: cgroup patterns, or regular
-// expressions over a process's name (`process`) or command line
-// (`cmdline`, an IDENT the builder checks).
+// expressions over a process's name (`process`) or another of its texts
+// (`cmdline`, `exe`, ...: an IDENT the checker checks).
 preferDecl   : verb=('prefer' | 'avoid') (what='process' | IDENT)? STRING (',' STRING)* ;
 scopeBlock   : 'in' STRING (',' STRING)* '{' scopeItem* '}' ;
 // Only `let` and rules belong in a scope; the other statements are

@@ -243,10 +243,21 @@ std::vector<const Cgroup*> Enactor::amongCandidates(const std::vector<ScopePatte
   return out;
 }
 
-// The victim among `named`, by the decision's key, and its kill; the
+// The victim among `given`, by the decision's key, and its kill; the
 // result carries the candidate table (`excluded`: those left out before).
-ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named,
-                                   const std::vector<CandidateRow>& excluded, const LogRecord& rec, bool pretend) {
+ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& given,
+                                   std::vector<CandidateRow> excluded, const LogRecord& rec, bool pretend) {
+  // cgroup.kill would reach a protected process: its cgroup is no candidate.
+  std::vector<const Cgroup*> named;
+  for (const Cgroup* c : given) {
+    auto why = opts_.preferences.protectsProcesses() ? opts_.preferences.protectedAmong(procsBelow(c->dir))
+                                                     : std::nullopt;
+    if (why) excluded.push_back({c->path, "", "", "holds protected " + *why});
+    else named.push_back(c);
+  }
+  if (named.empty())
+    return {.ok = false, .detail = "every candidate cgroup holds a protected process", .noVictim = true,
+            .candidates = excluded};
   std::vector<CgroupCandidate> candidates;
   // A cgroup's age only where the pick reads it (one stat each, saved).
   const bool age = d.flags & (MMP_KILL_OLDEST | MMP_KILL_YOUNGEST | MMP_KILL_GROWING | MMP_KILL_SIZE_OR_GROWTH |
@@ -368,8 +379,7 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
     RankProcess rank;
     if (!opts_.preferences.empty())
       rank = [&](const std::string& dir, int pid, const std::string& name) {
-        std::string cmdline = opts_.preferences.readsCommandLine() ? commandLine(pid) : "";
-        return opts_.preferences.ofProcess(pathOf[dir], name, cmdline);
+        return opts_.preferences.ofProcess(pathOf[dir], opts_.preferences.readTexts(pid, name));
       };
     add(killProcess(dirs, d.flags, d.arg, pretend,
                     [&](int pid, const std::string& why) { preKill(rec, rec.cgroup, pid, why); }, rank));

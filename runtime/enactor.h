@@ -95,8 +95,8 @@ private:
   // `rec`: the decision's record so far, for the --pre-kill hook.
   ActionResult killCgroupIn(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets,
                             const LogRecord& rec, bool pretend);
-  ActionResult killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& named,
-                            const std::vector<CandidateRow>& excluded, const LogRecord& rec, bool pretend);
+  ActionResult killCgroupOf(const struct mmp_decision& d, const std::vector<const Cgroup*>& given,
+                            std::vector<CandidateRow> excluded, const LogRecord& rec, bool pretend);
   // --pre-kill: runs the hook for the victim (a cgroup, and a pid for a
   // process kill) and logs what became of it; the kill goes on either way.
   void preKill(const LogRecord& rec, const std::string& cgroup, int pid, const std::string& why);

@@ -7,6 +7,7 @@
 #include <libelf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -203,9 +204,14 @@ void manifest(const Object& o, Manifest& m) {
   o.forEach(key::kPreferences, [&](const json& e, const std::string& where) {
     namespace kp = key::preference;
     Object p(e, where);
-    m.preferences.push_back({p.oneOf(kp::kMode, {"prefer", "avoid"}) == "avoid",
-                             p.oneOf(kp::kWhat, {"cgroup", "process", "cmdline"}), p.string(kp::kPattern),
-                             p.string(kp::kLocation)});
+    std::string mode = p.oneOf(kp::kMode, {"prefer", "avoid", "protect"});
+    std::string what = p.string(kp::kWhat);
+    if (what != "cgroup" && std::find(std::begin(kp::kWhats), std::end(kp::kWhats), what) == std::end(kp::kWhats))
+      throw Refusal{fmt::format("{}.{} is \"{}\", which this mmrun does not know", where, kp::kWhat, what)};
+    m.preferences.push_back({mode == "protect" ? PreferenceMode::Protect
+                             : mode == "avoid" ? PreferenceMode::Avoid
+                                               : PreferenceMode::Prefer,
+                             what, p.string(kp::kPattern), p.string(kp::kLocation)});
   });
   o.forEach(key::kScopes, [&](const json& e, const std::string& where) {
     Object s(e, where);

@@ -95,10 +95,12 @@ struct ManifestRule {
   std::optional<uint32_t> cooldownWord;  // absent: no cooldown
 };
 
-// One pattern of `prefer`/`avoid` (actions/preferences.h applies them).
+// One pattern of `prefer`/`avoid`, or a `protect` of processes
+// (actions/preferences.h applies them).
+enum class PreferenceMode { Prefer, Avoid, Protect };
 struct ManifestPreference {
-  bool avoid = false;
-  std::string what;      // "cgroup", "process" or "cmdline"
+  PreferenceMode mode = PreferenceMode::Prefer;
+  std::string what;      // "cgroup", or a process's text: key::preference::kWhats
   std::string pattern;   // a normalised cgroup pattern, or a POSIX extended regular expression
   std::string location;  // file:line
 };

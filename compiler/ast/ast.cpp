@@ -125,7 +125,8 @@ std::string dumpItem(const Item& item) {
     return fmt::format("(let {} {})", l->name, dump(*l->value));
   }
   if (auto* s = llvm::dyn_cast<SetDecl>(&item)) return fmt::format("(set {} {})", s->name, dump(*s->value));
-  if (auto* p = llvm::dyn_cast<ProtectDecl>(&item)) return "(protect " + dumpStrings(p->patterns) + ")";
+  if (auto* p = llvm::dyn_cast<ProtectDecl>(&item))
+    return "(protect " + (p->whatWord.empty() ? "" : p->whatWord + " ") + dumpStrings(p->patterns) + ")";
   if (auto* p = llvm::dyn_cast<PreferDecl>(&item)) {
     std::string what = p->whatWord.empty() ? "" : " " + p->whatWord;
     return std::string("(") + (p->avoid ? "avoid" : "prefer") + what + " " + dumpStrings(p->patterns) + ")";

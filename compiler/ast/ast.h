@@ -208,7 +208,11 @@ struct SetDecl : Item {
   static bool classof(const Item* i) { return i->kind == ItemKind::Set; }
 };
 
+// `protect`: cgroup patterns (never acted on), or with `whatWord` regular
+// expressions over a process (never killed; earlyoom's --ignore).
 struct ProtectDecl : Item {
+  std::string whatWord;  // "" (cgroup patterns), `process`, `cmdline`, ...
+  SourceRange whatRange;
   std::vector<StringLit> patterns;
   explicit ProtectDecl(SourceRange r) : Item(ItemKind::Protect, r) {}
   static bool classof(const Item* i) { return i->kind == ItemKind::Protect; }
@@ -216,14 +220,15 @@ struct ProtectDecl : Item {
 
 // `prefer`/`avoid` (docs/language.md §7): which kill candidates go first,
 // and which only when no other is left. A cgroup pattern, or a regular
-// expression (POSIX extended, as earlyoom's --prefer/--avoid) over a
-// process's name or its command line.
-enum class PreferWhat { Cgroup, Process, Cmdline };
+// expression (POSIX extended, as earlyoom's --prefer/--avoid) over one of
+// a process's texts: its name, command line, executable (the realpath of
+// /proc/PID/exe), working directory, effective UID, or environment.
+enum class PreferWhat { Cgroup, Process, Cmdline, Exe, Cwd, Uid, Environ };
 
 struct PreferDecl : Item {
   bool avoid = false;
   PreferWhat what = PreferWhat::Cgroup;  // set by the checker from `whatWord`
-  std::string whatWord;                  // `process`, `cmdline`, or "" (cgroup patterns)
+  std::string whatWord;                  // `process`, `cmdline`, ..., or "" (cgroup patterns)
   SourceRange whatRange;
   std::vector<StringLit> patterns;
   explicit PreferDecl(SourceRange r) : Item(ItemKind::Prefer, r) {}

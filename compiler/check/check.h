@@ -30,16 +30,19 @@ struct ProtectEntry {
   SourceRange range;
 };
 
-// One pattern of a `prefer` or `avoid`: `text` is the pattern normalised
-// (cgroups) or the regular expression as written (process, cmdline).
+// One pattern of a `prefer`, an `avoid`, or a `protect` of processes:
+// `text` is the pattern normalised (cgroups) or the regular expression as
+// written (process, cmdline, ...).
+enum class PreferMode { Prefer, Avoid, Protect };
+const char* preferModeWord(PreferMode m);  // "prefer", "avoid", "protect"
 struct PreferEntry {
-  bool avoid = false;
+  PreferMode mode = PreferMode::Prefer;
   ast::PreferWhat what = ast::PreferWhat::Cgroup;
   std::string text;
   SourceRange range;
   std::optional<ScopePattern> pattern;  // cgroups only
 };
-const char* preferWhatWord(ast::PreferWhat w);  // "cgroup", "process", "cmdline"
+const char* preferWhatWord(ast::PreferWhat w);  // "cgroup", "process", "cmdline", ...
 
 struct CheckedRule {
   ast::Rule* rule;

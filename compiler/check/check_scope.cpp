@@ -136,7 +136,7 @@ std::string describe(const Action& a) {
 void Checker::checkProtects(const Policy& p, CheckedPolicy& out) {
   for (const auto& item : p.items) {
     auto* protect = llvm::dyn_cast<ProtectDecl>(item.get());
-    if (!protect) continue;
+    if (!protect || !protect->whatWord.empty()) continue;  // processes: checkPreferences
     for (const auto& s : protect->patterns)
       if (auto pattern = parsePattern(s, diags_)) out.protects.push_back({*pattern, s.range});
   }

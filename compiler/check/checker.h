@@ -70,7 +70,11 @@ private:
   void checkProtects(const ast::Policy& p, CheckedPolicy& out);
   // check_prefer.cpp
   void checkPreferences(const ast::Policy& p, CheckedPolicy& out);
+  std::optional<ast::PreferWhat> preferWhat(PreferMode mode, const std::string& word, SourceRange range);
+  void addPreferences(PreferMode mode, const std::string& word, SourceRange wordRange,
+                      const std::vector<ast::StringLit>& patterns, CheckedPolicy& out);
   void checkPreferenceConflicts(const CheckedPolicy& out);
+  void reportProtected(const PreferEntry& e, SourceRange protectedAt);
   std::vector<ScopePattern> checkScopePatterns(const ast::Scope& s);
   std::vector<ScopePattern> checkPatterns(const std::vector<ast::StringLit>& lits, bool among);
   void checkReach(const std::vector<CheckedRule>& rules, const std::vector<ProtectEntry>& protects);

@@ -111,7 +111,7 @@ std::string buildManifest(const plan::Plan& p, const std::string& sourceText) {
   for (const auto& r : p.rules) rules.push_back(ruleJson(r));
   json preferences = json::array();
   for (const auto& pr : p.preferences)
-    preferences.push_back({{key::preference::kMode, pr.avoid ? "avoid" : "prefer"}, {key::preference::kWhat, pr.what},
+    preferences.push_back({{key::preference::kMode, pr.mode}, {key::preference::kWhat, pr.what},
                            {key::preference::kPattern, pr.pattern}, {key::preference::kLocation, pr.location}});
   json programs = json::array();
   for (plan::Hook h : p.hooks) {

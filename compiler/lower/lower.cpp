@@ -95,11 +95,11 @@ public:
         plan_.protects.push_back(p.pattern.text());
     for (const auto& e : policy_.preferences) {
       const SourceFile& f = sm_.file(e.range.file);
-      Preference pref{e.avoid, preferWhatWord(e.what), e.text,
+      Preference pref{preferModeWord(e.mode), preferWhatWord(e.what), e.text,
                       fmt::format("{}:{}", f.path(), f.position(e.range.begin).line)};
       // Imports may state the same preference: each once.
       bool seen = std::any_of(plan_.preferences.begin(), plan_.preferences.end(), [&](const Preference& q) {
-        return q.avoid == pref.avoid && q.what == pref.what && q.pattern == pref.pattern;
+        return q.mode == pref.mode && q.what == pref.what && q.pattern == pref.pattern;
       });
       if (!seen) plan_.preferences.push_back(std::move(pref));
     }

@@ -83,10 +83,11 @@ struct Param {
   bool given = false;  // set by the importer
 };
 
-// `prefer`/`avoid`: which kill candidates go first, and which last.
+// `prefer`/`avoid`: which kill candidates go first, and which last;
+// `protect` of processes: which are never killed.
 struct Preference {
-  bool avoid = false;
-  std::string what;      // "cgroup", "process", "cmdline"
+  std::string mode;      // "prefer", "avoid", "protect"
+  std::string what;      // "cgroup", "process", "cmdline", ...
   std::string pattern;   // a normalised cgroup pattern, or a regular expression
   std::string location;  // file:line
 };

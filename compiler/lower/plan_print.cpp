@@ -49,7 +49,7 @@ std::string printPlan(const Plan& p) {
                        pa.given ? fmt::format(" (set by the import; default {})", pa.declared) : " (default)");
   for (const auto& pr : p.protects) out += fmt::format("  protect {}\n", pr);
   for (const auto& pr : p.preferences)
-    out += fmt::format("  {} {} \"{}\" ({})\n", pr.avoid ? "avoid" : "prefer", pr.what, pr.pattern, pr.location);
+    out += fmt::format("  {} {} \"{}\" ({})\n", pr.mode, pr.what, pr.pattern, pr.location);
   for (const auto& s : p.scopes) out += fmt::format("  scope {} {}\n", s.bit, fmt::join(s.patterns, " "));
   for (size_t i = 0; i < p.snapshot.size(); ++i)
     out += fmt::format("  snapshot[{}] {} {}\n", i, p.snapshot[i]->name, typeName(p.snapshot[i]->type));

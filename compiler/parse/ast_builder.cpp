@@ -85,6 +85,13 @@ ItemPtr AstBuilder::buildItem(P::ItemContext* ctx) {
   if (auto* s = ctx->setDecl()) return buildSet(s);
   if (auto* p = ctx->protectDecl()) {
     auto decl = std::make_unique<ProtectDecl>(range(p));
+    if (p->what) {
+      decl->whatWord = p->what->getText();
+      decl->whatRange = range(p->what);
+    } else if (auto* id = p->IDENT()) {
+      decl->whatWord = id->getText();
+      decl->whatRange = range(id);
+    }
     for (auto* s : p->STRING()) decl->patterns.push_back(buildString(s));
     return decl;
   }

@@ -39,12 +39,14 @@ inline constexpr char kPressureTrigger[] = "pressure_trigger";  // a quantity
 inline constexpr char kInsnBudget[] = "insn_budget";
 }  // namespace settings
 
-// One pattern of `prefer`/`avoid`.
+// One pattern of `prefer`/`avoid`, or a `protect` of processes.
 namespace preference {
-inline constexpr char kMode[] = "mode";          // "prefer" or "avoid"
-inline constexpr char kWhat[] = "what";          // "cgroup", "process" or "cmdline"
+inline constexpr char kMode[] = "mode";          // "prefer", "avoid" or "protect"
+inline constexpr char kWhat[] = "what";          // "cgroup", or what of a process: kWhats
 inline constexpr char kPattern[] = "pattern";
 inline constexpr char kLocation[] = "location";  // file:line
+// A process's texts a regular expression can match (mmpc's PreferWhat).
+inline constexpr const char* kWhats[] = {"process", "cmdline", "exe", "cwd", "uid", "environ"};
 }  // namespace preference
 
 namespace scope {

@@ -45,11 +45,14 @@ ActionResult setMax(const Hierarchy& h, const std::string& dir, uint64_t bytes);
 // `before`: called with the victim's pid and why it was chosen, right
 // before the signal (the --pre-kill hook).
 // `rank`: each candidate's preference (actions/preferences.h), from the
-// cgroup directory it was listed in, its pid and its name.
+// cgroup directory it was listed in, its pid and its name; a protected
+// one is no candidate (all protected: no victim).
 using BeforeKill = std::function<void(int pid, const std::string& why)>;
 using RankProcess = std::function<PreferenceVerdict(const std::string& dir, int pid, const std::string& name)>;
 ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg, bool pretend = false,
                          const BeforeKill& before = nullptr, const RankProcess& rank = nullptr);
+// The processes of a cgroup and of the cgroups below it.
+std::vector<pid_t> procsBelow(const std::string& dir);
 // `leaf`: the caller knows it has no child cgroup, so its processes are
 // read without walking the directory (a kill is on the clock).
 ActionResult killCgroup(const Hierarchy& h, const std::string& dir, bool leaf = false);

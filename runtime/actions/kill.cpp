@@ -132,7 +132,8 @@ ActionResult signalPid(pid_t pid, int sig) {
   return {true, fmt::format("{} to pid {}", name, pid)};
 }
 
-// The processes of a cgroup and of the cgroups below it.
+}  // namespace
+
 std::vector<pid_t> procsBelow(const std::string& dir) {
   std::vector<pid_t> out = procsOf(dir);
   std::error_code ec;
@@ -144,12 +145,11 @@ std::vector<pid_t> procsBelow(const std::string& dir) {
   return out;
 }
 
-}  // namespace
-
 ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, uint64_t arg, bool pretend,
                          const BeforeKill& before, const RankProcess& rank) {
   std::vector<ProcessCandidate> candidates;
-  std::vector<CandidateRow> gone;  // listed, then gone before they could be read
+  std::vector<CandidateRow> gone;  // listed, then gone before they could be read; or protected
+  size_t protectedCount = 0;
   double now = uptimeTicks();
   for (const auto& dir : dirs)
     for (pid_t pid : procsOf(dir)) {
@@ -161,6 +161,11 @@ ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, u
       }
       if (rank) {
         PreferenceVerdict v = rank(dir, pid, p.name);
+        if (v.isProtected) {
+          gone.push_back({fmt::format("pid {} ({})", pid, p.name), "", "", "protected: " + v.by});
+          ++protectedCount;
+          continue;
+        }
         p.preference = v.rank;
         p.preferredBy = std::move(v.by);
       }
@@ -172,6 +177,10 @@ ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, u
                    gone, r.candidates, r.candidatesOmitted);
     return r;
   };
+  if (candidates.empty() && protectedCount > 0)
+    return withTable({.ok = false,
+                      .detail = fmt::format("every process of the subject is protected ({})", protectedCount),
+                      .noVictim = true});
   if (!pick.victim) return withTable({.ok = false, .detail = pick.detail, .noVictim = pick.noneQualified()});
   int sig = MMP_KILL_SIGNAL(flags) ? static_cast<int>(MMP_KILL_SIGNAL(flags)) : SIGKILL;
   pid_t victim = candidates[*pick.victim].pid;

@@ -11,6 +11,12 @@ preferred by its command line) and `worker`. While the cgroup holds over
   without values or latency; an unknown rule is refused, naming the rules;
 - then the browser dies first, the worker second (the database, largest,
   is avoided), and the database lives: the records say what decided.
+Then `protect process` (earlyoom's --ignore) on a database of 160 MiB
+beside a worker of 96 MiB, killed while their cgroup holds over 100 MiB:
+the worker dies though smaller, the table says the database is protected,
+and, alone, the database is no victim ("every process ... is protected").
+And a cgroup kill spares the cgroup holding a protected process: its
+neighbour dies, it is recorded no-victim, the database lives.
 Prints SKIPPED: reason where the process may not load BPF or make cgroups.
 usage: run_e2e_prefer.py BIN_DIR
 """
@@ -43,10 +49,61 @@ def kills(records, outcome):
             and r.get("outcome") == outcome]
 
 
+def protected_kills(tmp, base_rel, dirs, hogs):
+    """`protect process`: never a candidate, nor its cgroup for a cgroup kill."""
+    for n in ("guarded", "neighbour"):
+        os.makedirs(dirs[n])
+    obj = compile_policy(tmp, "guarded", "policy guarded\n"
+                         'protect process "^database$"\n'
+                         f'in "{base_rel}/guarded" {{\n'
+                         "  when memcg.usage > 100MiB kill largest process cooldown 1s\n}\n")
+    if failures:
+        return
+    database = start_named_hog(tmp, "database", dirs["guarded"], 160)
+    worker = start_named_hog(tmp, "worker", dirs["guarded"], 96)
+    hogs += [database, worker]
+    done = lambda rs: kills(rs, "enacted") and kills(rs, "no-victim")  # noqa: E731
+    records = run_until(obj, [], done, seconds=20, interval="200ms")
+    enacted, none = kills(records, "enacted"), kills(records, "no-victim")
+    detail = enacted[0].get("detail", "") if enacted else ""
+    check(len(enacted) == 1 and f"SIGKILL to pid {worker.pid} " in detail,
+          f"the worker dies, though the database is larger ({[r.get('detail') for r in enacted]})")
+    table = {c.get("candidate", ""): c.get("verdict", "") for c in (enacted[0].get("candidates", []) if enacted else [])}
+    check(table.get(f"pid {database.pid} (database)", "").startswith('protected: protect process "^database$"'),
+          f"its candidate table says the database is protected ({table})")
+    check(none and "every process of the subject is protected" in none[0].get("detail", ""),
+          f"alone, the database is no victim ({[r.get('detail') for r in none[:1]]})")
+    time.sleep(0.3)
+    check(alive(database) and not alive(worker), "the database lives")
+
+    # A cgroup kill: cgroup.kill would reach the database, so its cgroup is spared.
+    obj = compile_policy(tmp, "spared", "policy spared\n"
+                         'protect cmdline "/database "\n'
+                         f'in "{base_rel}/*" {{\n'
+                         "  when memcg.usage > 100MiB kill cgroup cooldown 1s\n}\n")
+    if failures:
+        return
+    neighbour = start_named_hog(tmp, "worker", dirs["neighbour"], 128)
+    hogs.append(neighbour)
+    records = run_until(obj, [], done, seconds=20, interval="200ms")
+    enacted, none = kills(records, "enacted"), kills(records, "no-victim")
+    check(any("neighbour" in r.get("detail", "") for r in enacted) and not alive(neighbour),
+          f"the neighbour cgroup is killed ({[r.get('detail') for r in enacted]})")
+    spared = [c for r in none for c in r.get("candidates", []) if c.get("candidate", "").endswith("/guarded")]
+    check(spared and spared[0].get("verdict", "").startswith(f"holds protected pid {database.pid} (database)"),
+          f"the guarded cgroup is no victim: it holds the protected database ({[r.get('detail') for r in none[:1]]}, "
+          f"{spared})")
+    time.sleep(0.3)
+    check(alive(database), "the database lives")
+
+
 def main():
     base_rel, base, dirs, tmp = workspace("mmp-e2e-prefer", "victims")
+    # Made for the protections' part, after the preferences' (explain asks every cgroup in scope).
+    dirs.update({n: os.path.join(base, n) for n in ("guarded", "neighbour")})
     victims = dirs["victims"]
     hogs = {}
+    more = []
     try:
         obj = compile_policy(tmp, "preferences", "policy preferences\n"
                              'avoid process "^database$"\n'
@@ -97,9 +154,11 @@ def main():
         time.sleep(0.3)
         check(alive(hogs["database"]) and not alive(hogs["browser"]) and not alive(hogs["worker"]),
               "the database, the largest, lives")
-    finally:
         stop_hogs(list(hogs.values()))
-        remove_cgroups([victims, base])
+        protected_kills(tmp, base_rel, dirs, more)
+    finally:
+        stop_hogs(list(hogs.values()) + more)
+        remove_cgroups([victims, dirs["guarded"], dirs["neighbour"], base])
     print(f"{len(failures)} failures")
     return 1 if failures else 0
 
