@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -56,16 +57,38 @@ std::map<std::string, uint64_t> pressure() {
 
 }  // namespace
 
+std::map<std::string, uint64_t> zramStats(const std::string& sysBlock) {
+  std::map<std::string, uint64_t> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(sysBlock, ec)) {
+    if (e.path().filename().string().rfind("zram", 0) != 0) continue;
+    std::ifstream in(e.path() / "mm_stat");
+    uint64_t orig = 0, compr = 0, used = 0;
+    if (!(in >> orig >> compr >> used)) continue;
+    out["orig_data_size"] += orig;
+    out["compr_data_size"] += compr;
+    out["mem_used_total"] += used;
+  }
+  return out;
+}
+
 void refreshSystemFields(const Manifest& m, struct bpf_map* map) {
   if (!map) return;
   const auto& layout = m.snapshot;
   std::vector<uint64_t> values(layout.size(), 0);
   auto mem = meminfo();
   auto psi = pressure();
+  std::map<std::string, uint64_t> zram;
+  bool zramRead = false;
   for (size_t i = 0; i < layout.size(); ++i) {
     const std::string& source = layout[i].runtime;
     if (source.rfind("meminfo:", 0) == 0) values[i] = mem[source.substr(8)];
     else if (source.rfind("pressure:", 0) == 0) values[i] = psi[source.substr(9)];
+    else if (source.rfind("zram:", 0) == 0) {
+      if (!zramRead) zram = zramStats();  // once a tick, and only for a policy that reads it
+      zramRead = true;
+      values[i] = zram[source.substr(5)];
+    }
   }
   uint32_t key = 0;
   if (values.size() * 8 == bpf_map__value_size(map)) bpf_map_update_elem(bpf_map__fd(map), &key, values.data(), BPF_ANY);

@@ -144,6 +144,7 @@ KernelPath kernelPath(const nlohmann::json& p, const std::string& binding, const
 bool knownRuntime(const std::string& s) {
   if (s == "cgroup_path") return true;
   if (s.rfind("meminfo:", 0) == 0) return s.size() > 8;
+  if (s == "zram:mem_used_total" || s == "zram:orig_data_size" || s == "zram:compr_data_size") return true;
   for (const char* line : {"some", "full"})
     for (const char* what : {"avg10", "avg60", "avg300", "total"})
       if (s == fmt::format("pressure:{}:{}", line, what)) return true;
@@ -191,7 +192,7 @@ KernelSource parseFieldKernel(const nlohmann::json& k, const std::string& bindin
   s.runtime = kernelString(k, "runtime", binding);
   if (!s.runtime.empty() && !knownRuntime(s.runtime))
     throw kernelError(binding, "runtime",
-                      fmt::format("is `{}`; mmrun provides meminfo:NAME, pressure:some|full:avg10|avg60|avg300|total "
+                      fmt::format("is `{}`; mmrun provides meminfo:NAME, zram:mem_used_total|orig_data_size|compr_data_size, pressure:some|full:avg10|avg60|avg300|total "
                                   "and cgroup_path",
                                   s.runtime));
   s.observed = kernelString(k, "observed", binding);
