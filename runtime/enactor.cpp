@@ -203,24 +203,12 @@ ActionResult Enactor::killCgroupIn(const struct mmp_decision& d, const std::vect
                                   : "no cgroup to kill: every leaf below the subject is protected";
     return none;
   }
-  // An empty leaf kills nothing (cgroup.kill of it succeeds all the same):
-  // the oldest of a set of cgroups must not be a finished one.
-  std::erase_if(leaves, [&](const Cgroup* c) {
-    bool empty = !hasProcesses(c->dir);
-    if (empty) excluded.push_back({c->path, "", "", "no process"});
-    return empty;
-  });
-  if (leaves.empty()) {
-    none.detail = "no cgroup to kill: no process runs in the leaves below the subject";
-    none.candidates = excluded;
-    return none;
-  }
   return killCgroupOf(d, leaves, excluded, rec, pretend);
 }
 
 // The candidates a kill's `among` names: the cgroups matching a pattern,
 // unprotected, none with a protected cgroup below it (cgroup.kill would
-// reach it), and none empty. Those left out go to `excluded`, for the log.
+// reach it). Those left out go to `excluded`, for the log.
 std::vector<const Cgroup*> Enactor::amongCandidates(const std::vector<ScopePattern>& patterns,
                                                     std::vector<CandidateRow>& excluded) const {
   std::vector<const Cgroup*> out;
@@ -233,11 +221,7 @@ std::vector<const Cgroup*> Enactor::amongCandidates(const std::vector<ScopePatte
     }
     bool guardsProtected = false;
     for (const auto& o : cgroups_) guardsProtected |= isAncestor(c.path, o.path) && scopes_.isProtected(o.path);
-    // A pod already killed stays until kubelet removes it: an empty
-    // cgroup is no candidate (killing it would kill nothing, and by
-    // over_request its usage of a few KiB with no request ranks first).
     if (guardsProtected) excluded.push_back({c.path, "", "", "guards a protected cgroup"});
-    else if (!populated(c.dir)) excluded.push_back({c.path, "", "", "no process"});
     else out.push_back(&c);
   }
   return out;
@@ -279,11 +263,25 @@ ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vect
     }
     candidates.push_back(std::move(k));
   }
-  Pick pick = pickCgroup(candidates, d.flags, d.arg);
+  // An empty cgroup kills nothing (cgroup.kill of it succeeds all the
+  // same), and a pod already killed stays until kubelet removes it (by
+  // over_request its few KiB with no request rank first): the pick's
+  // victim is checked for a process, and passed over without one. Only
+  // the victim is read: 60 pods would cost 60 reads before every kill.
+  Pick pick;
+  while (true) {
+    pick = pickCgroup(candidates, d.flags, d.arg);
+    if (!pick.victim || populated(named[*pick.victim]->dir)) break;
+    excluded.push_back({named[*pick.victim]->path, "", "", "no process"});
+    named.erase(named.begin() + static_cast<std::ptrdiff_t>(*pick.victim));
+    candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(*pick.victim));
+  }
   auto withTable = [&](ActionResult r) {
     candidateTable(pick, [&](size_t i) { return named[i]->path; }, excluded, r.candidates, r.candidatesOmitted);
     return r;
   };
+  if (candidates.empty())
+    return withTable({.ok = false, .detail = "no cgroup to kill: no process runs in any candidate"});
   if (!pick.victim) return withTable({.ok = false, .detail = pick.detail, .noVictim = pick.noneQualified()});
   const Cgroup* victim = named[*pick.victim];
   if (pretend) return withTable({true, fmt::format("would kill {} ({})", victim->path, pick.detail)});

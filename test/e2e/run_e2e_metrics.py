@@ -221,9 +221,9 @@ def explained_kills(tmp, base_rel, base, hogs, victim_pid, mmrun):
         run.stop()
         table = {c["candidate"]: (c.get("key"), c["verdict"]) for c in (rec or {}).get("candidates", [])}
         want = {f"{base_rel}/ex/a": ("usage", "victim"), f"{base_rel}/ex/b": ("usage", "ranked lower"),
-                f"{base_rel}/ex/keep": (None, "protected"), f"{base_rel}/ex/empty": (None, "no process")}
+                f"{base_rel}/ex/keep": (None, "protected"), f"{base_rel}/ex/empty": ("usage", "ranked lower")}
         check(table == want, f"a dry-run cgroup kill's table: the victim, the one ranked lower, the protected "
-              f"leaf and the empty one ({table})")
+              f"leaf and the empty one, ranked last, never read for processes ({table})")
         check(rec is not None and rec.get("detail", "").startswith(f"would kill {base_rel}/ex/a "),
               f"and its detail names the cgroup it would kill ({rec and rec.get('detail')})")
     finally:
