@@ -428,7 +428,21 @@ uint64_t RuleCounters::total(Outcome o) const {
   return n;
 }
 
+namespace {
+
+// CLOCK_MONOTONIC in ns, bpf_ktime_get_ns()'s clock.
+uint64_t monotonicNs() {
+  struct timespec now {};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(now.tv_nsec);
+}
+
+double sinceMs(uint64_t from, uint64_t to) { return to > from ? static_cast<double>(to - from) / 1e6 : 0.0; }
+
+}  // namespace
+
 void Enactor::onDecision(const struct mmp_decision& d) {
+  const uint64_t started = monotonicNs();
   LogRecord rec;
   rec.policy = m_.policy;
   // Replay logs the snapshot's time: its output is the same every run.
@@ -442,12 +456,11 @@ void Enactor::onDecision(const struct mmp_decision& d) {
   }
   bool acted = false;
   Outcome o = decide(d, rec, acted);
-  // bpf_ktime_get_ns() is CLOCK_MONOTONIC.
-  struct timespec now {};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  uint64_t ns = static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(now.tv_nsec);
-  double latency = ns > d.time_ns ? static_cast<double>(ns - d.time_ns) / 1e9 : 0.0;
-  if (!opts_.replay && !opts_.explain) rec.latencyMs = latency * 1e3;
+  const double latency = sinceMs(d.time_ns, monotonicNs()) / 1e3;
+  if (!opts_.replay && !opts_.explain) {
+    rec.latencyMs = latency * 1e3;
+    rec.queuedMs = sinceMs(d.time_ns, started);
+  }
   // The overruled record has always carried the wall clock, also in replay.
   writeLog(rec, opts_.format, o == Outcome::Overruled ? "" : time);
   recent_.push_back(logJson(rec, o == Outcome::Overruled ? "" : time));

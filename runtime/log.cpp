@@ -134,6 +134,7 @@ nlohmann::json logJson(const LogRecord& r, const std::string& time) {
   };
   for (const auto& [name, member] : kTextFields) put(name, r.*member);
   if (r.latencyMs) j["latency_ms"] = std::round(*r.latencyMs * 1000) / 1000;
+  if (r.queuedMs) j["queued_ms"] = std::round(*r.queuedMs * 1000) / 1000;
   if (!r.values.empty()) {
     nlohmann::json v = nlohmann::json::object();
     for (const auto& [k, val] : r.values) v[k] = val;
@@ -180,6 +181,7 @@ std::vector<std::string> journalFields(const LogRecord& r, const std::string& li
   add("policy", r.policy);
   for (const auto& [name, member] : kTextFields) add(name, r.*member);
   if (r.latencyMs) add("latency_ms", fmt::format("{:.3f}", *r.latencyMs));
+  if (r.queuedMs) add("queued_ms", fmt::format("{:.3f}", *r.queuedMs));
   add("record", logJson(r, time).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return f;
 }

@@ -46,6 +46,9 @@ struct LogRecord {
   // From the decision in the BPF program (bpf_ktime_get_ns) to this record:
   // the action's own time and its wait in the ring buffer. None in replay.
   std::optional<double> latencyMs = std::nullopt;
+  // Of which the wait: from the decision until mmrun began to enact it
+  // (the rest of the walk that made it, the ring buffer, the loop).
+  std::optional<double> queuedMs = std::nullopt;
 };
 
 // `time` empty: now (replay gives the snapshot's time).

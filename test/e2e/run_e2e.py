@@ -246,7 +246,7 @@ def decisions(records):
     snapshots' in replay) and latencies (live only), details and candidate
     tables (a live dry run names the victim a kill would take and the
     candidates it ranked, which replay, with no live system, cannot)."""
-    live_only = ("time", "latency_ms", "detail", "candidates", "candidates_omitted")
+    live_only = ("time", "latency_ms", "queued_ms", "detail", "candidates", "candidates_omitted")
     return [{k: v for k, v in r.items() if k not in live_only} for r in records if r.get("kind") == "decision"]
 
 
@@ -270,10 +270,12 @@ def record_and_replay(tmp, base_rel, kill_obj):
     check(r.returncode == 0, "record: mmrun replay exits 0" + (": " + r.stderr if r.returncode else ""))
     replayed_records = [json.loads(l) for l in r.stdout.splitlines()]
     replayed = decisions(replayed_records)
-    lived = [x.get("latency_ms") for x in records if x.get("kind") == "decision"]
-    check(bool(lived) and all(isinstance(v, (int, float)) and 0 <= v < 10000 for v in lived)
-          and not any("latency_ms" in x for x in replayed_records),
-          f"record: each live decision carries its latency from the BPF decision, replay's none ({lived[:3]})")
+    lived = [(x.get("latency_ms"), x.get("queued_ms")) for x in records if x.get("kind") == "decision"]
+    check(bool(lived) and all(isinstance(v, (int, float)) and isinstance(q, (int, float)) and 0 <= q <= v < 10000
+                              for v, q in lived)
+          and not any("latency_ms" in x or "queued_ms" in x for x in replayed_records),
+          f"record: each live decision carries its latency from the BPF decision and the wait within it, "
+          f"replay's none ({lived[:3]})")
     kinds = {(d.get("action"), d.get("outcome"), d.get("cgroup")) for d in live}
     check(("kill", "dry-run", f"{base_rel}/victim") in kinds and ("log", "logged", "(scope)") in kinds,
           f"record: the live run decided a kill and logged system and cgroup lines ({len(live)} decisions)")
