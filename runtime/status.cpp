@@ -212,13 +212,23 @@ int runStatus(const std::string& socketPath, bool json) {
   }
   std::sort(sockets.begin(), sockets.end());
   nlohmann::json all = nlohmann::json::array();
+  size_t answered = 0;
   // Each mmrun answers with its policies (an array; one object from older ones).
   for (const auto& s : sockets)
     if (auto answer = ask(s)) {
+      ++answered;
       if (answer->is_array())
         for (auto& p : *answer) all.push_back(p);
       else all.push_back(*answer);
     }
+  // A daemon of --policy-dir whose directory holds no policy yet answers
+  // with none: it runs, and says so.
+  if (all.empty() && answered > 0) {
+    if (json) std::cout << "[]\n";
+    else std::cout << fmt::format("{} running mmrun{} answered: no policy loaded (an empty --policy-dir?)\n", answered,
+                                  answered == 1 ? "" : "s");
+    return 0;
+  }
   if (all.empty()) {
     std::cerr << fmt::format("mmrun: no running mmrun answers{}\n",
                              socketPath.empty() ? " in " + statusDirectory() : " on " + socketPath);

@@ -61,6 +61,9 @@ def plain_directory(tmp, obj):
         sock = os.path.join(os.environ["MMRUN_STATUS_DIR"], "policies.sock")
         check(d.p.poll() is None and os.path.exists(sock),
               "it runs, its status socket named after the directory (policies.sock)")
+        r = subprocess.run([MMRUN, "status"], capture_output=True, text=True)
+        check(r.returncode == 0 and "1 running mmrun answered: no policy loaded" in r.stdout,
+              f"mmrun status says it runs with no policy yet ({r.returncode}: {r.stdout.strip()}{r.stderr.strip()})")
 
         shutil.copyfile(obj["a1"], os.path.join(pdir, "a.bpf.o"))  # written in place
         check(d.wait_for(lambda r: r.get("outcome") == "started" and r.get("policy") == "dir_a"),
