@@ -241,7 +241,162 @@ class Memcached(Service):
                 "p50_ms": None, "p99_ms": None}
 
 
-WORKLOADS = {"redis": Redis, "memcached": Memcached}
+class Postgres(Service):
+    """PostgreSQL 15 (Debian's), its data directory on the guest's tmpfs,
+    shared_buffers far larger than the queried working set: pgbench's
+    tables at scale `scale` (100,000 accounts each) are loaded whole into
+    shared_buffers (pg_prewarm), and the load, 8 clients, reads and updates
+    the balance of one of the first `hot_rows` accounts per transaction.
+    pgbench reports its mean latency every 2 s; p50 and p99 come from its
+    per-transaction log (a tenth of the transactions, sampled)."""
+    name = "postgresql"
+    port = 5432
+    tools = ("pgbench", "psql")
+    bindir = "/usr/lib/postgresql/15/bin"
+    data = "/tmp/pg/data"
+    logs = "/tmp/pg/logs"
+
+    def __init__(self, p):
+        super().__init__(p)
+        self.script = os.path.join("/tmp/pg", "hot.sql")
+
+    @staticmethod
+    def as_postgres(argv):
+        return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"] + argv
+
+    def start(self):
+        shutil.rmtree("/tmp/pg", ignore_errors=True)
+        os.makedirs(self.logs)
+        with open(self.script, "w") as f:
+            f.write("\\set aid random(1, :rows)\n"
+                    "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;\n"
+                    "SELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n")
+        subprocess.run(["chown", "-R", "postgres:postgres", "/tmp/pg"], check=True)
+        # initdb in the service's cgroup: its files on the tmpfs are charged there.
+        init = spawn(self.as_postgres([f"{self.bindir}/initdb", "-D", self.data, "-A", "trust", "-U", "postgres",
+                                       "--no-sync", "--no-instructions"]), self.cg,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if init.wait(timeout=300) != 0:
+            raise RuntimeError(f"initdb failed: {init.stderr.read()[-500:]}")
+        return spawn(self.as_postgres([f"{self.bindir}/postgres", "-D", self.data, "-p", str(self.port),
+                                       "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=/tmp/pg",
+                                       "-c", f"shared_buffers={self.p['shared_buffers_mib']}MB",
+                                       "-c", "fsync=off", "-c", "synchronous_commit=off",
+                                       "-c", "full_page_writes=off", "-c", "max_connections=20",
+                                       "-c", "autovacuum=off"]), self.cg,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def client(self, argv):
+        return self.as_postgres(argv + ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "postgres"])
+
+    def populate(self):
+        """pgbench's tables, then every page of the accounts table and its
+        index in shared_buffers: the cold set."""
+        for argv in (["pgbench", "-i", "-q", "-s", str(self.p["scale"])],
+                     ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE EXTENSION pg_prewarm",
+                      "-c", "SELECT pg_prewarm('pgbench_accounts'), pg_prewarm('pgbench_accounts_pkey')"]):
+            r = spawn(self.client(argv), self.cg, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                      stderr=subprocess.PIPE, text=True)
+            if r.wait(timeout=900) != 0:
+                raise RuntimeError(f"{argv[0]} failed: {r.stderr.read()[-500:]}")
+
+    def bench(self, rows, seconds, log):
+        argv = ["pgbench", "-n", "-c", "8", "-j", "2", "-T", str(seconds), "-P", "2", "-f", self.script,
+                "-D", f"rows={rows}"]
+        if log:
+            argv += ["-l", "--sampling-rate=0.1", f"--log-prefix={self.logs}/{log}"]
+        # pgbench reports progress on stderr: the load tool reads stdout.
+        return ["sh", "-c", 'exec "$@" 2>&1', "sh"] + self.client(argv)
+
+    def warm_argv(self):
+        return None  # the prewarm read everything; the load's first seconds touch the hot rows
+
+    def load_argv(self):
+        return self.bench(self.p["hot_rows"], TIMING["load_s"] + 60, "load")
+
+    def return_argv(self):
+        return self.bench(100000 * self.p["scale"], TIMING["return_s"] + 30, None)
+
+    @staticmethod
+    def parse(line):
+        """`progress: 4.0 s, 2745.5 tps, lat 2.906 ms stddev 1.210, 0 failed`."""
+        f = line.replace(",", "").split()
+        if len(f) < 7 or f[0] != "progress:" or f[4] != "tps" or f[5] != "lat":
+            return None
+        return {"test": "hot", "rps": float(f[3]), "n": int(float(f[3]) * 2), "avg_ms": float(f[6]),
+                "p50_ms": None, "p99_ms": None}
+
+    def latencies(self, t_from, t_to):
+        """p50 and p99 (ms) of the logged transactions that ended in
+        [t_from, t_to] (epoch seconds): `client tx latency_us script
+        epoch_s epoch_us` per line."""
+        lat = []
+        for path in os.listdir(self.logs):
+            with open(os.path.join(self.logs, path)) as f:
+                for line in f:
+                    w = line.split()
+                    if len(w) >= 6 and t_from <= int(w[4]) + int(w[5]) / 1e6 <= t_to:
+                        lat.append(int(w[2]) / 1000)
+        if len(lat) < 100:
+            return None, None
+        lat.sort()
+        return round(lat[len(lat) // 2], 3), round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 3)
+
+
+class Churn(Redis):
+    """Container churn: the redis service and its load as above, beside
+    short-lived jobs, each in a cgroup of its own made for it and removed
+    after it (/workload.slice/job-N.scope, in the scope std/senpai and
+    std/proactive watch): every `job_every_s` a job starts, a stress-ng
+    worker writing `job_mib` MiB over and over for `job_s` seconds. Their
+    figures: jobs finished, and their run time (p50, p99): a policy that
+    reclaims a job's hot pages slows the job."""
+    name = "churn"
+    tools = Redis.tools + ("stress-ng",)
+
+    def __init__(self, p):
+        super().__init__(p)
+        self.jobs, self.stop_jobs = [], threading.Event()
+
+    def begin_load(self):
+        self.stop_jobs.clear()
+        threading.Thread(target=self._churn, daemon=True).start()
+
+    def end_load(self):
+        self.stop_jobs.set()
+
+    def _churn(self):
+        n = 0
+        while not self.stop_jobs.is_set():
+            rel = f"/workload.slice/job-{n}.scope"
+            make_cgroup(rel)
+            t = time.time()
+            proc = spawn(["stress-ng", "--vm", "1", "--vm-bytes", f"{self.p['job_mib']}M", "--vm-keep",
+                          "--timeout", f"{self.p['job_s']}s", "--temp-path", "/tmp"], rel,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         cwd="/tmp")
+            threading.Thread(target=self._reap, args=(proc, rel, t), daemon=True).start()
+            n += 1
+            self.stop_jobs.wait(self.p["job_every_s"])
+
+    def _reap(self, proc, rel, started):
+        out, _ = proc.communicate()
+        self.jobs.append({"start": started, "end": time.time(), "ok": proc.returncode == 0,
+                          "why": None if proc.returncode == 0 else f"exit {proc.returncode}: {out.strip()[-300:]}"})
+        remove_tree(rel)
+
+    def extra_figures(self, t_from, t_to):
+        done = sorted(j["end"] - j["start"] for j in self.jobs if j["ok"] and t_from <= j["end"] <= t_to)
+        failed = [j for j in self.jobs if not j["ok"] and t_from <= j["end"] <= t_to]
+        r = {"jobs_done": len(done), "jobs_failed": len(failed), "job_p50_s": None, "job_p99_s": None,
+             "job_failure": failed[0]["why"] if failed else None}
+        if done:
+            r["job_p50_s"] = round(done[len(done) // 2], 2)
+            r["job_p99_s"] = round(done[min(len(done) - 1, int(len(done) * 0.99))], 2)
+        return r
+
+
+WORKLOADS = {"redis": Redis, "memcached": Memcached, "postgresql": Postgres, "churn": Churn}
 
 
 class LoadTool:
@@ -372,6 +527,8 @@ class Cell:
         self.load = LoadTool(self.svc.load_argv(), self.svc.parse, p["round_requests"])
         self.t0 = time.time()
         self.load.start()
+        if hasattr(self.svc, "begin_load"):
+            self.svc.begin_load()
         self.frag_before = buddyinfo()
         contender_started = False
         end = self.t0 + TIMING["load_s"]
@@ -389,6 +546,8 @@ class Cell:
                 raise RuntimeError(f"the service died ({self.proc.returncode})")
             time.sleep(max(0.0, SAMPLE_S - (time.time() - now)))
         self.load.stop()
+        if hasattr(self.svc, "end_load"):
+            self.svc.end_load()
         self.t_load_end = time.time()
         self.frag_after = buddyinfo()
         self.cpu1 = keyed(self.daemon_dir + "/cpu.stat").get("usage_usec", 0)
@@ -452,6 +611,10 @@ class Cell:
             "contender_start_s": round(started, 2),
             "steady_window_s": [w0, w1],
         }
+        if hasattr(self.svc, "latencies"):  # from its own log, over the steady window
+            r["p50_ms"], r["p99_ms"] = self.svc.latencies(t0 + w0, t0 + w1)
+        if hasattr(self.svc, "extra_figures"):
+            r.update(self.svc.extra_figures(t0 + w0, t0 + w1))
         if self.ret:
             rr = self.ret.rounds
             r["return_rounds"] = [[round(x["t"] - self.t_return, 2), x["rps"], x["p99_ms"]] for x in rr]
@@ -461,6 +624,8 @@ class Cell:
         return r
 
     def finish(self, result):
+        if hasattr(self.svc, "end_load"):
+            self.svc.end_load()
         stop_contender(self.contender, result)
         for tool in (self.load, self.ret):
             if tool:

@@ -36,6 +36,9 @@ COLUMNS = [  # key, heading, format
     ("mmrun_cpu_pct", "daemon CPU %", "{:.2f}"),
     ("recovery_s", "recovery s", "{:.1f}"),
 ]
+# The churn workload's jobs (reclaim_guest.py's Churn), in its table only.
+JOB_COLUMNS = [("jobs_done", "jobs done", "{:.0f}"), ("jobs_failed", "jobs failed", "{:.0f}"),
+               ("job_p50_s", "job p50 s", "{:.2f}"), ("job_p99_s", "job p99 s", "{:.2f}")]
 
 
 def median(xs):
@@ -57,15 +60,16 @@ def cell(rs, key, fmt):
 
 
 def table(runs, workload):
-    lines = ["| contender | reps | " + " | ".join(h for _, h, _ in COLUMNS) + " |",
-             "| --- | --- | " + " | ".join("---" for _ in COLUMNS) + " |"]
+    columns = COLUMNS + (JOB_COLUMNS if any("jobs_done" in r for r in runs if r["workload"] == workload) else [])
+    lines = ["| contender | reps | " + " | ".join(h for _, h, _ in columns) + " |",
+             "| --- | --- | " + " | ".join("---" for _ in columns) + " |"]
     for c in ORDER:
         rs = [r for r in runs if r["workload"] == workload and r["contender"] == c and not r.get("void")]
         voids = sum(1 for r in runs if r["workload"] == workload and r["contender"] == c and r.get("void"))
         if not rs and not voids:
             continue
         n = f"{len(rs)}" + (f" (+{voids} void)" if voids else "")
-        lines.append(f"| {c} | {n} | " + " | ".join(cell(rs, k, f) for k, _, f in COLUMNS) + " |")
+        lines.append(f"| {c} | {n} | " + " | ".join(cell(rs, k, f) for k, _, f in columns) + " |")
     return "\n".join(lines)
 
 

@@ -46,8 +46,18 @@ WORKLOADS = {
     "redis": {"cold_keys": 160000, "hot_keys": 10000, "value_bytes": 1000, "round_requests": 5000},
     # The same cold set in memcached beside memaslap's 8 x 1,000 keys.
     "memcached": {"cold_keys": 160000, "hot_keys": 8000, "value_bytes": 1000, "round_requests": None},
+    # pgbench's tables at scale 4 (400,000 accounts, about 60 MiB with their
+    # index) prewarmed into shared_buffers of 160 MiB; the load updates and
+    # reads 20,000 of the accounts (5%).
+    "postgresql": {"scale": 4, "shared_buffers_mib": 160, "hot_rows": 20000, "round_requests": None},
+    # The redis workload beside container churn: a job every 2 s, each in a
+    # cgroup of its own for 6 s, writing 32 MiB over and over.
+    "churn": {"cold_keys": 160000, "hot_keys": 10000, "value_bytes": 1000, "round_requests": 5000,
+              "job_every_s": 2, "job_s": 6, "job_mib": 32},
 }
-TOOLS = {"redis": ("redis-server", "redis-benchmark"), "memcached": ("memcached", "memcaslap")}
+TOOLS = {"redis": ("redis-server", "redis-benchmark"), "memcached": ("memcached", "memcaslap"),
+         "postgresql": ("/usr/lib/postgresql/15/bin/postgres", "pgbench", "psql", "setpriv"),
+         "churn": ("redis-server", "redis-benchmark", "stress-ng")}
 TIMING = {"load_s": 120, "steady_s": 60, "return_s": 30}
 FIXED_SHARE = 0.8  # the fixed contender's memory.high: 80% of the filled service's memory.current
 SMOKE = {"workloads": {"redis": {"cold_keys": 90000, "hot_keys": 4000, "value_bytes": 1000,
