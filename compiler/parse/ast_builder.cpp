@@ -85,14 +85,7 @@ ItemPtr AstBuilder::buildItem(P::ItemContext* ctx) {
   if (auto* s = ctx->setDecl()) return buildSet(s);
   if (auto* p = ctx->protectDecl()) {
     auto decl = std::make_unique<ProtectDecl>(range(p));
-    if (p->what) {
-      decl->whatWord = p->what->getText();
-      decl->whatRange = range(p->what);
-    } else if (auto* id = p->IDENT()) {
-      decl->whatWord = id->getText();
-      decl->whatRange = range(id);
-    }
-    for (auto* s : p->STRING()) decl->patterns.push_back(buildString(s));
+    buildTexts(p->what, p->IDENT(), p->STRING(), decl->whatWord, decl->whatRange, decl->patterns);
     return decl;
   }
   if (auto* p = ctx->preferDecl()) return buildPrefer(p);
@@ -104,15 +97,23 @@ ItemPtr AstBuilder::buildItem(P::ItemContext* ctx) {
 std::unique_ptr<PreferDecl> AstBuilder::buildPrefer(P::PreferDeclContext* ctx) {
   auto decl = std::make_unique<PreferDecl>(range(ctx));
   decl->avoid = ctx->verb->getText() == "avoid";
-  if (ctx->what) {
-    decl->whatWord = ctx->what->getText();
-    decl->whatRange = range(ctx->what);
-  } else if (auto* id = ctx->IDENT()) {
-    decl->whatWord = id->getText();
-    decl->whatRange = range(id);
-  }
-  for (auto* s : ctx->STRING()) decl->patterns.push_back(buildString(s));
+  buildTexts(ctx->what, ctx->IDENT(), ctx->STRING(), decl->whatWord, decl->whatRange, decl->patterns);
   return decl;
+}
+
+// `process`, or another word naming a process's text (the checker checks
+// it), then the patterns: of `protect`, `prefer` and `avoid`.
+void AstBuilder::buildTexts(antlr4::Token* what, antlr4::tree::TerminalNode* ident,
+                            const std::vector<antlr4::tree::TerminalNode*>& strings, std::string& word,
+                            SourceRange& wordRange, std::vector<ast::StringLit>& patterns) {
+  if (what) {
+    word = what->getText();
+    wordRange = range(what);
+  } else if (ident) {
+    word = ident->getText();
+    wordRange = range(ident);
+  }
+  for (auto* s : strings) patterns.push_back(buildString(s));
 }
 
 // letDecl := 'let' IDENT '=' expr

@@ -43,6 +43,9 @@ private:
   std::unique_ptr<ast::ImportDecl> buildImport(P::ImportDeclContext* ctx);
   std::unique_ptr<ast::SetDecl> buildSet(P::SetDeclContext* ctx);
   std::unique_ptr<ast::PreferDecl> buildPrefer(P::PreferDeclContext* ctx);
+  void buildTexts(antlr4::Token* what, antlr4::tree::TerminalNode* ident,
+                  const std::vector<antlr4::tree::TerminalNode*>& strings, std::string& word, SourceRange& wordRange,
+                  std::vector<ast::StringLit>& patterns);
   std::unique_ptr<ast::Scope> buildScope(P::ScopeBlockContext* ctx, ast::Policy& policy);
   bool scopeHeaderBroken(P::ScopeBlockContext* ctx) const;
   void reportMisplaced(P::ScopeItemContext* item);

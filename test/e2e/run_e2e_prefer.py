@@ -49,22 +49,27 @@ def kills(records, outcome):
             and r.get("outcome") == outcome]
 
 
+def enacted_and_none(tmp, name, policy):
+    """The policy's kills, enacted and no-victim, once it has made one of each (or after 20 s)."""
+    obj = compile_policy(tmp, name, policy)
+    if failures:
+        return [], []
+    records = run_until(obj, [], lambda rs: kills(rs, "enacted") and kills(rs, "no-victim"), seconds=20,
+                        interval="200ms")
+    return kills(records, "enacted"), kills(records, "no-victim")
+
+
 def protected_kills(tmp, base_rel, dirs, hogs):
     """`protect process`: never a candidate, nor its cgroup for a cgroup kill."""
     for n in ("guarded", "neighbour"):
         os.makedirs(dirs[n])
-    obj = compile_policy(tmp, "guarded", "policy guarded\n"
-                         'protect process "^database$"\n'
-                         f'in "{base_rel}/guarded" {{\n'
-                         "  when memcg.usage > 100MiB kill largest process cooldown 1s\n}\n")
-    if failures:
-        return
     database = start_named_hog(tmp, "database", dirs["guarded"], 160)
     worker = start_named_hog(tmp, "worker", dirs["guarded"], 96)
     hogs += [database, worker]
-    done = lambda rs: kills(rs, "enacted") and kills(rs, "no-victim")  # noqa: E731
-    records = run_until(obj, [], done, seconds=20, interval="200ms")
-    enacted, none = kills(records, "enacted"), kills(records, "no-victim")
+    enacted, none = enacted_and_none(tmp, "guarded", "policy guarded\n"
+                                     'protect process "^database$"\n'
+                                     f'in "{base_rel}/guarded" {{\n'
+                                     "  when memcg.usage > 100MiB kill largest process cooldown 1s\n}\n")
     detail = enacted[0].get("detail", "") if enacted else ""
     check(len(enacted) == 1 and f"SIGKILL to pid {worker.pid} " in detail,
           f"the worker dies, though the database is larger ({[r.get('detail') for r in enacted]})")
@@ -77,16 +82,12 @@ def protected_kills(tmp, base_rel, dirs, hogs):
     check(alive(database) and not alive(worker), "the database lives")
 
     # A cgroup kill: cgroup.kill would reach the database, so its cgroup is spared.
-    obj = compile_policy(tmp, "spared", "policy spared\n"
-                         'protect cmdline "/database "\n'
-                         f'in "{base_rel}/*" {{\n'
-                         "  when memcg.usage > 100MiB kill cgroup cooldown 1s\n}\n")
-    if failures:
-        return
     neighbour = start_named_hog(tmp, "worker", dirs["neighbour"], 128)
     hogs.append(neighbour)
-    records = run_until(obj, [], done, seconds=20, interval="200ms")
-    enacted, none = kills(records, "enacted"), kills(records, "no-victim")
+    enacted, none = enacted_and_none(tmp, "spared", "policy spared\n"
+                                     'protect cmdline "/database "\n'
+                                     f'in "{base_rel}/*" {{\n'
+                                     "  when memcg.usage > 100MiB kill cgroup cooldown 1s\n}\n")
     check(any("neighbour" in r.get("detail", "") for r in enacted) and not alive(neighbour),
           f"the neighbour cgroup is killed ({[r.get('detail') for r in enacted]})")
     spared = [c for r in none for c in r.get("candidates", []) if c.get("candidate", "").endswith("/guarded")]
