@@ -9,7 +9,7 @@ as the program its PID 1 runs, and gathers the cells it ran into one
 results file: {"header": {...}, "runs": [one object per cell]}.
 
 usage: run_arena.py BIN_DIR [--scenario S]... [--contender C]... [--config K]...
-                    [--reps N] [--memory MIB] [--out FILE] [--resume] [--budget S] [--smoke]
+                    [--reps N] [--memory MIB] [--out FILE] [--resume] [--budget S] [--smoke] [--collect]
   --resume: keep the cells OUT already holds and run only the others,
   adding them to it: a full run in several sittings. A cell is kept only
   when what makes it is the same (its fingerprint: the hog, the arena, the
@@ -17,6 +17,8 @@ usage: run_arena.py BIN_DIR [--scenario S]... [--contender C]... [--config K]...
   each sitting's commit is recorded.
   --budget S: start no cell after S seconds of guest time (cells run
   repetition by repetition), so that a sitting has a bounded length.
+  --collect: a sitting whose host process was cut off (its guest with
+  it) left its finished cells in BIN_DIR's out directory: add them to OUT.
   --smoke: the CI version: one repetition of mmp-best and earlyoom (tuned)
   on fast_leak, benign_build and protected_service; asserts mmp's
   invariants (right victim, no kill where none is expected, nothing
@@ -30,6 +32,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import time
 
@@ -149,6 +152,67 @@ def smoke_verdict(runs):
     return bad
 
 
+def gather(a, outdir, cells, kept, chunks, planned, prov, rc, seconds, kver):
+    """Reads the cells the guest wrote to OUTDIR and, but for a smoke run,
+    writes OUT: the KEPT cells and these, with their samples beside them."""
+    runs = []
+    cells_path = os.path.join(outdir, "cells.jsonl")
+    if os.path.exists(cells_path):
+        runs = [json.loads(line) for line in open(cells_path) if line.strip()]
+    for r, cell in zip(runs, cells):  # the guest runs the cells in order
+        r["fingerprint"], r["commit"] = cell["fingerprint"], prov["commit"]
+    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    chunks.append({"date": date, "commit": prov["commit"], "dirty": prov["dirty"], "command": prov["command"],
+                   "cells_run": len(runs), "guest_seconds": round(seconds, 1), "guest_exit": rc})
+    header = {"kind": "header", "date": date, "commit": prov["commit"], "dirty": prov["dirty"],
+              "guest_kernel": kver, "guest_memory_mib": a.memory, "guest_cpus": 2, "accel": "QEMU TCG",
+              "host_kernel": platform.release(), "host_cpus": os.cpu_count(),
+              "command": prov["command"], "cells_planned": planned, "cells_run": len(kept) + len(runs),
+              "guest_seconds": round(sum(c["guest_seconds"] for c in chunks), 1), "guest_exit": rc,
+              "chunks": chunks}
+    if a.smoke:
+        return runs
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    with open(a.out, "w") as f:
+        json.dump({"header": header, "runs": kept + runs}, f, indent=1)
+    # The samples behind the plots, one gzipped file beside the results.
+    series_path = os.path.splitext(a.out)[0] + "-series.json.gz"
+    series = json.load(gzip.open(series_path, "rt")) if kept and os.path.exists(series_path) else {}
+    names = {f"{r['scenario']}.{r['contender']}.{r['config']}.{r['rep']}" for r in kept}
+    series = {k: v for k, v in series.items() if k in names}  # a dropped cell's samples go with it
+    sdir = os.path.join(outdir, "series")
+    for name in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
+        series[name[:-5]] = json.load(open(os.path.join(sdir, name)))
+    with gzip.open(series_path, "wt") as f:
+        json.dump(series, f, separators=(",", ":"))
+    print(f"arena: wrote {a.out}")
+    return runs
+
+
+def collect(a, bindir):
+    """--collect: a sitting cut off with its host process (a session's end)
+    leaves the cells its guest finished in the out directory; adds them to
+    OUT as one more sitting, made by the build in BIN_DIR."""
+    outdir = os.path.join(os.path.dirname(bindir), "bench", "arena", "out")
+    config = json.load(open(os.path.join(outdir, "config.json")))
+    cells = config["cells"]
+    old = json.load(open(a.out))
+    key = lambda c: (c["scenario"], c["contender"], c["config"], c["rep"])  # noqa: E731
+    cut = {key(c) for c in cells}
+    kept = [r for r in old["runs"] if key(r) not in cut]
+    repo = os.path.dirname(os.path.dirname(bindir))
+    git = lambda *args: subprocess.run(["git", "-C", repo, *args], capture_output=True,  # noqa: E731
+                                       text=True).stdout.strip()
+    prov = hostlib.provenance(sys.argv)
+    prov["commit"], prov["dirty"] = git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
+    done = [json.loads(line) for line in open(os.path.join(outdir, "cells.jsonl")) if line.strip()]
+    seconds = sum(r.get("cell_wall_s", 0) for r in done)  # the guest's clock ended with it
+    runs = gather(a, outdir, cells, kept, old["header"].get("chunks", []), old["header"]["cells_planned"],
+                  prov, "cut off", seconds, old["header"]["guest_kernel"])
+    print(f"arena: collected {len(runs)} of the sitting's {len(cells)} cells; {len(kept) + len(runs)} in all")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("bin")
@@ -160,6 +224,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.json"))
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--collect", action="store_true",
+                    help="add the cells of a sitting cut off with this process to OUT, and run none")
     ap.add_argument("--budget", type=float, metavar="SECONDS",
                     help="start no cell after this long in the guest; --resume runs the rest later")
     ap.add_argument("--timeout", type=float, default=None, help="the guest's limit (default 3 h, or budget + 15 min)")
@@ -167,6 +233,8 @@ def main():
     if a.timeout is None:
         a.timeout = a.budget + 900 if a.budget else 3 * 3600
     bindir = os.path.abspath(a.bin)
+    if a.collect:
+        return collect(a, bindir)
     qemu, busybox, modinfo = run_vm.prerequisites()
     missing = [p for p in PEERS if p != "systemd-oomd" and not shutil.which(p) and not os.path.exists(f"/usr/sbin/{p}")]
     if a.smoke:
@@ -189,7 +257,6 @@ def main():
                     continue
                 cells.append({"scenario": n, "contender": contender, "config": config, "rep": rep})
     prov = hostlib.provenance(sys.argv)
-    commit, dirty = prov["commit"], prov["dirty"]
     kept, chunks, planned = [], [], len(cells)
     work = os.path.join(os.path.dirname(bindir), "bench", "arena")
     objdir = os.path.join(work, "objects")
@@ -221,39 +288,9 @@ def main():
     rc, seconds = run_vm.boot(qemu, vmlinux, initrd, outdir, a.timeout,
                               run_vm.hidden_trees([os.path.dirname(HERE), bindir, REPO]),
                               program=os.path.join(HERE, "arena_guest.py"), memory_mib=a.memory)
-    runs = []
-    cells_path = os.path.join(outdir, "cells.jsonl")
-    if os.path.exists(cells_path):
-        runs = [json.loads(line) for line in open(cells_path) if line.strip()]
-    for r, cell in zip(runs, cells):  # the guest runs the cells in order
-        r["fingerprint"], r["commit"] = cell["fingerprint"], commit
-    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    command = prov["command"]
-    chunks.append({"date": date, "commit": commit, "dirty": dirty, "command": command, "cells_run": len(runs),
-                   "guest_seconds": round(seconds, 1), "guest_exit": rc})
-    header = {"kind": "header", "date": date, "commit": commit, "dirty": dirty,
-              "guest_kernel": kver, "guest_memory_mib": a.memory, "guest_cpus": 2, "accel": "QEMU TCG",
-              "host_kernel": platform.release(), "host_cpus": os.cpu_count(),
-              "command": command, "cells_planned": planned, "cells_run": len(kept) + len(runs),
-              "guest_seconds": round(sum(c["guest_seconds"] for c in chunks), 1), "guest_exit": rc,
-              "chunks": chunks}
+    runs = gather(a, outdir, cells, kept, chunks, planned, prov, rc, seconds, kver)
     print(f"arena: guest ran {seconds:.0f} s, {len(runs)} of {len(cells)} cells, "
           f"whole run {time.monotonic() - started:.0f} s", flush=True)
-    if not a.smoke:
-        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-        with open(a.out, "w") as f:
-            json.dump({"header": header, "runs": kept + runs}, f, indent=1)
-        # The samples behind the plots, one gzipped file beside the results.
-        series_path = os.path.splitext(a.out)[0] + "-series.json.gz"
-        series = json.load(gzip.open(series_path, "rt")) if kept and os.path.exists(series_path) else {}
-        names = {f"{r['scenario']}.{r['contender']}.{r['config']}.{r['rep']}" for r in kept}
-        series = {k: v for k, v in series.items() if k in names}  # a dropped cell's samples go with it
-        sdir = os.path.join(outdir, "series")
-        for name in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
-            series[name[:-5]] = json.load(open(os.path.join(sdir, name)))
-        with gzip.open(series_path, "wt") as f:
-            json.dump(series, f, separators=(",", ":"))
-        print(f"arena: wrote {a.out}")
     if rc is None:
         print(f"FAIL the guest did not finish within {a.timeout:.0f} s (console: {outdir}/console.log)")
         return 1
