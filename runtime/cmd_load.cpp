@@ -21,6 +21,7 @@
 #include <optional>
 
 #include <bpf/bpf.h>
+#include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 
@@ -36,6 +37,7 @@
 #include "policy_dir.h"
 #include "psi_triggers.h"
 #include "snapshot_channel.h"
+#include "urgent.h"
 #include "state_rows.h"
 #include "status.h"
 #include "system_fields.h"
@@ -122,6 +124,7 @@ struct Running {
   std::unique_ptr<PsiTriggers> psi;  // `on pressure` rules
   uint64_t triggered = ~0ULL;        // the listing the triggers follow
   uint64_t scoped = ~0ULL;           // the listing the scopes map and the enactor follow
+  bool rehearsed = false;            // its kills chosen once, pretending (Enactor::rehearse)
   std::chrono::nanoseconds interval{0};
   std::chrono::steady_clock::time_point next, started;
   std::string sha256;                     // of the object as loaded
@@ -545,6 +548,10 @@ void Daemon::walk(Running& r, Clock::time_point now) {
     r.enactor->setCgroups(list);
     r.scoped = cgroups_.generation();
   }
+  if (!r.rehearsed) {
+    r.enactor->rehearse();
+    r.rehearsed = true;
+  }
   r.enactor->sampleReclaim();  // before the walk whose decisions may use it
   psiSync(r, list);
   refreshSystemFields(m, r.policy->map("mmp_system"));
@@ -581,8 +588,10 @@ void Daemon::dispatch(Clock::time_point wake) {
     } else decisions = true;
   }
   // In the policies' order, so that where two meet the earlier claims first.
-  if (decisions)
+  if (decisions) {
+    Urgent urgent(o_.realtime);
     for (auto& r : running_) ring_buffer__consume(r->rb);
+  }
 }
 
 void Daemon::run() {
@@ -632,6 +641,10 @@ int runLoad(const LoadOptions& o) {
   }
   // What a thrashing machine must not page out, as earlyoom does: mmrun's
   // code, heap and the pages it will map (docs/runtime.md, "Memory").
+  // The heap's free top is kept, not given back: with MCL_FUTURE every page
+  // the heap grows by is faulted in at once, and a kill that grew it as
+  // memory runs out would wait on reclaim for its own allocations.
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
   if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
     writeLog({.kind = "error", .outcome = "failed",
               .detail = fmt::format("mlockall: {}; mmrun's memory may be paged out under pressure", std::strerror(errno))},

@@ -24,6 +24,7 @@ struct LoadOptions {
   std::string metrics;       // non-empty: serve /metrics at this ADDR:PORT
   std::string preKill;       // non-empty: run before each kill (sh -c)
   uint64_t preKillLimitNs = 5'000'000'000;
+  bool realtime = true;  // enact decisions SCHED_FIFO (urgent.h)
 };
 int runLoad(const LoadOptions& o);
 int runStatus(const std::string& socketPath, bool json);

@@ -55,6 +55,8 @@ Enactor::Enactor(const Manifest& m, const Hierarchy& h, const Scopes& s, EnactOp
   for (uint32_t r = 0; r < rules.size(); ++r)
     for (const auto& a : rules[r].actions) {
       if (a.code != MMP_ACTION_KILL || !(a.flags & MMP_KILL_CGROUP)) continue;
+      holdKillFiles_ = !opts_.replay && !opts_.explain;
+      if (rules[r].subject == "system" && a.among.empty()) warmScopes_.insert(rules[r].scope);
       std::vector<ScopePattern> among = parsePatterns(a.among);
       bool byReclaim = a.flags & MMP_KILL_RECLAIM;
       if (byReclaim && among.empty()) reclaimScopes_.insert(rules[r].scope);
@@ -72,6 +74,46 @@ void Enactor::setCgroups(std::vector<Cgroup> cgroups) {
     if (c.path != "/") parents_.insert(parentOf(c.path));
   targetsCache_.clear();
   leavesCache_.clear();
+  if (holdKillFiles_) {
+    std::vector<std::string> dirs;
+    for (const auto& c : cgroups_) dirs.push_back(c.dir);
+    std::vector<std::string> files{usageFile(h_)};
+    if (h_.version == CgroupVersion::V2) files.push_back("cgroup.events");
+    held_.hold(dirs, files);
+    // A system rule's candidates, worked out now rather than at its kill.
+    for (uint32_t bit : warmScopes_) {
+      std::vector<CandidateRow> excluded;
+      leavesBelow(scopeTargets(bit, true), excluded);
+    }
+  }
+}
+
+void Enactor::rehearse() {
+  for (const auto& rule : m_.rules)
+    for (const auto& a : rule.actions) {
+      if (a.code != MMP_ACTION_KILL) continue;
+      struct mmp_decision d {};
+      d.version = MMP_DECISION_VERSION;
+      d.action = MMP_ACTION_KILL;
+      d.rule = rule.id;
+      d.action_index = a.index;
+      d.flags = a.flags;
+      std::vector<const Cgroup*> targets;
+      if (d.flags & MMP_SUBJECT_SYSTEM) {
+        targets = scopeTargets(rule.scope, d.flags & MMP_KILL_CGROUP);
+      } else {
+        for (const auto& c : cgroups_)
+          if (targets.empty() && scopes_.inScope(rule.scope, c.path) && !scopes_.isProtected(c.path))
+            targets.push_back(&c);
+        if (targets.empty()) continue;
+      }
+      LogRecord rec;
+      rec.policy = m_.policy;
+      rec.rule = rule.location;
+      rec.action = "kill";
+      rec.detail = perform(d, targets, rec, true).detail;
+      (void)logJson(rec, "");
+    }
 }
 
 void Enactor::sampleReclaim() {
@@ -247,7 +289,7 @@ ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vect
   const bool age = d.flags & (MMP_KILL_OLDEST | MMP_KILL_YOUNGEST | MMP_KILL_GROWING | MMP_KILL_SIZE_OR_GROWTH |
                               MMP_KILL_RECLAIM);
   for (const Cgroup* c : named) {
-    CgroupCandidate k{c->path, cgroupUsage(h_, c->dir), std::nullopt, age ? cgroupAge(c->dir) : 0.0, std::nullopt,
+    CgroupCandidate k{c->path, cgroupUsage(h_, c->dir, &held_), std::nullopt, age ? cgroupAge(c->dir) : 0.0, std::nullopt,
                       std::nullopt};
     if (d.flags & MMP_KILL_SWAP) k.swap = cgroupSwap(h_, c->dir);
     if (d.flags & MMP_KILL_OVER_REQUEST) k.request = cgroupRequest(h_, c->dir);
@@ -271,7 +313,7 @@ ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vect
   Pick pick;
   while (true) {
     pick = pickCgroup(candidates, d.flags, d.arg);
-    if (!pick.victim || populated(named[*pick.victim]->dir)) break;
+    if (!pick.victim || populated(named[*pick.victim]->dir, &held_)) break;
     excluded.push_back({named[*pick.victim]->path, "", "", "no process"});
     named.erase(named.begin() + static_cast<std::ptrdiff_t>(*pick.victim));
     candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(*pick.victim));

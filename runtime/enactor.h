@@ -75,6 +75,11 @@ public:
   // At each walk: memory.stat pgscan of the cgroups a `kill cgroup by
   // reclaim` of this policy may choose, for its rate (cgroup v2 only).
   void sampleReclaim();
+  // Each kill of the policy chosen once now, pretending (nothing killed,
+  // nothing logged or counted): the code of a kill, and the dynamic
+  // linker's and the CPU's part in it, are then warm for the real one,
+  // which comes when the machine is slowest (bench/RESULTS.md).
+  void rehearse();
   const std::map<uint32_t, RuleCounters>& counters() const { return counters_; }
   // The last kRecentDecisions decision records, oldest first, as JSON
   // (`mmrun status`).
@@ -111,6 +116,12 @@ private:
   std::vector<Cgroup> cgroups_;
   std::map<uint64_t, size_t> index_;
   std::set<std::string> parents_;  // paths of the cgroups that have a child
+  // With a `kill cgroup` rule: each cgroup's usage and cgroup.events, held
+  // open for the kill (held_files.h); and the scopes of such system rules,
+  // whose candidates each listing works out ahead of a kill.
+  bool holdKillFiles_ = false;
+  HeldFiles held_;
+  std::set<uint32_t> warmScopes_;
   // scopeTargets and leavesBelow, once per listing (setCgroups clears
   // them): they compare every path with every other, tens of ms in a slow
   // guest under pressure, and a kill asks for them as memory runs out.

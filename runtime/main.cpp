@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
       ->type_name("DIR")
       ->check(CLI::ExistingDirectory);
   load->add_flag("--dry-run", lo.dryRun, "Log every decision, write nothing");
+  bool noRealtime = false;
+  load->add_flag("--no-realtime", noRealtime,
+                 "Enact decisions in the normal scheduling class, not SCHED_FIFO (which a kill takes by default, "
+                 "so that busy CPUs do not delay it)");
   load->add_option("--cgroup-root", lo.cgroupRoot, "The memory cgroup hierarchy's root (default: found)");
   load->add_option("--log-format", format,
                    "text, json (one JSON object per line) or journal (to journald, each part a field: "
@@ -157,6 +161,7 @@ int main(int argc, char** argv) {
       if (!ns) return badDuration("--interval");
       lo.intervalNs = *ns;
     }
+    lo.realtime = !noRealtime;
     return mmp::runtime::runLoad(lo);
   }
   return 2;

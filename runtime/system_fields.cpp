@@ -1,5 +1,7 @@
 #include "system_fields.h"
 
+#include "actions/held_files.h"
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -16,7 +18,7 @@ namespace {
 // MemTotal: 16316412 kB → bytes
 std::map<std::string, uint64_t> meminfo() {
   std::map<std::string, uint64_t> out;
-  std::ifstream in("/proc/meminfo");
+  std::istringstream in(HeldFiles::proc().read("/proc", "meminfo", true));  // at every tick: held open
   std::string key;
   uint64_t kib;
   std::string unit;

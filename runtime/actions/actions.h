@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "actions/held_files.h"
 #include "actions/preferences.h"
 #include "cgroupfs.h"
 #include "log.h"
@@ -57,8 +58,10 @@ std::vector<pid_t> procsBelow(const std::string& dir);
 // read without walking the directory (a kill is on the clock).
 ActionResult killCgroup(const Hierarchy& h, const std::string& dir, bool leaf = false);
 
-// The memory a cgroup uses now (memory.current, memory.usage_in_bytes on v1).
-uint64_t cgroupUsage(const Hierarchy& h, const std::string& dir);
+// The file of a cgroup's memory usage: memory.current, memory.usage_in_bytes on v1.
+const char* usageFile(const Hierarchy& h);
+// The memory a cgroup uses now, read through `held` when given (held_files.h).
+uint64_t cgroupUsage(const Hierarchy& h, const std::string& dir, HeldFiles* held = nullptr);
 // The swap it uses: memory.swap.current (v2), memory.memsw.usage_in_bytes
 // less memory.usage_in_bytes (v1); none where swap is not accounted.
 std::optional<uint64_t> cgroupSwap(const Hierarchy& h, const std::string& dir);
@@ -74,8 +77,9 @@ std::optional<uint64_t> cgroupPgscan(const Hierarchy& h, const std::string& dir)
 std::optional<double> cgroupPressure(const Hierarchy& h, const std::string& dir);
 // Whether a process runs in the cgroup itself (not below it).
 bool hasProcesses(const std::string& dir);
-// Whether a process runs in the cgroup or below it.
-bool populated(const std::string& dir);
+// Whether a process runs in the cgroup or below it (v2's cgroup.events
+// read through `held` when given).
+bool populated(const std::string& dir, HeldFiles* held = nullptr);
 // Seconds since the cgroup was made.
 double cgroupAge(const std::string& dir);
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "abi/mmp_abi.h"
 #include "actions/actions.h"
@@ -28,8 +29,13 @@ ActionResult writeCgroupFile(const std::string& dir, const std::string& file, co
   return {true, path + " <- \"" + content + "\""};
 }
 
-uint64_t cgroupUsage(const Hierarchy& h, const std::string& dir) {
-  std::ifstream in(dir + (h.version == CgroupVersion::V2 ? "/memory.current" : "/memory.usage_in_bytes"));
+const char* usageFile(const Hierarchy& h) {
+  return h.version == CgroupVersion::V2 ? "memory.current" : "memory.usage_in_bytes";
+}
+
+uint64_t cgroupUsage(const Hierarchy& h, const std::string& dir, HeldFiles* held) {
+  if (held) return std::strtoull(held->read(dir, usageFile(h)).c_str(), nullptr, 10);
+  std::ifstream in(dir + "/" + usageFile(h));
   uint64_t v = 0;
   in >> v;
   return v;
@@ -106,12 +112,15 @@ bool hasProcesses(const std::string& dir) {
   return n == 1 && digit >= '0' && digit <= '9';
 }
 
-bool populated(const std::string& dir) {
+bool populated(const std::string& dir, HeldFiles* held) {
   // cgroup v2 says it in one line; v1 has no cgroup.events: look below.
-  std::ifstream events(dir + "/cgroup.events");
+  std::istringstream events(held ? held->read(dir, "cgroup.events") : std::string());
+  std::ifstream file;
+  if (!held) file.open(dir + "/cgroup.events");
+  std::istream& in = held ? static_cast<std::istream&>(events) : file;
   std::string key;
   int value = 0;
-  while (events >> key >> value)
+  while (in >> key >> value)
     if (key == "populated") return value != 0;
   if (hasProcesses(dir)) return true;
   std::error_code ec;

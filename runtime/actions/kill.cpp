@@ -68,7 +68,7 @@ std::optional<uint64_t> statField(pid_t pid, int n) {
 // A small /proc file in one read (no stream: a kill reads one to three
 // per candidate, as memory runs out); empty when it is gone.
 std::string readSmall(const std::string& path) {
-  char buf[1024];
+  char buf[4096];
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "";
   ssize_t n = read(fd, buf, sizeof buf);
@@ -112,10 +112,8 @@ bool readProcess(pid_t pid, uint32_t flags, double nowTicks, ProcessCandidate& p
 // the middle of its exit, whose SIGKILL is no longer pending but whose
 // flags (field 9 of /proc/PID/stat) carry PF_EXITING.
 bool dying(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/status", pid));
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in || text.str().empty() || dyingStatus(text.str())) return true;
+  std::string status = readSmall(fmt::format("/proc/{}/status", pid));
+  if (status.empty() || dyingStatus(status)) return true;
   constexpr uint64_t kExiting = 0x4;  // PF_EXITING
   auto flags = statField(pid, 9);
   return !flags || (*flags & kExiting);
