@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -192,6 +193,44 @@ TEST_F(Record, TheRecorderSendsEveryFieldAndActsOnNothing) {
   EXPECT_GT(sent[1][field("memcg.usage")], 0u);
   EXPECT_EQ(sent[1][field("system.memory.available")], 5 * kGiB);
   EXPECT_TRUE(p->drainDecisions().empty());
+}
+
+// memcg.dying_descendants: a child cgroup removed while memory is still
+// charged to it (page cache a process in it wrote) stays dying, and its
+// parent counts it; before the removal, it counts none.
+TEST_F(Record, ARemovedCgroupStillChargedCountsAsDying) {
+  const std::string parent = cgroup_ + "/mmp-dying-" + std::to_string(getpid()), child = parent + "/c";
+  const std::string file = "/var/tmp/mmp-dying-" + std::to_string(getpid());
+  ASSERT_EQ(mkdir(parent.c_str(), 0755), 0) << parent;
+  ASSERT_EQ(mkdir(child.c_str(), 0755), 0) << child;
+  auto p = load(compileFile(std::string(MMP_TEST_SOURCE_DIR) + "/stdlib/recorder.mmp"), true);
+  ASSERT_TRUE(p);
+  cgroup_ = parent;  // walk the parent alone
+  prepare(*p, 0);
+  walk(*p);
+  auto before = drain();
+  // A process in the child writes 8 MiB of page cache and leaves.
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::ofstream(child + "/cgroup.procs") << getpid() << std::flush;
+    std::ofstream out(file);
+    std::string block(1 << 20, 'x');
+    for (int i = 0; i < 8; ++i) out << block;
+    out.flush();
+    _exit(out ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_EQ(status, 0);
+  ASSERT_EQ(rmdir(child.c_str()), 0) << child;
+  walk(*p);
+  auto after = drain();
+  unlink(file.c_str());
+  rmdir(parent.c_str());  // a cgroup with only dying children can go
+  ASSERT_EQ(before.size(), 2u);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(before[1][field("memcg.dying_descendants")], 0u);
+  EXPECT_EQ(after[1][field("memcg.dying_descendants")], 1u);
 }
 
 }  // namespace
