@@ -306,7 +306,7 @@ private:
   std::string statusName_;
   StatusServer status_;
   CgroupWatch cgroups_;
-  Pace pace_;
+  MemoryPace pace_;
   int ep_ = epoll_create1(EPOLL_CLOEXEC);
   // --policy-dir: the directory, when to list it next, and the digest of
   // each file that failed to load (tried again once its content changes).
@@ -523,8 +523,7 @@ Daemon::Clock::time_point Daemon::walkDue() {
   bool due = false;
   for (auto& r : running_) due |= now >= r->next;
   if (due) {
-    auto memory = memoryLeft();
-    pace_.observe(now, memory.left, memory.total);
+    pace_.observe(now, memoryLeft());
   }
   for (auto& r : running_) {
     if (now >= r->next) walk(*r, now);

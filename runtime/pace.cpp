@@ -42,7 +42,8 @@ MemoryLeft memoryLeft() {
     const char* at = std::strstr(buf, key);
     return at ? std::strtoull(at + std::strlen(key), nullptr, 10) : 0;
   };
-  return {(kib("MemAvailable:") + kib("SwapFree:")) * 1024, (kib("MemTotal:") + kib("SwapTotal:")) * 1024};
+  return {(kib("MemAvailable:") + kib("SwapFree:")) * 1024, (kib("MemTotal:") + kib("SwapTotal:")) * 1024,
+          kib("MemAvailable:") * 1024, kib("MemTotal:") * 1024};
 }
 
 }  // namespace mmp::runtime

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 using namespace std::chrono_literals;
+using mmp::runtime::MemoryLeft;
+using mmp::runtime::MemoryPace;
 using mmp::runtime::Pace;
 
 namespace {
@@ -65,4 +67,35 @@ TEST(Pace, ASlowLeakNearTheBottomTicksEvery50ms) {
   EXPECT_GT(fed({824, 818, 812, 806, 800}, 1000ms, 1024).next(1s), 1s - 1ms);
   // Near the bottom but steady: the interval.
   EXPECT_EQ(fed({100, 100, 100}, 1000ms, 1024).next(1s), 1s);
+}
+
+TEST(MemoryPace, RamRunningOutPacesThoughSwapIsFree) {
+  // 1 GiB of RAM falling 100 MiB/s to 100 MiB available, 1 GiB of swap
+  // (zram) still free. The memory left, 1.1 GiB of 2, is 11 s from zero
+  // (a tick every 170 ms); RAM alone is 1 s from zero and under a quarter
+  // of MemTotal: every 16 ms.
+  MemoryPace p;
+  auto t = std::chrono::steady_clock::time_point{} + 1h;
+  for (uint64_t ram : {400, 300, 200, 100}) {
+    p.observe(t, MemoryLeft{(ram + 1024) * MiB, 2048 * MiB, ram * MiB, 1024 * MiB});
+    t += 1s;
+  }
+  EXPECT_LT(p.next(1s), 20ms);
+  EXPECT_GT(p.next(1s), 10ms);
+  Pace all = fed({1424, 1324, 1224, 1124}, 1000ms, 2048);
+  EXPECT_GT(all.next(1s), 150ms);
+}
+
+TEST(MemoryPace, SteadyRamWithSwapFallingPacesOnTheMemoryLeft) {
+  // RAM full and steady, a leak going on into swap at 100 MiB/s with
+  // 150 MiB of it left: the memory left decides (1.5 s from zero: a tick
+  // every 27 ms, the smoothed rate lagging a little).
+  MemoryPace p;
+  auto t = std::chrono::steady_clock::time_point{} + 1h;
+  for (uint64_t swapFree : {400, 300, 200, 100}) {
+    p.observe(t, MemoryLeft{(50 + swapFree) * MiB, 2048 * MiB, 50 * MiB, 1024 * MiB});
+    t += 1s;
+  }
+  EXPECT_LT(p.next(1s), 30ms);
+  EXPECT_GT(p.next(1s), 20ms);
 }
