@@ -34,11 +34,8 @@ const char* usageFile(const Hierarchy& h) {
 }
 
 uint64_t cgroupUsage(const Hierarchy& h, const std::string& dir, HeldFiles* held) {
-  if (held) return std::strtoull(held->read(dir, usageFile(h)).c_str(), nullptr, 10);
-  std::ifstream in(dir + "/" + usageFile(h));
-  uint64_t v = 0;
-  in >> v;
-  return v;
+  HeldFiles none;  // holds nothing: its read opens the file
+  return std::strtoull((held ? *held : none).read(dir, usageFile(h)).c_str(), nullptr, 10);
 }
 
 namespace {
@@ -114,10 +111,8 @@ bool hasProcesses(const std::string& dir) {
 
 bool populated(const std::string& dir, HeldFiles* held) {
   // cgroup v2 says it in one line; v1 has no cgroup.events: look below.
-  std::istringstream events(held ? held->read(dir, "cgroup.events") : std::string());
-  std::ifstream file;
-  if (!held) file.open(dir + "/cgroup.events");
-  std::istream& in = held ? static_cast<std::istream&>(events) : file;
+  HeldFiles none;  // holds nothing: its read opens the file
+  std::istringstream in((held ? *held : none).read(dir, "cgroup.events"));
   std::string key;
   int value = 0;
   while (in >> key >> value)
