@@ -166,7 +166,7 @@ llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, const std::
                              .stateFd = r->policy->map(MMP_MAP_STATE) ? bpf_map__fd(r->policy->map(MMP_MAP_STATE)) : -1,
                              .preKill = o.preKill,
                              .preKillLimit = std::chrono::milliseconds(o.preKillLimitNs / 1'000'000),
-                             .preferences = std::move(*preferences)});
+                             .preferences = std::move(*preferences), .hasten = o.realtime});
   r->rb = ring_buffer__new(r->policy->decisionsFd(), onRingbuf, r->enactor.get(), nullptr);
   if (!r->rb)
     return llvm::createStringError(std::errc::io_error, "%s: cannot open the decisions ring buffer", r->path.c_str());

@@ -11,6 +11,7 @@
 #include "actions/actions.h"
 #include "actions/hook.h"
 #include "actions/victims.h"
+#include "urgent.h"
 
 namespace mmp::runtime {
 
@@ -392,6 +393,8 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
     all.detail += (all.detail.empty() ? "" : "; ") + r.detail;
     rec.candidates = r.candidates;  // a kill's (one per decision)
     rec.candidatesOmitted = r.candidatesOmitted;
+    if (opts_.hasten)
+      for (int pid : r.killed) hastenExit(pid);
   };
   if (d.action == MMP_ACTION_KILL) {
     // One kill per decision, its victim chosen among all the targets'

@@ -61,6 +61,9 @@ struct EnactOptions {
   // `mmrun explain`: a decision made up, not the program's: no values
   // (the condition was not evaluated), no latency.
   bool explain = false;
+  // A SIGKILL's victims raised to exit sooner (urgent.h, hastenExit);
+  // mmrun load --no-realtime turns it off with the rest.
+  bool hasten = false;
 };
 
 class Enactor {

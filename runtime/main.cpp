@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
   bool noRealtime = false;
   load->add_flag("--no-realtime", noRealtime,
                  "Enact decisions in the normal scheduling class, not SCHED_FIFO (which a kill takes by default, "
-                 "so that busy CPUs do not delay it)");
+                 "so that busy CPUs do not delay it), and leave a SIGKILL's victim at its own nice (raised to -20 by default, "
+                 "so that its exit is not delayed either)");
   load->add_option("--cgroup-root", lo.cgroupRoot, "The memory cgroup hierarchy's root (default: found)");
   load->add_option("--log-format", format,
                    "text, json (one JSON object per line) or journal (to journald, each part a field: "

@@ -1,6 +1,11 @@
 #include "urgent.h"
 
+#include <fmt/format.h>
 #include <sched.h>
+#include <sys/resource.h>
+
+#include <cstdlib>
+#include <filesystem>
 
 namespace mmp::runtime {
 
@@ -15,6 +20,14 @@ Urgent::~Urgent() {
   if (!raised_) return;
   struct sched_param p {};
   sched_setscheduler(0, SCHED_OTHER, &p);
+}
+
+void hastenExit(int pid) {
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+    int tid = std::atoi(task.path().filename().c_str());
+    if (tid > 0) setpriority(PRIO_PROCESS, static_cast<id_t>(tid), -20);
+  }
 }
 
 }  // namespace mmp::runtime

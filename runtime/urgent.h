@@ -25,4 +25,13 @@ private:
   bool raised_ = false;
 };
 
+// A victim killed with SIGKILL: each of its threads to nice -20, so that
+// its exit, the freeing of its memory, does not wait its turn behind the
+// load that starved the machine (Android's lmkd raises its victims
+// likewise). Not real-time: a task on its way out needs the CPU, not the
+// right to keep it from the kernel's threads. Only after SIGKILL: a
+// process that handles the signal would live on raised. Without
+// CAP_SYS_NICE, or gone, nothing changes.
+void hastenExit(int pid);
+
 }  // namespace mmp::runtime

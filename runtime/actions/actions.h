@@ -27,6 +27,8 @@ struct ActionResult {
   // A kill's candidate table (actions/victims.h, candidateTable).
   std::vector<CandidateRow> candidates = {};
   size_t candidatesOmitted = 0;
+  // The processes a kill sent SIGKILL (urgent.h, hastenExit).
+  std::vector<int> killed = {};
 };
 
 // Writes `content` to `file` in cgroup directory `dir`.

@@ -192,6 +192,7 @@ ActionResult killProcess(const std::vector<std::string>& dirs, uint32_t flags, u
   if (before) before(victim, pick.detail);
   ActionResult r = signalPid(victim, sig);
   if (r.ok) r.detail += " (" + pick.detail + ")";
+  if (r.ok && sig == SIGKILL) r.killed = {victim};
   return withTable(r);
 }
 
@@ -202,13 +203,18 @@ ActionResult killCgroup(const Hierarchy& h, const std::string& dir, bool leaf) {
   if (std::all_of(before.begin(), before.end(), dying))
     return {false, fmt::format("its {} process(es) are already dying: another kill (the kernel's OOM killer?) got "
                                "there first", before.size()), true};
-  if (h.version == CgroupVersion::V2) return writeCgroupFile(dir, "cgroup.kill", "1");
+  if (h.version == CgroupVersion::V2) {
+    ActionResult r = writeCgroupFile(dir, "cgroup.kill", "1");
+    if (r.ok) r.killed = before;  // and any forked since, not hastened
+    return r;
+  }
   ActionResult all{true, ""};
   for (pid_t pid : procsOf(dir)) {
     if (pid == getpid()) continue;
     ActionResult r = signalPid(pid, SIGKILL);
     all.detail += (all.detail.empty() ? "" : "; ") + r.detail;
     all.ok &= r.ok;
+    if (r.ok) all.killed.push_back(pid);
   }
   if (all.detail.empty()) return {false, "no process in " + dir};
   return all;
