@@ -229,6 +229,13 @@ void manifest(const Object& o, Manifest& m) {
     m.programs.push_back({p.string(kp::kHook), p.string(kp::kSection), optionalString(p, kp::kOptional)});
   });
   o.forEach(key::kRules, [&](const json& e, const std::string& where) { m.rules.push_back(rule(Object(e, where))); });
+  if (o.has(key::kSlots))
+    o.forEach(key::kSlots, [&](const json& e, const std::string& where) {
+      namespace ks = key::slot;
+      Object s(e, where);
+      m.slots.push_back({s.string(ks::kStruct), s.string(ks::kMember), s.string(ks::kDirectLength), s.string(ks::kItem),
+                         s.strings(ks::kTracked), s.strings(ks::kFields)});
+    });
 }
 
 }  // namespace parse

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "stat_slots.h"
+
 namespace mmp::runtime {
 
 // A quantity in its raw unit (bytes, 0.001 %, ns, B/s), with its text.
@@ -105,6 +107,10 @@ struct ManifestPreference {
   std::string location;  // file:line
 };
 
+// A slot of the running kernel the programs read (stat_slots.h works it
+// out): `item`'s index in `structName`.`member`.
+using ManifestSlot = StatSlot;
+
 struct Manifest {
   int format = 0;
   uint32_t decisionVersion = 0;
@@ -119,6 +125,7 @@ struct Manifest {
   std::vector<SnapshotField> snapshot;
   std::vector<ManifestProgram> programs;
   std::vector<ManifestRule> rules;  // a decision's rule is its index here
+  std::vector<ManifestSlot> slots;  // mmp_slots, in its order (absent: none)
 };
 
 // Reads the manifest of a BPF object file. Refuses (with a message saying

@@ -116,6 +116,8 @@ llvm::Error Policy::openAndLoad(const PolicyOptions& o, bool probe) {
       if (int err = mmp_set_recording(obj_, 1))
         return fail(fmt::format("cannot switch the snapshot channel of '{}' on: {}", path, std::strerror(-err)));
     }
+    // memory.stat's counters: their slots on this kernel (stat_slots.h).
+    if (auto err = setSlots(obj_, manifest_.slots)) return err;
     if (probe) shrinkMapsForProbe(obj_);
     int err = bpf_object__load(obj_);
     if (!err) return llvm::Error::success();

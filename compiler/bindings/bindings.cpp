@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -114,7 +115,9 @@ KernelPath kernelPath(const nlohmann::json& p, const std::string& binding, const
   KernelPath out;
   for (const auto& e : p) {
     if (!e.is_object()) {
-      out.push_back({pathText(e, binding, member), {}, "", ""});
+      KernelPathElement plain;
+      plain.name = pathText(e, binding, member);
+      out.push_back(std::move(plain));
       continue;
     }
     // {"as": "TYPE"}: a cast to a struct of `types`.
@@ -126,10 +129,22 @@ KernelPath kernelPath(const nlohmann::json& p, const std::string& binding, const
       out.push_back(std::move(cast));
       continue;
     }
+    // {"slot": "TABLE", "item": "@ENUM:ENUMERATOR"} (the table is checked by link)
+    if (e.contains("slot")) {
+      if (e.size() != 2 || !e["slot"].is_string() || !e.contains("item") || !e["item"].is_string() ||
+          e["item"].get<std::string>().rfind('@', 0) != 0)
+        throw kernelError(binding, member, "has a slot element that is not {\"slot\": \"TABLE\", \"item\": \"@ENUM:ENUMERATOR\"}");
+      KernelPathElement slot;
+      slot.slot = e["slot"].get<std::string>();
+      slot.item = e["item"].get<std::string>();
+      out.push_back(std::move(slot));
+      continue;
+    }
     // {"index": [ROW, COLUMN], "rows": ROWS}
     for (const auto& [key, value] : e.items())
       if (key != "index" && key != "rows")
-        throw kernelError(binding, member, fmt::format("has an element with an unknown member `{}` (it has index, rows)", key));
+        throw kernelError(binding, member,
+                          fmt::format("has an element with an unknown member `{}` (it has index, rows; or slot, item)", key));
     if (!e.contains("index") || !e["index"].is_array() || e["index"].size() != 2 || !e.contains("rows"))
       throw kernelError(binding, member, "has an object element without \"index\": [ROW, COLUMN] and \"rows\"");
     KernelPathElement two;
@@ -257,9 +272,24 @@ Binding parseField(const nlohmann::json& j) {
   return b;
 }
 
-// Cross-references: events exist, wholes are bytes fields of a usable context.
+// Cross-references: events exist, wholes are bytes fields of a usable
+// context, slot tables exist and track the items read through them.
 void link(Bindings& b) {
   for (auto& f : b.fields) {
+    std::vector<const KernelPath*> paths;
+    for (const auto& p : f.kernel.paths) paths.push_back(&p);
+    for (const auto& way : f.kernel.otherwise)
+      for (const auto& p : way) paths.push_back(&p);
+    for (const KernelPath* p : paths)
+      for (auto& e : const_cast<KernelPath&>(*p)) {
+        if (e.slot.empty()) continue;
+        const SlotTable* t = b.slotTable(e.slot);
+        if (!t) throw std::runtime_error(fmt::format("field `{}` names unknown slot table `{}`", f.name, e.slot));
+        if (std::find(t->tracked.begin(), t->tracked.end(), e.item) == t->tracked.end())
+          throw std::runtime_error(
+              fmt::format("field `{}`: `{}` is not among the items slot table `{}` tracks", f.name, e.item, e.slot));
+        e.table = t;
+      }
     if (f.context == FieldContext::Event && !b.event(f.event))
       throw std::runtime_error(fmt::format("field `{}` names unknown event `{}`", f.name, f.event));
     if (f.whole.empty()) continue;
@@ -289,6 +319,12 @@ const EventBinding* Bindings::event(std::string_view name) const {
   return nullptr;
 }
 
+const SlotTable* Bindings::slotTable(std::string_view name) const {
+  for (const auto& t : slotTables)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
 std::vector<std::string> Bindings::fieldNames() const {
   std::vector<std::string> out;
   for (const auto& f : fields) out.push_back(f.name);
@@ -298,6 +334,24 @@ std::vector<std::string> Bindings::fieldNames() const {
 std::vector<std::string> Bindings::eventNames() const {
   std::vector<std::string> out;
   for (const auto& e : events) out.push_back(e.name);
+  return out;
+}
+
+std::vector<SlotUse> slotsOf(const std::vector<const Binding*>& fields) {
+  std::vector<SlotUse> out;
+  auto add = [&](const KernelPath& p, const std::string& field) {
+    for (const auto& e : p) {
+      if (!e.table) continue;
+      auto u = std::find_if(out.begin(), out.end(), [&](const SlotUse& u) { return u.table == e.table && u.item == e.item; });
+      if (u == out.end()) u = out.insert(out.end(), {e.table, e.item, {}});
+      if (std::find(u->fields.begin(), u->fields.end(), field) == u->fields.end()) u->fields.push_back(field);
+    }
+  };
+  for (const Binding* b : fields) {
+    for (const auto& p : b->kernel.paths) add(p, b->name);
+    for (const auto& way : b->kernel.otherwise)
+      for (const auto& p : way) add(p, b->name);
+  }
   return out;
 }
 
@@ -317,6 +371,40 @@ std::vector<LocalStruct> parseTypes(const nlohmann::json& t) {
       if (!m.is_array() || m.size() != 2 || !m[0].is_string() || !m[1].is_string())
         throw std::runtime_error(fmt::format("`{}` has a member that is not [\"name\", \"type\"]", name));
       s.members.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// `slot_tables`: [{"name", "struct", "member", "direct_length", "tracked", "doc"}, ...].
+std::vector<SlotTable> parseSlotTables(const nlohmann::json& t) {
+  if (!t.is_array()) throw std::runtime_error("is not an array of tables");
+  std::vector<SlotTable> out;
+  auto enumerator = [](const std::string& table, const std::string& s) {
+    size_t colon = s.find(':');
+    if (s.size() < 4 || s[0] != '@' || colon == std::string::npos || colon < 2 || colon + 1 == s.size())
+      throw std::runtime_error(fmt::format("`{}`: `{}` is not `@ENUM:ENUMERATOR`", table, s));
+    return s;
+  };
+  for (const auto& j : t) {
+    if (!j.is_object()) throw std::runtime_error("has a table that is not an object");
+    for (const auto& [key, value] : j.items())
+      if (key != "name" && key != "struct" && key != "member" && key != "direct_length" && key != "tracked" &&
+          key != "doc")
+        throw std::runtime_error(fmt::format(
+            "has a table with an unknown member `{}` (it has name, struct, member, direct_length, tracked, doc)", key));
+    SlotTable s;
+    s.name = requiredString(j, "name");
+    s.structName = requiredString(j, "struct");
+    s.member = requiredString(j, "member");
+    s.directLength = enumerator(s.name, requiredString(j, "direct_length"));
+    s.doc = member<std::string>(j, "doc", "", nlohmann::json::value_t::string);
+    if (!j.contains("tracked") || !j["tracked"].is_array() || j["tracked"].empty())
+      throw std::runtime_error(fmt::format("`{}` needs a non-empty array `tracked`", s.name));
+    for (const auto& e : j["tracked"]) {
+      if (!e.is_string()) throw std::runtime_error(fmt::format("`{}`: `tracked` holds a non-string", s.name));
+      s.tracked.push_back(enumerator(s.name, e.get<std::string>()));
     }
     out.push_back(std::move(s));
   }
@@ -356,6 +444,8 @@ llvm::Expected<Bindings> parseBindings(const std::string& text, const std::strin
     }
     where = "types: ";
     if (doc.contains("types")) out.types = parseTypes(doc["types"]);
+    where = "slot_tables: ";
+    if (doc.contains("slot_tables")) out.slotTables = parseSlotTables(doc["slot_tables"]);
     where = "";
     link(out);
   } catch (const std::exception& e) {

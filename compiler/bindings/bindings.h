@@ -16,12 +16,15 @@ enum class FieldContext { Memcg, System, Event };
 
 // One element of a kernel access path: a member name, a decimal array
 // index or `@ENUM:ENUMERATOR`; or, when `index` is set, an element
-// [ROW, COLUMN] of a two-dimensional array of `rows` rows.
+// [ROW, COLUMN] of a two-dimensional array of `rows` rows; or, when `slot`
+// is set, the element of `item` in an array laid out by that slot table.
 struct KernelPathElement {
   std::string name;
   std::vector<std::string> index;  // empty, or ROW and COLUMN
   std::string rows;
   std::string as;  // `{"as": "T"}`: the pointer reached is read as a `struct T` of the bindings' `types`
+  std::string slot, item;  // `{"slot": "TABLE", "item": "@ENUM:ENUMERATOR"}`
+  const struct SlotTable* table = nullptr;  // `slot`'s, linked by parseBindings
 };
 using KernelPath = std::vector<KernelPathElement>;
 
@@ -50,6 +53,21 @@ struct KernelSource {
 struct EventSource {
   std::vector<std::string> tpBtf;
   std::string runtime;
+  std::string doc;
+};
+
+// An array whose layout changed between kernels (`slot_tables`): an item's
+// index in it is worked out by mmrun at load time, from the running
+// kernel's BTF (runtime/stat_slots.h). Up to some kernel the array is
+// indexed by the item itself, and its length is then `directLength`'s
+// value; after, it holds only `tracked`'s items that the running kernel
+// has, in that order.
+struct SlotTable {
+  std::string name;       // "memcg_stat"
+  std::string structName; // the array's struct: "memcg_vmstats"
+  std::string member;     // and member: "state"
+  std::string directLength;          // "@ENUM:ENUMERATOR"
+  std::vector<std::string> tracked;  // "@ENUM:ENUMERATOR", in the array's order
   std::string doc;
 };
 
@@ -94,12 +112,26 @@ public:
   std::vector<Binding> fields;
   std::vector<EventBinding> events;
   std::vector<LocalStruct> types;
+  std::vector<SlotTable> slotTables;
 
   const Binding* field(std::string_view name) const;
   const EventBinding* event(std::string_view name) const;
+  const SlotTable* slotTable(std::string_view name) const;
   std::vector<std::string> fieldNames() const;
   std::vector<std::string> eventNames() const;
 };
+
+// A slot of the running kernel that the programs read (`{"slot", "item"}`
+// path elements): mmrun works each out at load time and writes it to
+// `mmp_slots[index]`, the index being its place in slotsOf's list.
+struct SlotUse {
+  const SlotTable* table = nullptr;
+  std::string item;                 // "@ENUM:ENUMERATOR"
+  std::vector<std::string> fields;  // the fields read through it
+};
+// The slots `fields` read, each once, in the order of the fields, then of
+// each field's paths (`path` or `sum`, then `or`'s).
+std::vector<SlotUse> slotsOf(const std::vector<const Binding*>& fields);
 
 // Parses a bindings file; a malformed one is an error naming the place.
 llvm::Expected<Bindings> parseBindings(const std::string& text, const std::string& path);

@@ -132,6 +132,22 @@ void Emitter::defineMaps() {
     di_.global(mod_.recording, MMP_VAR_RECORDING, mod_.u64);
     mod_.used.push_back(mod_.recording);
   }
+  if (!mod_.slotUses.empty()) {
+    // Slots mmrun writes before loading, as mmp_recording; unset ones
+    // (~0) would read far out of the array, and mmrun refuses to load
+    // without every one.
+    auto n = static_cast<unsigned>(mod_.slotUses.size());
+    auto* type = llvm::ArrayType::get(ir_.getInt32Ty(), n);
+    std::vector<llvm::Constant*> unset(n, ir_.getInt32(~0U));
+    mod_.slots = new llvm::GlobalVariable(m_, type, true, llvm::GlobalValue::ExternalLinkage,
+                                          llvm::ConstantArray::get(type, unset), MMP_VAR_SLOTS);
+    mod_.slots->setSection(".rodata");
+    mod_.slots->setAlignment(llvm::Align(8));
+    mod_.slots->setDSOLocal(true);
+    di_.global(mod_.slots, MMP_VAR_SLOTS, di_.arrayOf(u32, n, 4));
+    mod_.used.push_back(mod_.slots);
+    kernel_.setSlots(mod_.slots);
+  }
 }
 
 void Emitter::defineLicenseAndManifest() {

@@ -15,11 +15,16 @@ namespace {
 constexpr uint64_t kPageSize = 4096;  // x86-64 and the common arm64 configuration
 constexpr uint64_t kPageCounterMax = INT64_MAX / kPageSize;  // PAGE_COUNTER_MAX: "max"
 
-// A binding's access path (bindings.h), as the kernel types take it.
-std::vector<PathElement> pathOf(const KernelPath& path) {
+// A binding's access path (bindings.h), as the kernel types take it; a
+// slot element by its place in `slots`.
+std::vector<PathElement> pathOf(const KernelPath& path, const std::vector<SlotUse>& slots) {
   std::vector<PathElement> out;
   for (const auto& e : path) {
-    if (!e.as.empty()) out.emplace_back("(" + e.as + ")");  // KernelBtf::resolvePath's cast
+    if (e.table) {
+      int k = 0;
+      while (slots[static_cast<size_t>(k)].table != e.table || slots[static_cast<size_t>(k)].item != e.item) ++k;
+      out.push_back(PathElement::slotted(k));
+    } else if (!e.as.empty()) out.emplace_back("(" + e.as + ")");  // KernelBtf::resolvePath's cast
     else if (e.index.empty()) out.emplace_back(e.name);
     else out.emplace_back(e.index, e.rows);
   }
@@ -31,6 +36,7 @@ std::vector<PathElement> pathOf(const KernelPath& path) {
 bool Emitter::resolveFields() {
   size_t mark = diags_.mark();
   bool needMemcg = false;
+  mod_.slotUses = slotsOf(plan_.snapshot);
   for (size_t i = 0; i < plan_.snapshot.size(); ++i) {
     const Binding* b = plan_.snapshot[i];
     if (b->kernel.from.empty()) continue;
@@ -44,7 +50,7 @@ bool Emitter::resolveFields() {
     for (const auto& way : ways) {
       std::vector<AccessPath> sum;
       for (const auto& p : way) {
-        auto path = kernel_.resolve(from, pathOf(p));
+        auto path = kernel_.resolve(from, pathOf(p, mod_.slotUses));
         if (!path) {
           std::string e = llvm::toString(path.takeError());
           if (why.empty()) why = e;

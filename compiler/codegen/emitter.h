@@ -63,6 +63,10 @@ struct ModuleContext {
   llvm::GlobalVariable* snapshots = nullptr;
   llvm::GlobalVariable* snapshotsLost = nullptr;
   llvm::GlobalVariable* recording = nullptr;
+  // The running kernel's slots the fields read (bindings.h, slotsOf), as
+  // mmrun writes them at load time (.rodata).
+  std::vector<SlotUse> slotUses;
+  llvm::GlobalVariable* slots = nullptr;
   llvm::GlobalVariable* reclaimSeen = nullptr;  // memcg.since_reclaim: cgroup id -> when reclaim began there
   llvm::GlobalVariable* trigger = nullptr;  // what woke the walk: 0 a tick, else the cgroup whose PSI trigger fired
   std::vector<llvm::Constant*> used;

@@ -72,6 +72,19 @@ llvm::Expected<AccessPath> KernelTypes::resolve(const std::string& root, const s
       plain.push_back(std::to_string(row->value * static_cast<int64_t>(width) + column->value));
       continue;
     }
+    if (e.slot >= 0) {
+      // The running kernel's slot: any index resolves the array here.
+      auto prefix = btf_.resolvePath(root, plain);
+      if (!prefix) return prefix.takeError();
+      uint32_t at = btf_.resolve(prefix->empty() ? *btf_.findStruct(root) : prefix->back().resultType);
+      if (!btf_is_array(btf_.type(at)))
+        return fail(fmt::format("`{}` is not an array, so it has no slots", plain.empty() ? root : plain.back()));
+      IndexTerm t;
+      t.slot = e.slot;
+      byElement[plain.size()] = {t};
+      plain.push_back("0");
+      continue;
+    }
     if (e.name.empty() || e.name[0] != '@') {
       plain.push_back(e.name);
       continue;
@@ -263,7 +276,16 @@ llvm::Value* KernelTypes::emitAddress(llvm::IRBuilder<>& b, llvm::Value* base, c
           llvm::Value* index = nullptr;
           for (const IndexTerm& term : it->second) {
             llvm::Value* v = b.getInt64(static_cast<uint64_t>(term.value));
-            if (!term.enumName.empty()) {
+            if (term.slot >= 0) {
+              // Written by mmrun before the load: volatile, so that LLVM
+              // does not fold the placeholder; the verifier sees the value
+              // (.rodata is frozen).
+              auto* u32 = b.getInt32Ty();
+              llvm::Value* at = b.CreateInBoundsGEP(slots_->getValueType(), slots_, {b.getInt64(0), b.getInt64(term.slot)});
+              llvm::LoadInst* slot = b.CreateAlignedLoad(u32, at, llvm::Align(4));
+              slot->setVolatile(true);
+              v = b.CreateZExt(slot, b.getInt64Ty());
+            } else if (!term.enumName.empty()) {
               auto* str = b.CreateGlobalString(term.enumerator + ":" + std::to_string(term.value), "", 0, &m_);
               llvm::Function* fn = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::bpf_preserve_enum_value);
               auto* call = b.CreateCall(fn, {b.getInt32(nextSeq()), str, b.getInt64(1)});

@@ -28,17 +28,25 @@ struct PathElement {
   std::string name;                // a plain element
   std::vector<std::string> index;  // a two-dimensional index: row, column
   std::string rows;                // its number of rows
+  int slot = -1;                   // an index mmrun writes to mmp_slots[slot] at load time
   PathElement(std::string n) : name(std::move(n)) {}
   PathElement(const char* n) : name(n) {}
   PathElement(std::vector<std::string> i, std::string r) : index(std::move(i)), rows(std::move(r)) {}
+  static PathElement slotted(int k) {
+    PathElement e("");
+    e.slot = k;
+    return e;
+  }
 };
 
 // A term of an index: an enum value of the running kernel (relocated), or a
-// constant when `enumName` is empty, times `scale`.
+// constant when `enumName` is empty, times `scale`; or, when `slot` is set,
+// the element of mmp_slots mmrun wrote at load time.
 struct IndexTerm {
   std::string enumName, enumerator;
   int64_t value = 0;  // in the BTF compiled against
   uint64_t scale = 1;
+  int slot = -1;
 };
 
 // An access path resolved against BTF: steps, with enum-indexed steps
@@ -83,6 +91,8 @@ public:
   // 1 or 0, that libbpf writes at load time). The reads before it are
   // made, as emitRead makes them.
   llvm::Value* emitExists(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path, const Loader& load = nullptr);
+  // mmp_slots (.rodata), which slot terms read; set before any read needs it.
+  void setSlots(llvm::GlobalVariable* slots) { slots_ = slots; }
   // The address of member `name` of struct `id` from `base`, relocatable.
   llvm::Value* memberAddress(llvm::IRBuilder<>& b, llvm::Value* base, uint32_t id, uint32_t memberIndex);
 
@@ -112,6 +122,7 @@ private:
   std::map<uint32_t, llvm::DIType*> diCache_;
   std::map<std::string, llvm::DICompositeType*> enums_;
   unsigned seq_ = 0;
+  llvm::GlobalVariable* slots_ = nullptr;
 };
 
 }  // namespace mmp::codegen

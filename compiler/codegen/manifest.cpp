@@ -107,6 +107,16 @@ std::string buildManifest(const plan::Plan& p, const std::string& sourceText) {
     if (!b->kernel.runtime.empty()) f[key::snapshot::kRuntime] = b->kernel.runtime;
     snapshot.push_back(f);
   }
+  // The slots the programs read: the tables travel with them (mmrun knows
+  // only the manifest), a few dozen names each.
+  json slots = json::array();
+  for (const SlotUse& u : slotsOf(p.snapshot))
+    slots.push_back({{key::slot::kStruct, u.table->structName},
+                     {key::slot::kMember, u.table->member},
+                     {key::slot::kDirectLength, u.table->directLength},
+                     {key::slot::kTracked, u.table->tracked},
+                     {key::slot::kItem, u.item},
+                     {key::slot::kFields, u.fields}});
   json rules = json::array();
   for (const auto& r : p.rules) rules.push_back(ruleJson(r));
   json preferences = json::array();
@@ -135,6 +145,7 @@ std::string buildManifest(const plan::Plan& p, const std::string& sourceText) {
          {key::kSnapshot, snapshot},
          {key::kPrograms, programs},
          {key::kRules, rules}};
+  if (!slots.empty()) m[key::kSlots] = slots;
   return m.dump(2);
 }
 

@@ -25,6 +25,7 @@
 #define MMP_MAP_TRIGGER "mmp_trigger"     /* array[1]: __u64, the cgroup whose PSI trigger started the walk (0: a tick) */
 #define MMP_MAP_RECLAIM_SEEN "mmp_reclaim_seen" /* LRU hash: cgroup id -> __u64 ktime reclaim last began in it or below */
 #define MMP_VAR_RECORDING "mmp_recording" /* .rodata __u64: nonzero = send snapshots (runtime/abi/mmp_record.h) */
+#define MMP_VAR_SLOTS "mmp_slots" /* .rodata __u32[N]: the running kernel's slots of the manifest's "slots" (runtime/stat_slots.h) */
 
 /* Program names. */
 #define MMP_PROG_TICK "mmp_tick"         /* iter/cgroup: the periodic walk */

@@ -20,6 +20,7 @@ inline constexpr char kScopes[] = "scopes";
 inline constexpr char kSnapshot[] = "snapshot";
 inline constexpr char kPrograms[] = "programs";
 inline constexpr char kRules[] = "rules";
+inline constexpr char kSlots[] = "slots";  // optional: what mmrun writes to mmp_slots
 
 // A quantity: {"raw": N, "text": "10%"}.
 namespace quantity {
@@ -61,6 +62,18 @@ inline constexpr char kType[] = "type";
 inline constexpr char kContext[] = "context";
 inline constexpr char kRuntime[] = "runtime";  // optional: where mmrun reads a system field
 }  // namespace snapshot
+
+// A slot of the running kernel (compiler/bindings/bindings.h, SlotTable):
+// {"struct", "member", "direct_length", "tracked": [...], "item",
+// "fields": [...]}, one per element of mmp_slots, in its order.
+namespace slot {
+inline constexpr char kStruct[] = "struct";
+inline constexpr char kMember[] = "member";
+inline constexpr char kDirectLength[] = "direct_length";
+inline constexpr char kTracked[] = "tracked";
+inline constexpr char kItem[] = "item";
+inline constexpr char kFields[] = "fields";  // the policy's fields read through it
+}  // namespace slot
 
 namespace program {
 inline constexpr char kHook[] = "hook";

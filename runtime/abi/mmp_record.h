@@ -1,8 +1,9 @@
-/* Switching the snapshot channel on (runtime/abi/mmp_abi.h), between
- * bpf_object__open and bpf_object__load: the switch is a constant in
- * .rodata, which libbpf freezes, so the verifier knows its value and
- * neither verifies nor keeps the channel's code when it is off. For mmrun
- * and the tests alike. */
+/* Constants mmrun sets between bpf_object__open and bpf_object__load
+ * (runtime/abi/mmp_abi.h): the switch of the snapshot channel, and the
+ * running kernel's slots (runtime/stat_slots.h). They are in .rodata, which
+ * libbpf freezes, so the verifier knows their values: with the channel
+ * off, it neither verifies nor keeps its code. For mmrun and the tests
+ * alike. */
 #ifndef MMP_RECORD_H
 #define MMP_RECORD_H
 
@@ -14,8 +15,9 @@
 
 #include "mmp_abi.h"
 
-/* 0, or -ENOENT when the object has no channel, -ENOMEM. */
-static inline int mmp_set_recording(struct bpf_object *obj, __u64 on)
+/* Writes `len` bytes to the .rodata variable `name`: 0, or -ENOENT when
+ * the object has no such variable (or it is shorter), -ENOMEM. */
+static inline int mmp_set_rodata(struct bpf_object *obj, const char *name, const void *value, size_t len)
 {
 	struct btf *btf = bpf_object__btf(obj);
 	const struct btf_type *sec;
@@ -34,7 +36,7 @@ static inline int mmp_set_recording(struct bpf_object *obj, __u64 on)
 	vars = btf_var_secinfos(sec);
 	for (int i = 0; i < btf_vlen(sec); i++) {
 		const struct btf_type *var = btf__type_by_id(btf, vars[i].type);
-		if (strcmp(btf__name_by_offset(btf, var->name_off), MMP_VAR_RECORDING) == 0)
+		if (strcmp(btf__name_by_offset(btf, var->name_off), name) == 0 && vars[i].size >= len)
 			offset = vars[i].offset;
 	}
 	bpf_object__for_each_map(map, obj) {
@@ -44,16 +46,22 @@ static inline int mmp_set_recording(struct bpf_object *obj, __u64 on)
 			rodata = map;
 	}
 	initial = rodata ? bpf_map__initial_value(rodata, &size) : NULL;
-	if (offset < 0 || !initial || (size_t)offset + sizeof(on) > size)
+	if (offset < 0 || !initial || (size_t)offset + len > size)
 		return -ENOENT;
 	data = malloc(size);
 	if (!data)
 		return -ENOMEM;
 	memcpy(data, initial, size);
-	memcpy((char *)data + offset, &on, sizeof(on));
+	memcpy((char *)data + offset, value, len);
 	err = bpf_map__set_initial_value(rodata, data, size);
 	free(data);
 	return err;
+}
+
+/* 0, or -ENOENT when the object has no channel, -ENOMEM. */
+static inline int mmp_set_recording(struct bpf_object *obj, __u64 on)
+{
+	return mmp_set_rodata(obj, MMP_VAR_RECORDING, &on, sizeof(on));
 }
 
 #endif /* MMP_RECORD_H */

@@ -16,6 +16,7 @@
 #include "check/check.h"
 #include "codegen/codegen.h"
 #include "codegen/manifest.h"
+#include "manifest.h"
 #include "diagnostics/render.h"
 #include "load/load.h"
 #include "lower/plan.h"
@@ -166,6 +167,16 @@ std::unique_ptr<LoadedPolicy> LoadedPolicy::load(const Compiled& compiled, std::
   }
   if (int err = record ? mmp_set_recording(p->obj_, 1) : 0) {
     error = fmt::format("mmp_set_recording: {}", std::strerror(-err));
+    return nullptr;
+  }
+  // memory.stat's counters, as mmrun finds them (runtime/stat_slots.h).
+  auto parsed = mmp::runtime::parseManifest(compiled.manifest, "the test's object");
+  if (!parsed) {
+    error = llvm::toString(parsed.takeError());
+    return nullptr;
+  }
+  if (auto err = mmp::runtime::setSlots(p->obj_, parsed->slots)) {
+    error = llvm::toString(std::move(err));
     return nullptr;
   }
   if (int err = bpf_object__load(p->obj_)) {

@@ -77,5 +77,23 @@ TEST(Core, AFieldWithTwoLayoutsLoadsCompiledHereOrAgainst61) {
   EXPECT_TRUE(LoadedPolicy::load(there, error)) << error;
 }
 
+// memory.stat's counters: indexed by the counter on 6.1 (memcg_vmstats's
+// `state` has MEMCG_NR_STAT slots there), compacted here (6.11 on). The
+// slot is mmrun's to work out at load time (runtime/stat_slots.h), not the
+// compiler's: an object compiled against 6.1's BTF loads here with this
+// kernel's slot (Record.MemoryStatCountersReadTheRunningKernelsSlots
+// checks the values read against memory.stat).
+TEST(Core, MemoryStatCountersCompiledAgainst61LoadHere) {
+  if (auto why = bpfUnavailable()) GTEST_SKIP() << "SKIPPED: " << *why;
+  std::string why;
+  auto vmlinux = otherKernel(why);
+  if (!vmlinux) GTEST_SKIP() << "SKIPPED: " << why;
+  const char* text = "policy stat\nwhen memcg.anon + memcg.file > 1B and memcg.refault.anon >= 0 log \"{memcg.anon}\"\n";
+  Compiled there = compilePolicy(text, "test.mmp", *vmlinux);
+  ASSERT_FALSE(there.object.empty()) << there.diagnostics;
+  std::string error;
+  EXPECT_TRUE(LoadedPolicy::load(there, error)) << error;
+}
+
 }  // namespace
 }  // namespace mmp::test

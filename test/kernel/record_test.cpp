@@ -3,13 +3,16 @@
 // the replay program, fed them, makes the decisions the walk made.
 #include <bpf/bpf.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -231,6 +234,74 @@ TEST_F(Record, ARemovedCgroupStillChargedCountsAsDying) {
   ASSERT_EQ(after.size(), 2u);
   EXPECT_EQ(before[1][field("memcg.dying_descendants")], 0u);
   EXPECT_EQ(after[1][field("memcg.dying_descendants")], 1u);
+}
+
+// memory.stat's counters (memcg.anon, memcg.file, memcg.refault.*): the
+// programs read the running kernel's slot of each (runtime/stat_slots.h),
+// so they read what memory.stat says. A process in a new cgroup holds
+// 32 MiB of anonymous memory and 8 MiB of page cache; memory.stat is read
+// (which flushes the kernel's counters) and the walk made right after.
+TEST_F(Record, MemoryStatCountersReadTheRunningKernelsSlots) {
+  const std::string dir = cgroup_ + "/mmp-stat-" + std::to_string(getpid());
+  const std::string file = "/var/tmp/mmp-stat-" + std::to_string(getpid());
+  const bool v1 = access("/sys/fs/cgroup/memory/memory.usage_in_bytes", F_OK) == 0;
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << dir;
+  auto p = load(compileFile(std::string(MMP_TEST_SOURCE_DIR) + "/stdlib/recorder.mmp"), true);
+  ASSERT_TRUE(p);
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::ofstream(dir + "/cgroup.procs") << getpid() << std::flush;
+    constexpr size_t kAnon = 32 << 20;
+    char* anon = static_cast<char*>(malloc(kAnon));
+    for (size_t i = 0; i < kAnon; i += 4096) anon[i] = 1;
+    {
+      std::ofstream out(file);
+      std::string block(1 << 20, 'x');
+      for (int i = 0; i < 8; ++i) out << block;
+    }
+    char c = anon[kAnon / 2];
+    if (write(ready[1], &c, 1) != 1) _exit(1);
+    pause();
+    _exit(0);
+  }
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  close(ready[0]);
+  close(ready[1]);
+  // memory.stat: v1 names the hierarchical counters total_*.
+  std::map<std::string, uint64_t> stat;
+  {
+    std::ifstream in(dir + "/memory.stat");
+    std::string name;
+    uint64_t value;
+    while (in >> name >> value) stat[name] = value;
+  }
+  cgroup_ = dir;
+  prepare(*p, 0);
+  walk(*p);
+  auto sent = drain();
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  unlink(file.c_str());
+  rmdir(dir.c_str());
+  ASSERT_EQ(sent.size(), 2u);
+  const std::string pre = v1 ? "total_" : "";
+  auto want = [&](const std::string& name) {
+    auto it = stat.find(pre + name);
+    EXPECT_NE(it, stat.end()) << "memory.stat has no " << pre + name;
+    return it == stat.end() ? 0 : it->second;
+  };
+  // The counters may move between the read and the walk by a few pages.
+  constexpr uint64_t kSlack = 256 << 10;
+  uint64_t anon = sent[1][field("memcg.anon")], file_ = sent[1][field("memcg.file")];
+  EXPECT_GE(anon, 32ULL << 20);
+  EXPECT_NEAR(static_cast<double>(anon), static_cast<double>(want(v1 ? "rss" : "anon")), kSlack);
+  EXPECT_GE(file_, 8ULL << 20);
+  EXPECT_NEAR(static_cast<double>(file_), static_cast<double>(want(v1 ? "cache" : "file")), kSlack);
+  EXPECT_EQ(sent[1][field("memcg.refault.anon")], want("workingset_refault_anon"));
+  EXPECT_EQ(sent[1][field("memcg.refault.file")], want("workingset_refault_file"));
 }
 
 }  // namespace

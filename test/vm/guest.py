@@ -623,6 +623,9 @@ def core(s):
     for k, mib in limits.items():
         write(c, f"memory.{k}", str(mib * MiB))
     s.hog(c, 8)
+    # Read before mmrun starts: a read of memory.stat flushes the kernel's
+    # counters, which the programs then read as memory.stat printed them.
+    stat = keyed(c, "memory.stat")
     m = s.mmrun("core")
     m.started()
     r = m.wait_for(lambda r: r.get("cgroup") == "/mmp/core/c" and r.get("outcome") == "logged", 10)
@@ -638,6 +641,15 @@ def core(s):
         s.check(seen.get(k) == mib * MiB, f"memcg.{k} reads the guest's memory.{k} ({seen.get(k)} == {mib * MiB})")
     s.check(seen.get("usage") and abs(seen["usage"] - usage) < MiB,
             f"memcg.usage reads the guest's memory.current ({seen.get('usage')} ~ {usage})")
+    # memory.stat's counters, by their slot on this kernel (indexed by the
+    # counter up to 6.10, compacted from 6.11: runtime/stat_slots.cpp).
+    for field, key in (("anon", "anon"), ("file", "file")):
+        s.check(seen.get(field) is not None and abs(seen[field] - stat.get(key, -1)) < MiB,
+                f"memcg.{field} reads the guest's memory.stat {key} ({seen.get(field)} ~ {stat.get(key)})")
+    refaults = dict(zip(words[0::2], words[1::2])).get("refault.file")  # a count: no unit
+    s.check(refaults is not None and int(refaults) == stat.get("workingset_refault_file"),
+            f"memcg.refault.file reads memory.stat workingset_refault_file ({refaults} == "
+            f"{stat.get('workingset_refault_file')})")
     # Every field must relocate, including oom.victim.rss, whose kernel
     # layout changed in 6.2.
     m = s.mmrun("core_rss", "--dry-run")
