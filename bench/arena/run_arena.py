@@ -11,10 +11,11 @@ results file: {"header": {...}, "runs": [one object per cell]}.
 usage: run_arena.py BIN_DIR [--scenario S]... [--contender C]... [--config K]...
                     [--reps N] [--memory MIB] [--out FILE] [--resume] [--budget S] [--smoke] [--collect]
   --resume: keep the cells OUT already holds and run only the others,
-  adding them to it: a full run in several sittings. A cell is kept only
-  when what makes it is the same (its fingerprint: the hog, the arena, the
-  guest, its scenario, and for mmp cells mmrun and the compiled policy);
-  each sitting's commit is recorded.
+  adding them to it: a full run in several sittings. A cell of the plan
+  is kept only when what makes it is the same (its fingerprint: the hog,
+  the arena, the guest, its scenario, and for mmp cells mmrun and the
+  compiled policy); a cell outside the plan (a sitting of some scenarios
+  or contenders) is kept as it is. Each sitting's commit is recorded.
   --budget S: start no cell after S seconds of guest time (cells run
   repetition by repetition), so that a sitting has a bounded length.
   --collect: a sitting whose host process was cut off (its guest with
@@ -270,13 +271,18 @@ def main():
         old = json.load(open(a.out))
         key = lambda c: (c["scenario"], c["contender"], c["config"], c["rep"])  # noqa: E731
         now = {key(c): c["fingerprint"] for c in cells}
-        kept = [r for r in old["runs"] if not r.get("void") and now.get(key(r)) == r.get("fingerprint")]
+        # A cell this sitting would not run (another scenario, contender or
+        # configuration than asked) stays as it is: only a run that plans
+        # it can tell whether it is still current.
+        kept = [r for r in old["runs"] if not r.get("void") and now.get(key(r), r.get("fingerprint")) == r.get("fingerprint")]
         done = {key(r) for r in kept}
         cells = [c for c in cells if key(c) not in done]
+        planned = max(planned, old["header"].get("cells_planned", 0))
         # A sitting none of whose cells is kept no longer counts (its guest time with it).
         chunks = [c for c in old["header"].get("chunks", []) if any(r.get("commit") == c["commit"] for r in kept)]
-        print(f"arena: {len(kept)} cells kept from {a.out}, {len(old['runs']) - len(kept)} dropped "
-              "(void, or made by another build)", flush=True)
+        outside = sum(1 for r in kept if key(r) not in now)
+        print(f"arena: {len(kept)} cells kept from {a.out} ({outside} of them outside this sitting's plan), "
+              f"{len(old['runs']) - len(kept)} dropped (void, or made by another build)", flush=True)
     if not cells:
         sys.exit("run_arena: no cell to run")
     started = time.monotonic()
