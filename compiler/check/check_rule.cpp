@@ -1,6 +1,7 @@
 // Rules: conditions, hold times, actions and modifiers, and the kill guard.
 #include <fmt/format.h>
 
+#include "abi/mmp_abi.h"
 #include "check/checker.h"
 #include "support/suggest.h"
 
@@ -107,8 +108,18 @@ void Checker::checkAction(Action& a, Rule& r) {
     }
     case ActionKind::Log: {
       ExprContext logCtx{Site::LogArg, &r, "", nullptr};
-      for (auto& part : a.parts)
-        if (part.expr) checkExpr(*part.expr, logCtx);
+      size_t values = 0;
+      for (auto& part : a.parts) {
+        if (!part.expr) continue;
+        checkExpr(*part.expr, logCtx);
+        // A decision carries MMP_MAX_VALUES values: past them the message
+        // would print nothing where the value should be.
+        if (++values == MMP_MAX_VALUES + 1)
+          diags_
+              .report(DiagCode::E0204, part.expr->range,
+                      fmt::format("a `log` message carries at most {} values; this is its {}th", MMP_MAX_VALUES, values))
+              .help("split the message into two `log` actions of the rule");
+      }
       break;
     }
     case ActionKind::Kill: checkKill(a, r); break;

@@ -628,7 +628,10 @@ def core(s):
     stat = keyed(c, "memory.stat")
     m = s.mmrun("core")
     m.started()
-    r = m.wait_for(lambda r: r.get("cgroup") == "/mmp/core/c" and r.get("outcome") == "logged", 10)
+    r = m.wait_for(lambda r: r.get("cgroup") == "/mmp/core/c" and r.get("outcome") == "logged"
+                   and r.get("message", "").startswith("usage "), 10)
+    counters = m.wait_for(lambda r: r.get("cgroup") == "/mmp/core/c" and r.get("outcome") == "logged"
+                          and r.get("message", "").startswith("anon "), 5)
     usage = current(c)
     m.stop()
     s.figure("compiled on", f"Linux {CONFIG['host_kernel']} (host BTF); loaded on Linux {os.uname().release}")
@@ -643,6 +646,11 @@ def core(s):
             f"memcg.usage reads the guest's memory.current ({seen.get('usage')} ~ {usage})")
     # memory.stat's counters, by their slot on this kernel (indexed by the
     # counter up to 6.10, compacted from 6.11: runtime/stat_slots.cpp).
+    if not s.check(counters, "the rule reading memory.stat's counters fires"):
+        return
+    s.figure("counters", counters.get("message"))
+    words = counters["message"].split()
+    seen = {words[i]: parse_bytes(words[i + 1]) for i in range(0, len(words) - 1, 2)}
     for field, key in (("anon", "anon"), ("file", "file")):
         s.check(seen.get(field) is not None and abs(seen[field] - stat.get(key, -1)) < MiB,
                 f"memcg.{field} reads the guest's memory.stat {key} ({seen.get(field)} ~ {stat.get(key)})")
