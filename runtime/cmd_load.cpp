@@ -363,11 +363,10 @@ void Daemon::psiSync(Running& r, const std::vector<Cgroup>& list) {
 }
 
 // A cgroup made or removed: every policy's scopes at once, not at its next
-// walk; under churn, once the listing's gap is over (cgroup_watch.h).
+// walk.
 void Daemon::rescope() {
   const auto& now = cgroups_.current();
   for (auto& r : running_) {
-    if (r->scoped == cgroups_.generation()) continue;
     r->watched = r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), now);
     r->enactor->setCgroups(now);
     r->scoped = cgroups_.generation();
@@ -520,8 +519,7 @@ void Daemon::reorder() {
 // The walks that are due; when the next one is.
 Daemon::Clock::time_point Daemon::walkDue() {
   auto now = Clock::now();
-  if (now >= cgroups_.pendingAt()) rescope();  // a change that waited for the listing's gap
-  auto wake = std::min({now + std::chrono::hours(1), dirDue_, cgroups_.pendingAt()});
+  auto wake = std::min(now + std::chrono::hours(1), dirDue_);
   bool due = false;
   for (auto& r : running_) due |= now >= r->next;
   if (due) {

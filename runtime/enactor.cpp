@@ -328,16 +328,8 @@ ActionResult Enactor::killCgroupOf(const struct mmp_decision& d, const std::vect
   if (!pick.victim) return withTable({.ok = false, .detail = pick.detail, .noVictim = pick.noneQualified()});
   const Cgroup* victim = named[*pick.victim];
   if (pretend) return withTable({true, fmt::format("would kill {} ({})", victim->path, pick.detail)});
-  // Listed without a child, but a listing may be CgroupWatch::kGap old: a
-  // child made since was vetted against no protection, and cgroup.kill
-  // would kill it too.
-  const bool leaf = !parents_.count(victim->path);
-  if (leaf && h_.version == CgroupVersion::V2 && hasChildCgroup(victim->dir))
-    return withTable({false, fmt::format("{} has a child cgroup newer than the listing: not killed, chosen again at the "
-                                         "next walk ({})",
-                                         victim->path, pick.detail)});
   preKill(rec, victim->path, 0, pick.detail);
-  ActionResult r = killCgroup(h_, victim->dir, leaf);
+  ActionResult r = killCgroup(h_, victim->dir, !parents_.count(victim->path));
   if (r.detail.find(victim->dir) == std::string::npos) r.detail = victim->path + ": " + r.detail;
   r.detail += " (" + pick.detail + ")";
   return withTable(r);

@@ -79,9 +79,6 @@ std::optional<uint64_t> cgroupPgscan(const Hierarchy& h, const std::string& dir)
 std::optional<double> cgroupPressure(const Hierarchy& h, const std::string& dir);
 // Whether a process runs in the cgroup itself (not below it).
 bool hasProcesses(const std::string& dir);
-// Whether a cgroup has a child cgroup now (one stat: a cgroup directory's
-// link count is 2 and one per subdirectory).
-bool hasChildCgroup(const std::string& dir);
 // Whether a process runs in the cgroup or below it (v2's cgroup.events
 // read through `held` when given).
 bool populated(const std::string& dir, HeldFiles* held = nullptr);

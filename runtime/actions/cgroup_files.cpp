@@ -109,11 +109,6 @@ bool hasProcesses(const std::string& dir) {
   return n == 1 && digit >= '0' && digit <= '9';
 }
 
-bool hasChildCgroup(const std::string& dir) {
-  struct stat st;
-  return stat(dir.c_str(), &st) == 0 && st.st_nlink > 2;
-}
-
 bool populated(const std::string& dir, HeldFiles* held) {
   // cgroup v2 says it in one line; v1 has no cgroup.events: look below.
   HeldFiles none;  // holds nothing: its read opens the file
