@@ -623,17 +623,29 @@ def core(s):
     for k, mib in limits.items():
         write(c, f"memory.{k}", str(mib * MiB))
     s.hog(c, 8)
+    # A child of p writes 8 MiB to a tmpfs file (shmem: page cache charged
+    # to it, which stays) and is removed: it is dying, and p counts it.
+    p = s.cgroup("/mmp/core/p")
+    gone = s.cgroup("/mmp/core/p/gone")
+    shm = "/tmp/mmp-core-dying"
+    subprocess.run(["sh", "-c", f"echo $$ > {gone}/cgroup.procs && dd if=/dev/zero of={shm} bs=1M count=8 status=none"],
+                   check=True)
+    os.rmdir(gone)
+    s.cgroups.remove(gone)
     # Read before mmrun starts: a read of memory.stat flushes the kernel's
     # counters, which the programs then read as memory.stat printed them.
     stat = keyed(c, "memory.stat")
+    p_stat, p_dying = keyed(p, "memory.stat"), keyed(p, "cgroup.stat").get("nr_dying_descendants")
     m = s.mmrun("core")
     m.started()
     r = m.wait_for(lambda r: r.get("cgroup") == "/mmp/core/c" and r.get("outcome") == "logged"
                    and r.get("message", "").startswith("usage "), 10)
     counters = m.wait_for(lambda r: r.get("cgroup") == "/mmp/core/c" and r.get("outcome") == "logged"
                           and r.get("message", "").startswith("anon "), 5)
+    dying = m.wait_for(lambda r: r.get("cgroup") == "/mmp/core/p" and r.get("outcome") == "logged", 5)
     usage = current(c)
     m.stop()
+    os.unlink(shm)  # its pages uncharged: the dying child can go
     s.figure("compiled on", f"Linux {CONFIG['host_kernel']} (host BTF); loaded on Linux {os.uname().release}")
     if not s.check(r, "the host-compiled object loads and its rule fires"):
         return
@@ -658,6 +670,15 @@ def core(s):
     s.check(refaults is not None and int(refaults) == stat.get("workingset_refault_file"),
             f"memcg.refault.file reads memory.stat workingset_refault_file ({refaults} == "
             f"{stat.get('workingset_refault_file')})")
+    if not s.check(dying, "the rule of the cgroup with a dying child fires"):
+        return
+    s.figure("dying", dying.get("message"))
+    words = dying["message"].split()
+    s.check(words[1] == str(p_dying) and p_dying == 1,
+            f"memcg.dying_descendants reads cgroup.stat nr_dying_descendants ({words[1]} == {p_dying})")
+    file_ = parse_bytes(words[3])
+    s.check(file_ is not None and file_ >= 8 * MiB and abs(file_ - p_stat.get("file", -1)) < MiB,
+            f"memcg.file of the parent holds its dying child's page cache ({file_} ~ {p_stat.get('file')})")
     # Every field must relocate, including oom.victim.rss, whose kernel
     # layout changed in 6.2.
     m = s.mmrun("core_rss", "--dry-run")
