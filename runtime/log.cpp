@@ -106,6 +106,11 @@ std::string formatValue(const std::string& type, uint64_t raw) {
   if (type == "percent") return raw == MMP_UNLIMITED ? "unlimited" : decimal(raw, 1000, 3) + "%";
   if (type == "duration") return raw == MMP_UNLIMITED ? "never" : decimal(raw / 1'000'000, 1000, 3) + "s";
   if (type == "rate") return fmt::format("{}B/s", static_cast<int64_t>(raw));
+  if (type == "count rate") {
+    auto v = static_cast<int64_t>(raw);
+    uint64_t magnitude = v < 0 ? 0 - raw : raw;
+    return (v < 0 ? "-" : "") + decimal(magnitude, 1000, 3) + "/s";
+  }
   if (type == "bool") return raw ? "true" : "false";
   return fmt::format("{}", raw);
 }

@@ -198,7 +198,8 @@ void manifest(const Object& o, Manifest& m) {
   m.sourceSha256 = o.string(key::kSourceSha256);
   m.policy = o.string(key::kPolicy);
   Object units = o.object(key::kUnits);
-  for (const char* type : {"bytes", "percent", "duration", "count", "rate"}) m.units[type] = units.string(type);
+  for (const char* type : {"bytes", "percent", "duration", "count", "rate", "count rate"})
+    m.units[type] = units.has(type) ? units.string(type) : "";  // count rates: objects since 2026-12
   m.settings = settings(o.object(key::kSettings));
   m.protect = o.strings(key::kProtect);
   o.forEach(key::kPreferences, [&](const json& e, const std::string& where) {

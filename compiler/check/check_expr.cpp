@@ -175,7 +175,7 @@ Type Checker::checkUnary(UnaryExpr& e, const ExprContext& ctx) {
     if (e.operand->constant) e.constant = Value::boolean(!e.operand->constant->isTrue());
     return Type::Bool;
   }
-  if (t == Type::Rate) {
+  if (isSigned(t)) {
     if (e.operand->constant) e.constant = negate(*e.operand->constant).value;
     return t;
   }
@@ -292,7 +292,8 @@ Type Checker::checkArithmetic(BinaryExpr& e) {
       d.help("turn the percentage into bytes first: `10% of memcg.max`");
     else if (e.op == BinaryOp::Mul || e.op == BinaryOp::Div)
       d.help("bytes and percentages can be scaled by a plain number (`2 * 64MiB`, `5% / 2`); bytes / bytes, "
-             "percent / percent and duration / duration are percentages; bytes / duration a rate");
+             "percent / percent and duration / duration are percentages; bytes / duration a rate, count / "
+             "duration a count rate (`1000 / 1s`)");
     else
       d.help("add and subtract values of the same unit");
     return Type::Error;
@@ -321,7 +322,8 @@ void Checker::foldBinary(BinaryExpr& e) {
   }
   if (r.error == ArithError::Overflow) {
     diags_.report(DiagCode::E0203, e.range, fmt::format("`{} {} {}` overflows", a.str(), spelling(e.op), b.str()))
-        .help(e.type == Type::Rate ? "rates must fit in a signed 64-bit number of bytes per second"
+        .help(e.type == Type::Rate        ? "rates must fit in a signed 64-bit number of bytes per second"
+              : e.type == Type::CountRate ? "count rates must fit in a signed 64-bit number of thousandths per second"
                                    : "quantities must fit in 64 bits (bytes up to 16 EiB)");
     e.type = Type::Error;
     return;
@@ -352,15 +354,18 @@ Type Checker::checkCall(CallExpr& e, const ExprContext& ctx) {
   Type t = checkExpr(*e.args[0], ctx);
   if (t == Type::Error) return t;
   const Binding* f = fieldOf(*e.args[0]);
-  if (!f || (t != Type::Bytes && t != Type::Duration)) {
+  if (!f || (t != Type::Bytes && t != Type::Duration && t != Type::Count)) {
     diags_.report(DiagCode::E0200, e.args[0]->range,
-                  fmt::format("`rate` takes a bytes or duration field, found {}", f ? backticked(t) : "an expression"))
+                  fmt::format("`rate` takes a bytes, duration or count field, found {}",
+                              f ? backticked(t) : "an expression"))
         .help("write `rate(memcg.usage)`: the growth per second since the last evaluation; of a duration field, "
-              "the share of time it grew by: `rate(memcg.pressure.some.total)`");
+              "the share of time it grew by: `rate(memcg.pressure.some.total)`; of a count, so many per second: "
+              "`rate(memcg.refault.file) > 1000 / 1s`");
     return Type::Error;
   }
   // A duration's growth per second is a share of time.
-  return t == Type::Duration ? Type::Percent : Type::Rate;
+  if (t == Type::Duration) return Type::Percent;
+  return t == Type::Count ? Type::CountRate : Type::Rate;
 }
 
 // min(a, b), max(a, b): two values of one quantity type; unlimited is +infinity.

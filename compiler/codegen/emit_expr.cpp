@@ -56,7 +56,7 @@ llvm::Value* Emitter::expr(const Expr& e, EvalContext& ctx, const plan::Rule& ru
 
 llvm::Value* Emitter::compare(const BinaryExpr& e, llvm::Value* l, llvm::Value* r) {
   // Unlimited is all ones: unsigned order already puts it above every value.
-  bool sign = e.lhs->type == Type::Rate;
+  bool sign = isSigned(e.lhs->type);
   switch (e.op) {
     case BinaryOp::Lt: return sign ? ir_.CreateICmpSLT(l, r) : ir_.CreateICmpULT(l, r);
     case BinaryOp::Le: return sign ? ir_.CreateICmpSLE(l, r) : ir_.CreateICmpULE(l, r);
@@ -120,7 +120,7 @@ llvm::Value* Emitter::binary(const BinaryExpr& e, EvalContext& ctx, const plan::
   llvm::Value* l = expr(*e.lhs, ctx, rule);
   llvm::Value* r = expr(*e.rhs, ctx, rule);
   llvm::Value* unlimited = ir_.getInt64(MMP_UNLIMITED);
-  bool rate = e.type == Type::Rate;
+  bool rate = isSigned(e.type);
   switch (e.op) {
     case BinaryOp::And: return ir_.CreateAnd(l, r);
     case BinaryOp::Or: return ir_.CreateOr(l, r);
@@ -169,10 +169,12 @@ llvm::Value* Emitter::binary(const BinaryExpr& e, EvalContext& ctx, const plan::
       llvm::Value* zero = ir_.CreateICmpEQ(r, ir_.getInt64(0));
       llvm::Value* safeR = ir_.CreateSelect(zero, ir_.getInt64(1), r);
       if (e.rhs->type == Type::Duration) {
-        // bytes / ns → bytes per second, via milliseconds to stay in range.
+        // bytes / ns → bytes per second, count / ns → thousandths per
+        // second, via milliseconds to stay in range.
         llvm::Value* ms = ir_.CreateUDiv(safeR, ir_.getInt64(1'000'000));
         llvm::Value* safeMs = ir_.CreateSelect(ir_.CreateICmpEQ(ms, ir_.getInt64(0)), ir_.getInt64(1), ms);
-        llvm::Value* v = ir_.CreateUDiv(ir_.CreateMul(l, ir_.getInt64(1000)), safeMs);
+        uint64_t perMs = e.type == Type::CountRate ? 1000 * kCountRateScale : 1000;
+        llvm::Value* v = ir_.CreateUDiv(ir_.CreateMul(l, ir_.getInt64(perMs)), safeMs);
         return ir_.CreateSelect(zero, ir_.getInt64(INT64_MAX), v);
       }
       llvm::Value* v = ir_.CreateUDiv(l, safeR);
@@ -188,7 +190,7 @@ llvm::Value* Emitter::binary(const BinaryExpr& e, EvalContext& ctx, const plan::
 llvm::Value* Emitter::minMax(const CallExpr& call, EvalContext& ctx, const plan::Rule& rule) {
   llvm::Value* a = expr(*call.args[0], ctx, rule);
   llvm::Value* b = expr(*call.args[1], ctx, rule);
-  bool sign = call.type == Type::Rate;
+  bool sign = isSigned(call.type);
   llvm::Value* takeA = call.callee == "min" ? (sign ? ir_.CreateICmpSLE(a, b) : ir_.CreateICmpULE(a, b))
                                             : (sign ? ir_.CreateICmpSGE(a, b) : ir_.CreateICmpUGE(a, b));
   return ir_.CreateSelect(takeA, a, b);
@@ -222,20 +224,24 @@ void Emitter::branchOn(const Expr& e, EvalContext& ctx, const plan::Rule& rule, 
 }
 
 // rate(F)'s arithmetic, as one static BPF subprogram per kind:
-// mmp_rate(word, cur, now) for bytes (signed bytes per second) and
-// mmp_rate_share(word, cur, now) for a duration (a share of time), where
+// mmp_rate(word, cur, now) for bytes (signed bytes per second),
+// mmp_rate_count(word, cur, now) for a count (signed thousandths per
+// second) and mmp_rate_share(word, cur, now) for a duration (a share of
+// time), where
 // word[0..1] are the rule's sample of F and its time in the cgroup's state
 // row. Inline, each rate()'s branches (first sample, too short an
 // interval, a shrinking field) multiplied the verifier's paths by the next
 // one's: a rule of five rate()s verified 580 K instructions, of seven over
 // its 1 M limit (property seed 5226). A subprogram's paths join at its
 // return.
-llvm::Function* Emitter::rateFunction(bool share) {
-  llvm::Function*& f = share ? mod_.rateShare : mod_.rateBytes;
+llvm::Function* Emitter::rateFunction(Type result) {
+  bool share = result == Type::Percent;
+  llvm::Function*& f = share ? mod_.rateShare : result == Type::CountRate ? mod_.rateCount : mod_.rateBytes;
   if (f) return f;
   llvm::IRBuilderBase::InsertPointGuard guard(ir_);
   auto* i64 = ir_.getInt64Ty();
-  f = sharedFunction(share ? "mmp_rate_share" : "mmp_rate", i64, {bpf_.ptrTy(), i64, i64});
+  const char* name = share ? "mmp_rate_share" : result == Type::CountRate ? "mmp_rate_count" : "mmp_rate";
+  f = sharedFunction(name, i64, {bpf_.ptrTy(), i64, i64});
   llvm::Value* samplePtr = f->getArg(0);
   llvm::Value* cur = f->getArg(1);
   llvm::Value* now = f->getArg(2);
@@ -261,9 +267,17 @@ llvm::Function* Emitter::rateFunction(bool share) {
     llvm::Value* safeDt = ir_.CreateSelect(valid, dt, ir_.getInt64(1));
     growth = ir_.CreateUDiv(ir_.CreateMul(grown, ir_.getInt64(kPercentWhole)), safeDt);
   } else {
-    // BPF (cpu v3) divides unsigned only: divide the magnitude, restore the sign.
+    // BPF (cpu v3) divides unsigned only: divide the magnitude, restore the
+    // sign. A count's is in thousandths per second: its change is capped at
+    // 2^43, so that change * 10^6 fits 64 bits (no kernel counter moves
+    // that much between two evaluations).
     llvm::Value* magnitude = ir_.CreateSelect(shrinking, ir_.CreateSub(prev, cur), ir_.CreateSub(cur, prev));
-    llvm::Value* perSecond = ir_.CreateUDiv(ir_.CreateMul(magnitude, ir_.getInt64(1000)), safeMs);
+    uint64_t perMs = 1000;
+    if (result == Type::CountRate) {
+      magnitude = ir_.CreateBinaryIntrinsic(llvm::Intrinsic::umin, magnitude, ir_.getInt64(1ULL << 43));
+      perMs *= kCountRateScale;
+    }
+    llvm::Value* perSecond = ir_.CreateUDiv(ir_.CreateMul(magnitude, ir_.getInt64(perMs)), safeMs);
     growth = ir_.CreateSelect(shrinking, ir_.CreateNeg(perSecond), perSecond);
   }
   llvm::Value* v = ir_.CreateSelect(valid, growth, ir_.getInt64(0));
@@ -285,7 +299,7 @@ llvm::Value* Emitter::rate(const CallExpr& call, EvalContext& ctx, const plan::R
   llvm::Value* cur = expr(*call.args[0], ctx, rule);
   llvm::BasicBlock* noState = bpf_.block("rate_nostate");
   llvm::Value* row = stateRow(ctx, noState);
-  llvm::Value* v = ir_.CreateCall(rateFunction(call.type == Type::Percent),
+  llvm::Value* v = ir_.CreateCall(rateFunction(call.type),
                                   {stateWord(row, rule.rateWord(call)), cur, ctx.now});
   llvm::BasicBlock* have = ir_.GetInsertBlock();
   llvm::BasicBlock* join = bpf_.block("rate_done");

@@ -90,7 +90,8 @@ struct ModuleContext {
   llvm::Function* enter = nullptr;   // mmp_enter
   llvm::Function* rowGet = nullptr;  // mmp_row_get
   llvm::Function* decide = nullptr;  // mmp_decide
-  llvm::Function* rateBytes = nullptr;  // mmp_rate, mmp_rate_share: rate()'s arithmetic
+  llvm::Function* rateBytes = nullptr;  // mmp_rate, mmp_rate_count, mmp_rate_share: rate()'s arithmetic
+  llvm::Function* rateCount = nullptr;
   llvm::Function* rateShare = nullptr;
   unsigned passthroughSeq = 1000;  // distinct from the BPF passes' own numbers
 };
@@ -215,7 +216,7 @@ private:
   KernelTypes kernel_;
 
   // emit_shared.cpp: rate()'s arithmetic, one subprogram per kind.
-  llvm::Function* rateFunction(bool share);
+  llvm::Function* rateFunction(Type result);
 
   ModuleContext mod_;
   FunctionContext fn_;

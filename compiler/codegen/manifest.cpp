@@ -137,7 +137,7 @@ std::string buildManifest(const plan::Plan& p, const std::string& sourceText) {
          {key::kCompiler, std::string("mmpc ") + MMP_VERSION},
          {key::kSourceSha256, sha256(sourceText)},
          {key::kPolicy, p.name},
-         {key::kUnits, {{"bytes", "B"}, {"percent", "0.001%"}, {"duration", "ns"}, {"count", "1"}, {"rate", "B/s"}}},
+         {key::kUnits, {{"bytes", "B"}, {"percent", "0.001%"}, {"duration", "ns"}, {"count", "1"}, {"rate", "B/s"}, {"count rate", "0.001/s"}}},
          {key::kSettings, settings},
          {key::kProtect, p.protects},
          {key::kPreferences, preferences},

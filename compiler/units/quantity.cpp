@@ -13,7 +13,7 @@ constexpr __int128 kI64Min = std::numeric_limits<int64_t>::min();
 
 bool isQuantity(Type t) {
   return t == Type::Bytes || t == Type::Percent || t == Type::Duration || t == Type::Count ||
-         t == Type::Rate;
+         isSigned(t);
 }
 
 ArithResult checked(Type t, __int128 raw) {
@@ -66,13 +66,14 @@ const char* typeName(Type t) {
     case Type::Duration: return "duration";
     case Type::Count: return "count";
     case Type::Rate: return "rate";
+    case Type::CountRate: return "count rate";
     case Type::String: return "string";
   }
   return "<error>";
 }
 
 bool fitsType(Type t, __int128 raw) {
-  if (t == Type::Rate) return raw >= kI64Min && raw <= kI64Max;
+  if (isSigned(t)) return raw >= kI64Min && raw <= kI64Max;
   return raw >= 0 && raw <= kU64Max;
 }
 
@@ -85,6 +86,7 @@ std::string Value::str() const {
     case Type::Duration: return durationText(raw);
     case Type::Count: return decimal(raw, 1);
     case Type::Rate: return decimal(raw, 1) + "B/s";
+    case Type::CountRate: return decimal(raw, kCountRateScale) + "/s";
     case Type::Error:
     case Type::String: break;
   }
@@ -109,6 +111,7 @@ Type divType(Type a, Type b) {
   if (a == Type::Bytes && b == Type::Count) return Type::Bytes;
   if (a == Type::Bytes && b == Type::Bytes) return Type::Percent;
   if (a == Type::Bytes && b == Type::Duration) return Type::Rate;
+  if (a == Type::Count && b == Type::Duration) return Type::CountRate;
   if (a == Type::Percent && b == Type::Percent) return Type::Percent;
   if (a == Type::Duration && b == Type::Duration) return Type::Percent;
   if (a == Type::Percent && b == Type::Count) return Type::Percent;
@@ -139,7 +142,7 @@ ArithResult subtract(const Value& a, const Value& b) {
   if (a.unlimited) return {Value::unlimitedOf(t)};
   if (b.unlimited) return {Value::of(t, 0)};
   __int128 r = a.raw - b.raw;
-  if (t != Type::Rate && r < 0) r = 0;  // quantities saturate at zero
+  if (!isSigned(t) && r < 0) r = 0;  // quantities saturate at zero
   return checked(t, r);
 }
 
@@ -163,6 +166,8 @@ ArithResult divide(const Value& a, const Value& b) {
   // duration / duration.
   if (a.type == b.type && (a.type == Type::Bytes || a.type == Type::Percent || a.type == Type::Duration))
     return checked(t, a.raw * static_cast<__int128>(kPercentWhole) / b.raw);
+  if (t == Type::CountRate)
+    return checked(t, a.raw * static_cast<__int128>(kNanosPerSecond * kCountRateScale) / b.raw);
   if (b.type == Type::Duration) return checked(t, a.raw * static_cast<__int128>(kNanosPerSecond) / b.raw);
   return checked(t, a.raw / b.raw);
 }
@@ -200,7 +205,7 @@ ArithResult maximum(const Value& a, const Value& b) {
 ArithResult negate(const Value& a) {
   if (!isQuantity(a.type)) return typeError();
   if (a.unlimited) return typeError();
-  if (a.type != Type::Rate && a.raw != 0) return {a, ArithError::Overflow};
+  if (!isSigned(a.type) && a.raw != 0) return {a, ArithError::Overflow};
   return checked(a.type, -a.raw);
 }
 

@@ -1,8 +1,8 @@
 // The units type system's values: exact 64-bit fixed point.
 //
 // Constant folding in the compiler and the reference semantics that the
-// generated code must match both live here. Every quantity but `rate` is
-// non-negative: subtraction saturates at 0 (so `memcg.usage - memcg.low`
+// generated code must match both live here. Every quantity but the rates
+// is non-negative: subtraction saturates at 0 (so `memcg.usage - memcg.low`
 // is 0 below low). A limit that is unset in the kernel is *unlimited* and
 // behaves as +infinity.
 #pragma once
@@ -12,20 +12,28 @@
 
 namespace mmp {
 
-enum class Type : uint8_t { Error, Bool, Bytes, Percent, Duration, Count, Rate, String };
+// Rate: bytes per second; CountRate: a count per second (`rate()` of a
+// count field, `100 / 1s`).
+enum class Type : uint8_t { Error, Bool, Bytes, Percent, Duration, Count, Rate, String, CountRate };
 
 const char* typeName(Type t);
+// The rates, which alone have a sign.
+inline bool isSigned(Type t) { return t == Type::Rate || t == Type::CountRate; }
 
 // Raw units per unit the user writes.
 inline constexpr uint64_t kPercentScale = 1000;             // 1 raw = 0.001 %
 inline constexpr uint64_t kPercentWhole = 100 * kPercentScale;
 inline constexpr uint64_t kNanosPerSecond = 1'000'000'000;  // durations are in ns
-// bytes: 1 raw = 1 B; count: 1 raw = 1; rate: 1 raw = 1 B/s (signed); bool: 0 or 1
+// A count per second in thousandths: one event in a 3 s interval is 333,
+// not 0.
+inline constexpr uint64_t kCountRateScale = 1000;
+// bytes: 1 raw = 1 B; count: 1 raw = 1; rate: 1 raw = 1 B/s (signed);
+// count rate: 1 raw = 0.001/s (signed); bool: 0 or 1
 
 struct Value {
   Type type = Type::Error;
   bool unlimited = false;
-  // Magnitude in raw units; `rate` alone may be negative.
+  // Magnitude in raw units; the rates alone may be negative.
   __int128 raw = 0;
 
   static Value of(Type t, __int128 raw) { return Value{t, false, raw}; }
@@ -67,7 +75,7 @@ ArithResult minimum(const Value& a, const Value& b);
 ArithResult maximum(const Value& a, const Value& b);
 bool compare(const Value& a, CompareOp op, const Value& b);
 
-// Whether `raw` fits the range of type `t` (u64 for quantities, i64 for rate).
+// Whether `raw` fits the range of type `t` (u64 for quantities, i64 for rates).
 bool fitsType(Type t, __int128 raw);
 
 }  // namespace mmp

@@ -1,5 +1,5 @@
-// Replay cases for min/max, percent arithmetic and rate() of a duration
-// field (a PSI total): the generated code computes what docs/language.md
+// Replay cases for min/max, percent arithmetic, rate() of a duration
+// field (a PSI total) and of a count (refaults): the generated code computes what docs/language.md
 // section 4 and 5 say, on snapshots run with BPF_PROG_TEST_RUN. Values are
 // read from log decisions, whose values are the `{...}` expressions.
 #include <gtest/gtest.h>
@@ -165,6 +165,32 @@ TEST_F(ReplayExpr, RateOfAPsiTotalAgainstATarget) {
   f["memcg.pressure.some.total"] = 10 * kSec + 23 * kMs;  // 11ms in 6s: 0.183%
   expectDecisions(run(22 * kSec, 1, f), {{.action = MMP_ACTION_RECLAIM, .cgroup = 1, .time = 22 * kSec, .arg = kMiB,
                                            .values = {183, 10 * kSec + 23 * kMs, kGiB}}});
+}
+
+// ---- rate() of a count field ----
+
+TEST_F(ReplayExpr, RateOfACountIsPerSecondInThousandthsAndSigned) {
+  LOAD("policy p\nwhen memcg.usage > 0B log \"{rate(memcg.refault.file)} {rate(memcg.events.high)}\" cooldown 0s\n");
+  auto at = [&](uint64_t t, uint64_t refaults, uint64_t high) {
+    return logged(t, 1, {{"memcg.usage", kGiB}, {"memcg.refault.file", refaults}, {"memcg.events.high", high}});
+  };
+  EXPECT_EQ(at(10 * kSec, 5000, 7), (Values{0, 0}));              // the first sample: 0
+  EXPECT_EQ(at(12 * kSec, 7000, 8), (Values{1'000'000, 500}));    // 2000 in 2s: 1000/s; 1 in 2s: 0.5/s
+  EXPECT_EQ(at(15 * kSec, 7001, 8), (Values{333, 0}));            // 1 in 3s: 0.333/s, not 0
+  EXPECT_EQ(at(15 * kSec + kMs / 2, 9000, 9), (Values{0, 0}));    // under 1ms later: 0, sample kept
+  EXPECT_EQ(at(16 * kSec, 6001, 8), (Values{neg(1'000'000), 0}));  // 1000 fewer in 1s: a counter that restarted
+}
+
+TEST_F(ReplayExpr, RateOfACountAgainstALiteral) {
+  LOAD("policy p\nwhen rate(memcg.refault.anon) > 100 / 1s log \"{rate(memcg.refault.anon)}\" cooldown 0s\n");
+  Fields f = {{"memcg.refault.anon", 1000}};
+  expectDecisions(run(10 * kSec, 1, f), {});
+  f["memcg.refault.anon"] = 1300;  // 300 in 3s: exactly 100/s, not over it
+  expectDecisions(run(13 * kSec, 1, f), {});
+  f["memcg.refault.anon"] = 1601;  // 301 in 3s: 100.333/s
+  auto d = run(16 * kSec, 1, f);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].values[0], 100'333u);
 }
 
 TEST_F(ReplayExpr, RateOfTheSystemPsiTotal) {

@@ -1,5 +1,6 @@
 // mmrun's log records with hostile cgroup names (runtime/log.cpp): no
-// control byte reaches the terminal, and JSON keeps the exact bytes.
+// control byte reaches the terminal, and JSON keeps the exact bytes; and
+// the values of a record as each type shows them.
 #include "log.h"
 
 #include <fmt/format.h>
@@ -85,3 +86,14 @@ TEST(Log, CarriesTheLatencyWhenItHasOne) {
 
 }  // namespace
 }  // namespace mmp::runtime
+
+// A record's values as the log shows them, by the manifest's type names.
+TEST(Log, FormatsEachTypeOfValue) {
+  using mmp::runtime::formatValue;
+  EXPECT_EQ(formatValue("bytes", 3 << 20), "3MiB");
+  EXPECT_EQ(formatValue("percent", 12'500), "12.5%");
+  EXPECT_EQ(formatValue("rate", static_cast<uint64_t>(-5)), "-5B/s");
+  EXPECT_EQ(formatValue("count rate", 333), "0.333/s");  // thousandths per second
+  EXPECT_EQ(formatValue("count rate", 100'000), "100/s");
+  EXPECT_EQ(formatValue("count rate", static_cast<uint64_t>(-1'500)), "-1.5/s");
+}

@@ -38,6 +38,7 @@ Value seconds(__int128 s) { return Value::of(Type::Duration, s * kSecond); }
 Value nanos(__int128 ns) { return Value::of(Type::Duration, ns); }
 Value count(__int128 n) { return Value::of(Type::Count, n); }
 Value rate(__int128 r) { return Value::of(Type::Rate, r); }
+Value countRate(__int128 raw) { return Value::of(Type::CountRate, raw); }  // thousandths per second
 Value boolean(bool b) { return Value::boolean(b); }
 Value str() { return Value::of(Type::String, 0); }
 Value unlimited() { return Value::unlimitedOf(Type::Bytes); }
@@ -51,14 +52,15 @@ Value sample(Type t) {
     case Type::Duration: return seconds(2);
     case Type::Count: return count(2);
     case Type::Rate: return rate(1000);
+    case Type::CountRate: return countRate(1500);
     case Type::String: return str();
     case Type::Error: break;
   }
   return Value{};
 }
 
-const std::vector<Type> kAllTypes = {Type::Bool,  Type::Bytes, Type::Percent, Type::Duration,
-                                     Type::Count, Type::Rate,  Type::String};
+const std::vector<Type> kAllTypes = {Type::Bool, Type::Bytes, Type::Percent,   Type::Duration,
+                                     Type::Count, Type::Rate,  Type::CountRate, Type::String};
 
 void expectValue(const ArithResult& r, Type t, __int128 raw) {
   ASSERT_TRUE(r.ok()) << "error " << static_cast<int>(r.error);
@@ -221,6 +223,30 @@ TEST(Quantity, BytesDividedByDurationIsARate) {
   EXPECT_EQ(divide(bytes(1), nanos(1)).error, ArithError::None);
   expectValue(divide(bytes(1), nanos(1)), Type::Rate, kSecond);
   EXPECT_EQ(divide(bytes(kU64Max), nanos(1)).error, ArithError::Overflow);
+}
+
+TEST(Quantity, CountDividedByDurationIsACountRateInThousandths) {
+  expectValue(divide(count(1000), seconds(1)), Type::CountRate, 1000 * kCountRateScale);
+  expectValue(divide(count(3), seconds(10)), Type::CountRate, 300);  // 0.3/s
+  expectValue(divide(count(1), seconds(3)), Type::CountRate, 333);   // truncated, not 0
+  expectValue(divide(count(1), nanos(kMilli)), Type::CountRate, 1000 * kCountRateScale);
+  expectValue(divide(count(kI64Max / 1'000'000'000'000), nanos(1)), Type::CountRate,
+              kI64Max / 1'000'000'000'000 * 1'000'000'000'000);
+  EXPECT_EQ(divide(count(kI64Max / 1'000'000'000'000 + 1), nanos(1)).error, ArithError::Overflow);
+  EXPECT_EQ(divide(count(1), seconds(0)).error, ArithError::DivideByZero);
+  EXPECT_EQ(countRate(333).str(), "0.333/s");
+}
+
+TEST(Quantity, CountRatesAreSigned) {
+  expectValue(subtract(countRate(0), countRate(500)), Type::CountRate, -500);
+  expectValue(add(countRate(-5), countRate(3)), Type::CountRate, -2);
+  expectValue(negate(countRate(1500)), Type::CountRate, -1500);
+  EXPECT_EQ(negate(countRate(kI64Min)).error, ArithError::Overflow);
+  EXPECT_TRUE(compare(countRate(-1), CompareOp::Lt, countRate(0)));
+  EXPECT_TRUE(fitsType(Type::CountRate, kI64Min));
+  EXPECT_FALSE(fitsType(Type::CountRate, kI64Max + 1));
+  EXPECT_EQ(countRate(-1500).str(), "-1.5/s");
+  EXPECT_EQ(countRate(2000).str(), "2/s");
 }
 
 TEST(Quantity, DivisionByZero) {
@@ -438,6 +464,9 @@ Type specResult(Op op, Type a, Type b) {
       {Op::Sub, T::Count, T::Count, T::Count},          {Op::Mul, T::Count, T::Count, T::Count},
       {Op::Div, T::Bytes, T::Duration, T::Rate},        {Op::Add, T::Rate, T::Rate, T::Rate},
       {Op::Sub, T::Rate, T::Rate, T::Rate},
+      // Events per second (refaults).
+      {Op::Div, T::Count, T::Duration, T::CountRate},   {Op::Add, T::CountRate, T::CountRate, T::CountRate},
+      {Op::Sub, T::CountRate, T::CountRate, T::CountRate},
       // Percent arithmetic (the feedback step of a senpai-like policy).
       {Op::Div, T::Percent, T::Percent, T::Percent},    {Op::Of, T::Percent, T::Percent, T::Percent},
       {Op::Mul, T::Percent, T::Count, T::Percent},      {Op::Mul, T::Count, T::Percent, T::Percent},
@@ -557,6 +586,7 @@ TEST(Quantity, TypeNames) {
   EXPECT_STREQ(typeName(Type::Duration), "duration");
   EXPECT_STREQ(typeName(Type::Count), "count");
   EXPECT_STREQ(typeName(Type::Rate), "rate");
+  EXPECT_STREQ(typeName(Type::CountRate), "count rate");
   EXPECT_STREQ(typeName(Type::Bool), "bool");
   EXPECT_STREQ(typeName(Type::String), "string");
 }
