@@ -45,7 +45,7 @@
 namespace mmp::test {
 namespace {
 
-enum class Ty { Bytes, Percent, Duration, Count, Rate, Bool };
+enum class Ty { Bytes, Percent, Duration, Count, Rate, CountRate, Bool };
 
 // Precedence levels, lowest first (docs/language.md section 3).
 enum Level : int { kOr = 1, kAnd, kNot, kCmp, kAdd, kMul, kOf, kNeg, kAtom };
@@ -61,7 +61,7 @@ struct Ex {
   int level = kAtom;
   Ty type = Ty::Count;
   bool constant = false;
-  long double value = 0;  // when constant: bytes, %, seconds, count, bytes per second, 0/1
+  long double value = 0;  // when constant: bytes, %, seconds, count, bytes or counts per second, 0/1
   bool memcg = false;     // reads a memcg.* field
 };
 
@@ -128,6 +128,8 @@ const std::vector<std::string>& featureList() {
         "arith.percent+percent", "arith.percent-percent", "arith.duration+duration", "arith.duration-duration",
         "arith.count+count", "arith.count-count", "arith.count*count", "arith.rate()", "arith.bytes/duration",
         "arith.rate+rate", "arith.rate-rate", "arith.negate_rate", "arith.negate_zero",
+        "arith.rate(count)", "arith.count/duration", "arith.count_rate+count_rate", "arith.count_rate-count_rate",
+        "arith.negate_count_rate", "cmp.count_rate", "let.count_rate",
         "arith.rate(duration)", "arith.min", "arith.max", "arith.percent/percent", "arith.percent_of_percent",
         "arith.percent*count", "arith.count*percent", "arith.percent/count",
         "literal.decimal", "literal.separator", "unit.B", "unit.KiB", "unit.MiB", "unit.GiB", "unit.TiB",
@@ -328,6 +330,16 @@ Ex Gen::literal(Ty t) {
       e.value = std::floor(b.value / d.value);
       break;
     }
+    case Ty::CountRate: {
+      // Nor a count rate literal: count / duration, in thousandths per second.
+      Ex n = literal(Ty::Count);
+      Ex d = literal(Ty::Duration);
+      feat("arith.count/duration");
+      e.text = n.text + " / " + d.text;
+      e.level = kMul;
+      e.value = std::floor(n.value * 1000 / d.value) / 1000;
+      break;
+    }
   }
   return e;
 }
@@ -393,13 +405,15 @@ Ex Gen::leaf(Ty t, const Ctx& c) {
     if (auto e = rateOf(Ty::Bytes, Ty::Rate, "arith.rate()")) return *e;
   if (t == Ty::Percent && !c.constant && !excluded(opts_, "rate()") && chance(0.15))
     if (auto e = rateOf(Ty::Duration, Ty::Percent, "arith.rate(duration)")) return *e;
-  if (t != Ty::Rate && t != Ty::Duration && t != Ty::Bool) {
+  if (t == Ty::CountRate && !c.constant && !excluded(opts_, "rate()") && chance(0.6))
+    if (auto e = rateOf(Ty::Count, Ty::CountRate, "arith.rate(count)")) return *e;
+  if (t != Ty::Rate && t != Ty::CountRate && t != Ty::Duration && t != Ty::Bool) {
     auto fs = fieldsOf(c, t);
     if (!fs.empty() && chance(c.memcg || !c.event.empty() ? 0.6 : 0.5)) return fieldLeaf(*pick(fs));
   }
   if (chance(0.35))
     if (auto l = letLeaf(t)) return *l;
-  if (t != Ty::Bool && t != Ty::Rate && chance(0.02)) {
+  if (t != Ty::Bool && t != Ty::Rate && t != Ty::CountRate && chance(0.02)) {
     // `-` applies to a literal 0 of any quantity.
     feat("arith.negate_zero");
     static const std::map<Ty, const char*> zeros = {
@@ -573,6 +587,39 @@ std::optional<Ex> Gen::attempt(Ty t, const Ctx& c, int d) {
       if (e.constant && std::fabs(e.value) > kMaxConstant) return std::nullopt;
       return e;
     }
+    case Ty::CountRate: {
+      size_t k = weighted({3, 2, 1, 0.6, 0.6});
+      if (k == 0) return leaf(t, c);
+      if (k == 1) {
+        Ex n = sub(Ty::Count);
+        Ex dur = gen(Ty::Duration, Ctx{true, false, ""}, d - 1);
+        if (dur.value < 0.001L) return std::nullopt;  // division by zero (or below 1 ms)
+        Ex e = binary(n, "/", dur, kMul, t);
+        feat("arith.count/duration");
+        e.value = std::floor(n.value * 1000 / dur.value) / 1000;
+        if (e.constant && e.value * 1000 > kMaxConstant) return std::nullopt;
+        return e;
+      }
+      if (k == 2) {
+        Ex a = sub(Ty::CountRate);
+        feat("arith.negate_count_rate");
+        Ex e;
+        e.text = "-" + at(a, kNeg);
+        e.level = kNeg;
+        e.type = t;
+        e.constant = a.constant;
+        e.value = -a.value;
+        e.memcg = a.memcg;
+        return e;
+      }
+      Ex a = sub(Ty::CountRate);
+      Ex b = sub(Ty::CountRate);
+      Ex e = binary(a, k == 3 ? "+" : "-", b, kAdd, t);
+      feat(k == 3 ? "arith.count_rate+count_rate" : "arith.count_rate-count_rate");
+      e.value = k == 3 ? a.value + b.value : a.value - b.value;
+      if (e.constant && std::fabs(e.value) * 1000 > kMaxConstant) return std::nullopt;
+      return e;
+    }
     case Ty::Bool: {
       if (c.constant) {
         if (auto l = letLeaf(Ty::Bool); l && chance(0.3)) return *l;
@@ -609,9 +656,9 @@ std::optional<Ex> Gen::nonConstant(Ty t, const Ctx& c, int d) {
     if (!e.constant) return e;
     rollback(m);
   }
-  if (t == Ty::Rate) {
+  if (t == Ty::Rate || t == Ty::CountRate) {
     Ctx withField = c;
-    Ex e = leaf(Ty::Rate, withField);
+    Ex e = leaf(t, withField);
     if (!e.constant) return e;
   }
   auto fs = fieldsOf(c, t);
@@ -646,7 +693,7 @@ const char* Gen::cmpOp(bool equality) {
 
 // One comparison with a non-constant side.
 std::optional<Ex> Gen::comparison(const Ctx& c, int d) {
-  size_t k = weighted({3, 2, 3, 0.8, 2, 1.5});
+  size_t k = weighted({3, 2, 3, 0.8, 2, 1.5, 1});
   auto cmp = [&](const Ex& a, const Ex& b, bool equality) {
     Ex e;
     bool swap = chance(0.5);
@@ -707,11 +754,17 @@ std::optional<Ex> Gen::comparison(const Ctx& c, int d) {
       feat("cmp.count");
       return cmp(*a, gen(Ty::Count, c, d), true);
     }
-    default: {  // rate
+    case 5: {  // rate
       auto a = nonConstant(Ty::Rate, c, d);
       if (!a) return std::nullopt;
       feat("cmp.rate");
       return cmp(*a, gen(Ty::Rate, c, d), false);
+    }
+    default: {  // count rate
+      auto a = nonConstant(Ty::CountRate, c, d);
+      if (!a) return std::nullopt;
+      feat("cmp.count_rate");
+      return cmp(*a, gen(Ty::CountRate, c, d), false);
     }
   }
 }
@@ -872,8 +925,9 @@ std::string Gen::patternList(bool protect) {
 std::string Gen::letDecl(bool inScope) {
   static const std::vector<std::string> stems = {"hot", "warm", "step", "leak", "grace", "burst", "floor",
                                                  "cap", "headroom", "slack", "limit_", "quiet", "flag", "n"};
-  static const std::vector<Ty> types = {Ty::Bytes, Ty::Percent, Ty::Duration, Ty::Count, Ty::Rate, Ty::Bool};
-  Ty t = types[weighted({3, 3, 2, 1.5, 1, 1.5})];
+  static const std::vector<Ty> types = {Ty::Bytes, Ty::Percent, Ty::Duration, Ty::Count,
+                                        Ty::Rate,  Ty::CountRate, Ty::Bool};
+  Ty t = types[weighted({3, 3, 2, 1.5, 1, 0.7, 1.5})];
   std::string name;
   bool reused = false;
   if (inScope && !closedScopeLets_.empty() && chance(0.25)) {
@@ -892,7 +946,8 @@ std::string Gen::letDecl(bool inScope) {
   feat(inScope ? "let.scope" : "let.top");
   static const std::map<Ty, std::string> typeFeature = {{Ty::Bytes, "let.bytes"}, {Ty::Percent, "let.percent"},
                                                          {Ty::Duration, "let.duration"}, {Ty::Count, "let.count"},
-                                                         {Ty::Rate, "let.rate"}, {Ty::Bool, "let.bool"}};
+                                                         {Ty::Rate, "let.rate"}, {Ty::CountRate, "let.count_rate"},
+                                                         {Ty::Bool, "let.bool"}};
   feat(typeFeature.at(t));
   return "let " + name + " = " + v.text;
 }
@@ -968,8 +1023,9 @@ std::string Gen::logMessage(const Ctx& c) {
         inner = fieldLeaf(*pick(eventFields)).text;
       } else {
         feat("log.expression");
-        static const std::vector<Ty> types = {Ty::Bytes, Ty::Percent, Ty::Count, Ty::Rate, Ty::Bool, Ty::Duration};
-        Ty t = types[weighted({3, 3, 1, 1, 1, 0.5})];
+        static const std::vector<Ty> types = {Ty::Bytes, Ty::Percent, Ty::Count,   Ty::Rate,
+                                              Ty::Bool,  Ty::Duration, Ty::CountRate};
+        Ty t = types[weighted({3, 3, 1, 1, 1, 0.5, 0.5})];
         if (t == Ty::Count && fieldsOf(c, Ty::Count).empty()) t = Ty::Bytes;
         inner = gen(t, t == Ty::Duration ? Ctx{true, false, ""} : c, uniform(0, 2)).text;
       }
@@ -1034,7 +1090,7 @@ std::string Gen::action(const std::string& kind, const Ctx& c) {
     static const std::vector<std::string> targets = {"", "process", "cgroup"};
     std::string s = "kill";
     const std::string& p = pick(picks);
-    const std::string& t = pick(targets);
+    const std::string& t = targets[weighted({1, 1, 1.5})];  // a cgroup's kill has four keys to cover
     if (!p.empty()) {
       feat("kill." + p);
       s += " " + p;
