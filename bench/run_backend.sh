@@ -34,6 +34,8 @@ echo
 echo "== 1. Code quality: verified instructions (bpf_prog_info.verified_insns), goal mmpc/hand <= 1.25"
 "$T" insns card "$D/card.hand.o" "$D/card.mmpc.o" hold "$D/hold.hand.o" "$D/hold.mmpc.o" \
   duo "$D/duo.hand.o" "$D/duo.mmpc.o" || true
+echo "-- against card's rule alone (card_plain.bpf.c: no scope, state, counters or record)"
+"$T" insns card_plain "$D/card_plain.hand.o" "$D/card.mmpc.o" || true
 for p in card hold duo; do
   printf '%-5s ' "$p"
   "$T" same "$D/$p.manifest.json" "$D/$p.hand.o" "$D/$p.mmpc.o" 20000
