@@ -71,9 +71,10 @@ struct {
 
 /* The memory controller's css of a cgroup, as a struct mem_cgroup (css is
  * its first member). Its fields are read with BPF_CORE_READ, i.e.
- * bpf_probe_read_kernel: the kfunc bpf_rdonly_cast, which would allow
- * direct loads, only exists from Linux 6.2, and this object must load on
- * Debian 12's 6.1 as mmpc's does. A NULL css reads 0. */
+ * bpf_probe_read_kernel, so that this object loads on Debian 12's 6.1;
+ * mmpc's objects use direct loads through bpf_rdonly_cast where the
+ * kernel has it (6.2+) and fall back to these reads where it does not.
+ * A NULL css reads 0. */
 static __always_inline struct mem_cgroup *memcg_of(struct cgroup *cgrp)
 {
 	return (struct mem_cgroup *)cgrp->subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)];

@@ -86,4 +86,12 @@ llvm::DISubprogram* DebugTypes::function(llvm::Function* f, llvm::DIType* ret, c
   return sp;
 }
 
+void DebugTypes::declaration(llvm::Function* f, llvm::DIType* ret, const std::vector<llvm::DIType*>& params) {
+  std::vector<llvm::Metadata*> types{ret};
+  types.insert(types.end(), params.begin(), params.end());
+  auto* fnType = dib_.createSubroutineType(dib_.getOrCreateTypeArray(types));
+  f->setSubprogram(dib_.createFunction(file_, f->getName(), f->getName(), file_, 1, fnType, 1,
+                                       llvm::DINode::FlagPrototyped, llvm::DISubprogram::SPFlagOptimized));
+}
+
 }  // namespace mmp::codegen

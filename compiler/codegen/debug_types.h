@@ -45,6 +45,9 @@ public:
   // sets the builder's location so every instruction has one.
   llvm::DISubprogram* function(llvm::Function* f, llvm::DIType* ret, const std::vector<llvm::DIType*>& params,
                                llvm::IRBuilder<>& b);
+  // The declaration of an extern function (a kfunc): BTF gives libbpf its
+  // prototype to check against the kernel's.
+  void declaration(llvm::Function* f, llvm::DIType* ret, const std::vector<llvm::DIType*>& params);
 
 private:
   llvm::DIBuilder dib_;

@@ -145,11 +145,19 @@ llvm::Value* Emitter::memcgOf(llvm::Value* cgroup, llvm::BasicBlock* onNull) {
   (void)onNull;
   // The memcg is the css's container, and `css` is struct mem_cgroup's first
   // member on every kernel, so the css pointer is the memcg pointer. The
-  // verifier types it as a css, so the memcg's fields are read with
-  // bpf_probe_read_kernel (fillMemcgFields): the kfunc bpf_rdonly_cast,
-  // which would allow direct loads, only exists from Linux 6.2 on, and an
-  // object that needs it cannot load on 6.1 (Debian 12's kernel).
+  // verifier types it as a css: fillMemcgFields casts it where it can.
   return kernel_.emitRead(ir_, cgroup, *mod_.cssPath, nullptr);
+}
+
+// extern void *bpf_rdonly_cast(const void *obj, u32 btf_id) __ksym __weak;
+llvm::Function* Emitter::rdonlyCast() {
+  if (mod_.rdonlyCast) return mod_.rdonlyCast;
+  auto* type = llvm::FunctionType::get(bpf_.ptrTy(), {bpf_.ptrTy(), ir_.getInt32Ty()}, false);
+  auto* f = llvm::Function::Create(type, llvm::GlobalValue::ExternalWeakLinkage, "bpf_rdonly_cast", m_);
+  f->setSection(".ksyms");
+  di_.declaration(f, di_.pointerTo(nullptr), {di_.pointerTo(nullptr), di_.intType(32, false)});
+  mod_.rdonlyCast = f;
+  return f;
 }
 
 llvm::Value* Emitter::convert(llvm::Value* raw, const Binding& b) {
@@ -245,7 +253,27 @@ void Emitter::fillMemcgFields(llvm::Value* cgroup, llvm::Value* snapshot) {
   if (!anyMemcg) return;
   // A cgroup without a memory controller reads its memcg fields as 0.
   llvm::Value* memcg = memcgOf(cgroup, nullptr);
-  fillFields(memcg, snapshot, [&](const Binding& b) { return from(b) == "mem_cgroup"; }, true);
+  auto memcgFields = [&](const Binding& b) { return from(b) == "mem_cgroup"; };
+  // The fast path each kernel allows, chosen at load: where the kernel has
+  // the kfunc bpf_rdonly_cast (6.2+), the css pointer is cast to the
+  // memcg and its fields are direct loads (one instruction each, which
+  // read 0 through a NULL pointer as probe reads do); elsewhere (Debian
+  // 12's 6.1) bpf_probe_read_kernel. libbpf resolves the weak kfunc to
+  // null where the kernel lacks it, and the verifier drops the branch not
+  // taken, so one object loads everywhere and verifies one path.
+  llvm::Function* cast = rdonlyCast();
+  llvm::BasicBlock* direct = bpf_.block("memcg_direct");
+  llvm::BasicBlock* probed = bpf_.block("memcg_probed");
+  llvm::BasicBlock* done = bpf_.block("memcg_read");
+  ir_.CreateCondBr(ir_.CreateIsNotNull(cast), direct, probed);
+  ir_.SetInsertPoint(direct);
+  llvm::Value* typeId = ir_.CreateTrunc(kernel_.emitTypeId(ir_, mod_.memcgStruct), ir_.getInt32Ty());
+  fillFields(ir_.CreateCall(cast, {memcg, typeId}), snapshot, memcgFields);
+  ir_.CreateBr(done);
+  ir_.SetInsertPoint(probed);
+  fillFields(memcg, snapshot, memcgFields, true);
+  ir_.CreateBr(done);
+  ir_.SetInsertPoint(done);
 }
 
 void Emitter::fillTaskFields(llvm::Value* task, llvm::Value* snapshot, const std::string& event) {

@@ -80,6 +80,9 @@ struct ModuleContext {
   std::optional<AccessPath> cgroupIdPath, cssPath, seqNumPath, taskCgroupPath, parentPath, memcgCgroupPath;
   uint32_t firstArgOffset = 0;  // of a kprobe's first argument in struct pt_regs
   uint32_t memcgStruct = 0;
+  // The kfunc bpf_rdonly_cast (6.2+), a weak extern: null where the kernel
+  // lacks it (fillMemcgFields).
+  llvm::Function* rdonlyCast = nullptr;
 
   // The evaluators, and the subprograms of the compact form.
   llvm::Function* evalMemcg = nullptr;
@@ -142,6 +145,7 @@ private:
   void fillSystemFields(llvm::Value* snapshot, llvm::BasicBlock* out);
   llvm::Value* cgroupIdOf(llvm::Value* cgroup, const KernelTypes::Loader& load = nullptr);
   llvm::Value* memcgOf(llvm::Value* cgroup, llvm::BasicBlock* onNull);
+  llvm::Function* rdonlyCast();
   llvm::Value* convert(llvm::Value* raw, const Binding& b);
 
   // The snapshot's header words (struct mmp_snapshot's time_ns, cgroup_id,

@@ -312,6 +312,14 @@ llvm::Value* KernelTypes::emitAddress(llvm::IRBuilder<>& b, llvm::Value* base, c
   return cur;
 }
 
+llvm::Value* KernelTypes::emitTypeId(llvm::IRBuilder<>& b, uint32_t id) {
+  useStruct(id);
+  llvm::Function* fn = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::bpf_btf_type_id);
+  auto* call = b.CreateCall(fn, {b.getInt32(nextSeq()), b.getInt64(1 /* BPF_TYPE_ID_TARGET */)});
+  call->setMetadata(llvm::LLVMContext::MD_preserve_access_index, diType(id));
+  return call;
+}
+
 llvm::Value* KernelTypes::emitExists(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path,
                                      const Loader& load) {
   llvm::Value* at = emitAddress(b, base, path, nullptr, load);

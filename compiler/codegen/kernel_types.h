@@ -91,6 +91,9 @@ public:
   // 1 or 0, that libbpf writes at load time). The reads before it are
   // made, as emitRead makes them.
   llvm::Value* emitExists(llvm::IRBuilder<>& b, llvm::Value* base, const AccessPath& path, const Loader& load = nullptr);
+  // The running kernel's BTF id of struct `id` (a CO-RE type-id
+  // relocation, bpf_core_type_id_kernel: libbpf writes it at load time).
+  llvm::Value* emitTypeId(llvm::IRBuilder<>& b, uint32_t id);
   // mmp_slots (.rodata), which slot terms read; set before any read needs it.
   void setSlots(llvm::GlobalVariable* slots) { slots_ = slots; }
   // The address of member `name` of struct `id` from `base`, relocatable.

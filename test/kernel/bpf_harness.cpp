@@ -1,6 +1,7 @@
 #include "bpf_harness.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -232,6 +233,30 @@ struct mmp_rule_counters LoadedPolicy::counters(uint32_t rule) {
   struct bpf_map* m = bpf_object__find_map_by_name(obj_, MMP_MAP_COUNTERS);
   if (m) mmp_read_counters(bpf_map__fd(m), rule, &c);
   return c;
+}
+
+bool kernelHasFunction(const std::string& name) {
+  struct btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) return false;
+  bool has = btf__find_by_name_kind(vmlinux, name.c_str(), BTF_KIND_FUNC) >= 0;
+  btf__free(vmlinux);
+  return has;
+}
+
+std::vector<struct bpf_insn> LoadedPolicy::translated(const std::string& name) {
+  struct bpf_program* prog = bpf_object__find_program_by_name(obj_, name.c_str());
+  if (!prog) return {};
+  struct bpf_prog_info info;
+  std::memset(&info, 0, sizeof info);
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) != 0) return {};
+  std::vector<struct bpf_insn> insns(info.xlated_prog_len / sizeof(struct bpf_insn));
+  std::memset(&info, 0, sizeof info);
+  info.xlated_prog_len = static_cast<uint32_t>(insns.size() * sizeof(struct bpf_insn));
+  info.xlated_prog_insns = reinterpret_cast<uint64_t>(insns.data());
+  len = sizeof info;
+  if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) != 0) return {};
+  return insns;
 }
 
 std::vector<std::pair<std::string, uint32_t>> LoadedPolicy::programSizes() {

@@ -19,6 +19,8 @@ namespace mmp::test {
 
 // Why BPF cannot be loaded by this process, or nothing if it can.
 std::optional<std::string> bpfUnavailable();
+// Whether the running kernel's BTF has the function (a kfunc) `name`.
+bool kernelHasFunction(const std::string& name);
 
 struct Compiled {
   std::string object;       // ELF bytes; empty on failure
@@ -51,6 +53,9 @@ public:
   struct mmp_rule_counters counters(uint32_t rule);
   // Verified instruction count of each program, by name.
   std::vector<std::pair<std::string, uint32_t>> programSizes();
+  // The program `name` as the kernel runs it (after the verifier dropped
+  // the code no path reaches): its translated instructions.
+  std::vector<struct bpf_insn> translated(const std::string& name);
   struct bpf_object* object() { return obj_; }
 
 private:
