@@ -554,55 +554,28 @@ std::optional<Ex> Gen::attempt(Ty t, const Ctx& c, int d) {
       if (e.constant && e.value > kMaxConstant) return std::nullopt;
       return e;
     }
-    case Ty::Rate: {
-      size_t k = weighted({3, 2, 1, 0.6, 0.6});
-      if (k == 0) return leaf(t, c);
-      if (k == 1) {
-        Ex b = sub(Ty::Bytes);
-        Ex dur = gen(Ty::Duration, Ctx{true, false, ""}, d - 1);
-        if (dur.value < 0.001L) return std::nullopt;  // division by zero (or below 1 ms)
-        Ex e = binary(b, "/", dur, kMul, t);
-        feat("arith.bytes/duration");
-        e.value = std::floor(b.value / dur.value);
-        if (e.constant && e.value > kMaxConstant) return std::nullopt;
-        return e;
-      }
-      if (k == 2) {
-        Ex a = sub(Ty::Rate);
-        feat("arith.negate_rate");
-        Ex e;
-        e.text = "-" + at(a, kNeg);
-        e.level = kNeg;
-        e.type = t;
-        e.constant = a.constant;
-        e.value = -a.value;
-        e.memcg = a.memcg;
-        return e;
-      }
-      Ex a = sub(Ty::Rate);
-      Ex b = sub(Ty::Rate);
-      Ex e = binary(a, k == 3 ? "+" : "-", b, kAdd, t);
-      feat(k == 3 ? "arith.rate+rate" : "arith.rate-rate");
-      e.value = k == 3 ? a.value + b.value : a.value - b.value;
-      if (e.constant && std::fabs(e.value) > kMaxConstant) return std::nullopt;
-      return e;
-    }
+    case Ty::Rate:
     case Ty::CountRate: {
+      // Bytes or a count per second: a quotient by a duration, a negation,
+      // a sum or a difference (the rates alone have a sign).
+      bool bytes = t == Ty::Rate;
+      const std::string name = bytes ? "rate" : "count_rate";
+      long double scale = bytes ? 1 : 1000;  // a count rate is exact to the thousandth
       size_t k = weighted({3, 2, 1, 0.6, 0.6});
       if (k == 0) return leaf(t, c);
       if (k == 1) {
-        Ex n = sub(Ty::Count);
+        Ex n = sub(bytes ? Ty::Bytes : Ty::Count);
         Ex dur = gen(Ty::Duration, Ctx{true, false, ""}, d - 1);
         if (dur.value < 0.001L) return std::nullopt;  // division by zero (or below 1 ms)
         Ex e = binary(n, "/", dur, kMul, t);
-        feat("arith.count/duration");
-        e.value = std::floor(n.value * 1000 / dur.value) / 1000;
-        if (e.constant && e.value * 1000 > kMaxConstant) return std::nullopt;
+        feat(bytes ? "arith.bytes/duration" : "arith.count/duration");
+        e.value = std::floor(n.value * scale / dur.value) / scale;
+        if (e.constant && e.value * scale > kMaxConstant) return std::nullopt;
         return e;
       }
       if (k == 2) {
-        Ex a = sub(Ty::CountRate);
-        feat("arith.negate_count_rate");
+        Ex a = sub(t);
+        feat("arith.negate_" + name);
         Ex e;
         e.text = "-" + at(a, kNeg);
         e.level = kNeg;
@@ -612,12 +585,12 @@ std::optional<Ex> Gen::attempt(Ty t, const Ctx& c, int d) {
         e.memcg = a.memcg;
         return e;
       }
-      Ex a = sub(Ty::CountRate);
-      Ex b = sub(Ty::CountRate);
+      Ex a = sub(t);
+      Ex b = sub(t);
       Ex e = binary(a, k == 3 ? "+" : "-", b, kAdd, t);
-      feat(k == 3 ? "arith.count_rate+count_rate" : "arith.count_rate-count_rate");
+      feat("arith." + name + (k == 3 ? "+" : "-") + name);
       e.value = k == 3 ? a.value + b.value : a.value - b.value;
-      if (e.constant && std::fabs(e.value) * 1000 > kMaxConstant) return std::nullopt;
+      if (e.constant && std::fabs(e.value) * scale > kMaxConstant) return std::nullopt;
       return e;
     }
     case Ty::Bool: {
