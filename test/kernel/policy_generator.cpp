@@ -320,24 +320,18 @@ Ex Gen::literal(Ty t) {
       e.text = b ? "true" : "false";
       break;
     }
-    case Ty::Rate: {
-      // No rate literal: bytes / duration, a constant.
-      Ex b = literal(Ty::Bytes);
-      Ex d = literal(Ty::Duration);
-      feat("arith.bytes/duration");
-      e.text = b.text + " / " + d.text;
-      e.level = kMul;
-      e.value = std::floor(b.value / d.value);
-      break;
-    }
+    case Ty::Rate:
     case Ty::CountRate: {
-      // Nor a count rate literal: count / duration, in thousandths per second.
-      Ex n = literal(Ty::Count);
+      // No rate literal: bytes (a count) / duration, a constant; a count
+      // rate is exact to the thousandth.
+      bool bytes = t == Ty::Rate;
+      long double scale = bytes ? 1 : 1000;
+      Ex n = literal(bytes ? Ty::Bytes : Ty::Count);
       Ex d = literal(Ty::Duration);
-      feat("arith.count/duration");
+      feat(bytes ? "arith.bytes/duration" : "arith.count/duration");
       e.text = n.text + " / " + d.text;
       e.level = kMul;
-      e.value = std::floor(n.value * 1000 / d.value) / 1000;
+      e.value = std::floor(n.value * scale / d.value) / scale;
       break;
     }
   }
