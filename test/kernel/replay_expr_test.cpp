@@ -193,6 +193,14 @@ TEST_F(ReplayExpr, RateOfACountAgainstALiteral) {
   EXPECT_EQ(d[0].values[0], 100'333u);
 }
 
+// A count over a duration computed at run time (not folded): thousandths
+// per second, as `rate()` gives them.
+TEST_F(ReplayExpr, ACountOverADurationIsACountRate) {
+  LOAD("policy p\nwhen memcg.usage > 0B log \"{memcg.events.high / 2s} {memcg.events.max / 1min}\" cooldown 0s\n");
+  EXPECT_EQ(logged(10 * kSec, 1, {{"memcg.usage", kGiB}, {"memcg.events.high", 3}, {"memcg.events.max", 1}}),
+            (Values{1'500, 16}));  // 1.5/s; 1 a minute: 0.016/s, truncated
+}
+
 TEST_F(ReplayExpr, RateOfTheSystemPsiTotal) {
   LOAD("policy p\nwhen rate(system.pressure.full.total) > 10% log \"{rate(system.pressure.full.total)}\"\n");
   expectDecisions(policy_->replay(10 * kSec, 0, 1, {{"system.pressure.full.total", 3 * kSec}}), {});
