@@ -58,7 +58,9 @@ WORKLOADS = {
 TOOLS = {"redis": ("redis-server", "redis-benchmark"), "memcached": ("memcached", "memcaslap"),
          "postgresql": ("/usr/lib/postgresql/15/bin/postgres", "pgbench", "psql", "setpriv"),
          "churn": ("redis-server", "redis-benchmark", "stress-ng")}
-TIMING = {"load_s": 120, "steady_s": 60, "return_s": 30}
+# Sized so that the full run (4 workloads, 5 contenders, 3 repetitions:
+# 60 cells of about 2 minutes) fits in 2 hours of guest time.
+TIMING = {"load_s": 80, "steady_s": 30, "return_s": 15}
 FIXED_SHARE = 0.8  # the fixed contender's memory.high: 80% of the filled service's memory.current
 SMOKE = {"workloads": {"redis": {"cold_keys": 90000, "hot_keys": 4000, "value_bytes": 1000,
                                  "round_requests": 2500}},
