@@ -12,7 +12,7 @@ to each run its figures relative to `none` on the same workload (the mean
 of none's repetitions).
 
 usage: run_reclaim.py BIN_DIR [--workload W]... [--contender C]... [--reps N]
-                      [--out FILE] [--smoke]
+                      [--out FILE] [--smoke] [--collect]
   --smoke: the CI version: redis, none against mmp-best, two repetitions
   (none, best, best, none), short phases; exits 1 unless mmp-best saves,
   on average, at least SMOKE_SAVED_PCT of the memory none holds while the
@@ -94,7 +94,9 @@ def relate(runs):
         base = [r for r in runs if r["workload"] == w and r["contender"] == "none" and not r.get("void")]
         if not base:
             continue
-        mean = lambda k: statistics.mean(r[k] for r in base if r.get(k) is not None)  # noqa: E731
+        def mean(k):  # none where the load tool gives no such figure (memaslap: no p99)
+            xs = [r[k] for r in base if r.get(k) is not None]
+            return statistics.mean(xs) if xs else None
         mem, zr, ops, p99 = mean("mem_mean_mib"), mean("zram_mib"), mean("ops_per_s"), mean("p99_ms")
         ret_p99 = mean("return_p99_ms") if all(r.get("return_p99_ms") for r in base) else None
         for r in runs:
@@ -102,8 +104,8 @@ def relate(runs):
                 continue
             r["mem_saved_pct"] = round(100 - pct(r["mem_mean_mib"], mem), 2)
             r["net_saved_pct"] = round(100 - pct(r["mem_mean_mib"] + r["zram_mib"], mem + zr), 2)
-            r["ops_loss_pct"] = round(100 - pct(r["ops_per_s"], ops), 2) if r.get("ops_per_s") else None
-            r["p99_increase_pct"] = round(pct(r["p99_ms"], p99) - 100, 2) if r.get("p99_ms") else None
+            r["ops_loss_pct"] = round(100 - pct(r["ops_per_s"], ops), 2) if r.get("ops_per_s") and ops else None
+            r["p99_increase_pct"] = round(pct(r["p99_ms"], p99) - 100, 2) if r.get("p99_ms") and p99 else None
             if ret_p99 and r.get("return_rounds"):
                 slow = [t for t, _, p in r["return_rounds"] if p > RECOVERED * ret_p99]
                 r["recovery_s"] = slow[-1] if slow else 0.0
@@ -120,6 +122,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.json"))
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--timeout", type=float, default=2 * 3600)
+    ap.add_argument("--collect", action="store_true",
+                    help="write OUT from the cells the last run left in the build directory, and run none")
     a = ap.parse_args()
     bindir = os.path.abspath(a.bin)
     qemu, busybox, modinfo = run_vm.prerequisites()
@@ -134,6 +138,8 @@ def main():
         print("reclaim: oomd is not installed: no oomd-senpai cells", flush=True)
         contenders = [c for c in contenders if c != "oomd-senpai"]
     work = os.path.join(os.path.dirname(bindir), "bench", "reclaim")
+    if a.collect:
+        return collect(a, work)
     objdir = os.path.join(work, "objects")
     shutil.rmtree(objdir, ignore_errors=True)
     os.makedirs(objdir)
@@ -154,26 +160,15 @@ def main():
     rc, seconds = run_vm.boot(qemu, vmlinux, initrd, outdir, a.timeout,
                               run_vm.hidden_trees([os.path.dirname(HERE), bindir, REPO]),
                               program=os.path.join(HERE, "reclaim_guest.py"), memory_mib=a.memory)
-    cells_path = os.path.join(outdir, "cells.jsonl")
-    runs = [json.loads(line) for line in open(cells_path) if line.strip()] if os.path.exists(cells_path) else []
-    relate(runs)
     header = dict(prov, kind="header", guest_kernel=kver, guest_memory_mib=a.memory, guest_cpus=2,
                   accel="QEMU TCG", zram_mib=1024, workloads=workloads, timing=timing, fixed_share=FIXED_SHARE,
                   policies={c: f"stdlib/std/{p}.mmp" for c, p in POLICIES.items()},
-                  cells_planned=len(cells), cells_run=len(runs), guest_seconds=round(seconds, 1), guest_exit=rc)
+                  cells_planned=len(cells), guest_seconds=round(seconds, 1), guest_exit=rc)
+    with open(os.path.join(outdir, "header.json"), "w") as f:
+        json.dump(header, f)  # for --collect, should what follows fail
+    runs = gather(outdir, header, None if a.smoke else a.out)
     print(f"reclaim: guest ran {seconds:.0f} s, {len(runs)} of {len(cells)} cells, "
           f"whole run {time.monotonic() - started:.0f} s", flush=True)
-    if not a.smoke:
-        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-        with open(a.out, "w") as f:
-            json.dump({"header": header, "runs": runs}, f, indent=1)
-        series = {}
-        sdir = os.path.join(outdir, "series")
-        for name in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
-            series[name[:-5]] = json.load(open(os.path.join(sdir, name)))
-        with gzip.open(os.path.splitext(a.out)[0] + "-series.json.gz", "wt") as f:
-            json.dump(series, f, separators=(",", ":"))
-        print(f"reclaim: wrote {a.out}")
     for r in runs:
         print(f"{r['workload']:<8} {r['contender']:<12} rep {r['rep']}: mem {r.get('mem_mean_mib')} MiB "
               f"(saved {r.get('mem_saved_pct')}%, net {r.get('net_saved_pct')}%), ops/s {r.get('ops_per_s')} "
@@ -184,6 +179,40 @@ def main():
         return 1
     if a.smoke:
         return smoke_verdict(runs, len(cells), outdir)
+    return 0
+
+
+def gather(outdir, header, out):
+    """The cells of OUTDIR with their figures against none's; written to
+    `out` (and the samples beside it) unless it is None."""
+    cells_path = os.path.join(outdir, "cells.jsonl")
+    runs = [json.loads(line) for line in open(cells_path) if line.strip()] if os.path.exists(cells_path) else []
+    relate(runs)
+    header["cells_run"] = len(runs)
+    if out is None:
+        return runs
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump({"header": header, "runs": runs}, f, indent=1)
+    series = {}
+    sdir = os.path.join(outdir, "series")
+    for name in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
+        series[name[:-5]] = json.load(open(os.path.join(sdir, name)))
+    with gzip.open(os.path.splitext(out)[0] + "-series.json.gz", "wt") as f:
+        json.dump(series, f, separators=(",", ":"))
+    print(f"reclaim: wrote {out}")
+    return runs
+
+
+def collect(a, work):
+    """--collect: the last run's cells, as it would have written them."""
+    outdir = os.path.join(work, "out")
+    path = os.path.join(outdir, "header.json")
+    if not os.path.exists(path):
+        print(f"reclaim: no header.json in {outdir}: nothing to collect", file=sys.stderr)
+        return 1
+    runs = gather(outdir, json.load(open(path)), a.out)
+    print(f"reclaim: collected {len(runs)} cells from {outdir}")
     return 0
 
 
