@@ -46,7 +46,7 @@ action
   | 'unthrottle'                                                                    # unthrottleAction
   | 'limit' 'to' amount=sum                                                         # limitAction
   | 'kill' pick=('largest' | 'oldest' | 'youngest' | 'growing')? target=('process' | 'cgroup')?
-    ('among' STRING (',' STRING)*)? ('by' key=(IDENT | 'reclaim') ('>' above=sum)?)? ('with' signal=IDENT)?       # killAction
+    ('among' STRING (',' STRING)*)? ('by' key=(IDENT | 'reclaim') ('>' above=sum)?)? ('with' signal=IDENT)? ('in' where=IDENT)?  # killAction
   | 'log' STRING                                                                    # logAction
   ;
 

@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "manifest.h"
+#include "kernel_kill.h"
 #include "object_check.h"
 #include "verifier_log.h"
 
@@ -48,6 +49,7 @@ int runCheck(const std::string& path, bool beVerbose) {
     malformed = probeInChild(path, [&] {
       struct bpf_object* o = bpf_object__open_file(path.c_str(), nullptr);
       if (o) shrinkMapsForProbe(o);
+      if (o) chooseKillPath(o, true);
       return o && bpf_object__load(o) == 0;
     });
   if (malformed) {
@@ -59,20 +61,24 @@ int runCheck(const std::string& path, bool beVerbose) {
     std::cerr << fmt::format("mmrun: error: cannot open '{}': {}\n", path, std::strerror(errno));
     return 1;
   }
+  // The reclaim hook's copy with the kills `in kernel`, where it would run.
+  std::string killPath = chooseKillPath(obj, true);
   if (int err = bpf_object__load(obj)) {
     std::cerr << fmt::format("mmrun: error: the kernel refused '{}': {}\n", path, verifierVerdict(warnings, -err));
     bpf_object__close(obj);
     return 1;
   }
   std::cout << fmt::format("policy {} ({}): loaded and verified\n", manifest->policy, path);
-  std::cout << fmt::format("  {:<22} {:<40} {:>8} {:>9}\n", "program", "section", "insns", "verified");
+  if (!killPath.empty()) std::cout << fmt::format("  kills in kernel made by: {}\n", killPath);
+  std::cout << fmt::format("  {:<26} {:<40} {:>8} {:>9}\n", "program", "section", "insns", "verified");
   struct bpf_program* prog;
   bpf_object__for_each_program(prog, obj) {
+    if (!bpf_program__autoload(prog)) continue;
     struct bpf_prog_info info;
     std::memset(&info, 0, sizeof info);
     uint32_t len = sizeof info;
     bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len);
-    std::cout << fmt::format("  {:<22} {:<40} {:>8} {:>9}\n", bpf_program__name(prog), bpf_program__section_name(prog),
+    std::cout << fmt::format("  {:<26} {:<40} {:>8} {:>9}\n", bpf_program__name(prog), bpf_program__section_name(prog),
                              info.xlated_prog_len / 8, info.verified_insns);
   }
   bpf_object__close(obj);  // unloads: nothing stays behind

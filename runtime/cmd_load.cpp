@@ -149,7 +149,11 @@ llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, const std::
       return llvm::createStringError(std::errc::not_supported, "%s: %s", path.c_str(), why->c_str());
   }
   std::string sha256 = fileSha256(path);
-  auto policy = Policy::load(path, h, {.record = !o.recordPath.empty()});
+  // Kills `in kernel` only where mmrun would make them as they come: not
+  // pretended, without a hook to run first, not overruled by a policy
+  // given before.
+  auto policy = Policy::load(path, h, {.record = !o.recordPath.empty(),
+                                       .kernelKills = !o.dryRun && o.preKill.empty() && rank == 0});
   if (!policy) return policy.takeError();
   auto r = std::make_unique<Running>();
   r->sha256 = std::move(sha256);
@@ -188,6 +192,11 @@ void logStarted(const Running& r, const Hierarchy& h, const LoadOptions& o, cons
                            std::chrono::duration_cast<std::chrono::milliseconds>(r.interval).count(),
                            o.dryRun ? ", dry run" : "", o.pinDir.empty() ? "" : ", pinned in " + o.pinDir);
   writeLog(rec, o.format);
+  if (!r.policy->killPath().empty()) {
+    rec.outcome = "kill path";
+    rec.detail = "kills in kernel made by: " + r.policy->killPath();
+    writeLog(rec, o.format);
+  }
   for (const auto& note : r.policy->unattached()) {
     rec.outcome = "not attached";
     rec.detail = note;
@@ -368,6 +377,7 @@ void Daemon::rescope() {
   const auto& now = cgroups_.current();
   for (auto& r : running_) {
     r->watched = r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), now);
+    r->scopes->refreshProtected(r->policy->map(MMP_MAP_PROTECTED), now);
     r->enactor->setCgroups(now);
     r->scoped = cgroups_.generation();
     psiSync(*r, now);
@@ -544,6 +554,7 @@ void Daemon::walk(Running& r, Clock::time_point now) {
   // (a walk every 10 ms as memory runs out, 60 pods churning).
   if (r.scoped != cgroups_.generation()) {
     r.watched = r.scopes->refresh(r.policy->map(MMP_MAP_SCOPES), list);
+    r.scopes->refreshProtected(r.policy->map(MMP_MAP_PROTECTED), list);
     r.enactor->setCgroups(list);
     r.scoped = cgroups_.generation();
   }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <ctime>
 #include <string_view>
 
@@ -448,6 +449,22 @@ ActionResult Enactor::perform(const struct mmp_decision& d, const std::vector<co
   return all;
 }
 
+Outcome Enactor::killedInKernel(const struct mmp_decision& d, LogRecord& rec, bool& acted) {
+  const Cgroup* subject = byId(d.cgroup_id);
+  rec.cgroup = subject ? subject->path : fmt::format("(cgroup {}, gone)", d.cgroup_id);
+  const auto pid = static_cast<pid_t>(d.arg);
+  int sig = MMP_KILL_SIGNAL(d.flags) ? static_cast<int>(MMP_KILL_SIGNAL(d.flags)) : SIGKILL;
+  rec.argument = fmt::format("pid {}", pid);
+  rec.by = "kernel";
+  rec.outcome = "enacted";
+  rec.detail = fmt::format("{} to pid {}: the largest unprotected process, signalled by the reclaim hook",
+                           signalName(sig), pid);
+  limit_.note(std::chrono::steady_clock::now());
+  if (sig == SIGKILL && opts_.hasten) hastenExit(pid);
+  acted = true;
+  return Outcome::Enacted;
+}
+
 const char* outcomeName(Outcome o) {
   switch (o) {
     case Outcome::Enacted: return "enacted";
@@ -531,6 +548,11 @@ Outcome Enactor::decide(const struct mmp_decision& d, LogRecord& rec, bool& acte
   const auto& names = d.action == MMP_ACTION_LOG ? action.values : rule.values;
   for (size_t i = 0; i < names.size() && i < MMP_MAX_VALUES && !opts_.explain; ++i)
     rec.values.emplace_back(names[i].expr, formatValue(names[i].type, d.values[i]));
+
+  if (d.action == MMP_ACTION_KILL && (d.flags & MMP_KILL_BY_KERNEL)) return killedInKernel(d, rec, acted);
+  // A kill the rule asked to make in kernel, made here: the hook could not
+  // (another kernel, a path mmrun did not load, no victim it could choose).
+  if (d.action == MMP_ACTION_KILL && (d.flags & MMP_KILL_IN_KERNEL)) rec.by = "mmrun";
 
   std::vector<const Cgroup*> targets;
   const Cgroup* subject = system ? nullptr : byId(d.cgroup_id);

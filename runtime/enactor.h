@@ -111,6 +111,9 @@ private:
   uint64_t amountFor(const struct mmp_decision& d, const Cgroup& target) const;
   ActionResult perform(const struct mmp_decision& d, const std::vector<const Cgroup*>& targets, LogRecord& rec,
                        bool pretend = false);
+  // A kill the reclaim hook made itself (`in kernel`): logged, counted in
+  // the rate limit, its victim hastened; nothing left to do.
+  Outcome killedInKernel(const struct mmp_decision& d, LogRecord& rec, bool& acted);
 
   const Manifest& m_;
   const Hierarchy& h_;

@@ -120,7 +120,7 @@ std::string formatValue(const std::string& type, uint64_t raw) {
 constexpr std::pair<const char*, std::string LogRecord::*> kTextFields[] = {
     {"rule", &LogRecord::rule},         {"cgroup", &LogRecord::cgroup}, {"action", &LogRecord::action},
     {"argument", &LogRecord::argument}, {"outcome", &LogRecord::outcome}, {"detail", &LogRecord::detail},
-    {"message", &LogRecord::message}};
+    {"message", &LogRecord::message}, {"by", &LogRecord::by}};
 
 std::string formatMonotonic(uint64_t ns) { return fmt::format("{}.{:09d}", ns / 1'000'000'000, ns % 1'000'000'000); }
 
@@ -207,6 +207,7 @@ std::string formatLog(const LogRecord& r, LogFormat format, const std::string& t
   if (!r.action.empty()) line += " action=" + value(r.action);
   if (!r.argument.empty()) line += " arg=" + value(r.argument);
   if (!r.outcome.empty()) line += " " + escapeText(r.outcome);
+  if (!r.by.empty()) line += " by=" + value(r.by);
   for (const auto& [k, v] : r.values) line += fmt::format(" {}={}", escapeText(k), value(v));
   if (!r.message.empty()) line += fmt::format(" message=\"{}\"", escapeText(r.message));
   if (!r.detail.empty()) line += fmt::format(" ({})", escapeText(r.detail));

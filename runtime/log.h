@@ -40,6 +40,7 @@ struct LogRecord {
   std::string outcome = {};   // enacted | dry-run | dropped | failed | overruled | rate-limited
   std::string detail = {};    // why, or the errno text
   std::string message = {};   // a log action's text
+  std::string by = {};        // a kill `in kernel`'s: who made it, "kernel" (the hook) or "mmrun"
   std::vector<std::pair<std::string, std::string>> values = {};  // what made the condition true
   std::vector<CandidateRow> candidates = {};  // a kill's: the top of its table
   size_t candidatesOmitted = 0;          // rows left out of it

@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "abi/mmp_abi.h"
+#include "kernel_kill.h"
 #include "object_check.h"
 #include "verifier_log.h"
 #include "abi/mmp_record.h"
@@ -116,6 +117,8 @@ llvm::Error Policy::openAndLoad(const PolicyOptions& o, bool probe) {
       if (int err = mmp_set_recording(obj_, 1))
         return fail(fmt::format("cannot switch the snapshot channel of '{}' on: {}", path, std::strerror(-err)));
     }
+    // One of the reclaim hook's two programs (kernel_kill.h).
+    killPath_ = chooseKillPath(obj_, o.kernelKills);
     // memory.stat's counters: their slots on this kernel (stat_slots.h).
     if (auto err = setSlots(obj_, manifest_.slots)) return err;
     if (probe) shrinkMapsForProbe(obj_);
@@ -156,6 +159,7 @@ llvm::Error Policy::attach(const Hierarchy& h) {
   bpf_object__for_each_program(prog, obj_) {
     std::string name = bpf_program__name(prog);
     if (name == MMP_PROG_REPLAY) continue;  // run on demand, never attached
+    if (!bpf_program__autoload(prog)) continue;  // the other of two ways (kernel_kill.h)
     if (name == MMP_PROG_TICK) {
       union bpf_iter_link_info info;
       std::memset(&info, 0, sizeof info);

@@ -26,6 +26,9 @@ struct PolicyOptions {
   // Switch the snapshot channel on and size its ring buffer for recording
   // (SnapshotChannel reads it); an object without one is refused.
   bool record = false;
+  // Let the reclaim hook make the policy's kills `in kernel` where the
+  // kernel can (kernel_kill.h); off: mmrun makes them all.
+  bool kernelKills = false;
 };
 
 class Policy {
@@ -42,6 +45,8 @@ public:
   // Optional programs the kernel would not attach, each with what is lost.
   const std::vector<std::string>& unattached() const { return unattached_; }
   const std::string& path() const { return path_; }
+  // Who makes the policy's kills `in kernel` and why ("" when it has none).
+  const std::string& killPath() const { return killPath_; }
   struct bpf_map* map(const char* name) const;
   // Pins the hooks' links under DIR/POLICY, so that they outlive a crash of
   // mmrun; the destructor (a clean stop) unpins.
@@ -71,6 +76,7 @@ private:
   std::vector<std::string> linkNames_;  // their programs'
   std::vector<std::string> unattached_;
   std::string pinDir_;
+  std::string killPath_;
   struct bpf_link* iter_ = nullptr;
   int rootFd_ = -1;
 };

@@ -18,6 +18,9 @@ public:
   // Whether an action at `now` keeps every one-second window at N or
   // fewer; if so, it counts.
   bool take(Clock::time_point now);
+  // An action taken elsewhere (a kill the BPF hook made, which keeps its
+  // own window): it counts against the actions that follow.
+  void note(Clock::time_point now);
   uint64_t perSecond() const { return perSecond_; }
 
 private:

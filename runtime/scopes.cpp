@@ -77,4 +77,19 @@ size_t Scopes::refresh(struct bpf_map* map, const std::vector<Cgroup>& cgroups) 
   return written_.size();
 }
 
+void Scopes::refreshProtected(struct bpf_map* map, const std::vector<Cgroup>& cgroups) {
+  if (!map) return;
+  int fd = bpf_map__fd(map);
+  std::map<uint64_t, uint64_t> now;
+  for (const auto& c : cgroups)
+    if (c.id && isProtected(c.path)) now[c.id] = 1;
+  for (const auto& [id, one] : now)
+    if (!protectedWritten_.count(id)) bpf_map_update_elem(fd, &id, &one, BPF_ANY);
+  for (const auto& [id, one] : protectedWritten_)
+    if (!now.count(id)) bpf_map_delete_elem(fd, &id);
+  const uint64_t complete = 0, one = 1;
+  bpf_map_update_elem(fd, &complete, &one, BPF_ANY);
+  protectedWritten_ = std::move(now);
+}
+
 }  // namespace mmp::runtime

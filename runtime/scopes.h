@@ -35,12 +35,16 @@ public:
   // Brings the map up to date with the hierarchy: new cgroups in, gone
   // ones out. Returns the number of cgroups in some scope.
   size_t refresh(struct bpf_map* map, const std::vector<Cgroup>& cgroups);
+  // The kills `in kernel` (kernel_kill.h): the ids of the protected
+  // cgroups, then key 0, which says the map is complete.
+  void refreshProtected(struct bpf_map* map, const std::vector<Cgroup>& cgroups);
 
 private:
   std::vector<std::vector<ScopePattern>> scopes_;  // by bit
   std::vector<ScopePattern> protects_;
   std::string own_;
   std::map<uint64_t, uint64_t> written_;  // what the map holds
+  std::map<uint64_t, uint64_t> protectedWritten_;
 };
 
 }  // namespace mmp::runtime

@@ -86,6 +86,7 @@ std::string dumpAction(const Action& a) {
     if (!a.key.empty()) s += " by " + a.key;
     if (a.amount) s += " > " + dump(*a.amount);
     if (!a.signal.empty()) s += " with " + a.signal;
+    if (!a.where.empty()) s += " in " + a.where;
   }
   if (a.kind == ActionKind::Log) {
     for (const auto& p : a.parts) s += p.expr ? " {" + dump(*p.expr) + "}" : " " + quoted(p.text);

@@ -141,6 +141,11 @@ struct Action {
   SourceRange keyRange, signalRange;
   KillKey killKey = KillKey::Default;  // set by the checker from `key`
   int signalNumber = 0;                // set by the checker; 0: SIGKILL
+  // kill ... `in kernel`: signalled from the hook itself where the kernel
+  // allows it (docs/language.md §7); `where` as written.
+  std::string where;
+  SourceRange whereRange;
+  bool inKernel = false;  // set by the checker from `where`
   StringLit message;            // log: the raw string
   std::vector<LogPart> parts;   // log: decoded message
 };

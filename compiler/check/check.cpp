@@ -54,6 +54,7 @@ bool Checker::run(LoadedPolicy& loaded, CheckedPolicy& out) {
   if (!checkScopeCount(out.rules)) return false;
   checkReach(out.rules, out.protects);
   checkPreferenceConflicts(out);
+  checkKernelKills(out);
   checkContradictions(out.rules);
   if (!out.settings.allowLimit) {
     for (const auto& [action, range] : limitActions_)

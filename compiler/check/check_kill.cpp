@@ -1,5 +1,6 @@
-// `kill [PICK] [process|cgroup] [by KEY [> AMOUNT]] [with SIGNAL]`: which
-// keys and signals there are, and which go together (docs/language.md §7).
+// `kill [PICK] [process|cgroup] [by KEY [> AMOUNT]] [with SIGNAL] [in kernel]`:
+// which keys and signals there are, which go together, and which kills the
+// hook can make itself (docs/language.md §7).
 #include <fmt/format.h>
 
 #include <csignal>
@@ -62,6 +63,7 @@ void Checker::checkKill(Action& a, Rule& r) {
   if (!a.among.empty()) checkKillAmong(a);
   if (!a.key.empty()) checkKillKey(a, r);
   if (!a.signal.empty()) checkKillSignal(a);
+  if (!a.where.empty()) checkKillWhere(a);
 }
 
 // `among PATTERNS`: a cgroup kill's candidates, well-formed patterns.
@@ -139,6 +141,59 @@ void Checker::checkKillSignal(Action& a) {
     diags_.report(DiagCode::E0305, a.signalRange, fmt::format("a cgroup is killed with SIGKILL only, not `{}`", a.signal))
         .note("`cgroup.kill` sends SIGKILL to every process in the cgroup")
         .help(fmt::format("kill a process instead: `kill process with {}`", info->name));
+}
+
+// `in WHERE`: `kernel` is the only place a kill can be asked to run.
+void Checker::checkKillWhere(Action& a) {
+  if (a.where == "kernel") {
+    a.inKernel = true;
+    return;
+  }
+  diags_.report(DiagCode::E0100, a.whereRange, fmt::format("a kill runs `in kernel` or in mmrun, not `in {}`", a.where))
+      .help("write `in kernel`, or drop `in ...` to let mmrun kill");
+}
+
+// A kill `in kernel` is made by the hook that evaluates the rule, with
+// what BPF can see: the memcg's processes, their RSS, the protected
+// cgroups. It must choose the victim mmrun would choose and spare what
+// mmrun would spare, or it is refused here (docs/language.md §7).
+void Checker::checkKernelKills(const CheckedPolicy& out) {
+  const PreferEntry* byProcess = nullptr;
+  for (const auto& e : out.preferences)
+    if (e.mode != PreferMode::Protect || e.what != PreferWhat::Cgroup) {
+      byProcess = &e;
+      break;
+    }
+  for (const auto& cr : out.rules)
+    for (const auto& a : cr.rule->actions) {
+      if (a.kind != ActionKind::Kill || !a.inKernel) continue;
+      const Rule& r = *cr.rule;
+      auto refuse = [&](const std::string& what) -> Diagnostic& {
+        return diags_.report(DiagCode::E0308, a.whereRange, what);
+      };
+      if (r.ruleKind != RuleKind::When || !r.memcgSubject) {
+        refuse(r.ruleKind == RuleKind::On ? fmt::format("an `on {}` rule cannot kill `in kernel`", r.event)
+                                          : "a system rule cannot kill `in kernel`")
+            .note("the kill is made from the memcg reclaim hook, which evaluates `when` rules on a cgroup's memcg "
+                  "as it reclaims")
+            .help("read a `memcg.*` field in a `when` rule, or drop `in kernel`");
+      } else if (a.target != KillTarget::Process) {
+        refuse("a cgroup cannot be killed `in kernel`")
+            .note("the hook signals one process; `cgroup.kill` is a file mmrun writes")
+            .help("write `kill process ... in kernel`, or drop `in kernel`");
+      } else if (a.pick != KillPick::Largest || (a.killKey != KillKey::Default && a.killKey != KillKey::Rss) ||
+                 a.amount) {
+        refuse("a kill `in kernel` takes the largest process by RSS")
+            .note("the hook ranks processes by their resident pages only")
+            .help("write `kill largest process in kernel`, or drop `in kernel`");
+      } else if (byProcess) {
+        refuse(byProcess->mode == PreferMode::Protect ? "this policy protects processes, which only mmrun can see"
+                                                      : "this policy ranks kill candidates, which only mmrun does")
+            .note(byProcess->range, fmt::format("`{}` here", preferModeWord(byProcess->mode)))
+            .note("mmrun reads a process's name, command line or cgroup path to apply it; the hook cannot")
+            .help("protect cgroups instead (`protect \"/system.slice/*\"`), or drop `in kernel`");
+      }
+    }
 }
 
 }  // namespace mmp

@@ -64,6 +64,8 @@ private:
   void checkKillAmong(ast::Action& a);
   void checkKillKey(ast::Action& a, ast::Rule& r);
   void checkKillSignal(ast::Action& a);
+  void checkKillWhere(ast::Action& a);
+  void checkKernelKills(const CheckedPolicy& out);
   std::optional<Value> constantOf(ast::Expr& e, Type want, const char* what, const char* example);
 
   // check_scope.cpp

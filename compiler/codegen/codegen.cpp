@@ -22,6 +22,7 @@
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Target/TargetOptions.h>
 
+#include "abi/mmp_abi.h"
 #include "codegen/emitter.h"
 
 extern "C" {
@@ -42,11 +43,19 @@ Emitter::Emitter(const CodegenInput& in, llvm::Module& m, Diagnostics& diags)
 bool Emitter::run() {
   defineAbiTypes();
   if (!resolveFields()) return false;
+  resolveKernelKill();
   kernel_.finalize();
   defineMaps();
+  defineKernelKillMaps();
   defineLicenseAndManifest();
   mod_.rulesPerGroup = rulesPerGroup();
-  mod_.evalMemcg = evaluator("mmp_eval_memcg", [](const plan::Rule& r) { return !r.event && !r.system; });
+  auto memcgRules = [](const plan::Rule& r) { return !r.event && !r.system; };
+  mod_.evalMemcg = evaluator("mmp_eval_memcg", memcgRules);
+  if (mod_.kernelKill) {
+    fn_.kernelKills = true;
+    mod_.kernelKill->evalMemcg = evaluator("mmp_eval_memcg_kernel", memcgRules);
+    fn_.kernelKills = false;
+  }
   mod_.evalSystem = evaluator("mmp_eval_system", [](const plan::Rule& r) { return !r.event && r.system; });
   for (const auto& r : plan_.rules) {
     if (!r.event || mod_.evalEvent.count(*r.event)) continue;
@@ -58,7 +67,10 @@ bool Emitter::run() {
       case plan::Hook::Tick: emitTick(); break;
       case plan::Hook::Replay: emitReplay(); break;
       case plan::Hook::MemcgReclaim:
-      case plan::Hook::DirectReclaim: emitReclaim(h); break;
+        emitReclaim(h, MMP_PROG_MEMCG_RECLAIM, mod_.evalMemcg);
+        if (mod_.kernelKill) emitReclaim(h, MMP_PROG_MEMCG_RECLAIM_KERNEL, mod_.kernelKill->evalMemcg);
+        break;
+      case plan::Hook::DirectReclaim: emitReclaim(h, "mmp_direct_reclaim", nullptr); break;
       case plan::Hook::Oom: emitOom(); break;
       case plan::Hook::CgroupMkdir: emitCgroupMkdir(); break;
       case plan::Hook::ReclaimStamp: emitReclaimStamp(); break;

@@ -103,7 +103,7 @@ llvm::Function* Emitter::evaluator(const std::string& name, const std::function<
 llvm::Function* Emitter::ruleFunction(const plan::Rule& r, size_t rulesInEvaluator, bool withRow) {
   llvm::BasicBlock* resume = ir_.GetInsertBlock();
   llvm::DebugLoc resumeLoc = ir_.getCurrentDebugLocation();
-  llvm::Function* f = snapshotFunction(fmt::format("mmp_rule{}", r.id),
+  llvm::Function* f = snapshotFunction(fmt::format("mmp_rule{}{}", r.id, fn_.kernelKills ? "_kernel" : ""),
                                        rulesInEvaluator <= kInlineRules ? llvm::Attribute::AlwaysInline : llvm::Attribute::NoInline,
                                        withRow);
   evaluateOnSnapshot(r, f->getArg(0), withRow ? f->getArg(1) : nullptr);
@@ -141,7 +141,8 @@ size_t Emitter::rulesPerGroup() const {
 llvm::Function* Emitter::groupFunction(std::span<const plan::Rule* const> rules, bool withRow) {
   llvm::BasicBlock* resume = ir_.GetInsertBlock();
   llvm::DebugLoc resumeLoc = ir_.getCurrentDebugLocation();
-  llvm::Function* f = snapshotFunction(fmt::format("mmp_rules{}_{}", rules.front()->id, rules.back()->id),
+  llvm::Function* f = snapshotFunction(fmt::format("mmp_rules{}_{}{}", rules.front()->id, rules.back()->id,
+                                                   fn_.kernelKills ? "_kernel" : ""),
                                        llvm::Attribute::NoInline, withRow);
   fn_.compact = true;
   for (const plan::Rule* r : rules) evaluateOnSnapshot(*r, f->getArg(0), withRow ? f->getArg(1) : nullptr);
@@ -293,7 +294,7 @@ void Emitter::emitTick() {
 // Reclaim begins: for memcg reclaim the `when` rules run at once on the
 // current task's memcg (which is being charged), and `on reclaim` rules
 // run for both kinds of reclaim, with `reclaim.order`.
-void Emitter::emitReclaim(plan::Hook hook) {
+void Emitter::emitReclaim(plan::Hook hook, const std::string& name, llvm::Function* evalMemcg) {
   bool memcgHook = hook == plan::Hook::MemcgReclaim;
   bool whenRules = memcgHook && hasRules(plan_, false);
   bool onRules = mod_.evalEvent.count("reclaim");
@@ -302,7 +303,7 @@ void Emitter::emitReclaim(plan::Hook hook) {
   // stamped the memcg's ancestors a moment before, and the walk stops there.
   bool stamp = mod_.reclaimSeen != nullptr;
   if (!whenRules && !onRules && !stamp) return;
-  HookFrame frame = beginHook(hook, memcgHook ? "mmp_memcg_reclaim" : "mmp_direct_reclaim");
+  HookFrame frame = beginHook(hook, name);
   auto [f, snap, out] = frame;
   llvm::Value* task = bpf_.currentTask();
   bpf_.require(ir_.CreateIsNotNull(task), out, "task");
@@ -318,7 +319,7 @@ void Emitter::emitReclaim(plan::Hook hook) {
     fillEventArgs(f->getArg(0), snap, "reclaim");
     if (whenRules) {
       sendSnapshot(snap);
-      ir_.CreateCall(mod_.evalMemcg, {snap});
+      ir_.CreateCall(evalMemcg, {snap});
     }
     if (onRules) ir_.CreateCall(mod_.evalEvent["reclaim"], {snap});
   });

@@ -189,7 +189,9 @@ void Emitter::action(const plan::Rule& r, const plan::Action& a, EvalContext& ct
                                                    ir_.getInt32(MMP_ARG_UNLIMITED), ir_.getInt32(0)));
     return flags;
   };
-  if (fn_.compact && sharedDecision(r, a, ctx, counters, arg, flagsOf(), values)) return;
+  // A kill `in kernel`, in the hook's copy that makes it (emit_kernel_kill.cpp).
+  bool inKernel = fn_.kernelKills && a.kind == MMP_ACTION_KILL && (a.flags & MMP_KILL_IN_KERNEL);
+  if (fn_.compact && !inKernel && sharedDecision(r, a, ctx, counters, arg, flagsOf(), values)) return;
   llvm::Value* d = bpf_.ringbufReserve(mod_.decisions, sizeof(struct mmp_decision));
   llvm::BasicBlock* full = bpf_.block("ringbuf_full");
   llvm::BasicBlock* done = bpf_.block("action_done");
@@ -199,6 +201,16 @@ void Emitter::action(const plan::Rule& r, const plan::Action& a, EvalContext& ct
   bump(counters, 2);
   ir_.CreateBr(done);
   ir_.SetInsertPoint(fill);
+  llvm::Value* flags = flagsOf();
+  if (inKernel) {
+    // The record is reserved first: a kill is never made that mmrun would
+    // not hear of. It then names the pid signalled, or asks mmrun to kill.
+    int sig = MMP_KILL_SIGNAL(a.flags) ? static_cast<int>(MMP_KILL_SIGNAL(a.flags)) : 9;  // SIGKILL
+    llvm::Value* pid = ir_.CreateCall(kernelKillSearch(), {ctx.cgroupId, ir_.getInt64(sig)});
+    llvm::Value* killed = ir_.CreateICmpNE(pid, ir_.getInt64(0));
+    flags = ir_.CreateOr(flags, ir_.CreateSelect(killed, ir_.getInt32(MMP_KILL_BY_KERNEL), ir_.getInt32(0)));
+    arg = ir_.CreateSelect(killed, pid, arg);
+  }
   // The record is 8-aligned: give each store the alignment its offset has,
   // so that neighbouring constants merge into 8-byte stores.
   static const size_t offsets[] = {offsetof(struct mmp_decision, version),   offsetof(struct mmp_decision, action),
@@ -216,7 +228,7 @@ void Emitter::action(const plan::Rule& r, const plan::Action& a, EvalContext& ct
   store(3, ctx.cgroupId, 8);
   store(4, ctx.now, 8);
   store(5, arg, 8);
-  store(6, flagsOf(), 4);
+  store(6, flags, 4);
   store(7, ir_.getInt32(a.index), 4);
   llvm::Value* arr = ir_.CreateStructGEP(mod_.decisionTy, d, 8);
   for (unsigned i = 0; i < MMP_MAX_VALUES; ++i) {

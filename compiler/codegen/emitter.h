@@ -71,6 +71,20 @@ struct ModuleContext {
   llvm::GlobalVariable* trigger = nullptr;  // what woke the walk: 0 a tick, else the cgroup whose PSI trigger fired
   std::vector<llvm::Constant*> used;
 
+  // `kill ... in kernel` (emit_kernel_kill.cpp): set when some rule has
+  // one and the kernel compiled against has what its search reads.
+  struct KernelKill {
+    std::optional<AccessPath> flags, tgid, mm, signalFlags, oomScoreAdj, parent;
+    std::vector<AccessPath> rss;
+    uint32_t taskStruct = 0;
+    std::string missing;  // why not, when resolving failed
+    llvm::GlobalVariable* protectedMap = nullptr;
+    llvm::GlobalVariable* window = nullptr;
+    llvm::Function* search = nullptr;     // mmp_kernel_kill
+    llvm::Function* evalMemcg = nullptr;  // the `when` rules, killing in kernel
+  };
+  std::optional<KernelKill> kernelKill;
+
   // Kernel access paths.
   // Each kernel-read field: its paths (summed when several) from its root.
   std::map<const Binding*, std::vector<AccessPath>> fieldPaths;
@@ -105,6 +119,7 @@ struct ModuleContext {
 struct FunctionContext {
   bool compact = false;     // a group of the compact form: call the shared subprograms
   bool recordPass = false;  // the recording copy of a hook's body
+  bool kernelKills = false; // the copy whose kills `in kernel` call mmp_kernel_kill
   // Scratch stack slots shared by every rule of the function: the BPF
   // stack is 512 bytes, so per-rule slots would cap the rule count.
   struct Scratch {
@@ -175,6 +190,14 @@ private:
   void bump(llvm::Value* counters, unsigned field);
   void action(const plan::Rule& r, const plan::Action& a, EvalContext& ctx, llvm::Value* counters);
 
+  // emit_kernel_kill.cpp
+  bool wantsKernelKill() const;
+  void resolveKernelKill();
+  void defineKernelKillMaps();
+  llvm::Function* kfunc(const char* name, llvm::Type* ret, const std::vector<llvm::Type*>& params, llvm::DIType* retDi,
+                        const std::vector<llvm::DIType*>& paramsDi);
+  llvm::Function* kernelKillSearch();
+
   // emit_shared.cpp: the compact form's shared subprograms.
   llvm::Function* sharedFunction(const std::string& name, llvm::Type* ret, const std::vector<llvm::Type*>& params);
   llvm::Value* sharedEnter(llvm::Value* snapshot, const plan::Rule& r);
@@ -205,7 +228,7 @@ private:
   bool subjectSnapshot(llvm::Value* cgroup, llvm::Value* snap, llvm::BasicBlock* out, bool scoped);
   void emitTick();
   void emitReplay();
-  void emitReclaim(plan::Hook hook);
+  void emitReclaim(plan::Hook hook, const std::string& name, llvm::Function* evalMemcg);
   void emitOom();
   void emitCgroupMkdir();
   void finishFunction(llvm::Function* f);

@@ -58,6 +58,7 @@ uint32_t actionFlags(const ast::Action& a) {
       case KillKey::Usage: break;  // largest
     }
     if (a.amount) f |= MMP_KILL_ABOVE;
+    if (a.inKernel) f |= MMP_KILL_IN_KERNEL;
     f |= static_cast<uint32_t>(a.signalNumber) << MMP_KILL_SIGNAL_SHIFT;
   }
   return f;

@@ -17,7 +17,8 @@ std::string flagNames(uint32_t f) {
       {MMP_KILL_OOM_SCORE, "by-oom_score"}, {MMP_KILL_SWAP, "by-swap"},     {MMP_KILL_RECLAIM, "by-reclaim"},
       {MMP_KILL_PRESSURE, "by-pressure"},
       {MMP_KILL_SIZE_OR_GROWTH, "by-size_or_growth"}, {MMP_KILL_OVER_REQUEST, "by-over_request"},
-      {MMP_KILL_ABOVE, "above"}};
+      {MMP_KILL_ABOVE, "above"},
+      {MMP_KILL_IN_KERNEL, "in-kernel"}};
   std::string s;
   for (const auto& [bit, name] : names)
     if (f & bit) s += (s.empty() ? "" : "|") + std::string(name);

@@ -274,6 +274,10 @@ Action AstBuilder::buildAction(P::ActionContext* ctx) {
       a.signal = k->signal->getText();
       a.signalRange = range(k->signal);
     }
+    if (k->where) {
+      a.where = k->where->getText();
+      a.whereRange = range(k->where);
+    }
   } else if (auto* g = dynamic_cast<P::LogActionContext*>(ctx)) {
     a.kind = ActionKind::Log;
     a.message = buildString(g->STRING());

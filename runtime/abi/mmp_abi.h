@@ -23,6 +23,8 @@
 #define MMP_MAP_SNAPSHOTS "mmp_snapshots" /* ring buffer of struct mmp_snapshot, while recording */
 #define MMP_MAP_SNAPSHOTS_LOST "mmp_snapshots_lost" /* array[1]: __u64, snapshots the full ring buffer refused */
 #define MMP_MAP_TRIGGER "mmp_trigger"     /* array[1]: __u64, the cgroup whose PSI trigger started the walk (0: a tick) */
+#define MMP_MAP_PROTECTED "mmp_protected" /* hash: cgroup id -> 1 for each protected cgroup; key 0 once mmrun wrote them all (kill in kernel) */
+#define MMP_MAP_KERNEL_WINDOW "mmp_kernel_window" /* array[1]: struct mmp_rule_window, the kills in kernel of this second */
 #define MMP_MAP_RECLAIM_SEEN "mmp_reclaim_seen" /* LRU hash: cgroup id -> __u64 ktime reclaim last began in it or below */
 #define MMP_VAR_RECORDING "mmp_recording" /* .rodata __u64: nonzero = send snapshots (runtime/abi/mmp_record.h) */
 #define MMP_VAR_SLOTS "mmp_slots" /* .rodata __u32[N]: the running kernel's slots of the manifest's "slots" (runtime/stat_slots.h) */
@@ -30,6 +32,9 @@
 /* Program names. */
 #define MMP_PROG_TICK "mmp_tick"         /* iter/cgroup: the periodic walk */
 #define MMP_PROG_REPLAY "mmp_replay"     /* syscall: evaluate a struct mmp_snapshot */
+#define MMP_PROG_MEMCG_RECLAIM "mmp_memcg_reclaim" /* tp_btf: memcg reclaim begins */
+/* The same hook with the kills `in kernel`: mmrun loads one of the two. */
+#define MMP_PROG_MEMCG_RECLAIM_KERNEL "mmp_memcg_reclaim_kernel"
 
 #define MMP_MAX_VALUES 6   /* values carried by one decision */
 #define MMP_MAX_SCOPES 64  /* bits of a scope mask */
@@ -69,6 +74,8 @@ enum mmp_flags {
 	                                    those with no request first (kubelet's BestEffort) */
 	MMP_KILL_PRESSURE = 1 << 19,  /* cgroup: the most memory pressure it stalls on (memory.pressure full,
 	                                 avg10 and avg60 averaged: oomd's kill_by_pressure), then usage */
+	MMP_KILL_IN_KERNEL = 1 << 20, /* `kill ... in kernel`: the hook signals the victim itself where it can */
+	MMP_KILL_BY_KERNEL = 1 << 21, /* ... and it did: arg is the pid it signalled (the record is mmrun's to log) */
 };
 
 /* Bits 24..31 of a process kill's flags: the signal number; 0 = SIGKILL. */
