@@ -422,31 +422,44 @@ def psi(s):
 @scenario
 def kill(s):
     """`kill largest cgroup` through cgroup.kill and `kill largest process`
-    through a pidfd: only the intended victims die."""
+    through a pidfd: only the intended victims die. A kill asked `in
+    kernel` loads everywhere: where the kernel lacks the kfuncs (Debian's
+    6.1 and 6.12) mmrun says so at start and makes it, `by=mmrun`."""
     a, b = s.cgroup("/mmp/kill/job/a"), s.cgroup("/mmp/kill/job/b")
     procs, other = s.cgroup("/mmp/kill/procs"), s.cgroup("/mmp/kill/other")
+    kern = s.cgroup("/mmp/kill/kern")
     hogs = {"job/a": s.hog(a, 36), "job/b": s.hog(b, 8), "procs big": s.hog(procs, 36),
-            "procs small": s.hog(procs, 8), "other": s.hog(other, 48)}
+            "procs small": s.hog(procs, 8), "other": s.hog(other, 48), "kern big": s.hog(kern, 36),
+            "kern small": s.hog(kern, 8)}
     m = s.mmrun("kill")
     m.started()
     kills = [m.wait_for(lambda r, c=c: r.get("cgroup") == c and r.get("action") == "kill", 15)
-             for c in ("/mmp/kill/job", "/mmp/kill/procs")]
+             for c in ("/mmp/kill/job", "/mmp/kill/procs", "/mmp/kill/kern")]
     dead = stop_and_reap(m, hogs)
     s.figure("victims", sorted(dead))
-    s.check(dead == {"job/a", "procs big"}, f"exactly the two intended victims died ({sorted(dead)})")
+    s.check(dead == {"job/a", "procs big", "kern big"}, f"exactly the three intended victims died ({sorted(dead)})")
     s.check(all(hogs[n].returncode == -signal.SIGKILL for n in dead), "each died of SIGKILL")
     s.check(kills[0] and kills[0].get("outcome") == "enacted" and f"{a}/cgroup.kill" in kills[0].get("detail", ""),
             f"the log: kill cgroup wrote cgroup.kill of the largest leaf, job/a ({kills[0] and kills[0].get('detail')})")
     big = hogs["procs big"].pid
     s.check(kills[1] and kills[1].get("outcome") == "enacted" and f"SIGKILL to pid {big} " in kills[1].get("detail", ""),
             f"the log: kill process signalled the largest, pid {big} ({kills[1] and kills[1].get('detail')})")
+    path = next((r.get("detail", "") for r in m.select(outcome="kill path")), "")
+    s.figure("kill path", path)
+    lacks = "lacks bpf_" in path
+    s.check(path.startswith("kills in kernel made by: kernel") or lacks, f"the start says who kills in kernel ({path})")
+    big = hogs["kern big"].pid
+    s.check(kills[2] and kills[2].get("outcome") == "enacted" and kills[2].get("by") == ("mmrun" if lacks else "kernel")
+            and f"pid {big}" in kills[2].get("detail", ""),
+            f"the kill in kernel: the largest, pid {big}, by {'mmrun' if lacks else 'the kernel'} "
+            f"({kills[2] and (kills[2].get('by'), kills[2].get('detail'))})")
     populated = {n: keyed(d, "cgroup.events")["populated"] for n, d in (("job/a", a), ("job/b", b))}
     s.check(populated == {"job/a": 0, "job/b": 1}, f"cgroup.events: job/a is empty, job/b is not ({populated})")
-    events = {n: keyed(d, "memory.events") for n, d in (("job/a", a), ("procs", procs), ("other", other))}
+    events = {n: keyed(d, "memory.events") for n, d in (("job/a", a), ("procs", procs), ("other", other), ("kern", kern))}
     s.check(all(e["oom_kill"] == 0 and e["oom"] == 0 for e in events.values()),
             "memory.events: no OOM kill; the kernel's OOM killer took no part")
-    s.check(len([r for r in m.select(action="kill") if r.get("outcome") == "enacted"]) == 2,
-            "the log has exactly two kills enacted")
+    s.check(len([r for r in m.select(action="kill") if r.get("outcome") == "enacted"]) == 3,
+            "the log has exactly three kills enacted")
 
 
 @scenario
