@@ -522,6 +522,7 @@ void Enactor::onDecision(const struct mmp_decision& d) {
   if (!opts_.replay && !opts_.explain) {
     rec.latencyMs = latency * 1e3;
     rec.queuedMs = sinceMs(d.time_ns, started);
+    rec.decidedNs = d.time_ns;
   }
   // The overruled record has always carried the wall clock, also in replay.
   writeLog(rec, opts_.format, o == Outcome::Overruled ? "" : time);

@@ -140,6 +140,7 @@ nlohmann::json logJson(const LogRecord& r, const std::string& time) {
   for (const auto& [name, member] : kTextFields) put(name, r.*member);
   if (r.latencyMs) j["latency_ms"] = std::round(*r.latencyMs * 1000) / 1000;
   if (r.queuedMs) j["queued_ms"] = std::round(*r.queuedMs * 1000) / 1000;
+  if (r.decidedNs) j["decided_ns"] = *r.decidedNs;
   if (!r.values.empty()) {
     nlohmann::json v = nlohmann::json::object();
     for (const auto& [k, val] : r.values) v[k] = val;

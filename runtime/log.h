@@ -50,6 +50,9 @@ struct LogRecord {
   // Of which the wait: from the decision until mmrun began to enact it
   // (the rest of the walk that made it, the ring buffer, the loop).
   std::optional<double> queuedMs = std::nullopt;
+  // The decision's own time (bpf_ktime_get_ns: CLOCK_MONOTONIC), to line
+  // records up with other clocks (bench/runtime_bench.py). None in replay.
+  std::optional<uint64_t> decidedNs = std::nullopt;
 };
 
 // `time` empty: now (replay gives the snapshot's time).

@@ -246,7 +246,7 @@ def decisions(records):
     snapshots' in replay) and latencies (live only), details and candidate
     tables (a live dry run names the victim a kill would take and the
     candidates it ranked, which replay, with no live system, cannot)."""
-    live_only = ("time", "latency_ms", "queued_ms", "detail", "candidates", "candidates_omitted")
+    live_only = ("time", "latency_ms", "queued_ms", "decided_ns", "detail", "candidates", "candidates_omitted")
     return [{k: v for k, v in r.items() if k not in live_only} for r in records if r.get("kind") == "decision"]
 
 
