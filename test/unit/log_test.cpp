@@ -84,6 +84,21 @@ TEST(Log, CarriesTheLatencyWhenItHasOne) {
   EXPECT_EQ(logged(kill(), LogFormat::Text).find("latency="), std::string::npos);
 }
 
+// A kill asked `in kernel` says who made it; the decision's own time is JSON's.
+TEST(Log, SaysWhoMadeAKillInKernelAndWhenItWasDecided) {
+  LogRecord r = kill();
+  r.by = "kernel";
+  r.decidedNs = 1234567890123ULL;
+  auto j = nlohmann::json::parse(logged(r, LogFormat::Json));
+  EXPECT_EQ(j["by"], "kernel");
+  EXPECT_EQ(j["decided_ns"], 1234567890123ULL);
+  std::string text = logged(r, LogFormat::Text);
+  EXPECT_NE(text.find(" enacted by=kernel (SIGKILL to pid 7)"), std::string::npos) << text;
+  EXPECT_EQ(text.find("decided"), std::string::npos) << text;
+  j = nlohmann::json::parse(logged(kill(), LogFormat::Json));
+  EXPECT_FALSE(j.contains("by") || j.contains("decided_ns")) << "other kills, and replay, have neither";
+}
+
 }  // namespace
 }  // namespace mmp::runtime
 

@@ -47,5 +47,18 @@ TEST(RateLimit, AnyOneSecondWindowHoldsAtMostN) {
   }
 }
 
+// A kill the BPF hook made counts against what follows in its second.
+TEST(RateLimit, ActionsTakenElsewhereCount) {
+  RateLimit limit(3);
+  RateLimit::Clock::time_point now = RateLimit::Clock::time_point{} + std::chrono::hours(1);
+  limit.note(now);
+  limit.note(now + milliseconds(100));
+  EXPECT_TRUE(limit.take(now + milliseconds(200)));
+  EXPECT_FALSE(limit.take(now + milliseconds(300))) << "two noted, one taken: the second is full";
+  for (int i = 0; i < 10; ++i) limit.note(now + milliseconds(400));  // more than N noted at once
+  EXPECT_FALSE(limit.take(now + milliseconds(1300)));
+  EXPECT_TRUE(limit.take(now + milliseconds(1400))) << "a second after the last note, free again";
+}
+
 }  // namespace
 }  // namespace mmp::runtime
