@@ -212,12 +212,14 @@ class Mmrun:
     """mmrun load OBJECT... in a cgroup of its own, JSON log; stopped with
     SIGTERM, then cgroup.kill of its cgroup."""
 
-    def __init__(self, bindir, objects):
+    def __init__(self, bindir, objects, record=None):
         self.bindir, self.objects, self.lines, self.proc, self.rel = bindir, objects, [], None, None
+        self.record = record  # a file for `--record` (what the rules saw), or None
 
     def start(self, cgroup_dir):
         self.rel = cgroup_dir[len(CG):]
-        self.proc = spawn([os.path.join(self.bindir, "mmrun"), "load", "--log-format=json", *self.objects],
+        extra = [f"--record={self.record}"] if self.record else []
+        self.proc = spawn([os.path.join(self.bindir, "mmrun"), "load", "--log-format=json", *extra, *self.objects],
                           self.rel, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         started = threading.Event()
 

@@ -219,12 +219,17 @@ def latency_figures(samples, t0=None, t1=None):
 
 
 # --- contenders ---------------------------------------------------------------------
-def contender_for(cell, scenario):
+def contender_for(cell, scenario, name):
     kind = cell["contender"]
     if kind == "kernel":
         return NoDaemon()
     if kind.startswith("mmp"):
-        return Mmrun(BIN, cell["objects"])
+        # run_arena.py --record: what the rules saw, for `mmrun replay`.
+        record = None
+        if CONFIG.get("record"):
+            os.makedirs(os.path.join(OUT, "traces"), exist_ok=True)
+            record = os.path.join(OUT, "traces", name + ".trace")
+        return Mmrun(BIN, cell["objects"], record)
     return peers.make(kind, cell["config"], scenario)
 
 
@@ -264,7 +269,7 @@ class Cell:
         self.cell, self.sc, self.trace = cell, scenario, trace
         self.name = f"{cell['scenario']}.{cell['contender']}.{cell['config']}.{cell['rep']}"
         self.workloads = [Workload(w, scenario) for w in scenario["workloads"]]
-        self.contender = contender_for(cell, scenario)
+        self.contender = contender_for(cell, scenario, self.name)
         self.series, self.probe, self.pids = [], None, {}  # pids: pid -> workload cgroup, as sampled
         self.daemon_pids = set()
         self.crossing = self.leak_start = self.emptied = None

@@ -230,6 +230,8 @@ def main():
     ap.add_argument("--budget", type=float, metavar="SECONDS",
                     help="start no cell after this long in the guest; --resume runs the rest later")
     ap.add_argument("--timeout", type=float, default=None, help="the guest's limit (default 3 h, or budget + 15 min)")
+    ap.add_argument("--record", action="store_true",
+                    help="mmrun --record in mmp cells: traces in the run's out/traces, for mmrun replay")
     a = ap.parse_args()
     if a.timeout is None:
         a.timeout = a.budget + 900 if a.budget else 3 * 3600
@@ -288,7 +290,7 @@ def main():
     started = time.monotonic()
     vmlinux, kver, outdir, initrd = run_vm.guest_files(work, busybox, modinfo)
     with open(os.path.join(outdir, "config.json"), "w") as f:
-        json.dump({"bin": bindir, "cells": cells, "budget_s": a.budget}, f)
+        json.dump({"bin": bindir, "cells": cells, "budget_s": a.budget, "record": a.record}, f)
     print(f"arena: {len(cells)} cells, guest {kver} with {a.memory} MiB under QEMU TCG "
           f"(host {platform.release()}); missing peers: {missing or 'none'}", flush=True)
     rc, seconds = run_vm.boot(qemu, vmlinux, initrd, outdir, a.timeout,
