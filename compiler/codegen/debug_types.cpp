@@ -28,11 +28,13 @@ llvm::DICompositeType* DebugTypes::arrayOf(llvm::DIType* element, uint64_t count
   return dib_.createArrayType(count * elementBytes * 8, 0, element, range);
 }
 
-llvm::DICompositeType* DebugTypes::declareStruct(const std::string& name, uint64_t sizeBytes, bool isUnion) {
+llvm::DICompositeType* DebugTypes::declareStruct(const std::string& name, uint64_t sizeBytes, bool isUnion,
+                                                const std::string& identifier) {
   if (isUnion)
-    return dib_.createUnionType(cu_, name, file_, 0, sizeBytes * 8, 0, llvm::DINode::FlagZero, dib_.getOrCreateArray({}));
+    return dib_.createUnionType(cu_, name, file_, 0, sizeBytes * 8, 0, llvm::DINode::FlagZero, dib_.getOrCreateArray({}),
+                                0, identifier);
   return dib_.createStructType(cu_, name, file_, 0, sizeBytes * 8, 0, llvm::DINode::FlagZero, nullptr,
-                               dib_.getOrCreateArray({}));
+                               dib_.getOrCreateArray({}), 0, nullptr, identifier);
 }
 
 void DebugTypes::setMembers(llvm::DICompositeType*& s, const std::vector<DIMember>& members) {

@@ -34,7 +34,11 @@ public:
   llvm::DICompositeType* structType(const std::string& name, uint64_t sizeBytes, const std::vector<DIMember>& members);
   // A struct whose members are filled in later (`setMembers`), for types
   // that refer to each other.
-  llvm::DICompositeType* declareStruct(const std::string& name, uint64_t sizeBytes, bool isUnion = false);
+  // `identifier` keeps apart types LLVM would otherwise merge: metadata is
+  // uniqued by content, and two anonymous structs of one size declared
+  // without members are the same node until their members are set.
+  llvm::DICompositeType* declareStruct(const std::string& name, uint64_t sizeBytes, bool isUnion = false,
+                                       const std::string& identifier = "");
   void setMembers(llvm::DICompositeType*& s, const std::vector<DIMember>& members);
   llvm::DICompositeType* forwardStruct(const std::string& name);
   llvm::DICompositeType* enumType(const std::string& name, const std::string& enumerator, int64_t value);

@@ -153,7 +153,7 @@ llvm::DIType* KernelTypes::diType(uint32_t id) {
     // A struct only passed through (an array element read whole): its name
     // and size, no members, so CO-RE still sees a struct where the kernel
     // has one.
-    d = di_.declareStruct(btf_.name(id), btf_.size(id), btf_is_union(t));
+    d = di_.declareStruct(btf_.name(id), btf_.size(id), btf_is_union(t), uniqueName(id));
   } else if (btf_is_int(t)) {
     d = di_.intType(btf_.size(id) * 8, btf_int_encoding(t) & BTF_INT_SIGNED);
   } else {
@@ -163,11 +163,16 @@ llvm::DIType* KernelTypes::diType(uint32_t id) {
   return d;
 }
 
+// An anonymous struct's identity: its BTF id (a named one has its name).
+std::string KernelTypes::uniqueName(uint32_t id) const {
+  return btf_.name(id).empty() ? "mmp.btf." + std::to_string(id) : "";
+}
+
 void KernelTypes::finalize() {
   // Declare every struct first: members may point at each other.
   for (auto& [id, s] : structs_) {
     s.llvm = llvm::StructType::create(m_.getContext(), (btf_.isUnion(id) ? "union." : "struct.") + btf_.name(id));
-    s.di = di_.declareStruct(btf_.name(id), btf_.size(id), btf_.isUnion(id));
+    s.di = di_.declareStruct(btf_.name(id), btf_.size(id), btf_.isUnion(id), uniqueName(id));
   }
   for (auto& [id, s] : structs_) buildBody(id, s);
 }

@@ -117,6 +117,7 @@ private:
   void buildBody(uint32_t id, Local& s);
   void buildUnionBody(uint32_t id, Local& s);
   unsigned nextSeq() { return seq_++; }
+  std::string uniqueName(uint32_t id) const;
 
   const KernelBtf& btf_;
   DebugTypes& di_;
