@@ -35,6 +35,7 @@
 #include "pace.h"
 #include "policy.h"
 #include "policy_dir.h"
+#include "pressure_fresh.h"
 #include "psi_triggers.h"
 #include "snapshot_channel.h"
 #include "urgent.h"
@@ -122,6 +123,7 @@ struct Running {
   std::unique_ptr<TraceFile> trace;  // --record
   uint64_t cleaned = ~0ULL;          // the listing whose gone cgroups' rows were deleted
   std::unique_ptr<PsiTriggers> psi;  // `on pressure` rules
+  std::unique_ptr<PressureFreshener> fresh;  // the scoped cgroups' PSI, folded before each walk
   uint64_t triggered = ~0ULL;        // the listing the triggers follow
   uint64_t scoped = ~0ULL;           // the listing the scopes map and the enactor follow
   bool rehearsed = false;            // its kills chosen once, pretending (Enactor::rehearse)
@@ -166,6 +168,7 @@ llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, const std::
   auto preferences = Preferences::compile(m.preferences);
   if (!preferences) return preferences.takeError();
   if (auto psi = std::make_unique<PsiTriggers>(m); psi->wanted()) r->psi = std::move(psi);
+  if (auto fresh = std::make_unique<PressureFreshener>(m, h); fresh->wanted()) r->fresh = std::move(fresh);
   r->enactor = std::make_unique<Enactor>(m, h, *r->scopes, EnactOptions{.dryRun = o.dryRun, .format = o.format, .arbiter = arbiter, .rank = rank,
                              .stateFd = r->policy->map(MMP_MAP_STATE) ? bpf_map__fd(r->policy->map(MMP_MAP_STATE)) : -1,
                              .preKill = o.preKill,
@@ -378,6 +381,7 @@ void Daemon::rescope() {
   for (auto& r : running_) {
     r->watched = r->scopes->refresh(r->policy->map(MMP_MAP_SCOPES), now);
     r->scopes->refreshProtected(r->policy->map(MMP_MAP_PROTECTED), now);
+    if (r->fresh) r->fresh->follow(*r->scopes, now);
     r->enactor->setCgroups(now);
     r->scoped = cgroups_.generation();
     psiSync(*r, now);
@@ -556,6 +560,7 @@ void Daemon::walk(Running& r, Clock::time_point now) {
     r.watched = r.scopes->refresh(r.policy->map(MMP_MAP_SCOPES), list);
     r.scopes->refreshProtected(r.policy->map(MMP_MAP_PROTECTED), list);
     r.enactor->setCgroups(list);
+    if (r.fresh) r.fresh->follow(*r.scopes, list);
     r.scoped = cgroups_.generation();
   }
   if (!r.rehearsed) {
@@ -565,6 +570,7 @@ void Daemon::walk(Running& r, Clock::time_point now) {
   r.enactor->sampleReclaim();  // before the walk whose decisions may use it
   psiSync(r, list);
   refreshSystemFields(m, r.policy->map("mmp_system"));
+  if (r.fresh) r.fresh->freshen();
   if (!r.policy->tick())
     writeLog({.kind = "error", .policy = m.policy, .outcome = "failed", .detail = "the periodic walk failed"}, o_.format);
   r.next = std::min(r.next + r.interval, now + pace_.next(r.interval));
