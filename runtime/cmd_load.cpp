@@ -13,6 +13,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -22,6 +23,7 @@
 
 #include <bpf/bpf.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 
@@ -141,6 +143,15 @@ struct Running {
   }
 };
 
+// Rows enough for 16 times the cgroups there are now, 4,096 at the least:
+// a row is made for each cgroup in scope as the rules first evaluate it,
+// and the LRU map evicts the least recently evaluated when full, so rows
+// fewer than the cgroups in scope would lose `for` and cooldown state.
+// The hierarchy may grow 16-fold before that; a reload sizes it again.
+uint32_t stateRowsFor(size_t cgroups) {
+  return static_cast<uint32_t>(std::bit_ceil(std::max<size_t>(4096, 16 * cgroups)));
+}
+
 llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, const std::string& path, size_t rank,
                                                const Hierarchy& h, Arbiter* arbiter) {
   // What a v1 host cannot do is refused before anything reaches the kernel.
@@ -155,7 +166,8 @@ llvm::Expected<std::unique_ptr<Running>> start(const LoadOptions& o, const std::
   // pretended, without a hook to run first, not overruled by a policy
   // given before.
   auto policy = Policy::load(path, h, {.record = !o.recordPath.empty(),
-                                       .kernelKills = !o.dryRun && o.preKill.empty() && rank == 0});
+                                       .kernelKills = !o.dryRun && o.preKill.empty() && rank == 0,
+                                       .stateRows = stateRowsFor(listCgroups(h).size())});
   if (!policy) return policy.takeError();
   auto r = std::make_unique<Running>();
   r->sha256 = std::move(sha256);
@@ -418,6 +430,7 @@ void Daemon::reloadAll() {
     for (auto& r : running_) reload(r);
     if (dir_) syncDir();
   });
+  malloc_trim(0);  // the loads' BTF, as at start
   if (again)
     writeLog({.kind = "info", .policy = name(), .outcome = "reload",
               .detail = "SIGHUP during the reload: loading the objects once more"},
@@ -640,6 +653,15 @@ int runLoad(const LoadOptions& o) {
     std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(h.takeError()));
     return 1;
   }
+  // mmrun locks all its memory (below), so each thread's stack is resident
+  // whole: 256 KiB for every thread made from here on (the log's writer,
+  // cpp-httplib's, which std::thread makes without attributes), not
+  // glibc's 8 MiB each.
+  pthread_attr_t stack;
+  pthread_attr_init(&stack);
+  pthread_attr_setstacksize(&stack, 256 << 10);
+  pthread_setattr_default_np(&stack);
+  pthread_attr_destroy(&stack);
   // --metrics: the server, bound before anything reaches the kernel, and
   // the kernel's run statistics of BPF programs for as long as the fd is
   // open (off otherwise: they cost two clock reads per run).
@@ -671,6 +693,9 @@ int runLoad(const LoadOptions& o) {
   Arbiter arbiter(std::chrono::nanoseconds(0));
   auto loaded = loadAll(o, *h, arbiter);
   if (!loaded) return 1;
+  // Loading parsed the kernel's BTF (megabytes, freed since): the heap
+  // gives back what it no longer holds, which mlockall would keep.
+  malloc_trim(0);
   std::vector<std::unique_ptr<Running>> running = std::move(*loaded);
   installSignals();
   for (const auto& r : running) logStarted(*r, *h, o, "started");

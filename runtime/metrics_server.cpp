@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
-#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,10 +23,6 @@ llvm::Error bad(const std::string& text, const std::string& why) {
 
 // A scrape waits this long for the event loop before it is answered 503.
 constexpr auto kRenderWait = std::chrono::seconds(10);
-
-// The server's threads: mmrun locks all its memory (mlockall), so each
-// thread's stack is resident whole; glibc's default is 8 MiB.
-constexpr size_t kThreadStack = 256 << 10;
 
 }  // namespace
 
@@ -100,13 +95,6 @@ llvm::Expected<std::unique_ptr<MetricsServer>> MetricsServer::start(const Metric
       res.set_content("mmrun is stopping\n", "text/plain");
     }
   });
-  // The default stack for the threads made from here on (cpp-httplib
-  // makes them with std::thread, which takes no attributes).
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, kThreadStack);
-  pthread_setattr_default_np(&attr);
-  pthread_attr_destroy(&attr);
   int port = at.port;
   errno = 0;
   bool bound = port == 0 ? (port = http.bind_to_any_port(at.host)) > 0 : http.bind_to_port(at.host, port);

@@ -119,6 +119,8 @@ llvm::Error Policy::openAndLoad(const PolicyOptions& o, bool probe) {
     }
     // One of the reclaim hook's two programs (kernel_kill.h).
     killPath_ = chooseKillPath(obj_, o.kernelKills);
+    if (struct bpf_map* state = map(MMP_MAP_STATE); state && o.stateRows && o.stateRows < bpf_map__max_entries(state))
+      bpf_map__set_max_entries(state, o.stateRows);
     // memory.stat's counters: their slots on this kernel (stat_slots.h).
     if (auto err = setSlots(obj_, manifest_.slots)) return err;
     if (probe) shrinkMapsForProbe(obj_);

@@ -29,6 +29,10 @@ struct PolicyOptions {
   // Let the reclaim hook make the policy's kills `in kernel` where the
   // kernel can (kernel_kill.h); off: mmrun makes them all.
   bool kernelKills = false;
+  // The state map's rows, when fewer than the object's (0: as compiled).
+  // The LRU map is allocated whole at load; the compiled 65,536 rows of a
+  // small row cost 9 MiB of the kernel's memory, charged to mmrun.
+  uint32_t stateRows = 0;
 };
 
 class Policy {

@@ -26,7 +26,6 @@ namespace mmp::codegen {
 
 namespace {
 
-constexpr unsigned kMapHash = 1, kMapArray = 2;
 constexpr unsigned kProtectedCgroups = 16384;
 constexpr int kDepth = 8;                        // levels below the subject searched
 constexpr uint64_t kPfExiting = 0x4, kPfKthread = 0x00200000;  // task_struct.flags
@@ -81,7 +80,7 @@ void Emitter::resolveKernelKill() {
 void Emitter::defineKernelKillMaps() {
   if (!mod_.kernelKill) return;
   auto& k = *mod_.kernelKill;
-  k.protectedMap = defineMap(MMP_MAP_PROTECTED, kMapHash, kProtectedCgroups, mod_.u64, mod_.u64);
+  k.protectedMap = defineMap(MMP_MAP_PROTECTED, kMapHash, kProtectedCgroups, mod_.u64, mod_.u64, kNoPrealloc);
   k.window = defineMap(MMP_MAP_KERNEL_WINDOW, kMapArray, 1, di_.intType(32, false),
                        di_.structType("mmp_rule_window", 16, {{"start", mod_.u64, 0, 8}, {"count", mod_.u64, 8, 8}}));
 }

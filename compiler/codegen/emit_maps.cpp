@@ -12,8 +12,6 @@ namespace mmp::codegen {
 
 namespace {
 
-// BPF map types (include/uapi/linux/bpf.h).
-constexpr unsigned kMapHash = 1, kMapArray = 2, kMapPercpuArray = 6, kMapLruHash = 9, kMapRingbuf = 27;
 constexpr uint64_t kStackSnapshotBytes = 128;  // larger snapshots go to a per-CPU map
 constexpr unsigned kRingbufBytes = 256 * 1024;
 // One page: mmrun sizes the snapshot channel before loading when it records.
@@ -63,7 +61,7 @@ void Emitter::defineAbiTypes() {
 }
 
 llvm::GlobalVariable* Emitter::defineMap(const std::string& name, unsigned type, unsigned maxEntries, llvm::DIType* key,
-                                         llvm::DIType* value) {
+                                         llvm::DIType* value, unsigned flags) {
   auto& ctx = m_.getContext();
   auto* ptr = llvm::PointerType::get(ctx, 0);
   std::vector<DIMember> members = {
@@ -71,6 +69,7 @@ llvm::GlobalVariable* Emitter::defineMap(const std::string& name, unsigned type,
       {"max_entries", di_.pointerTo(di_.arrayOf(mod_.int32, maxEntries, 4)), 8, 8}};
   if (key) members.push_back({"key", di_.pointerTo(key), 16, 8});
   if (value) members.push_back({"value", di_.pointerTo(value), 8 * members.size(), 8});
+  if (flags) members.push_back({"map_flags", di_.pointerTo(di_.arrayOf(mod_.int32, flags, 4)), 8 * members.size(), 8});
   auto* ty = llvm::StructType::get(ctx, std::vector<llvm::Type*>(members.size(), ptr));
   auto* g = new llvm::GlobalVariable(m_, ty, false, llvm::GlobalValue::ExternalLinkage,
                                      llvm::Constant::getNullValue(ty), name);
@@ -85,7 +84,9 @@ llvm::GlobalVariable* Emitter::defineMap(const std::string& name, unsigned type,
 void Emitter::defineMaps() {
   auto* u32 = di_.intType(32, false);
   mod_.decisions = defineMap(MMP_MAP_DECISIONS, kMapRingbuf, kRingbufBytes, nullptr, nullptr);
-  mod_.scopes = defineMap(MMP_MAP_SCOPES, kMapHash, kMaxCgroups, mod_.u64, mod_.u64);
+  // Only mmrun writes it: its entries are made as cgroups come, not all
+  // 65,536 at load (5 MiB of the kernel's memory, charged to mmrun).
+  mod_.scopes = defineMap(MMP_MAP_SCOPES, kMapHash, kMaxCgroups, mod_.u64, mod_.u64, kNoPrealloc);
   if (plan_.stateWords) {
     uint64_t rowBytes = 8ULL * plan_.stateWords;
     auto rows = static_cast<unsigned>(std::clamp<uint64_t>(kStateMapBytes / rowBytes, kMinStateRows, kMaxCgroups));

@@ -24,6 +24,11 @@
 
 namespace mmp::codegen {
 
+// BPF map types and flags (include/uapi/linux/bpf.h). A map only mmrun
+// writes is BPF_F_NO_PREALLOC: its entries are made as they come.
+inline constexpr unsigned kMapHash = 1, kMapArray = 2, kMapPercpuArray = 6, kMapLruHash = 9, kMapRingbuf = 27;
+inline constexpr unsigned kNoPrealloc = 1;
+
 // What one evaluation sees: the snapshot pointer and the subject.
 struct EvalContext {
   llvm::Value* snapshot;  // struct mmp_snapshot*
@@ -141,7 +146,7 @@ private:
   void defineAbiTypes();
   void defineMaps();
   llvm::GlobalVariable* defineMap(const std::string& name, unsigned type, unsigned maxEntries,
-                                  llvm::DIType* key, llvm::DIType* value);
+                                  llvm::DIType* key, llvm::DIType* value, unsigned flags = 0);
   void defineLicenseAndManifest();
 
   // emit_reads.cpp
