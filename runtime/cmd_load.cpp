@@ -683,6 +683,9 @@ int runLoad(const LoadOptions& o) {
   // the heap grows by is faulted in at once, and a kill that grew it as
   // memory runs out would wait on reclaim for its own allocations.
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  // One heap for every thread: glibc reserves 64 MiB of address space for
+  // each other thread's own, which mlockall counts as locked.
+  mallopt(M_ARENA_MAX, 1);
   if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
     writeLog({.kind = "error", .outcome = "failed",
               .detail = fmt::format("mlockall: {}; mmrun's memory may be paged out under pressure", std::strerror(errno))},
