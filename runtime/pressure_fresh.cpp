@@ -17,6 +17,9 @@ void PressureFreshener::follow(const Scopes& scopes, const std::vector<Cgroup>& 
 }
 
 void PressureFreshener::freshen() {
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_ < std::chrono::seconds(1)) return;
+  last_ = now;
   for (const auto& d : dirs_) files_.read(d, "memory.pressure");
 }
 

@@ -83,13 +83,19 @@ void Scopes::refreshProtected(struct bpf_map* map, const std::vector<Cgroup>& cg
   std::map<uint64_t, uint64_t> now;
   for (const auto& c : cgroups)
     if (c.id && isProtected(c.path)) now[c.id] = 1;
-  for (const auto& [id, one] : now)
-    if (!protectedWritten_.count(id)) bpf_map_update_elem(fd, &id, &one, BPF_ANY);
+  // Gone ones first, so that the map has room for new ones.
   for (const auto& [id, one] : protectedWritten_)
     if (!now.count(id)) bpf_map_delete_elem(fd, &id);
-  const uint64_t complete = 0, one = 1;
-  bpf_map_update_elem(fd, &complete, &one, BPF_ANY);
-  protectedWritten_ = std::move(now);
+  bool complete = true;
+  std::map<uint64_t, uint64_t> written;
+  for (const auto& [id, one] : now) {
+    if (protectedWritten_.count(id) || bpf_map_update_elem(fd, &id, &one, BPF_ANY) == 0) written[id] = one;
+    else complete = false;  // the map is full: the hook must not kill on a partial list
+  }
+  const uint64_t key = 0, one = 1;
+  if (complete) bpf_map_update_elem(fd, &key, &one, BPF_ANY);
+  else bpf_map_delete_elem(fd, &key);
+  protectedWritten_ = std::move(written);
 }
 
 }  // namespace mmp::runtime

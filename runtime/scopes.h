@@ -36,7 +36,8 @@ public:
   // ones out. Returns the number of cgroups in some scope.
   size_t refresh(struct bpf_map* map, const std::vector<Cgroup>& cgroups);
   // The kills `in kernel` (kernel_kill.h): the ids of the protected
-  // cgroups, then key 0, which says the map is complete.
+  // cgroups, then key 0, which says the map is complete; a list that does
+  // not fit takes key 0 away, and the hook then kills nothing (mmrun does).
   void refreshProtected(struct bpf_map* map, const std::vector<Cgroup>& cgroups);
 
 private:
