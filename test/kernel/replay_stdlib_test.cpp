@@ -322,52 +322,82 @@ TEST_F(OomGuard, SparesABurstThatStopsGrowing) {
   for (int i = 0; i < 30; ++i) EXPECT_TRUE(grow(0, 5).empty()) << i;
 }
 
-// std/proactive's probe: 3% of the usage times (1 - stall / target)^2, with
-// target 0.2% of the time; nothing at the target, while some avg10 is 1% or
-// more, or while free swap is under 10%; never below 64 MiB.
+// std/proactive's probe: 8% of the usage times (1 - stall / target)^2, with
+// target 0.2% of the time, once stalls (some avg10 under 1%) and refaults
+// (under 50 a second) have been quiet for 10 s; nothing while free swap is
+// under 10%; never below 64 MiB.
 TEST_F(Stdlib, ProactiveProbesByItsCurveAndHoldsBack) {
   LOAD(stdlibPolicy("proactive"));
   const uint64_t usage = 4 * kGiB;
-  auto reclaimed = [&](uint64_t t, uint64_t cgroup, uint64_t stallNs, uint64_t u, uint64_t avg10 = 0,
-                       double swapFreePct = 50) -> int64_t {
+  struct Look {
+    uint64_t stallNs = 0, avg10 = 0, refaults = 0, u = 4 * kGiB;
+    double swapFreePct = 50;
+  };
+  auto reclaimed = [&](uint64_t t, uint64_t cgroup, const Look& l) -> int64_t {
     const uint64_t swap = 8 * kGiB;
     auto d = run(t, cgroup,
-                 {{"memcg.usage", u},
-                  {"memcg.pressure.some.total", stallNs},
-                  {"memcg.pressure.some.avg10", avg10},
+                 {{"memcg.usage", l.u},
+                  {"memcg.pressure.some.total", l.stallNs},
+                  {"memcg.pressure.some.avg10", l.avg10},
+                  {"memcg.refault.anon", l.refaults},
+                  {"memcg.refault.file", 0},
                   {"system.swap.total", swap},
-                  {"system.swap.free", static_cast<uint64_t>(static_cast<double>(swap) * swapFreePct / 100)}});
+                  {"system.swap.free", static_cast<uint64_t>(static_cast<double>(swap) * l.swapFreePct / 100)}});
     if (d.empty()) return -1;
     EXPECT_EQ(d[0].action, MMP_ACTION_RECLAIM);
     return static_cast<int64_t>(d[0].arg);
   };
-  // The first look has no earlier sample: no stall, the full 3% step.
-  EXPECT_EQ(reclaimed(3 * kSec, 1, 0, usage), static_cast<int64_t>(usage * 3 / 100));
-  // Stall shares over 3 s under the 0.2% target: the step follows the curve.
-  uint64_t total = 0, t = 3;
-  for (uint64_t stallUs : {0, 600, 1500, 3000, 4500}) {
-    total += stallUs * 1000;
-    t += 3;
-    double share = static_cast<double>(stallUs) / 3e6 / 0.002;
-    double want = 0.03 * (1 - share) * (1 - share) * static_cast<double>(usage);
-    int64_t got = reclaimed(t * kSec, 1, total, usage);
+  // Looks every 2 s from t=2: quiet for 10 s first, then the full 8% step.
+  Look l;
+  for (uint64_t t = 2; t < 12; t += 2) EXPECT_EQ(reclaimed(t * kSec, 1, l), -1) << t;
+  EXPECT_EQ(reclaimed(12 * kSec, 1, l), static_cast<int64_t>(usage * 8 / 100));
+  // Stall shares over 2 s under the 0.2% target: the step follows the curve.
+  uint64_t t = 12;
+  for (uint64_t stallUs : {0, 400, 1000, 2000, 3000}) {
+    l.stallNs += stallUs * 1000;
+    t += 2;
+    double share = static_cast<double>(stallUs) / 2e6 / 0.002;
+    double want = 0.08 * (1 - share) * (1 - share) * static_cast<double>(usage);
+    int64_t got = reclaimed(t * kSec, 1, l);
     EXPECT_NEAR(static_cast<double>(got), want, want * 0.01 + 64 * 1024) << stallUs << " us";
   }
-  // At the target (6 ms in 3 s): no reclaim.
-  total += 6'000'000;
-  t += 3;
-  EXPECT_EQ(reclaimed(t * kSec, 1, total, usage), -1);
+  // At the target (4 ms in 2 s): no reclaim, and 10 s of quiet before the next.
+  l.stallNs += 4'000'000;
+  t += 2;
+  EXPECT_EQ(reclaimed(t * kSec, 1, l), -1);
+  const uint64_t stalled = t;
+  for (t += 2; t < stalled + 12; t += 2) EXPECT_EQ(reclaimed(t * kSec, 1, l), -1) << t;
+  EXPECT_GT(reclaimed(t * kSec, 1, l), 0);
+  // 100 refaults in 2 s (50 a second): reclaim took what is used; it stops,
+  // and probes again after 10 s without.
+  l.refaults += 100;
+  t += 2;
+  EXPECT_EQ(reclaimed(t * kSec, 1, l), -1);
+  l.refaults += 99;  // 49.5 a second: under the limit, the quiet begins
+  const uint64_t refaulted = t;
+  for (t += 2; t < refaulted + 12; t += 2) EXPECT_EQ(reclaimed(t * kSec, 1, l), -1) << t;
+  EXPECT_GT(reclaimed(t * kSec, 1, l), 0);
   // No stall since the last look, but some avg10 still at 1%: it waits.
-  t += 3;
-  EXPECT_EQ(reclaimed(t * kSec, 1, total, usage, 1 * kPct), -1);
-  t += 3;
-  EXPECT_GT(reclaimed(t * kSec, 1, total, usage, 1 * kPct - 1), 0);
-  // Free swap under 10%: it waits; above it, it goes on.
-  EXPECT_EQ(reclaimed(3 * kSec, 2, 0, usage, 0, 9.9), -1);
-  EXPECT_GT(reclaimed(3 * kSec, 3, 0, usage, 0, 11), 0);
+  Look busy;
+  busy.avg10 = 1 * kPct;
+  for (uint64_t s = 2; s <= 20; s += 2) EXPECT_EQ(reclaimed(s * kSec, 2, busy), -1) << s;
+  busy.avg10 = 1 * kPct - 1;
+  for (uint64_t s = 22; s < 32; s += 2) EXPECT_EQ(reclaimed(s * kSec, 2, busy), -1) << s;
+  EXPECT_GT(reclaimed(32 * kSec, 2, busy), 0);
+  // Free swap under 10%: it waits; above it, it goes on, without a new
+  // quiet (`unless` keeps the `for` clock).
+  Look lowSwap;
+  for (uint64_t s = 2; s <= 12; s += 2) {
+    lowSwap.swapFreePct = 9.9;
+    EXPECT_EQ(reclaimed(s * kSec, 3, lowSwap), -1) << s;
+  }
+  lowSwap.swapFreePct = 11;
+  EXPECT_GT(reclaimed(14 * kSec, 3, lowSwap), 0);
   // Never below 64 MiB: at 65 MiB the step is what is above it.
-  EXPECT_EQ(reclaimed(3 * kSec, 4, 0, 65 * kMiB), static_cast<int64_t>(kMiB));
-  EXPECT_EQ(reclaimed(3 * kSec, 5, 0, 64 * kMiB), -1);
+  Look small;
+  small.u = 65 * kMiB;
+  for (uint64_t s = 2; s < 12; s += 2) EXPECT_EQ(reclaimed(s * kSec, 4, small), -1) << s;
+  EXPECT_EQ(reclaimed(12 * kSec, 4, small), static_cast<int64_t>(kMiB));
 }
 
 }  // namespace
