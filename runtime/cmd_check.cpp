@@ -63,6 +63,12 @@ int runCheck(const std::string& path, bool beVerbose) {
   }
   // The reclaim hook's copy with the kills `in kernel`, where it would run.
   std::string killPath = chooseKillPath(obj, true);
+  // memory.stat's counters: their slots on this kernel, as `mmrun run` sets them.
+  if (llvm::Error err = setSlots(obj, manifest->slots)) {
+    std::cerr << fmt::format("mmrun: error: {}\n", llvm::toString(std::move(err)));
+    bpf_object__close(obj);
+    return 1;
+  }
   if (int err = bpf_object__load(obj)) {
     std::cerr << fmt::format("mmrun: error: the kernel refused '{}': {}\n", path, verifierVerdict(warnings, -err));
     bpf_object__close(obj);
