@@ -49,6 +49,7 @@ HARNESS_CG = "/bench.slice/harness"
 SAMPLE_S = 1.0
 LEAD_S = 5.0        # the load runs this long before the contender starts: the hot set is active
 ZRAM_MIB = 1024
+PAIR_WAIT_S = 900   # a paired run: the longest the other guest's fill may take (postgresql's ~3 min, slowed)
 HUGE_ORDER = 9      # fragmentation: the share of free memory in blocks too small for 2 MiB
 
 
@@ -486,6 +487,8 @@ class Cell:
     def __init__(self, cell):
         self.cell = cell
         self.name = f"{cell['workload']}.{cell['contender']}.{cell['rep']}"
+        if cell.get("base"):  # a paired run's none: one cell per partner
+            self.name += f".vs-{cell['partner']}"
         self.svc = WORKLOADS[cell["workload"]](CONFIG["workloads"][cell["workload"]])
         self.contender = contender_for(cell, self.svc.cg)
         self.samples, self.load, self.ret, self.proc = [], None, None, None
@@ -641,13 +644,32 @@ class Cell:
             "return_start_s": round(self.t_return - self.t0, 2) if self.ret else None,
             "contender_start_s": round(getattr(self, "t_contender", self.t0) - self.t0, 2)})
 
+def meet_partner(cell):
+    """A paired run (run_reclaim.py --paired): the two guests start the
+    load of a pair's cells together, so that what the shared host does to
+    the one it does to the other. OUT/ready-K says this guest's cell of
+    pair K is filled; the host answers with OUT/go-K once the other
+    guest's is too (or has ended: OUT/done-K)."""
+    k = cell["pair"]
+    write(os.path.join(OUT, f"ready-{k}"), "")
+    go, deadline = os.path.join(OUT, f"go-{k}"), time.time() + PAIR_WAIT_S
+    while not os.path.exists(go):
+        if time.time() > deadline:
+            raise RuntimeError(f"the other guest's cell of pair {k} was not ready within {PAIR_WAIT_S} s")
+        time.sleep(0.02)
+
+
 def run_cell(cell):
     c = Cell(cell)
     print(f"cell {c.name}", flush=True)
     result = {"workload": cell["workload"], "contender": cell["contender"], "rep": cell["rep"], "void": None}
+    if "pair" in cell:
+        result.update(pair=cell["pair"], partner=cell["partner"], base=bool(cell.get("base")))
     try:
         c.prepare()
         c.fill()
+        if "pair" in cell:
+            meet_partner(cell)
         c.run()
         result.update(c.figures())
     except Exception as e:  # a cell that could not run is void; the run goes on
@@ -655,6 +677,8 @@ def run_cell(cell):
         result["void"] = f"{type(e).__name__}: {e}"
     finally:
         c.finish(result)
+        if "pair" in cell:
+            write(os.path.join(OUT, f"done-{cell['pair']}"), "")
     print("  " + json.dumps({k: v for k, v in result.items() if not k.startswith(("buddy", "return_rounds"))}),
           flush=True)
     return result

@@ -64,12 +64,16 @@ def table(runs, workload):
     lines = ["| contender | reps | " + " | ".join(h for _, h, _ in columns) + " |",
              "| --- | --- | " + " | ".join("---" for _ in columns) + " |"]
     for c in ORDER:
-        rs = [r for r in runs if r["workload"] == workload and r["contender"] == c and not r.get("void")]
-        voids = sum(1 for r in runs if r["workload"] == workload and r["contender"] == c and r.get("void"))
+        # A paired run's none cells beside a contender are its bases, not
+        # rows; none's row is none beside none (run_reclaim.py --paired).
+        mine = [r for r in runs if r["workload"] == workload and r["contender"] == c and not r.get("base")]
+        rs = [r for r in mine if not r.get("void")]
+        voids = len(mine) - len(rs)
         if not rs and not voids:
             continue
         n = f"{len(rs)}" + (f" (+{voids} void)" if voids else "")
-        lines.append(f"| {c} | {n} | " + " | ".join(cell(rs, k, f) for k, _, f in columns) + " |")
+        name = "none beside none" if c == "none" and any("pair" in r for r in rs) else c
+        lines.append(f"| {name} | {n} | " + " | ".join(cell(rs, k, f) for k, _, f in columns) + " |")
     return "\n".join(lines)
 
 
@@ -104,7 +108,9 @@ def plots(results_path, runs, header):
     for w in sorted({r["workload"] for r in runs}):
         fig, axes = plt.subplots(3, 1, figsize=(9, 9), sharex=True)
         for c in ORDER:
-            s = series.get(f"{w}.{c}.0")
+            # A paired run's none: the cell beside repetition 0 of the first contender.
+            s = series.get(f"{w}.{c}.0") or next((v for k, v in sorted(series.items())
+                                                  if k.startswith(f"{w}.{c}.0.vs-")), None)
             if not s:
                 continue
             t = [row[0] for row in s["rows"]]
@@ -145,6 +151,9 @@ def main():
           f"guest {h['guest_kernel']}, {h['guest_memory_mib']} MiB, {h['guest_cpus']} vCPUs, {h['accel']}; "
           f"host {h['host_kernel']}, {h['host_cpus']} CPUs; guest ran {h['guest_seconds']:.0f} s, "
           f"{h['cells_run']} of {h['cells_planned']} cells.\n")
+    if h.get("paired"):
+        print("Paired: two guests side by side, each contender's cell started with a cell of none in the other "
+              "guest; its saved, loss and p99 figures are against that none, not none's mean.\n")
     for w in sorted({r["workload"] for r in runs}):
         print(f"### {w}\n")
         print(table(runs, w) + "\n")

@@ -27,8 +27,10 @@ import gzip
 import json
 import os
 import shutil
+import signal
 import statistics
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -125,6 +127,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.json"))
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--timeout", type=float, default=2 * 3600)
+    ap.add_argument("--paired", action="store_true",
+                    help="two guests side by side: each cell of a contender beside a cell of none started with it")
     ap.add_argument("--collect", action="store_true",
                     help="write OUT from the cells the last run left in the build directory, and run none")
     a = ap.parse_args()
@@ -153,24 +157,47 @@ def main():
     # of the host's speed over the run weighs on all alike.
     cells = [{"workload": w, "contender": c, "rep": rep, "objects": objects.get(c)}
              for rep in range(a.reps) for w in workloads for c in (contenders[::-1] if rep % 2 else contenders)]
+    if a.paired:
+        # Pair K is cell K of each guest: a contender's cell and a cell of
+        # none. The guests swap roles from pair to pair (a guest that ran
+        # faster would favour no one), and none's own cells, when asked
+        # for, are paired with none: how far two runs of the same thing
+        # differ side by side, the floor under every other pair's figures.
+        plans = [[], []]
+        for k, c in enumerate(cells):
+            base = dict(c, contender="none", objects=None, pair=k, partner=c["contender"], base=True)
+            plans[k % 2].append(base)
+            plans[1 - k % 2].append(dict(c, pair=k, partner="none"))
+    else:
+        plans = [cells]
     prov = hostlib.provenance(sys.argv)
     started = time.monotonic()
     vmlinux, kver, outdir, initrd = run_vm.guest_files(work, busybox, modinfo)
-    with open(os.path.join(outdir, "config.json"), "w") as f:
-        json.dump({"bin": bindir, "cells": cells, "workloads": workloads, "timing": timing,
-                   "fixed_share": FIXED_SHARE}, f)
-    print(f"reclaim: {len(cells)} cells, guest {kver} with {a.memory} MiB under QEMU TCG", flush=True)
-    rc, seconds = run_vm.boot(qemu, vmlinux, initrd, outdir, a.timeout,
-                              run_vm.hidden_trees([os.path.dirname(HERE), bindir, REPO]),
-                              program=os.path.join(HERE, "reclaim_guest.py"), memory_mib=a.memory)
+    outdirs = [outdir] + [pair_dir(outdir)] * a.paired
+    shutil.rmtree(pair_dir(outdir), ignore_errors=True)
+    for d, plan in zip(outdirs, plans):
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump({"bin": bindir, "cells": plan, "workloads": workloads, "timing": timing,
+                       "fixed_share": FIXED_SHARE}, f)
+    planned = sum(len(p) for p in plans)
+    print(f"reclaim: {planned} cells, {len(plans)} guest(s) {kver} with {a.memory} MiB each under QEMU TCG",
+          flush=True)
+    boot = lambda d, label: run_vm.boot(  # noqa: E731
+        qemu, vmlinux, initrd, d, a.timeout, run_vm.hidden_trees([os.path.dirname(HERE), bindir, REPO]),
+        program=os.path.join(HERE, "reclaim_guest.py"), memory_mib=a.memory, label=label)
+    if a.paired:
+        rc, seconds = boot_pair(boot, outdirs, len(plans[0]))
+    else:
+        rc, seconds = boot(outdir, "guest")
     header = dict(prov, kind="header", guest_kernel=kver, guest_memory_mib=a.memory, guest_cpus=2,
                   accel="QEMU TCG", zram_mib=1024, workloads=workloads, timing=timing, fixed_share=FIXED_SHARE,
-                  policies={c: f"stdlib/std/{p}.mmp" for c, p in POLICIES.items()},
-                  cells_planned=len(cells), guest_seconds=round(seconds, 1), guest_exit=rc)
+                  policies={c: f"stdlib/std/{p}.mmp" for c, p in POLICIES.items()}, paired=a.paired,
+                  guests=len(plans), cells_planned=planned, guest_seconds=round(seconds, 1), guest_exit=rc)
     with open(os.path.join(outdir, "header.json"), "w") as f:
         json.dump(header, f)  # for --collect, should what follows fail
     runs = gather(outdir, header, None if a.smoke else a.out)
-    print(f"reclaim: guest ran {seconds:.0f} s, {len(runs)} of {len(cells)} cells, "
+    print(f"reclaim: guest ran {seconds:.0f} s, {len(runs)} of {planned} cells, "
           f"whole run {time.monotonic() - started:.0f} s", flush=True)
     for r in runs:
         print(f"{r['workload']:<8} {r['contender']:<12} rep {r['rep']}: mem {r.get('mem_mean_mib')} MiB "
@@ -181,16 +208,77 @@ def main():
         print(f"FAIL the guest did not finish within {a.timeout:.0f} s (console: {outdir}/console.log)")
         return 1
     if a.smoke:
-        return smoke_verdict(runs, len(cells), outdir)
+        return smoke_verdict(runs, planned, outdir)
     return 0
+
+
+def pair_dir(outdir):
+    return outdir + "-pair"
+
+
+def boot_pair(boot, outdirs, pairs):
+    """Boots the two guests of a paired run side by side and starts each
+    pair's load in both at once: go-K in both folders once each guest has
+    filled its cell of pair K (ready-K) or ended it (done-K). Returns the
+    worse guest's exit status (None if one timed out) and the longer
+    time."""
+    results = [None, None]
+    signal.signal(signal.SIGTERM, run_vm.stop_guests)  # the threads cannot: both guests go
+    signal.signal(signal.SIGINT, run_vm.stop_guests)
+
+    def run(i):
+        results[i] = boot(outdirs[i], f"guest{i}")
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(2)]
+    for t in threads:
+        t.start()
+    k = 0
+    while any(t.is_alive() for t in threads):
+        if k < pairs and all(os.path.exists(os.path.join(d, f"ready-{k}")) or os.path.exists(os.path.join(d, f"done-{k}"))
+                             for d in outdirs):
+            for d in outdirs:
+                with open(os.path.join(d, f"go-{k}"), "w"):
+                    pass
+            k += 1
+        time.sleep(0.02)
+    for t in threads:
+        t.join()
+    rcs = [r[0] for r in results]
+    rc = None if None in rcs else max(rcs)
+    return rc, max(r[1] for r in results)
+
+
+def relate_pairs(runs):
+    """A paired run: each contender's figures against the none that ran
+    beside it, started with it (same pair), rather than none's mean."""
+    nones = {r["pair"]: r for r in runs if r.get("base") and not r.get("void")}
+    for r in runs:
+        base = nones.get(r.get("pair"))
+        if r is base or r.get("void") or "pair" not in r:
+            continue
+        if base is None:
+            r["paired_void"] = "its none cell is void"
+            continue
+        r["mem_saved_pct"] = round(100 - pct(r["mem_mean_mib"], base["mem_mean_mib"]), 2)
+        r["net_saved_pct"] = round(100 - pct(r["mem_mean_mib"] + r["zram_mib"],
+                                             base["mem_mean_mib"] + base["zram_mib"]), 2)
+        r["ops_loss_pct"] = (round(100 - pct(r["ops_per_s"], base["ops_per_s"]), 2)
+                             if r.get("ops_per_s") and base.get("ops_per_s") else None)
+        r["p99_increase_pct"] = (round(pct(r["p99_ms"], base["p99_ms"]) - 100, 2)
+                                 if r.get("p99_ms") and base.get("p99_ms") else None)
 
 
 def gather(outdir, header, out):
     """The cells of OUTDIR with their figures against none's; written to
     `out` (and the samples beside it) unless it is None."""
-    cells_path = os.path.join(outdir, "cells.jsonl")
-    runs = [json.loads(line) for line in open(cells_path) if line.strip()] if os.path.exists(cells_path) else []
+    dirs = [outdir] + [pair_dir(outdir)] * bool(header.get("paired"))
+    runs = []
+    for d in dirs:
+        cells_path = os.path.join(d, "cells.jsonl")
+        runs += [json.loads(line) for line in open(cells_path) if line.strip()] if os.path.exists(cells_path) else []
     relate(runs)
+    if header.get("paired"):
+        relate_pairs(runs)
     header["cells_run"] = len(runs)
     if out is None:
         return runs
@@ -198,9 +286,9 @@ def gather(outdir, header, out):
     with open(out, "w") as f:
         json.dump({"header": header, "runs": runs}, f, indent=1)
     series = {}
-    sdir = os.path.join(outdir, "series")
-    for name in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
-        series[name[:-5]] = json.load(open(os.path.join(sdir, name)))
+    for sdir in (os.path.join(d, "series") for d in dirs):
+        for name in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
+            series[name[:-5]] = json.load(open(os.path.join(sdir, name)))
     with gzip.open(os.path.splitext(out)[0] + "-series.json.gz", "wt") as f:
         json.dump(series, f, separators=(",", ":"))
     print(f"reclaim: wrote {out}")

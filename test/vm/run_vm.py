@@ -30,6 +30,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -212,10 +213,22 @@ def hidden_trees(paths):
     return out
 
 
-def boot(qemu, vmlinux, initrd, outdir, timeout, trees=(), program=None, memory_mib=1024):
+# The guests running: a signal ends them all (boot() may run in threads,
+# two guests side by side: bench/reclaim's --paired).
+GUESTS = []
+
+
+def stop_guests(signum, _):  # ctest's timeout, ^C: the guests go too
+    for p in GUESTS:
+        p.kill()
+    sys.exit(128 + signum)
+
+
+def boot(qemu, vmlinux, initrd, outdir, timeout, trees=(), program=None, memory_mib=1024, label="guest"):
     """Boots the guest, whose PID 1 (guest-init.sh) runs `program` (a
     Python script in the host's root; default guest.py, the VM tests);
-    returns (QEMU's exit status or None on timeout, seconds)."""
+    returns (QEMU's exit status or None on timeout, seconds). Its console
+    lines are printed prefixed with `label`."""
     binds = " ".join(f"bind{i}:{t}" for i, t in enumerate(trees))
     append = ("console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off "
               f"mmp_init={HERE}/guest-init.sh mmp_out=/run/mmp-out" + (f" mmp_binds={binds.replace(' ', ',')}" if trees else "")
@@ -231,13 +244,10 @@ def boot(qemu, vmlinux, initrd, outdir, timeout, trees=(), program=None, memory_
     start = time.monotonic()
     console = open(os.path.join(outdir, "console.log"), "wb")
     p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-    def stop(signum, _):  # ctest's timeout, ^C: the guest goes too
-        p.kill()
-        sys.exit(128 + signum)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    GUESTS.append(p)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop_guests)
+        signal.signal(signal.SIGINT, stop_guests)
     deadline = start + timeout
     # The guest's console: the scenarios' progress, passed through.
     os.set_blocking(p.stdout.fileno(), False)
@@ -249,7 +259,7 @@ def boot(qemu, vmlinux, initrd, outdir, timeout, trees=(), program=None, memory_
             pending += chunk
             *lines, pending = pending.split(b"\n")
             for line in lines:
-                print("  guest| " + line.decode(errors="replace").rstrip("\r"), flush=True)
+                print(f"  {label}| " + line.decode(errors="replace").rstrip("\r"), flush=True)
         if p.poll() is not None and not chunk:
             break
         if time.monotonic() > deadline:
