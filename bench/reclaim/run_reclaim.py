@@ -163,11 +163,12 @@ def main():
         # faster would favour no one), and none's own cells, when asked
         # for, are paired with none: how far two runs of the same thing
         # differ side by side, the floor under every other pair's figures.
-        plans = [[], []]
+        plans, turns = [[], []], {}
         for k, c in enumerate(cells):
+            side = turns[c["workload"], c["contender"]] = 1 - turns.get((c["workload"], c["contender"]), 1)
             base = dict(c, contender="none", objects=None, pair=k, partner=c["contender"], base=True)
-            plans[k % 2].append(base)
-            plans[1 - k % 2].append(dict(c, pair=k, partner="none"))
+            plans[side].append(base)
+            plans[1 - side].append(dict(c, pair=k, partner="none"))
     else:
         plans = [cells]
     prov = hostlib.provenance(sys.argv)
