@@ -48,7 +48,7 @@ int runCheck(const std::string& path, bool beVerbose) {
   if (!malformed)
     malformed = probeInChild(path, [&] {
       struct bpf_object* o = bpf_object__open_file(path.c_str(), nullptr);
-      if (o) shrinkMapsForProbe(o);
+      if (o) prepareProbe(o);
       if (o) chooseKillPath(o, true);
       return o && bpf_object__load(o) == 0;
     });

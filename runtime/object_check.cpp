@@ -85,7 +85,12 @@ llvm::Error probeInChild(const std::string& path, const std::function<bool()>& o
   return llvm::Error::success();
 }
 
-void shrinkMapsForProbe(struct bpf_object* obj) {
+void prepareProbe(struct bpf_object* obj) {
+  // No program type: libbpf refuses each program at its load, before the
+  // kernel is asked (bpf_object_load_prog's first test), after everything
+  // that reads the object (the BTF, the maps, the CO-RE relocations).
+  struct bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) bpf_program__set_type(prog, BPF_PROG_TYPE_UNSPEC);
   struct bpf_map* map;
   bpf_object__for_each_map(map, obj) {
     switch (bpf_map__type(map)) {

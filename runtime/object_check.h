@@ -23,9 +23,13 @@ llvm::Error checkElfLayout(const std::string& path);
 // of the child's again).
 llvm::Error probeInChild(const std::string& path, const std::function<bool()>& open);
 
-// Before a probe's load: hash maps of one entry and ring buffers of one
-// page, so that the child's copy costs little memory (the state map alone
-// may take 64 MiB). What the verifier checks does not depend on them.
-void shrinkMapsForProbe(struct bpf_object* obj);
+// Before a probe's load: the load goes through every step of libbpf's
+// that reads the object, where 1.1.2 crashes on malformed ones, and stops
+// before the kernel verifies a program (the parent verifies them once,
+// not twice: under QEMU's TCG the second verification was seconds of a
+// policy's start). Hash maps of one entry and ring buffers of one page,
+// so that the child's copy costs little memory (the state map alone may
+// take 64 MiB).
+void prepareProbe(struct bpf_object* obj);
 
 }  // namespace mmp::runtime

@@ -123,7 +123,7 @@ llvm::Error Policy::openAndLoad(const PolicyOptions& o, bool probe) {
       bpf_map__set_max_entries(state, o.stateRows);
     // memory.stat's counters: their slots on this kernel (stat_slots.h).
     if (auto err = setSlots(obj_, manifest_.slots)) return err;
-    if (probe) shrinkMapsForProbe(obj_);
+    if (probe) prepareProbe(obj_);
     int err = bpf_object__load(obj_);
     if (!err) return llvm::Error::success();
     if (err == -EAGAIN && attempt < kTries) {
