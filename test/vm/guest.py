@@ -636,6 +636,13 @@ def core(s):
     for k, mib in limits.items():
         write(c, f"memory.{k}", str(mib * MiB))
     s.hog(c, 8)
+    # Some of it to zram swap, for memcg.swap (the charge of memory.swap.current);
+    # a quarter, so that usage stays over the rules' 4 MiB.
+    try:
+        write(c, "memory.reclaim", str(2 * MiB))
+    except OSError as e:  # asked more than it could take: what it took stays
+        s.figure("memory.reclaim of core/c", str(e))
+    swap = int(read(c, "memory.swap.current"))
     # A child of p writes 8 MiB to a tmpfs file (shmem: page cache charged
     # to it, which stays) and is removed: it is dying, and p counts it.
     p = s.cgroup("/mmp/core/p")
@@ -679,6 +686,8 @@ def core(s):
     for field, key in (("anon", "anon"), ("file", "file")):
         s.check(seen.get(field) is not None and abs(seen[field] - stat.get(key, -1)) < MiB,
                 f"memcg.{field} reads the guest's memory.stat {key} ({seen.get(field)} ~ {stat.get(key)})")
+    s.check(swap > 0 and seen.get("swap") is not None and abs(seen["swap"] - swap) < MiB,
+            f"memcg.swap reads the guest's memory.swap.current ({seen.get('swap')} ~ {swap})")
     refaults = dict(zip(words[0::2], words[1::2])).get("refault.file")  # a count: no unit
     s.check(refaults is not None and int(refaults) == stat.get("workingset_refault_file"),
             f"memcg.refault.file reads memory.stat workingset_refault_file ({refaults} == "
