@@ -224,11 +224,18 @@ def main():
     print(figures_table(runs, scenarios, "daemon_rss_mib", lambda m: f"{m:.1f}"))
     svc = [r for r in runs if r.get("service_p99_ms") is not None]
     if svc:
-        print("\nThe service (redis GET, closed loop): p99 / max ms, stalls over 1 s:\n")
-        print("| scenario | contender | p99 ms | max ms | stall s |\n| --- | --- | --- | --- | --- |")
+        print("\nThe service (redis GET, closed loop), median (range) over the repetitions: p99 and max ms, "
+              "seconds of stalls over 1 s:\n")
+        print("| scenario | contender | reps | p99 ms | max ms | stall s |\n| --- | --- | --- | --- | --- | --- |")
+        groups = {}
         for r in svc:
-            print(f"| {r['scenario']} | {key(r)} | {r['service_p99_ms']:.1f} | {r['service_max_ms']:.0f} | "
-                  f"{r['service_stall_s']:.1f} |")
+            groups.setdefault((r["scenario"], key(r)), []).append(r)
+        for (sc, k), rs in sorted(groups.items()):
+            cols = []
+            for field, f in (("service_p99_ms", "{:.1f}"), ("service_max_ms", "{:.0f}"), ("service_stall_s", "{:.1f}")):
+                xs = [r[field] for r in rs]
+                cols.append(f.format(median(xs)) + (f" ({f.format(min(xs))}–{f.format(max(xs))})" if len(xs) > 1 else ""))
+            print(f"| {sc} | {k} | {len(rs)} | " + " | ".join(cols) + " |")
     if a.plots:
         for p in plots(a.results, runs, os.path.dirname(os.path.abspath(a.results))):
             print(f"\nwrote {p}", file=sys.stderr)
