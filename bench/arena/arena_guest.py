@@ -288,6 +288,9 @@ class Cell:
     def start(self):
         self.contender.start(self.daemon_dir)
         self.t_contender = time.time()
+        # What starting cost (for mmrun: verifying and attaching its programs,
+        # CO-RE against the kernel's BTF), apart from what running costs.
+        self.start_cpu_usec = keyed(self.daemon_dir + "/cpu.stat").get("usage_usec", 0)
         unshield(self.daemon_dir)
         self.daemon_pids = set(read(self.daemon_dir + "/cgroup.procs").split())
         for w in sorted(self.workloads, key=lambda w: w.spec.get("start_s", 0)):
@@ -428,6 +431,7 @@ class Cell:
         stat = keyed(self.daemon_dir + "/cpu.stat")
         peak = self.daemon_dir + "/memory.peak"
         r["daemon_cpu_s"] = round(stat.get("usage_usec", 0) / 1e6, 3)
+        r["daemon_start_cpu_s"] = round(self.start_cpu_usec / 1e6, 3)
         r["daemon_rss_mib"] = round(int(read(peak if os.path.exists(peak) else self.daemon_dir + "/memory.current"))
                                     / MiB, 1)
         r["daemon_up_s"] = round(self.ended - self.t_contender, 2)
