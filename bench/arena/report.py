@@ -1,17 +1,18 @@
 #!/usr/bin/python3
 """The arena's results as Markdown tables and plots (bench/ARENA.md).
 
-Reads a results file of run_arena.py (and its -series.json.gz beside it),
+Reads a results file of run_arena.py (and the samples beside it: series.py),
 prints the tables of medians, scenario by contender, and writes the plots
 of the key scenarios (PNG, matplotlib) into the results' folder.
 usage: report.py [RESULTS.json] [--plots]
 """
 import argparse
-import gzip
 import json
 import os
 import statistics
 import sys
+
+import series  # the samples beside the results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ORDER = ["kernel/none", "earlyoom/defaults", "earlyoom/tuned", "oomd/defaults", "oomd/tuned",
@@ -47,10 +48,7 @@ def interpolate_crossings(results_path, runs):
     the crossing lay between the last sample and the signal: its time is
     interpolated on that fall (marked in the table). A contender whose
     signal the fall does not reach the threshold by did act before it."""
-    series_path = os.path.splitext(results_path)[0] + "-series.json.gz"
-    if not os.path.exists(series_path):
-        return
-    series = json.load(gzip.open(series_path, "rt"))
+    samples = series.load(results_path)
     thresholds = {}
     for r in runs:
         if r["time_to_action_s"] is not None or not r.get("acted_before_threshold") or r.get("emptied_s") is None:
@@ -61,7 +59,7 @@ def interpolate_crossings(results_path, runs):
             thresholds[sc] = json.load(open(path))["threshold"] if os.path.exists(path) else {}
         th = thresholds[sc]
         sig = [x["at_s"] for x in r.get("signals", []) if x.get("by") == "contender"]
-        rows = series.get(f"{sc}.{r['contender']}.{r['config']}.{r['rep']}", {}).get("rows", [])
+        rows = samples.get(f"{sc}.{r['contender']}.{r['config']}.{r['rep']}", {}).get("rows", [])
         if th.get("kind") != "mem_available_pct" or not sig:
             continue
         before = [(row[0], row[1]) for row in rows if row[0] <= sig[0]][-2:]
@@ -150,14 +148,13 @@ def plots(results_path, runs, outdir):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    series_path = os.path.splitext(results_path)[0] + "-series.json.gz"
-    if not os.path.exists(series_path):
-        print(f"no {series_path}: no plots", file=sys.stderr)
+    samples = series.load(results_path)
+    if not samples:
+        print(f"no samples beside {results_path}: no plots", file=sys.stderr)
         return []
-    series = json.load(gzip.open(series_path, "rt"))
     written = []
     for sc in PLOTTED:
-        cells = [(name, s) for name, s in series.items() if name.startswith(sc + ".") and name.endswith(".0")]
+        cells = [(name, s) for name, s in samples.items() if name.startswith(sc + ".") and name.endswith(".0")]
         if not cells:
             continue
         service = any(s.get("latency") for _, s in cells)

@@ -27,7 +27,6 @@ usage: run_arena.py BIN_DIR [--scenario S]... [--contender C]... [--config K]...
 """
 import argparse
 import datetime
-import gzip
 import hashlib
 import json
 import os
@@ -43,6 +42,7 @@ sys.path.insert(0, os.path.join(REPO, "test", "vm"))
 sys.path.insert(0, os.path.dirname(HERE))
 import hostlib  # noqa: E402  (commit, policies, provenance)
 import run_vm  # noqa: E402  (the guest: kernel, initramfs, boot)
+import series  # noqa: E402  (the samples beside the results)
 
 PEERS = ("earlyoom", "oomd", "systemd-oomd", "nohang")
 CONTENDERS = ("kernel",) + PEERS + ("mmp-std", "mmp-best")
@@ -176,16 +176,12 @@ def gather(a, outdir, cells, kept, chunks, planned, prov, rc, seconds, kver):
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, "w") as f:
         json.dump({"header": header, "runs": kept + runs}, f, indent=1)
-    # The samples behind the plots, one gzipped file beside the results.
-    series_path = os.path.splitext(a.out)[0] + "-series.json.gz"
-    series = json.load(gzip.open(series_path, "rt")) if kept and os.path.exists(series_path) else {}
+    # The samples behind the plots, beside the results (series.py).
     names = {f"{r['scenario']}.{r['contender']}.{r['config']}.{r['rep']}" for r in kept}
-    series = {k: v for k, v in series.items() if k in names}  # a dropped cell's samples go with it
-    sdir = os.path.join(outdir, "series")
+    fresh, sdir = {}, os.path.join(outdir, "series")
     for name in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
-        series[name[:-5]] = json.load(open(os.path.join(sdir, name)))
-    with gzip.open(series_path, "wt") as f:
-        json.dump(series, f, separators=(",", ":"))
+        fresh[name[:-5]] = json.load(open(os.path.join(sdir, name)))
+    series.save(a.out, names, fresh)  # a dropped cell's samples go with it
     print(f"arena: wrote {a.out}")
     return runs
 
