@@ -130,6 +130,44 @@ def table(runs, scenarios):
     return "\n".join(lines)
 
 
+def never_last(r):
+    """A cell's time to action for ranking: a contender that never acted
+    (or acted and the culprit lived) counts as never, after every time."""
+    t = r["time_to_action_s"] if r["acted"] else None
+    return float("inf") if t is None else t
+
+
+def bar_lines(runs, scenarios):
+    """The bar's first line, per kill scenario: mmp-best's median time to
+    action against the fastest peer's (defaults or tuned; never counts as
+    never), and in how many repetitions mmp-best beat that peer's cell of
+    the same repetition (a sitting runs the repetitions in turn, so cells
+    of one repetition ran minutes apart)."""
+    out = []
+    for sc in scenarios:
+        rs = [r for r in runs if r["scenario"] == sc and not r.get("void")]
+        best = [r for r in rs if r["contender"] == "mmp-best"]
+        if not best or not best[0]["expect_kill"]:
+            continue
+        peers = {}
+        for r in rs:
+            if not r["contender"].startswith("mmp") and r["contender"] != "kernel":
+                peers.setdefault(key(r), []).append(r)
+        if not peers:
+            continue
+        m = statistics.median(never_last(r) for r in best)
+        rival, cells = min(peers.items(), key=lambda kv: statistics.median(never_last(r) for r in kv[1]))
+        pm = statistics.median(never_last(r) for r in cells)
+        by_rep = {r["rep"]: never_last(r) for r in cells}
+        pairs = [(never_last(r), by_rep[r["rep"]]) for r in best if r["rep"] in by_rep]
+        won = sum(1 for a, b in pairs if a < b)
+        verdict = "**ahead**" if m < pm else "**behind**"
+        who, config = rival.split("/")
+        out.append(f"- {sc}: mmp-best {fmt_s(m)} s; the fastest of {len(peers)} peer configurations, {who} "
+                   f"({config}), {fmt_s(pm)} s: {verdict}; ahead in {won} of {len(pairs)} repetitions")
+    return out
+
+
 def figures_table(runs, scenarios, field, fmt):
     cols = [k for k in ORDER if any(key(r) == k for r in runs)]
     lines = ["| scenario | " + " | ".join(c.replace("/", " ") for c in cols) + " |",
@@ -211,6 +249,10 @@ def main():
     print("Time to action (s, median; from the threshold's crossing until the culprit's cgroup is empty; a crossing "
           "the harness's samples missed, the contender acting between two of them, is interpolated and marked):\n")
     print(table(runs, scenarios))
+    bar = bar_lines(runs, scenarios)
+    if bar:
+        print("\nmmp-best against the fastest peer, each kill scenario (the bar):\n")
+        print("\n".join(bar))
     print("\nTime to signal (s, median; the contender's first SIGKILL/SIGTERM, from the kernel's tracepoint):\n")
     print(figures_table(runs, scenarios, "time_to_signal_s", lambda m: f"{m:.3f}"))
     print("\nLowest MemAvailable (% of MemTotal, median):\n")
