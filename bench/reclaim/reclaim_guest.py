@@ -215,6 +215,33 @@ class Memcached(Service):
                        lambda i: b"set cold:%012d 0 0 %d noreply\r\n" % (i, size) + make(i) + b"\r\n",
                        b"mn\r\n", b"MN\r\n", "memcached")
 
+    # What memcached itself reads of its items: its LRU crawler walks every
+    # item of a slab class once a minute at first (a minute longer after
+    # each walk that found nothing to expire, up to an hour), and a hash
+    # table expansion rehashes every item. Both fault reclaimed items
+    # back; sampled with the cgroup's refaults to tell them apart.
+    STATS = ("crawler_items_checked", "lru_crawler_starts", "hash_power_level", "hash_is_expanding",
+             "curr_items", "lru_maintainer_juggles")
+
+    def stats_now(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"stats\r\n")
+                got = b""
+                while not got.endswith(b"END\r\n"):
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+        except OSError:
+            return None
+        fields = dict(line.split()[1:3] for line in got.decode().splitlines() if line.startswith("STAT "))
+        return [int(fields[k]) if k in fields else None for k in self.STATS]
+
+    def extra_figures(self, t_from, t_to):
+        last = self.stats_now()
+        return {"memcached_stats": dict(zip(self.STATS, last)) if last else None}
+
     def bench(self, seconds):
         return ["stdbuf", "-oL", "memcaslap", "-s", f"127.0.0.1:{self.port}", "-F", self.cfg, "-T", "2", "-c", "8",
                 "-w", f"{max(1, self.p['hot_keys'] // 8000)}k", "-t", f"{seconds}s", "-S", "2s"]
@@ -492,6 +519,7 @@ class Cell:
         self.svc = WORKLOADS[cell["workload"]](CONFIG["workloads"][cell["workload"]])
         self.contender = contender_for(cell, self.svc.cg)
         self.samples, self.load, self.ret, self.proc = [], None, None, None
+        self.svc_stats = []  # the service's own counters, where it has some (memcached)
 
     def prepare(self):
         remove_tree("/workload.slice")
@@ -524,6 +552,8 @@ class Cell:
                              int(read(d + "/memory.swap.current")), used, orig, compr,
                              psi["some"]["avg10"], psi["full"]["avg10"], psi["some"]["total"],
                              stat.get("workingset_refault_anon", 0) + stat.get("workingset_refault_file", 0)])
+        if hasattr(self.svc, "stats_now"):
+            self.svc_stats.append([round(now - self.t0, 2), self.svc.stats_now()])
 
     def run(self):
         p = self.svc.p
@@ -641,6 +671,7 @@ class Cell:
             "columns": ["t_s", "memory_current", "swap_current", "zram_used", "zram_orig", "zram_compr",
                         "psi_some_avg10", "psi_full_avg10", "psi_some_total_us", "refaults"],
             "rows": self.samples, "rounds": rounds(self.load), "return_rounds": rounds(self.ret),
+            "service_stats": {"columns": list(getattr(self.svc, "STATS", ())), "rows": self.svc_stats},
             "return_start_s": round(self.t_return - self.t0, 2) if self.ret else None,
             "contender_start_s": round(getattr(self, "t_contender", self.t0) - self.t0, 2)})
 
