@@ -134,12 +134,16 @@ def fill_pipelined(port, count, command, marker, answer, what, batch=256):
 
 class Service:
     """A service in /workload.slice/NAME.service; `p`: its parameters
-    (cold_keys, hot_keys, value_bytes, round_requests)."""
+    (cold_keys, hot_keys, value_bytes, round_requests). A twin (run_reclaim.py
+    --twin) is a second instance of it in /twin.slice, outside every
+    contender's reach, on the next port."""
     name = None
 
-    def __init__(self, p):
-        self.p = p
-        self.cg = f"/workload.slice/{self.name}.service"
+    def __init__(self, p, twin=False):
+        self.p, self.twin = p, twin
+        self.slice = "/twin.slice" if twin else "/workload.slice"
+        self.cg = f"{self.slice}/{self.name}.service"
+        self.port = type(self).port + (1 if twin else 0)
 
 
 class Redis(Service):
@@ -196,8 +200,8 @@ class Memcached(Service):
     port = 11211
     tools = ("memcached", "memcaslap")
 
-    def __init__(self, p):
-        super().__init__(p)
+    def __init__(self, p, twin=False):
+        super().__init__(p, twin)
         self.cfg = os.path.join(OUT, "memaslap.cfg")
         with open(self.cfg, "w") as f:
             f.write(f"key\n16 16 1\nvalue\n{p['value_bytes']} {p['value_bytes']} 1\ncmd\n0 0.1\n1 0.9\n")
@@ -281,25 +285,25 @@ class Postgres(Service):
     port = 5432
     tools = ("pgbench", "psql")
     bindir = "/usr/lib/postgresql/15/bin"
-    data = "/tmp/pg/data"
-    logs = "/tmp/pg/logs"
 
-    def __init__(self, p):
-        super().__init__(p)
-        self.script = os.path.join("/tmp/pg", "hot.sql")
+    def __init__(self, p, twin=False):
+        super().__init__(p, twin)
+        self.root = "/tmp/pg-twin" if twin else "/tmp/pg"
+        self.data, self.logs = self.root + "/data", self.root + "/logs"
+        self.script = os.path.join(self.root, "hot.sql")
 
     @staticmethod
     def as_postgres(argv):
         return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"] + argv
 
     def start(self):
-        shutil.rmtree("/tmp/pg", ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)
         os.makedirs(self.logs)
         with open(self.script, "w") as f:
             f.write("\\set aid random(1, :rows)\n"
                     "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;\n"
                     "SELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n")
-        subprocess.run(["chown", "-R", "postgres:postgres", "/tmp/pg"], check=True)
+        subprocess.run(["chown", "-R", "postgres:postgres", self.root], check=True)
         # initdb in the service's cgroup: its files on the tmpfs are charged there.
         init = spawn(self.as_postgres([f"{self.bindir}/initdb", "-D", self.data, "-A", "trust", "-U", "postgres",
                                        "--no-sync", "--no-instructions"]), self.cg,
@@ -307,7 +311,7 @@ class Postgres(Service):
         if init.wait(timeout=300) != 0:
             raise RuntimeError(f"initdb failed: {init.stderr.read()[-500:]}")
         return spawn(self.as_postgres([f"{self.bindir}/postgres", "-D", self.data, "-p", str(self.port),
-                                       "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=/tmp/pg",
+                                       "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.root}",
                                        "-c", f"shared_buffers={self.p['shared_buffers_mib']}MB",
                                        "-c", "fsync=off", "-c", "synchronous_commit=off",
                                        "-c", "full_page_writes=off", "-c", "max_connections=20",
@@ -382,8 +386,8 @@ class Churn(Redis):
     name = "churn"
     tools = Redis.tools + ("stress-ng",)
 
-    def __init__(self, p):
-        super().__init__(p)
+    def __init__(self, p, twin=False):
+        super().__init__(p, twin)
         self.jobs, self.stop_jobs = [], threading.Event()
 
     def begin_load(self):
@@ -396,7 +400,7 @@ class Churn(Redis):
     def _churn(self):
         n = 0
         while not self.stop_jobs.is_set():
-            rel = f"/workload.slice/job-{n}.scope"
+            rel = f"{self.slice}/job-{n}.scope"
             make_cgroup(rel)
             t = time.time()
             proc = spawn(["stress-ng", "--vm", "1", "--vm-bytes", f"{self.p['job_mib']}M", "--vm-keep",
@@ -452,6 +456,16 @@ class LoadTool:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def window_rounds(load, t_from, t_to):
+    """The load tool's rounds that ended in [t_from, t_to] (epoch seconds),
+    and their ops/s: their requests over the time from the round before
+    the window (or its start) to the last of them."""
+    rounds = [r for r in load.rounds if t_from <= r["t"] <= t_to]
+    before = [r for r in load.rounds if r["t"] < t_from]
+    span = rounds[-1]["t"] - (before[-1]["t"] if before else t_from) if rounds else 0
+    return rounds, (round(sum(r["n"] for r in rounds) / span, 1) if span > 0 else None)
 
 
 # --- contenders ---------------------------------------------------------------------
@@ -520,26 +534,43 @@ class Cell:
         self.contender = contender_for(cell, self.svc.cg)
         self.samples, self.load, self.ret, self.proc = [], None, None, None
         self.svc_stats = []  # the service's own counters, where it has some (memcached)
+        # --twin: the same service beside it, untouched, under its own load
+        # started in the same second: its figures are the cell's baseline.
+        self.twin = (WORKLOADS[cell["workload"]](CONFIG["workloads"][cell["workload"]], twin=True)
+                     if CONFIG.get("twin") else None)
+        self.twin_samples, self.twin_load, self.twin_proc = [], None, None
 
     def prepare(self):
         remove_tree("/workload.slice")
+        remove_tree("/twin.slice")
         remove_tree(LOAD_CG)
         remove_tree(DAEMON_CG)
         set_swap(ZRAM_MIB)
         settle_memory()
         make_cgroup(self.svc.cg)
+        if self.twin:
+            make_cgroup(self.twin.cg)
         make_cgroup(LOAD_CG)
         self.daemon_dir = make_cgroup(DAEMON_CG)
 
-    def fill(self):
-        t = time.time()
-        self.proc = self.svc.start()
-        wait_port(self.svc.port)
-        self.svc.populate()
-        if self.svc.warm_argv():
-            warm = spawn(self.svc.warm_argv(), LOAD_CG, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    @staticmethod
+    def fill_one(svc):
+        proc = svc.start()
+        wait_port(svc.port)
+        svc.populate()
+        if svc.warm_argv():
+            warm = spawn(svc.warm_argv(), LOAD_CG, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if warm.wait(timeout=300) != 0:
                 raise RuntimeError(f"warming the hot set failed ({warm.returncode})")
+        return proc
+
+    def fill(self):
+        t = time.time()
+        if self.twin and self.cell["rep"] % 2:  # the twin filled first every other repetition
+            self.twin_proc = self.fill_one(self.twin)
+        self.proc = self.fill_one(self.svc)
+        if self.twin and not self.twin_proc:
+            self.twin_proc = self.fill_one(self.twin)
         self.fill_s = time.time() - t
         self.filled_bytes = int(read(cgdir(self.svc.cg) + "/memory.current"))
 
@@ -554,14 +585,22 @@ class Cell:
                              stat.get("workingset_refault_anon", 0) + stat.get("workingset_refault_file", 0)])
         if hasattr(self.svc, "stats_now"):
             self.svc_stats.append([round(now - self.t0, 2), self.svc.stats_now()])
+        if self.twin:
+            d = cgdir(self.twin.cg)
+            self.twin_samples.append([round(now - self.t0, 2), int(read(d + "/memory.current")),
+                                      int(read(d + "/memory.swap.current"))])
 
     def run(self):
         p = self.svc.p
         self.load = LoadTool(self.svc.load_argv(), self.svc.parse, p["round_requests"])
+        if self.twin:
+            self.twin_load = LoadTool(self.twin.load_argv(), self.twin.parse, p["round_requests"])
         self.t0 = time.time()
-        self.load.start()
-        if hasattr(self.svc, "begin_load"):
-            self.svc.begin_load()
+        for svc, load in ((self.svc, self.load), (self.twin, self.twin_load)):
+            if svc:
+                load.start()
+                if hasattr(svc, "begin_load"):
+                    svc.begin_load()
         self.frag_before = buddyinfo()
         contender_started = False
         end = self.t0 + TIMING["load_s"]
@@ -577,10 +616,14 @@ class Cell:
             self.sample(now)
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the service died ({self.proc.returncode})")
+            if self.twin and self.twin_proc.poll() is not None:
+                raise RuntimeError(f"the twin died ({self.twin_proc.returncode})")
             time.sleep(max(0.0, SAMPLE_S - (time.time() - now)))
-        self.load.stop()
-        if hasattr(self.svc, "end_load"):
-            self.svc.end_load()
+        for svc, load in ((self.svc, self.load), (self.twin, self.twin_load)):
+            if svc:
+                load.stop()
+                if hasattr(svc, "end_load"):
+                    svc.end_load()
         self.t_load_end = time.time()
         self.frag_after = buddyinfo()
         self.cpu1 = keyed(self.daemon_dir + "/cpu.stat").get("usage_usec", 0)
@@ -601,10 +644,7 @@ class Cell:
         w0, w1 = load_s - steady_s, load_s
         win = [s for s in self.samples if w0 <= s[0] <= w1]
         mean = lambda i: sum(s[i] for s in win) / len(win)  # noqa: E731
-        rounds = [r for r in self.load.rounds if w0 <= r["t"] - t0 <= w1]
-        before = [r for r in self.load.rounds if r["t"] - t0 < w0]
-        span_from = before[-1]["t"] if before else t0 + w0
-        span = rounds[-1]["t"] - span_from if rounds else 0
+        rounds, ops = window_rounds(self.load, t0 + w0, t0 + w1)
         mem = mean(1)
         started = self.t_contender - t0
         # Converged: from then on to the load's end, memory.current stays
@@ -625,7 +665,7 @@ class Cell:
             "zram_mib": round(mean(3) / MiB, 1),
             "zram_orig_mib": round(mean(4) / MiB, 1),
             "zram_ratio": round(mean(5) / mean(4), 3) if mean(4) > MiB else None,
-            "ops_per_s": round(sum(r["n"] for r in rounds) / span, 1) if span > 0 else None,
+            "ops_per_s": ops,
             "rounds": len(rounds),
             "avg_ms": mean_of(rounds, "avg_ms"),
             "p50_ms": mean_of(rounds, "p50_ms"),
@@ -648,6 +688,19 @@ class Cell:
             r["p50_ms"], r["p99_ms"] = self.svc.latencies(t0 + w0, t0 + w1)
         if hasattr(self.svc, "extra_figures"):
             r.update(self.svc.extra_figures(t0 + w0, t0 + w1))
+        if self.twin:
+            t_rounds, t_ops = window_rounds(self.twin_load, t0 + w0, t0 + w1)
+            t_win = [x for x in self.twin_samples if w0 <= x[0] <= w1]
+            t_swap = sum(x[2] for x in t_win) / len(t_win) / MiB
+            # zram is the guest's: the cell's zram_mib holds what the twin
+            # swapped too (none, but for pressure on the whole guest).
+            r["twin"] = {"mem_mean_mib": round(sum(x[1] for x in t_win) / len(t_win) / MiB, 1),
+                         "swap_mib": round(t_swap, 1), "zram_mib": 0.0,
+                         "ops_per_s": t_ops, "avg_ms": mean_of(t_rounds, "avg_ms"),
+                         "p50_ms": mean_of(t_rounds, "p50_ms"), "p99_ms": mean_of(t_rounds, "p99_ms"),
+                         "filled_first": bool(self.cell["rep"] % 2)}
+            if hasattr(self.twin, "latencies"):
+                r["twin"]["p50_ms"], r["twin"]["p99_ms"] = self.twin.latencies(t0 + w0, t0 + w1)
         if self.ret:
             rr = self.ret.rounds
             r["return_rounds"] = [[round(x["t"] - self.t_return, 2), x["rps"], x["p99_ms"]] for x in rr]
@@ -657,14 +710,17 @@ class Cell:
         return r
 
     def finish(self, result):
-        if hasattr(self.svc, "end_load"):
-            self.svc.end_load()
+        for svc in (self.svc, self.twin):
+            if svc and hasattr(svc, "end_load"):
+                svc.end_load()
         stop_contender(self.contender, result)
-        for tool in (self.load, self.ret):
+        for tool in (self.load, self.ret, self.twin_load):
             if tool:
                 tool.stop()
         kill_cgroup(LOAD_CG)
         kill_cgroup(self.svc.cg)
+        if self.twin:
+            kill_cgroup(self.twin.cg)
         rounds = lambda tool: [[round(r["t"] - self.t0, 2), r["test"], r["rps"], r["p50_ms"], r["p99_ms"]]  # noqa: E731
                                for r in (tool.rounds if tool else [])]
         save_cell(OUT, self.name, self.contender.log(), {
@@ -672,6 +728,7 @@ class Cell:
                         "psi_some_avg10", "psi_full_avg10", "psi_some_total_us", "refaults"],
             "rows": self.samples, "rounds": rounds(self.load), "return_rounds": rounds(self.ret),
             "service_stats": {"columns": list(getattr(self.svc, "STATS", ())), "rows": self.svc_stats},
+            "twin_rows": self.twin_samples, "twin_rounds": rounds(self.twin_load),
             "return_start_s": round(self.t_return - self.t0, 2) if self.ret else None,
             "contender_start_s": round(getattr(self, "t_contender", self.t0) - self.t0, 2)})
 

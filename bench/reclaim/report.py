@@ -154,6 +154,10 @@ def main():
     if h.get("paired"):
         print("Paired: two guests side by side, each contender's cell started with a cell of none in the other "
               "guest; its saved, loss and p99 figures are against that none, not none's mean.\n")
+    if h.get("twin"):
+        print("Twins: each cell ran a second instance of its service beside the first, in /twin.slice out of "
+              "every contender's reach, under the same load started in the same second; its saved, loss and "
+              "p99 figures are against that twin, and none's row is how far two untouched instances differ.\n")
     for w in sorted({r["workload"] for r in runs}):
         print(f"### {w}\n")
         print(table(runs, w) + "\n")

@@ -12,7 +12,10 @@ to each run its figures relative to `none` on the same workload (the mean
 of none's repetitions).
 
 usage: run_reclaim.py BIN_DIR [--workload W]... [--contender C]... [--reps N]
-                      [--out FILE] [--smoke] [--collect]
+                      [--out FILE] [--smoke] [--collect] [--paired | --twin]
+  --twin: every cell runs a second instance of its service beside the
+  first, outside every contender's reach, loaded from the same second;
+  each cell's saved, loss and p99 figures are then against its twin.
   --smoke: the CI version: redis, none against mmp-best, two repetitions
   (none, best, best, none), short phases; exits 1 unless mmp-best saves,
   on average, at least SMOKE_SAVED_PCT of the memory none holds while the
@@ -129,9 +132,13 @@ def main():
     ap.add_argument("--timeout", type=float, default=2 * 3600)
     ap.add_argument("--paired", action="store_true",
                     help="two guests side by side: each cell of a contender beside a cell of none started with it")
+    ap.add_argument("--twin", action="store_true",
+                    help="a second, untouched instance of the service beside each cell's, loaded with it")
     ap.add_argument("--collect", action="store_true",
                     help="write OUT from the cells the last run left in the build directory, and run none")
     a = ap.parse_args()
+    if a.twin and (a.paired or a.smoke):
+        ap.error("--twin runs one guest, not with --paired or --smoke")
     bindir = os.path.abspath(a.bin)
     qemu, busybox, modinfo = run_vm.prerequisites()
     workloads = {w: WORKLOADS[w] for w in (a.workload or WORKLOADS)}
@@ -180,7 +187,7 @@ def main():
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "config.json"), "w") as f:
             json.dump({"bin": bindir, "cells": plan, "workloads": workloads, "timing": timing,
-                       "fixed_share": FIXED_SHARE}, f)
+                       "fixed_share": FIXED_SHARE, "twin": a.twin}, f)
     planned = sum(len(p) for p in plans)
     print(f"reclaim: {planned} cells, {len(plans)} guest(s) {kver} with {a.memory} MiB each under QEMU TCG",
           flush=True)
@@ -193,7 +200,7 @@ def main():
         rc, seconds = boot(outdir, "guest")
     header = dict(prov, kind="header", guest_kernel=kver, guest_memory_mib=a.memory, guest_cpus=2,
                   accel="QEMU TCG", zram_mib=1024, workloads=workloads, timing=timing, fixed_share=FIXED_SHARE,
-                  policies={c: f"stdlib/std/{p}.mmp" for c, p in POLICIES.items()}, paired=a.paired,
+                  policies={c: f"stdlib/std/{p}.mmp" for c, p in POLICIES.items()}, paired=a.paired, twin=a.twin,
                   guests=len(plans), cells_planned=planned, guest_seconds=round(seconds, 1), guest_exit=rc)
     with open(os.path.join(outdir, "header.json"), "w") as f:
         json.dump(header, f)  # for --collect, should what follows fail
@@ -260,13 +267,27 @@ def relate_pairs(runs):
         if base is None:
             r["paired_void"] = "its none cell is void"
             continue
-        r["mem_saved_pct"] = round(100 - pct(r["mem_mean_mib"], base["mem_mean_mib"]), 2)
-        r["net_saved_pct"] = round(100 - pct(r["mem_mean_mib"] + r["zram_mib"],
-                                             base["mem_mean_mib"] + base["zram_mib"]), 2)
-        r["ops_loss_pct"] = (round(100 - pct(r["ops_per_s"], base["ops_per_s"]), 2)
-                             if r.get("ops_per_s") and base.get("ops_per_s") else None)
-        r["p99_increase_pct"] = (round(pct(r["p99_ms"], base["p99_ms"]) - 100, 2)
-                                 if r.get("p99_ms") and base.get("p99_ms") else None)
+        relate_to(r, base)
+
+
+def relate_twins(runs):
+    """A --twin run: each cell's figures against its own twin, the same
+    service untouched beside it under the same load in the same seconds
+    (none's cells: how far two untouched instances differ, the floor)."""
+    for r in runs:
+        if not r.get("void") and r.get("twin"):
+            relate_to(r, r["twin"])
+
+
+def relate_to(r, base):
+    """Run r's saved, loss and p99 figures against `base`'s."""
+    r["mem_saved_pct"] = round(100 - pct(r["mem_mean_mib"], base["mem_mean_mib"]), 2)
+    r["net_saved_pct"] = round(100 - pct(r["mem_mean_mib"] + r["zram_mib"],
+                                         base["mem_mean_mib"] + base["zram_mib"]), 2)
+    r["ops_loss_pct"] = (round(100 - pct(r["ops_per_s"], base["ops_per_s"]), 2)
+                         if r.get("ops_per_s") and base.get("ops_per_s") else None)
+    r["p99_increase_pct"] = (round(pct(r["p99_ms"], base["p99_ms"]) - 100, 2)
+                             if r.get("p99_ms") and base.get("p99_ms") else None)
 
 
 def gather(outdir, header, out):
@@ -280,6 +301,8 @@ def gather(outdir, header, out):
     relate(runs)
     if header.get("paired"):
         relate_pairs(runs)
+    if header.get("twin"):
+        relate_twins(runs)
     header["cells_run"] = len(runs)
     if out is None:
         return runs
