@@ -468,6 +468,14 @@ def window_rounds(load, t_from, t_to):
     return rounds, (round(sum(r["n"] for r in rounds) / span, 1) if span > 0 else None)
 
 
+def latencies(svc, rounds, t_from, t_to):
+    """p50 and p99 (ms) over the window: from the service's own log where
+    it keeps one (postgresql), else the mean of the load tool's rounds."""
+    if hasattr(svc, "latencies"):
+        return svc.latencies(t_from, t_to)
+    return mean_of(rounds, "p50_ms"), mean_of(rounds, "p99_ms")
+
+
 # --- contenders ---------------------------------------------------------------------
 class FixedHigh:
     """memory.high at a share of the service's footprint once filled: what
@@ -668,8 +676,6 @@ class Cell:
             "ops_per_s": ops,
             "rounds": len(rounds),
             "avg_ms": mean_of(rounds, "avg_ms"),
-            "p50_ms": mean_of(rounds, "p50_ms"),
-            "p99_ms": mean_of(rounds, "p99_ms"),
             "psi_some_avg10": round(mean(6), 3),
             "psi_full_avg10": round(mean(7), 3),
             "stall_share_pct": round(100 * (win[-1][8] - win[0][8]) / 1e6 / (win[-1][0] - win[0][0]), 4),
@@ -684,8 +690,7 @@ class Cell:
             "contender_start_s": round(started, 2),
             "steady_window_s": [w0, w1],
         }
-        if hasattr(self.svc, "latencies"):  # from its own log, over the steady window
-            r["p50_ms"], r["p99_ms"] = self.svc.latencies(t0 + w0, t0 + w1)
+        r["p50_ms"], r["p99_ms"] = latencies(self.svc, rounds, t0 + w0, t0 + w1)
         if hasattr(self.svc, "extra_figures"):
             r.update(self.svc.extra_figures(t0 + w0, t0 + w1))
         if self.twin:
@@ -697,10 +702,8 @@ class Cell:
             r["twin"] = {"mem_mean_mib": round(sum(x[1] for x in t_win) / len(t_win) / MiB, 1),
                          "swap_mib": round(t_swap, 1), "zram_mib": 0.0,
                          "ops_per_s": t_ops, "avg_ms": mean_of(t_rounds, "avg_ms"),
-                         "p50_ms": mean_of(t_rounds, "p50_ms"), "p99_ms": mean_of(t_rounds, "p99_ms"),
                          "filled_first": bool(self.cell["rep"] % 2)}
-            if hasattr(self.twin, "latencies"):
-                r["twin"]["p50_ms"], r["twin"]["p99_ms"] = self.twin.latencies(t0 + w0, t0 + w1)
+            r["twin"]["p50_ms"], r["twin"]["p99_ms"] = latencies(self.twin, t_rounds, t0 + w0, t0 + w1)
         if self.ret:
             rr = self.ret.rounds
             r["return_rounds"] = [[round(x["t"] - self.t_return, 2), x["rps"], x["p99_ms"]] for x in rr]
