@@ -182,6 +182,28 @@ def figures_table(runs, scenarios, field, fmt):
     return "\n".join(lines)
 
 
+def time_table(runs, scenarios):
+    """Where the guest's time went, by scenario (minutes): setting the
+    machine up and back and starting the contender (the cell's wall time
+    beyond its own), the workloads until the threshold's crossing, and
+    from the crossing to the cell's end (the contender's action and
+    SETTLE_S, or give_up_s when it never acts)."""
+    rows = ["| scenario | cells | minutes | setting up and back | until the crossing | after it |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    total = [0, 0.0, 0.0, 0.0, 0.0]
+    for sc in scenarios:
+        rs = [r for r in runs if r["scenario"] == sc and r.get("cell_wall_s") is not None]
+        setup = sum(r["cell_wall_s"] - r["duration_s"] for r in rs)
+        before = sum(r["crossing_s"] if r.get("crossing_s") is not None else r["duration_s"] for r in rs)
+        after = sum(r["duration_s"] - r["crossing_s"] for r in rs if r.get("crossing_s") is not None)
+        for i, x in enumerate((len(rs), setup + before + after, setup, before, after)):
+            total[i] += x
+        rows.append(f"| {sc} | {len(rs)} | {(setup + before + after) / 60:.1f} | {setup / 60:.1f} | "
+                    f"{before / 60:.1f} | {after / 60:.1f} |")
+    rows.append(f"| all | {total[0]} | " + " | ".join(f"{x / 60:.1f}" for x in total[1:]) + " |")
+    return "\n".join(rows)
+
+
 def plots(results_path, runs, outdir):
     import matplotlib
     matplotlib.use("Agg")
@@ -284,6 +306,8 @@ def main():
                 xs = [r[field] for r in rs]
                 cols.append(f.format(median(xs)) + (f" ({f.format(min(xs))}–{f.format(max(xs))})" if len(xs) > 1 else ""))
             print(f"| {sc} | {k} | {len(rs)} | " + " | ".join(cols) + " |")
+    print("\nWhere the guest's time went (minutes of the cells' wall time, summed):\n")
+    print(time_table(runs, scenarios))
     if a.plots:
         for p in plots(a.results, runs, os.path.dirname(os.path.abspath(a.results))):
             print(f"\nwrote {p}", file=sys.stderr)
