@@ -79,14 +79,17 @@ SMOKE_STARVED_PCT = 50.0
 RECOVERED = 1.25   # return phase: recovered once every later round's p99 is within 1.25x none's
 
 
-def compile_objects(mmpc, objdir, contenders):
+def compile_objects(mmpc, objdir, contenders, params=None):
+    """params: the `with` of an mmp contender's import (`refaults = 200 / 1s`),
+    by contender; none: the policy as shipped."""
     objects = {}
     for c in contenders:
         if c not in POLICIES:
             continue
         src, obj = os.path.join(objdir, c + ".mmp"), os.path.join(objdir, c + ".bpf.o")
+        with_ = f" with {', '.join(params[c])}" if params and params.get(c) else ""
         with open(src, "w") as f:
-            f.write(f'policy bench_{POLICIES[c]}\nimport "std/{POLICIES[c]}"\n')
+            f.write(f'policy bench_{POLICIES[c]}\nimport "std/{POLICIES[c]}"{with_}\n')
         hostlib.compile_policy(mmpc, src, obj, "run_reclaim")
         objects[c] = [obj]
     return objects
@@ -136,7 +139,16 @@ def main():
                     help="a second, untouched instance of the service beside each cell's, loaded with it")
     ap.add_argument("--collect", action="store_true",
                     help="write OUT from the cells the last run left in the build directory, and run none")
+    ap.add_argument("--with", dest="params", action="append", default=[], metavar="CONTENDER:NAME=VALUE",
+                    help="set a parameter of an mmp contender's policy (mmp-best:refaults=200/1s); "
+                         "the results' header records it")
     a = ap.parse_args()
+    params = {}
+    for p in a.params:
+        c, sep, assign = p.partition(":")
+        if c not in POLICIES or not sep or "=" not in assign:
+            ap.error(f"--with {p}: expected CONTENDER:NAME=VALUE with CONTENDER one of {', '.join(POLICIES)}")
+        params.setdefault(c, []).append(assign.replace("=", " = ", 1))
     if a.twin and (a.paired or a.smoke):
         ap.error("--twin runs one guest, not with --paired or --smoke")
     bindir = os.path.abspath(a.bin)
@@ -157,7 +169,7 @@ def main():
     objdir = os.path.join(work, "objects")
     shutil.rmtree(objdir, ignore_errors=True)
     os.makedirs(objdir)
-    objects = compile_objects(os.path.join(bindir, "mmpc"), objdir, contenders)
+    objects = compile_objects(os.path.join(bindir, "mmpc"), objdir, contenders, params)
     # Repetitions outermost and contenders innermost: a drift of the host
     # over the run falls on every contender alike.
     # Odd repetitions run the contenders in reverse (A B B A ...): a drift
@@ -200,7 +212,7 @@ def main():
         rc, seconds = boot(outdir, "guest")
     header = dict(prov, kind="header", guest_kernel=kver, guest_memory_mib=a.memory, guest_cpus=2,
                   accel="QEMU TCG", zram_mib=1024, workloads=workloads, timing=timing, fixed_share=FIXED_SHARE,
-                  policies={c: f"stdlib/std/{p}.mmp" for c, p in POLICIES.items()}, paired=a.paired, twin=a.twin,
+                  policies={c: f"stdlib/std/{p}.mmp" for c, p in POLICIES.items()}, params=params, paired=a.paired, twin=a.twin,
                   guests=len(plans), cells_planned=planned, guest_seconds=round(seconds, 1), guest_exit=rc)
     with open(os.path.join(outdir, "header.json"), "w") as f:
         json.dump(header, f)  # for --collect, should what follows fail
