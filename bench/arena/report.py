@@ -279,7 +279,7 @@ def main():
     print(figures_table(runs, scenarios, "time_to_signal_s", lambda m: f"{m:.3f}"))
     print("\nLowest MemAvailable (% of MemTotal, median):\n")
     print(figures_table(runs, scenarios, "min_mem_available_pct", lambda m: f"{m:.1f}"))
-    print("\nThe contender's CPU time (s, median, whole cell) and peak memory (MiB):\n")
+    print("\nThe contender's CPU time (s, median, whole cell) and peak memory (MiB: its cgroup's `memory.peak`, page cache it read included):\n")
     print(figures_table(runs, scenarios, "daemon_cpu_s", lambda m: f"{m:.2f}"))
     print()
     print(figures_table(runs, scenarios, "daemon_rss_mib", lambda m: f"{m:.1f}"))
