@@ -160,6 +160,9 @@ def main():
     for tool in (t for w in workloads for t in TOOLS[w]):
         if not shutil.which(tool):
             run_vm.skip(f"{tool} is not installed (bench/arena/setup installs it; scripts/setup runs that)")
+    for c in params:
+        if c not in contenders:
+            ap.error(f"--with {c}:...: {c} is not among this run's contenders")
     if "oomd-senpai" in contenders and not os.path.exists("/usr/bin/oomd"):
         print("reclaim: oomd is not installed: no oomd-senpai cells", flush=True)
         contenders = [c for c in contenders if c != "oomd-senpai"]
