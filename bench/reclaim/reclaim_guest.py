@@ -594,7 +594,14 @@ class Cell:
         if hasattr(self.svc, "stats_now"):
             self.svc_stats.append([round(now - self.t0, 2), self.svc.stats_now()])
         if self.twin:
+            # Read as the cell's instance is read (memory.stat and
+            # memory.pressure make the kernel flush and fold its counters,
+            # memcached answers its `stats`): watching costs both alike.
             d = cgdir(self.twin.cg)
+            keyed(d + "/memory.stat")
+            pressure(d + "/memory.pressure")
+            if hasattr(self.twin, "stats_now"):
+                self.twin.stats_now()
             self.twin_samples.append([round(now - self.t0, 2), int(read(d + "/memory.current")),
                                       int(read(d + "/memory.swap.current"))])
 
