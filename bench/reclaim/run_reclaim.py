@@ -79,17 +79,37 @@ SMOKE_STARVED_PCT = 50.0
 RECOVERED = 1.25   # return phase: recovered once every later round's p99 is within 1.25x none's
 
 
+def parse_with(items, contenders):
+    """--with CONTENDER:NAME=VALUE, each: the `with` of an mmp contender's
+    import by contender ({"mmp-best": ["refaults = 200/1s"]}); a
+    ValueError says what is wrong with one."""
+    params = {}
+    for item in items:
+        c, sep, assign = item.partition(":")
+        if c not in POLICIES or not sep or "=" not in assign:
+            raise ValueError(f"--with {item}: expected CONTENDER:NAME=VALUE with CONTENDER one of "
+                             f"{', '.join(POLICIES)}")
+        if c not in contenders:
+            raise ValueError(f"--with {item}: {c} is not among this run's contenders")
+        params.setdefault(c, []).append(assign.replace("=", " = ", 1))
+    return params
+
+
+def import_source(contender, params=None):
+    """The policy an mmp contender runs: its std policy, imported unchanged
+    but for the parameters given."""
+    with_ = f" with {', '.join(params[contender])}" if params and params.get(contender) else ""
+    return f'policy bench_{POLICIES[contender]}\nimport "std/{POLICIES[contender]}"{with_}\n'
+
+
 def compile_objects(mmpc, objdir, contenders, params=None):
-    """params: the `with` of an mmp contender's import (`refaults = 200 / 1s`),
-    by contender; none: the policy as shipped."""
     objects = {}
     for c in contenders:
         if c not in POLICIES:
             continue
         src, obj = os.path.join(objdir, c + ".mmp"), os.path.join(objdir, c + ".bpf.o")
-        with_ = f" with {', '.join(params[c])}" if params and params.get(c) else ""
         with open(src, "w") as f:
-            f.write(f'policy bench_{POLICIES[c]}\nimport "std/{POLICIES[c]}"{with_}\n')
+            f.write(import_source(c, params))
         hostlib.compile_policy(mmpc, src, obj, "run_reclaim")
         objects[c] = [obj]
     return objects
@@ -143,12 +163,6 @@ def main():
                     help="set a parameter of an mmp contender's policy (mmp-best:refaults=200/1s); "
                          "the results' header records it")
     a = ap.parse_args()
-    params = {}
-    for p in a.params:
-        c, sep, assign = p.partition(":")
-        if c not in POLICIES or not sep or "=" not in assign:
-            ap.error(f"--with {p}: expected CONTENDER:NAME=VALUE with CONTENDER one of {', '.join(POLICIES)}")
-        params.setdefault(c, []).append(assign.replace("=", " = ", 1))
     if a.twin and (a.paired or a.smoke):
         ap.error("--twin runs one guest, not with --paired or --smoke")
     bindir = os.path.abspath(a.bin)
@@ -160,9 +174,10 @@ def main():
     for tool in (t for w in workloads for t in TOOLS[w]):
         if not shutil.which(tool):
             run_vm.skip(f"{tool} is not installed (bench/arena/setup installs it; scripts/setup runs that)")
-    for c in params:
-        if c not in contenders:
-            ap.error(f"--with {c}:...: {c} is not among this run's contenders")
+    try:
+        params = parse_with(a.params, contenders)
+    except ValueError as e:
+        ap.error(str(e))
     if "oomd-senpai" in contenders and not os.path.exists("/usr/bin/oomd"):
         print("reclaim: oomd is not installed: no oomd-senpai cells", flush=True)
         contenders = [c for c in contenders if c != "oomd-senpai"]
